@@ -1,0 +1,237 @@
+//! The `spotcheck` command line. `main.rs` parses and hands over; everything here returns
+//! typed errors so the commands can be tested without a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{check_password_policy, hash_password};
+use crate::config::Settings;
+use crate::db::models::audit::{self, ChainStatus};
+use crate::db::models::{Actor, tokens, users};
+use crate::domain::roles::{Agency, Role};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spotcheck",
+    version,
+    about = "Supplier-chain risk audit for municipal procurement"
+)]
+pub struct Cli {
+    /// TOML configuration file (also SPOTCHECK_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web service (creates the first admin on an empty database).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage users, roles and API tokens.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user; the password comes from SPOTCHECK_PASSWORD or a prompt.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Required for role akrim: arbeidstilsynet, skatteetaten, politiet, nav or kemneren.
+        #[arg(long)]
+        agency: Option<String>,
+        /// A machine user without a password (signs in with API tokens only).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// List users.
+    List,
+    /// Change a user's role (ends their sessions).
+    SetRole {
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Disable a user (ends their sessions; tokens stop working).
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a new password (from SPOTCHECK_PASSWORD or a prompt).
+    Passwd { name: String },
+    /// Create an API token and print it on stdout (shown once, stored hashed).
+    Token {
+        name: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit 0 only when it is intact.
+    Verify,
+    /// Show the latest entries.
+    Tail {
+        #[arg(long, default_value_t = 20)]
+        n: i64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Role(#[from] crate::domain::roles::RoleError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("no password given: set SPOTCHECK_PASSWORD or run in a terminal to be asked")]
+    NoPassword,
+    #[error("could not read the password: {0}")]
+    Prompt(std::io::Error),
+    #[error("the passwords do not match")]
+    PasswordMismatch,
+    #[error("the audit log is broken at entry {entry}: {problem}")]
+    AuditBroken { entry: i64, problem: String },
+    #[error("output failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn parse_agency(a: Option<String>) -> Result<Option<Agency>, CliError> {
+    Ok(a.map(|s| s.parse()).transpose()?)
+}
+
+/// Reads a password from `SPOTCHECK_PASSWORD`, or asks twice on the terminal.
+fn read_password() -> Result<String, CliError> {
+    if let Ok(p) = std::env::var("SPOTCHECK_PASSWORD") {
+        check_password_policy(&p)?;
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::NoPassword);
+    }
+    let p = rpassword::prompt_password("Passord: ").map_err(CliError::Prompt)?;
+    check_password_policy(&p)?;
+    let again = rpassword::prompt_password("Gjenta passord: ").map_err(CliError::Prompt)?;
+    if p != again {
+        return Err(CliError::PasswordMismatch);
+    }
+    Ok(p)
+}
+
+/// Runs a user-management command, writing its result to `out`.
+pub fn run_users(settings: &Settings, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let pool = crate::app::open_database(settings)?;
+    let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+    let actor = Actor::cli();
+    match cmd {
+        UsersCommand::Add {
+            name,
+            role,
+            agency,
+            no_password,
+        } => {
+            let role: Role = role.parse()?;
+            let agency = parse_agency(agency)?;
+            crate::domain::roles::validate_role_agency(role, agency)?;
+            let hash = if no_password {
+                None
+            } else {
+                Some(hash_password(&read_password()?)?)
+            };
+            let user = users::create(&mut conn, &actor, &name, role, agency, hash)?;
+            writeln!(out, "created user {} with role {}", user.username, user.role)?;
+        }
+        UsersCommand::List => {
+            for u in users::list(&mut conn)? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    u.username,
+                    u.role,
+                    u.agency.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                    if u.disabled { "disabled" } else { "active" }
+                )?;
+            }
+        }
+        UsersCommand::SetRole { name, role, agency } => {
+            let user = users::set_role(&mut conn, &actor, &name, role.parse()?, parse_agency(agency)?)?;
+            writeln!(out, "{} now has role {}", user.username, user.role)?;
+        }
+        UsersCommand::Disable { name } => {
+            let user = users::set_disabled(&mut conn, &actor, &name, true)?;
+            writeln!(out, "{} is disabled", user.username)?;
+        }
+        UsersCommand::Enable { name } => {
+            let user = users::set_disabled(&mut conn, &actor, &name, false)?;
+            writeln!(out, "{} is enabled", user.username)?;
+        }
+        UsersCommand::Passwd { name } => {
+            let hash = hash_password(&read_password()?)?;
+            users::set_password(&mut conn, &actor, &name, hash)?;
+            writeln!(out, "password changed for {}", name.trim())?;
+        }
+        UsersCommand::Token { name, label } => {
+            // stdout carries the token and nothing else, so scripts can capture it.
+            let token = tokens::create(&mut conn, &actor, &name, &label)?;
+            writeln!(out, "{token}")?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run_audit(settings: &Settings, cmd: AuditCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let pool = crate::app::open_database(settings)?;
+    let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+    match cmd {
+        AuditCommand::Verify => match audit::verify(&mut conn)? {
+            ChainStatus::Intact { entries } => {
+                writeln!(out, "audit log intact: {entries} entries verified")?;
+                Ok(())
+            }
+            ChainStatus::Broken {
+                verified,
+                first_break,
+            } => Err(CliError::AuditBroken {
+                entry: verified + 1,
+                problem: first_break.to_string(),
+            }),
+        },
+        AuditCommand::Tail { n } => {
+            let mut rows = audit::recent(&mut conn, n)?;
+            rows.reverse();
+            for r in rows {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{} {}\t{}",
+                    r.id,
+                    crate::domain::audit_chain::format_at(&r.at),
+                    r.actor,
+                    r.action,
+                    r.object_type,
+                    r.object_id,
+                    r.detail
+                )?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Storage: one diesel schema over SQLite (embedded default) and PostgreSQL (production).
+//!
+//! Both backends live in one binary through `#[derive(MultiConnection)]`; the backend is
+//! chosen from the URL scheme, never by trial (`establish` would hand any string to SQLite).
+//! Queries that need backend-specific SQL match on [`DbConn`] (see [`write_tx`]).
+
+pub mod models;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnManager>;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("could not connect to the database: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("could not prepare the data folder {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<r2d2::PoolError> for DbError {
+    fn from(e: r2d2::PoolError) -> Self {
+        DbError::Connect(e.to_string())
+    }
+}
+
+/// Where the data lives, parsed from `SPOTCHECK_DATABASE_URL` or the data folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbTarget {
+    /// `postgres://` or `postgresql://` selects PostgreSQL; `sqlite://path` or a bare path selects SQLite.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbTarget::Postgres(url.to_owned())
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            DbTarget::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbTarget::Postgres(_) => "postgresql",
+            DbTarget::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// A description safe to log: the PostgreSQL password, if any, is masked.
+    pub fn redacted(&self) -> String {
+        match self {
+            DbTarget::Sqlite(p) => format!("sqlite:{}", p.display()),
+            DbTarget::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// Masks the password in `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((auth, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// r2d2 manager that opens the right backend and applies per-connection settings.
+#[derive(Clone, Debug)]
+pub struct ConnManager {
+    target: DbTarget,
+}
+
+/// Settings SQLite forgets between connections: foreign keys are off by default,
+/// and without a busy timeout a concurrent writer fails at once instead of waiting.
+/// (WAL is a property of the file, set once in [`connect`] before the pool opens: switching
+/// it from several new connections at once fails with "database is locked".)
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.target {
+            DbTarget::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DbTarget::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Opens a pool, creating the SQLite file's folder when needed, and runs pending migrations.
+pub fn connect(target: &DbTarget, max_size: u32) -> Result<Pool, DbError> {
+    if let DbTarget::Sqlite(path) = target {
+        ensure_parent_dir(path)?;
+        let mut first = diesel::SqliteConnection::establish(&path.to_string_lossy())
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        first.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+    }
+    let manager = ConnManager {
+        target: target.clone(),
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(15))
+        .build(manager)
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let mut conn = pool.get()?;
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs the embedded migrations of the connection's backend. On PostgreSQL an advisory
+/// lock keeps two instances starting at once from migrating concurrently.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| DbError::Migration(e.to_string()))?
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
+        DbConn::Postgresql(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7270001)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|vs| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                .map_err(|e| DbError::Migration(e.to_string()));
+            c.batch_execute("SELECT pg_advisory_unlock(7270001)")?;
+            result?
+        }
+    };
+    Ok(applied)
+}
+
+/// Runs `f` in a write transaction that holds the database's write lock from its first
+/// statement. Every state change goes through here so the audit chain has one order:
+/// - SQLite: the first statement is a write, so the transaction takes the write lock at once
+///   (waiting through `busy_timeout`) instead of failing when it upgrades from a read.
+/// - PostgreSQL: a transaction-scoped advisory lock serialises writers, across instances too.
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|c| {
+        match c {
+            DbConn::Sqlite(s) => {
+                s.batch_execute("UPDATE write_lock SET n = n + 1 WHERE id = 1")?;
+            }
+            DbConn::Postgresql(p) => {
+                p.batch_execute("SELECT pg_advisory_xact_lock(7270002)")?;
+            }
+        }
+        f(c)
+    })
+}
+
+/// Checks that the database answers (used by `/readyz`).
+pub fn ping(pool: &Pool) -> Result<(), DbError> {
+    let mut conn = pool.get()?;
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! Users and roles.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use super::audit::{self, Event};
+use super::{Actor, now};
+use crate::db::schema::{sessions, users};
+use crate::db::{DbConn, DbError, write_tx};
+use crate::domain::roles::{Agency, Role, validate_role_agency};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    username: String,
+    role: String,
+    agency: Option<String>,
+    password_hash: Option<String>,
+    disabled: bool,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// A user as the rest of the service sees it (never carries the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub agency: Option<Agency>,
+    pub disabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = DbError;
+    fn try_from(r: UserRow) -> Result<Self, DbError> {
+        let role = r
+            .role
+            .parse()
+            .map_err(|e| DbError::Invalid(format!("user {}: {e}", r.username)))?;
+        let agency = match r.agency {
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|e| DbError::Invalid(format!("user {}: {e}", r.username)))?,
+            ),
+            None => None,
+        };
+        Ok(User {
+            id: r.id,
+            username: r.username,
+            role,
+            agency,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// User names: 2–64 characters of letters, digits, `.`, `-`, `_`, `@`; stored lower-case
+/// so that `Kari` and `kari` are one person.
+pub fn normalise_username(name: &str) -> Result<String, DbError> {
+    let n = name.trim().to_lowercase();
+    let ok = (2..=64).contains(&n.chars().count())
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(n)
+    } else {
+        Err(DbError::Invalid(format!(
+            "ugyldig brukernavn «{name}»: 2–64 tegn, bokstaver, siffer og . - _ @"
+        )))
+    }
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<User>, DbError> {
+    let Ok(name) = normalise_username(username) else {
+        return Ok(None);
+    };
+    users::table
+        .filter(users::username.eq(name))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub fn find_by_id(conn: &mut DbConn, id: i64) -> Result<Option<User>, DbError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// The user and their stored password hash, for login only.
+pub fn find_for_login(conn: &mut DbConn, username: &str) -> Result<Option<(User, Option<String>)>, DbError> {
+    let Ok(name) = normalise_username(username) else {
+        return Ok(None);
+    };
+    let row: Option<UserRow> = users::table
+        .filter(users::username.eq(name))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(r) => {
+            let hash = r.password_hash.clone();
+            Ok(Some((User::try_from(r)?, hash)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
+    users::table
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
+/// Creates a user; `password_hash` is `None` for token-only (machine) users.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    role: Role,
+    agency: Option<Agency>,
+    password_hash: Option<String>,
+) -> Result<User, DbError> {
+    let name = normalise_username(username)?;
+    validate_role_agency(role, agency).map_err(|e| DbError::Invalid(e.to_string()))?;
+    write_tx(conn, |c| {
+        let exists: i64 = users::table
+            .filter(users::username.eq(&name))
+            .count()
+            .get_result(c)?;
+        if exists > 0 {
+            return Err(DbError::Conflict(format!("brukeren «{name}» finnes allerede")));
+        }
+        let t = now();
+        diesel::insert_into(users::table)
+            .values((
+                users::username.eq(&name),
+                users::role.eq(role.as_str()),
+                users::agency.eq(agency.map(Agency::as_str)),
+                users::password_hash.eq(password_hash),
+                users::disabled.eq(false),
+                users::created_at.eq(t),
+                users::updated_at.eq(t),
+            ))
+            .execute(c)?;
+        let user = find_by_username(c, &name)?
+            .ok_or_else(|| DbError::NotFound(format!("brukeren «{name}» ble ikke lagret")))?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.create",
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                detail: json!({"username": name, "role": role, "agency": agency}),
+            },
+        )?;
+        Ok(user)
+    })
+}
+
+fn require(conn: &mut DbConn, username: &str) -> Result<User, DbError> {
+    find_by_username(conn, username)?
+        .ok_or_else(|| DbError::NotFound(format!("ingen bruker heter «{}»", username.trim())))
+}
+
+pub fn set_role(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    role: Role,
+    agency: Option<Agency>,
+) -> Result<User, DbError> {
+    validate_role_agency(role, agency).map_err(|e| DbError::Invalid(e.to_string()))?;
+    write_tx(conn, |c| {
+        let before = require(c, username)?;
+        diesel::update(users::table.find(before.id))
+            .set((
+                users::role.eq(role.as_str()),
+                users::agency.eq(agency.map(Agency::as_str)),
+                users::updated_at.eq(now()),
+            ))
+            .execute(c)?;
+        // A role change ends the user's sessions: the next request must sign in under the new role.
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(before.id))).execute(c)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.set_role",
+                object_type: "user",
+                object_id: &before.id.to_string(),
+                detail: json!({
+                    "username": before.username,
+                    "from": {"role": before.role, "agency": before.agency},
+                    "to": {"role": role, "agency": agency},
+                }),
+            },
+        )?;
+        require(c, username)
+    })
+}
+
+pub fn set_disabled(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<User, DbError> {
+    write_tx(conn, |c| {
+        let before = require(c, username)?;
+        diesel::update(users::table.find(before.id))
+            .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
+            .execute(c)?;
+        if disabled {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(before.id))).execute(c)?;
+        }
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: if disabled { "user.disable" } else { "user.enable" },
+                object_type: "user",
+                object_id: &before.id.to_string(),
+                detail: json!({"username": before.username}),
+            },
+        )?;
+        require(c, username)
+    })
+}
+
+pub fn set_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    password_hash: String,
+) -> Result<(), DbError> {
+    write_tx(conn, |c| {
+        let user = require(c, username)?;
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::updated_at.eq(now()),
+            ))
+            .execute(c)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(c)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.set_password",
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                detail: json!({"username": user.username}),
+            },
+        )
+    })
+}

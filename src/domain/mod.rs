@@ -1,0 +1,5 @@
+//! Pure domain logic: no I/O, no actix, no diesel, so it can be property-tested directly.
+
+pub mod audit_chain;
+pub mod orgnr;
+pub mod roles;

@@ -1,0 +1,206 @@
+//! Roles, agencies and what each role may do.
+//!
+//! Permissions are checked on the server for every route through [`Role::may`]; the UI
+//! only hides what the server would refuse anyway.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Procurement officer: uploads registers, sees own imports and their contracts' scores.
+    Innkjoper,
+    /// Kemneren: everything an innkjøper may, plus draws, liaisons, rules, all contracts.
+    Kemner,
+    /// A-krim partner: drawn and flagged contracts, cases; nothing else.
+    Akrim,
+    /// System owner: users, roles, tokens, settings.
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Agency {
+    Arbeidstilsynet,
+    Skatteetaten,
+    Politiet,
+    Nav,
+    Kemneren,
+}
+
+/// What a request may want to do. Each route names exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Being logged in at all (own profile, home page).
+    SignedIn,
+    ImportContracts,
+    ViewOwnImports,
+    ViewAllContracts,
+    RunDraws,
+    ReadPublishedDraws,
+    ManageRules,
+    ReadRules,
+    ReviewCases,
+    ManageUsers,
+    ReadAuditLog,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error("ukjent rolle «{0}»: bruk innkjoper, kemner, akrim eller admin")]
+    UnknownRole(String),
+    #[error("ukjent etat «{0}»: bruk arbeidstilsynet, skatteetaten, politiet, nav eller kemneren")]
+    UnknownAgency(String),
+    #[error("rollen akrim krever en etat (--agency arbeidstilsynet|skatteetaten|politiet|nav|kemneren)")]
+    AgencyRequired,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Innkjoper, Role::Kemner, Role::Akrim, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Innkjoper => "innkjoper",
+            Role::Kemner => "kemner",
+            Role::Akrim => "akrim",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The name shown in the (Norwegian) UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Innkjoper => "Innkjøper",
+            Role::Kemner => "Kemneren",
+            Role::Akrim => "A-krim-partner",
+            Role::Admin => "Administrator",
+        }
+    }
+
+    /// Least privilege: each role gets what DESIGN.md's role table gives it and nothing more.
+    /// The admin runs the system but does not read contracts or cases.
+    pub fn may(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Innkjoper => matches!(p, SignedIn | ImportContracts | ViewOwnImports | ReadRules),
+            Role::Kemner => matches!(
+                p,
+                SignedIn
+                    | ImportContracts
+                    | ViewOwnImports
+                    | ViewAllContracts
+                    | RunDraws
+                    | ReadPublishedDraws
+                    | ManageRules
+                    | ReadRules
+                    | ReviewCases
+            ),
+            Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases),
+            Role::Admin => matches!(p, SignedIn | ManageUsers | ReadAuditLog | ReadRules),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = RoleError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_lowercase().as_str() {
+            "innkjoper" | "innkjøper" => Ok(Role::Innkjoper),
+            "kemner" | "kemneren" => Ok(Role::Kemner),
+            "akrim" | "a-krim" => Ok(Role::Akrim),
+            "admin" => Ok(Role::Admin),
+            _ => Err(RoleError::UnknownRole(s.to_owned())),
+        }
+    }
+}
+
+impl Agency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agency::Arbeidstilsynet => "arbeidstilsynet",
+            Agency::Skatteetaten => "skatteetaten",
+            Agency::Politiet => "politiet",
+            Agency::Nav => "nav",
+            Agency::Kemneren => "kemneren",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Agency::Arbeidstilsynet => "Arbeidstilsynet",
+            Agency::Skatteetaten => "Skatteetaten",
+            Agency::Politiet => "Politiet",
+            Agency::Nav => "NAV",
+            Agency::Kemneren => "Kemneren",
+        }
+    }
+}
+
+impl fmt::Display for Agency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Agency {
+    type Err = RoleError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_lowercase().as_str() {
+            "arbeidstilsynet" => Ok(Agency::Arbeidstilsynet),
+            "skatteetaten" => Ok(Agency::Skatteetaten),
+            "politiet" => Ok(Agency::Politiet),
+            "nav" => Ok(Agency::Nav),
+            "kemneren" => Ok(Agency::Kemneren),
+            _ => Err(RoleError::UnknownAgency(s.to_owned())),
+        }
+    }
+}
+
+/// Checks the role/agency combination: an A-krim partner must say which agency they speak for.
+pub fn validate_role_agency(role: Role, agency: Option<Agency>) -> Result<(), RoleError> {
+    if role == Role::Akrim && agency.is_none() {
+        return Err(RoleError::AgencyRequired);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("superuser".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn least_privilege() {
+        assert!(!Role::Akrim.may(Permission::ManageUsers));
+        assert!(!Role::Akrim.may(Permission::ImportContracts));
+        assert!(!Role::Innkjoper.may(Permission::RunDraws));
+        assert!(!Role::Admin.may(Permission::ReviewCases));
+        assert!(Role::Kemner.may(Permission::RunDraws));
+        assert!(Role::Admin.may(Permission::ManageUsers));
+    }
+
+    #[test]
+    fn akrim_needs_agency() {
+        assert_eq!(
+            validate_role_agency(Role::Akrim, None),
+            Err(RoleError::AgencyRequired)
+        );
+        assert!(validate_role_agency(Role::Akrim, Some(Agency::Nav)).is_ok());
+    }
+}

@@ -1,0 +1,18 @@
+//! spotcheck: supplier-chain risk audit for municipal procurement.
+//!
+//! Module map (see README.md, "Architecture"):
+//! - [`config`]: settings from defaults, a TOML file and `SPOTCHECK_*` variables.
+//! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries + audit).
+//! - [`domain`]: pure logic (org numbers, roles, the audit hash chain).
+//! - [`auth`]: password hashing, tokens, login throttle.
+//! - [`web`]: actix-web pages and the `/api/v1` JSON API.
+//! - [`cli`]: the `spotcheck` command line (serve, migrate, users, audit).
+//! - [`app`]: start-up wiring shared by the CLI and tests.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod web;

@@ -1,0 +1,77 @@
+//! `spotcheck` binary: parse the command line, set up logging, run. anyhow lives only here.
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use clap::Parser;
+use spotcheck::app::{self, FirstAdmin};
+use spotcheck::cli::{Cli, Command};
+use spotcheck::config::{LogFormat, Settings};
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Span close events carry each request's id, route, status and latency (tracing-actix-web).
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    init_logging(settings.log_format);
+    let mut stdout = std::io::stdout();
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let pool = app::open_database(&settings)?;
+            let mut conn = pool.get().context("database connection")?;
+            let applied = spotcheck::db::run_migrations(&mut conn)?;
+            println!(
+                "database {} is up to date ({} migrations applied now)",
+                settings.db_target().redacted(),
+                applied.len()
+            );
+            Ok(())
+        }
+        Command::Users { command } => Ok(spotcheck::cli::run_users(&settings, command, &mut stdout)?),
+        Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    tracing::info!(settings = ?settings, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
+    let pool = app::open_database(&settings).context("opening the database")?;
+    match app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())? {
+        FirstAdmin::Exists => {}
+        FirstAdmin::CreatedWithGivenPassword => {
+            tracing::info!("created user 'admin' with the password from SPOTCHECK_ADMIN_PASSWORD");
+        }
+        FirstAdmin::CreatedWithGeneratedPassword(password) => {
+            // Printed once to the terminal, deliberately not through the logger.
+            println!(
+                "\n  First start: created user 'admin' with one-time password:\n\n      {password}\n\n  Sign in at {} and keep it safe; it is not shown again.\n",
+                settings.base_url
+            );
+        }
+    }
+    let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!("listening on http://{}", settings.bind);
+    let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings));
+    actix_web::rt::System::new().block_on(async move {
+        let server = spotcheck::web::server(
+            state,
+            listener,
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        )?;
+        server.await
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! The web layer's error: one type, rendered two ways. `/api/v1` answers with
+//! `application/problem+json` (RFC 9457); pages answer with a Norwegian HTML page.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("your role does not give access to this")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many failed sign-ins; wait {retry_after} seconds")]
+    Throttled { retry_after: u64 },
+    #[error("wrong user name or password")]
+    BadCredentials,
+    #[error("the form has expired or did not come from this service")]
+    Csrf,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("the service cannot reach its database")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound(m) => AppError::NotFound(m),
+            DbError::Conflict(m) => AppError::Conflict(m),
+            DbError::Invalid(m) => AppError::BadRequest(m),
+            DbError::Connect(m) => AppError::Unavailable(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable, machine-readable problem kind.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not-found",
+            AppError::BadRequest(_) => "bad-request",
+            AppError::Conflict(_) => "conflict",
+            AppError::Throttled { .. } => "too-many-attempts",
+            AppError::BadCredentials => "bad-credentials",
+            AppError::Csrf => "csrf",
+            AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "Authentication required",
+            AppError::Forbidden => "Forbidden",
+            AppError::NotFound(_) => "Not found",
+            AppError::BadRequest(_) => "Bad request",
+            AppError::Conflict(_) => "Conflict",
+            AppError::Throttled { .. } => "Too many attempts",
+            AppError::BadCredentials => "Bad credentials",
+            AppError::Csrf => "Invalid form token",
+            AppError::PayloadTooLarge(_) => "Payload too large",
+            AppError::Unavailable(_) => "Service unavailable",
+            AppError::Internal(_) => "Internal error",
+        }
+    }
+
+    /// What the person should do, in English for API clients.
+    fn api_detail(&self) -> String {
+        match self {
+            AppError::Unauthenticated => {
+                "Send 'Authorization: Bearer <token>'; create a token with 'spotcheck users token NAME'."
+                    .into()
+            }
+            AppError::Forbidden => {
+                "Your role does not give access to this resource; ask an administrator.".into()
+            }
+            AppError::Unavailable(_) => {
+                "The database does not answer; try again shortly or contact the operator.".into()
+            }
+            AppError::Internal(_) => {
+                "Something went wrong on our side; the error is logged. Try again or contact the operator."
+                    .into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// What the person should do, in Norwegian for the web pages.
+    fn page_detail(&self) -> String {
+        match self {
+            AppError::Unauthenticated => "Du må logge inn først.".into(),
+            AppError::Forbidden => "Rollen din gir ikke tilgang til denne siden. Kontakt en administrator hvis du trenger tilgang.".into(),
+            AppError::NotFound(m) => format!("Fant ikke det du ba om. {m}"),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::PayloadTooLarge(m) => m.clone(),
+            AppError::Throttled { retry_after } => {
+                format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
+            }
+            AppError::BadCredentials => "Feil brukernavn eller passord.".into(),
+            AppError::Csrf => "Skjemaet er utløpt eller kom ikke fra denne tjenesten. Last siden på nytt og prøv igjen.".into(),
+            AppError::Unavailable(_) => "Tjenesten får ikke kontakt med databasen. Prøv igjen om litt.".into(),
+            AppError::Internal(_) => "Noe gikk galt hos oss. Feilen er logget; prøv igjen eller kontakt driftsansvarlig.".into(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(m) => tracing::error!(error = %m, "internal error"),
+            AppError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
+/// An error answered as `application/problem+json`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(#[from] pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let status = self.0.status();
+        let body = Problem {
+            kind: format!("urn:spotcheck:problem:{}", self.0.slug()),
+            title: self.0.title(),
+            status: status.as_u16(),
+            detail: self.0.api_detail(),
+        };
+        let mut resp = HttpResponse::build(status);
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let AppError::Throttled { retry_after } = self.0 {
+            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        if matches!(self.0, AppError::Unauthenticated | AppError::BadCredentials) {
+            resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        resp.body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+/// An error answered as a Norwegian HTML page (or a redirect to the login page).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    heading: &'static str,
+    detail: String,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        if matches!(self.0, AppError::Unauthenticated) {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .finish();
+        }
+        let status = self.0.status();
+        let heading = match status {
+            StatusCode::FORBIDDEN => "Ingen tilgang",
+            StatusCode::NOT_FOUND => "Ikke funnet",
+            StatusCode::TOO_MANY_REQUESTS => "Vent litt",
+            s if s.is_server_error() => "Feil i tjenesten",
+            _ => "Noe er galt med forespørselen",
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            heading,
+            detail: self.0.page_detail(),
+        };
+        let mut resp = HttpResponse::build(status);
+        if let AppError::Throttled { retry_after } = self.0 {
+            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        resp.content_type("text/html; charset=utf-8")
+            .body(page.render().unwrap_or_else(|_| "Feil".into()))
+    }
+}

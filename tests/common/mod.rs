@@ -1,0 +1,291 @@
+//! Test harness: a real server on a loopback port over a real database, SQLite (a temp
+//! file) or PostgreSQL (a fresh schema per test in SPOTCHECK_TEST_DATABASE_URL).
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use spotcheck::app;
+use spotcheck::config::Settings;
+use spotcheck::db::models::{Actor, tokens, users};
+use spotcheck::db::{DbConn, DbTarget, Pool};
+use spotcheck::domain::roles::{Agency, Role};
+
+pub const ADMIN_PASSWORD: &str = "admin-passord-123";
+pub const PASSWORD: &str = "riktig-passord-123";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One test's database. PostgreSQL schemas are dropped when it goes out of scope.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+/// The PostgreSQL server to test against. Asking for it without setting the variable is a
+/// test failure, not a skip.
+pub fn pg_base_url() -> String {
+    match std::env::var("SPOTCHECK_TEST_DATABASE_URL") {
+        Ok(u) if !u.trim().is_empty() => u,
+        _ => panic!("the PostgreSQL suite was started but SPOTCHECK_TEST_DATABASE_URL is not set"),
+    }
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("spotcheck.db");
+                TestDb {
+                    url: path.to_string_lossy().into_owned(),
+                    backend,
+                    dir,
+                    pg: None,
+                }
+            }
+            Backend::Postgres => {
+                let base = pg_base_url();
+                let mut conn = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+                    panic!("the PostgreSQL suite cannot connect to {base}: {e}. Start PostgreSQL or unset SPOTCHECK_TEST_DATABASE_URL.")
+                });
+                let mut rnd = [0u8; 6];
+                getrandom::fill(&mut rnd).expect("random");
+                let schema = format!("t_{}", hex::encode(rnd));
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                TestDb {
+                    url,
+                    backend,
+                    dir,
+                    pg: Some((base, schema)),
+                }
+            }
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            data_dir: self.dir.path().join("data"),
+            database_url: Some(self.url.clone()),
+            ..Settings::default()
+        }
+    }
+
+    pub fn target(&self) -> DbTarget {
+        DbTarget::from_url(&self.url)
+    }
+
+    /// A direct connection, bypassing the service (to tamper with rows, for instance).
+    pub fn raw_conn(&self) -> DbConn {
+        match self.backend {
+            Backend::Sqlite => {
+                DbConn::Sqlite(diesel::SqliteConnection::establish(&self.url).expect("sqlite"))
+            }
+            Backend::Postgres => DbConn::Postgresql(diesel::PgConnection::establish(&self.url).expect("pg")),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg
+            && let Ok(mut conn) = diesel::PgConnection::establish(base)
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+}
+
+/// A running service on 127.0.0.1:<random port>.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub pool: Pool,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        let db = TestDb::new(backend);
+        let settings = db.settings();
+        let pool = app::open_database(&settings).expect("open database");
+        app::ensure_first_admin(&pool, Some(ADMIN_PASSWORD.into())).expect("first admin");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool.clone(), settings.clone()));
+        let server = spotcheck::web::server(state, listener, 1).expect("server");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base,
+            db,
+            pool,
+            settings,
+            client,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a user with [`PASSWORD`] directly in the database.
+    pub fn add_user(&self, name: &str, role: Role, agency: Option<Agency>) {
+        let mut conn = self.pool.get().expect("conn");
+        let hash = spotcheck::auth::hash_password(PASSWORD).expect("hash");
+        users::create(&mut conn, &Actor::system(), name, role, agency, Some(hash)).expect("create user");
+    }
+
+    pub fn token_for(&self, name: &str) -> String {
+        let mut conn = self.pool.get().expect("conn");
+        tokens::create(&mut conn, &Actor::system(), name, "test").expect("token")
+    }
+
+    /// Signs in through the login form; returns the session cookie value.
+    pub async fn login(&self, user: &str, password: &str) -> Result<String, reqwest::Response> {
+        let (csrf_cookie, csrf_field) = self.login_csrf().await;
+        let resp = self
+            .client
+            .post(self.url("/login"))
+            .header("Cookie", format!("spotcheck_login_csrf={csrf_cookie}"))
+            .form(&[
+                ("username", user),
+                ("password", password),
+                ("csrf_token", &csrf_field),
+            ])
+            .send()
+            .await
+            .expect("login request");
+        match cookie_value(&resp, "spotcheck_session") {
+            Some(v) if resp.status() == 303 => Ok(v),
+            _ => Err(resp),
+        }
+    }
+
+    /// Fetches the login page; returns (cookie value, hidden field value).
+    pub async fn login_csrf(&self) -> (String, String) {
+        let resp = self
+            .client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page");
+        let cookie = cookie_value(&resp, "spotcheck_login_csrf").expect("csrf cookie");
+        let body = resp.text().await.expect("body");
+        (cookie, hidden_field(&body, "csrf_token").expect("csrf field"))
+    }
+
+    pub async fn get_with_session(&self, path: &str, session: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("Cookie", format!("spotcheck_session={session}"))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn api_get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub fn stop(&self) {
+        // Stopping is asynchronous; the test's runtime finishes it when the test returns.
+        drop(self.handle.stop(true));
+    }
+}
+
+pub fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers().get_all("set-cookie").iter().find_map(|v| {
+        let s = v.to_str().ok()?;
+        let (pair, _) = s.split_once(';').unwrap_or((s, ""));
+        let (k, val) = pair.split_once('=')?;
+        (k.trim() == name && !val.is_empty()).then(|| val.to_owned())
+    })
+}
+
+pub fn set_cookie_header(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|s| s.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// Path of the built `spotcheck` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_spotcheck"))
+}
+
+/// Runs the CLI against a test database; returns (exit ok, stdout, stderr).
+pub fn run_cli(db: &TestDb, args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .env_remove("SPOTCHECK_CONFIG")
+        .env("SPOTCHECK_DATABASE_URL", &db.url)
+        .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run spotcheck");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs each listed async test once per backend: `mod sqlite` always, `mod postgres` when
+/// SPOTCHECK_TEST_DATABASE_URL was set at build time (otherwise listed as ignored).
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                #[cfg_attr(not(spotcheck_pg_tests), ignore = "PostgreSQL suite off: set SPOTCHECK_TEST_DATABASE_URL")]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
