@@ -2,9 +2,12 @@
 
 use crate::auth::{self, check_password_policy, hash_password};
 use crate::config::Settings;
+use crate::db::models::imports::{self, ImportReport, UploadMeta};
+use crate::db::models::users::User;
 use crate::db::models::{Actor, users};
 use crate::db::{self, DbError, Pool};
 use crate::domain::roles::Role;
+use crate::import::{ImportError, ImportOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -69,4 +72,58 @@ pub fn ensure_first_admin(pool: &Pool, given_password: Option<String>) -> Result
     } else {
         FirstAdmin::CreatedWithGivenPassword
     })
+}
+
+/// Why an import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    /// The file cannot be read as a contract register; the message says why and what to do.
+    #[error("{0}")]
+    File(#[from] ImportError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Reads a register and, unless `dry_run`, stores it for `uploader` in one transaction.
+///
+/// When detection finds no table and no mapping was given, the mapping this uploader last
+/// gave by hand is tried before giving up.
+pub fn import_register(
+    pool: &Pool,
+    uploader: &User,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    let meta = UploadMeta::from_bytes(file_name, bytes);
+    let explicit = opts.mapping.clone();
+    let parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
+        Err(ImportError::NoTable { .. }) if explicit.is_none() => {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            match imports::remembered_mapping(&mut conn, uploader.id)? {
+                Some(m) => {
+                    let retry = ImportOptions {
+                        mapping: Some(m),
+                        ..opts.clone()
+                    };
+                    crate::import::read_register(file_name, bytes, &retry, progress)?
+                }
+                None => crate::import::read_register(file_name, bytes, opts, &mut |_| {})?,
+            }
+        }
+        other => other?,
+    };
+    if dry_run {
+        return Ok(ImportReport::dry_run(&meta, &parsed));
+    }
+    let mut conn = pool.get().map_err(DbError::from)?;
+    Ok(imports::store(
+        &mut conn,
+        uploader,
+        &meta,
+        &parsed,
+        explicit.as_ref(),
+    )?)
 }

@@ -37,6 +37,8 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Import a contract register (xlsx, xlsm, xls, xlsb, ods or csv).
+    Import(ImportArgs),
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -82,6 +84,26 @@ pub enum UsersCommand {
     },
 }
 
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// Read this sheet instead of finding the table.
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Column mapping when headers are not recognised, e.g. 'contract_id=Nummer;supplier_name=Firma;orgnr=Org nummer'.
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// Read and report, store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// `text` (default) or `json` (one JSON object on stdout).
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// The user recorded as uploader (also SPOTCHECK_USER).
+    #[arg(long, env = "SPOTCHECK_USER", default_value = "admin")]
+    pub user: String,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Walk the hash chain; exit 0 only when it is intact.
@@ -111,6 +133,10 @@ pub enum CliError {
     PasswordMismatch,
     #[error("the audit log is broken at entry {entry}: {problem}")]
     AuditBroken { entry: i64, problem: String },
+    #[error("{0}")]
+    Import(String),
+    #[error("unknown --format «{0}»: use text or json")]
+    Format(String),
     #[error("output failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -234,4 +260,115 @@ pub fn run_audit(settings: &Settings, cmd: AuditCommand, out: &mut dyn Write) ->
             Ok(())
         }
     }
+}
+
+/// `spotcheck import`: prints the report; a file that cannot be read is an error (non-zero
+/// exit, message on stderr) and stores nothing.
+pub fn run_import(settings: &Settings, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let json = match args.format.as_str() {
+        "json" => true,
+        "text" => false,
+        other => return Err(CliError::Format(other.to_owned())),
+    };
+    let mut opts = crate::import::ImportOptions {
+        max_bytes: settings.max_upload_bytes,
+        sheet: args.sheet,
+        ..Default::default()
+    };
+    if let Some(m) = &args.mapping {
+        opts.mapping =
+            Some(crate::import::ColumnMapping::parse_spec(m).map_err(|e| CliError::Import(e.to_string()))?);
+    }
+    let pool = crate::app::open_database(settings)?;
+    let uploader = {
+        let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+        users::find_by_username(&mut conn, &args.user)?.ok_or_else(|| {
+            CliError::Import(format!("ingen bruker heter «{}» (velg med --user)", args.user))
+        })?
+    };
+    let meta = std::fs::metadata(&args.file)
+        .map_err(|e| CliError::Import(format!("kan ikke lese {}: {e}", args.file.display())))?;
+    if meta.len() > opts.max_bytes {
+        return Err(CliError::Import(
+            crate::import::ImportError::TooLarge {
+                size: meta.len(),
+                limit: opts.max_bytes,
+            }
+            .to_string(),
+        ));
+    }
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::Import(format!("kan ikke lese {}: {e}", args.file.display())))?;
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message(format!("leser {file_name}"));
+        b
+    });
+    let mut progress = |rows: u64| {
+        if let Some(b) = &bar {
+            b.set_position(rows);
+            b.set_message(format!("{rows} rader lest"));
+            b.tick();
+        }
+    };
+    let result = crate::app::import_register(
+        &pool,
+        &uploader,
+        &file_name,
+        &bytes,
+        &opts,
+        args.dry_run,
+        &mut progress,
+    );
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = result.map_err(|e| CliError::Import(e.to_string()))?;
+    if json {
+        let v = serde_json::json!({
+            "batch_id": report.batch_id,
+            "rows_total": report.rows_total,
+            "rows_imported": report.rows_imported,
+            "rows_rejected": report.rows_rejected,
+            "errors": report.errors,
+        });
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    match (report.batch_id, report.already_imported) {
+        (Some(id), true) => writeln!(
+            out,
+            "{file_name}: already imported as batch {id}; nothing stored again"
+        )?,
+        (Some(id), false) => writeln!(out, "{file_name}: stored as batch {id}")?,
+        (None, _) => writeln!(out, "{file_name}: dry run, nothing stored")?,
+    }
+    writeln!(
+        out,
+        "format {}, sheet «{}», header on row {}\nrows: {} total, {} imported, {} rejected\ncontracts: {} new, {} updated, {} unchanged; {} new suppliers",
+        report.format,
+        report.sheet,
+        report.header_row,
+        report.rows_total,
+        report.rows_imported,
+        report.rows_rejected,
+        report.contracts_created,
+        report.contracts_updated,
+        report.contracts_unchanged,
+        report.suppliers_created
+    )?;
+    for e in &report.errors {
+        writeln!(
+            out,
+            "  {} rad {}, kolonne «{}», verdi «{}»: {}",
+            e.sheet, e.row, e.column, e.value, e.message
+        )?;
+    }
+    Ok(())
 }

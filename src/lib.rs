@@ -4,6 +4,9 @@
 //! - [`config`]: settings from defaults, a TOML file and `SPOTCHECK_*` variables.
 //! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries + audit).
 //! - [`domain`]: pure logic (org numbers, roles, the audit hash chain).
+//! - [`import`]: reading contract registers from spreadsheets and csv (pure).
+//! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
+//! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
 //! - [`auth`]: password hashing, tokens, login throttle.
 //! - [`web`]: actix-web pages and the `/api/v1` JSON API.
 //! - [`cli`]: the `spotcheck` command line (serve, migrate, users, audit).
@@ -11,8 +14,11 @@
 
 pub mod app;
 pub mod auth;
+pub mod brreg;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod import;
+pub mod sampling;
 pub mod web;

@@ -41,6 +41,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Users { command } => Ok(spotcheck::cli::run_users(&settings, command, &mut stdout)?),
+        Command::Import(args) => Ok(spotcheck::cli::run_import(&settings, args, &mut stdout)?),
         Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
     }
 }

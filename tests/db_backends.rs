@@ -1,5 +1,6 @@
 //! Both migration trees hold the same versions, and after migrating, every table in the
 //! shared schema loads on both backends with the types schema.rs declares.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::type_complexity)]
 
 mod common;

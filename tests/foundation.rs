@@ -1,5 +1,6 @@
 //! The foundation over the real HTTP stack, on SQLite and PostgreSQL: login and logout,
 //! CSRF, throttling, roles (403), tokens, disabled users, problem+json, the audit chain.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

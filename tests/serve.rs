@@ -1,6 +1,7 @@
 //! The README's first command, as a newcomer runs it: `spotcheck serve` on the embedded
 //! defaults prints a one-time admin password once, the admin signs in with it, and the
 //! service stops cleanly on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -61,3 +61,110 @@ diesel::table! {
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, api_tokens, sessions, audit_log, write_lock);
+
+diesel::table! {
+    import_batches (id) {
+        id -> BigInt,
+        file_name -> Text,
+        sha256 -> Text,
+        size_bytes -> BigInt,
+        format -> Text,
+        sheet -> Text,
+        header_row -> Integer,
+        mapping -> Text,
+        uploader_id -> BigInt,
+        created_at -> Timestamp,
+        rows_total -> BigInt,
+        rows_imported -> BigInt,
+        rows_rejected -> BigInt,
+        contracts_created -> BigInt,
+        contracts_updated -> BigInt,
+        contracts_unchanged -> BigInt,
+        suppliers_created -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_errors (id) {
+        id -> BigInt,
+        batch_id -> BigInt,
+        sheet -> Text,
+        row_number -> BigInt,
+        column_name -> Text,
+        raw_value -> Text,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    suppliers (id) {
+        id -> BigInt,
+        orgnr -> Text,
+        name -> Text,
+        first_batch_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> BigInt,
+        contract_no -> Text,
+        title -> Nullable<Text>,
+        supplier_id -> BigInt,
+        supplier_name -> Text,
+        orgnr -> Text,
+        category -> Nullable<Text>,
+        cpv -> Nullable<Text>,
+        value_ore -> Nullable<BigInt>,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        unit -> Nullable<Text>,
+        contract_manager -> Nullable<Text>,
+        subcontractor_levels -> Nullable<Integer>,
+        extras -> Text,
+        version -> Integer,
+        data_sha256 -> Text,
+        first_batch_id -> BigInt,
+        last_batch_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_versions (id) {
+        id -> BigInt,
+        contract_id -> BigInt,
+        version -> Integer,
+        batch_id -> BigInt,
+        row_number -> BigInt,
+        data -> Text,
+        data_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_mappings (user_id) {
+        user_id -> BigInt,
+        mapping -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(import_batches -> users (uploader_id));
+diesel::joinable!(import_errors -> import_batches (batch_id));
+diesel::joinable!(contracts -> suppliers (supplier_id));
+diesel::joinable!(contract_versions -> contracts (contract_id));
+diesel::joinable!(contract_versions -> import_batches (batch_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    import_batches,
+    import_errors,
+    suppliers,
+    contracts,
+    contract_versions,
+    import_mappings,
+    users
+);

@@ -19,7 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::post().to(create_user))
         .route("/users/{username}/role", web::put().to(set_role))
         .route("/users/{username}/disabled", web::put().to(set_disabled))
-        .route("/audit/verify", web::get().to(verify_audit));
+        .route("/audit/verify", web::get().to(verify_audit))
+        .configure(import_routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {
@@ -154,4 +155,140 @@ async fn verify_audit(state: web::Data<AppState>, user: ApiUser) -> Result<HttpR
         },
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+pub fn import_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/imports", web::post().to(create_import))
+        .route("/imports", web::get().to(list_imports))
+        .route("/imports/{id}", web::get().to(get_import))
+        .route("/contracts", web::get().to(list_contracts));
+}
+
+/// Import options from form fields: `sheet`, `mapping` (`field=Header;…` or a JSON object), `dry_run`.
+pub fn import_options(
+    settings: &crate::config::Settings,
+    fields: &std::collections::HashMap<String, String>,
+) -> Result<(crate::import::ImportOptions, bool), AppError> {
+    let mut opts = crate::import::ImportOptions {
+        max_bytes: settings.max_upload_bytes,
+        ..Default::default()
+    };
+    if let Some(s) = fields.get("sheet").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        opts.sheet = Some(s.to_owned());
+    }
+    if let Some(m) = fields.get("mapping").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let mapping = if m.starts_with('{') {
+            serde_json::from_str(m)
+                .map_err(|e| AppError::BadRequest(format!("Ugyldig kolonnetilordning: {e}")))?
+        } else {
+            crate::import::ColumnMapping::parse_spec(m).map_err(|e| AppError::BadRequest(e.to_string()))?
+        };
+        opts.mapping = Some(mapping);
+    }
+    let dry_run = fields
+        .get("dry_run")
+        .is_some_and(|v| matches!(v.trim(), "true" | "1" | "on" | "yes"));
+    Ok((opts, dry_run))
+}
+
+async fn create_import(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ImportContracts)?;
+    let upload = super::upload::read_upload(payload, state.settings.max_upload_bytes).await?;
+    let (opts, dry_run) = import_options(&state.settings, &upload.fields)?;
+    let pool = state.pool.clone();
+    let uploader = user.user.clone();
+    let report = web::block(move || {
+        crate::app::import_register(
+            &pool,
+            &uploader,
+            &upload.file_name,
+            &upload.bytes,
+            &opts,
+            dry_run,
+            &mut |_| {},
+        )
+    })
+    .await??;
+    let status = if report.batch_id.is_some() && !report.already_imported {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(report))
+}
+
+/// Batches the caller may see: an innkjøper their own, Kemneren all.
+fn uploader_scope(user: &users::User) -> Option<i64> {
+    if user.role.may(Permission::ViewAllContracts) {
+        None
+    } else {
+        Some(user.id)
+    }
+}
+
+async fn list_imports(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewOwnImports)?;
+    let pool = state.pool.clone();
+    let scope = uploader_scope(&user.user);
+    let list =
+        web::block(move || crate::db::models::imports::list_batches(&mut *pool.get()?, scope, 500)).await??;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn get_import(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewOwnImports)?;
+    let pool = state.pool.clone();
+    let id = path.into_inner();
+    let scope = uploader_scope(&user.user);
+    let report = web::block(move || -> Result<_, DbError> {
+        let mut conn = pool.get()?;
+        let batch = crate::db::models::imports::find_batch(&mut conn, id)?
+            .filter(|b| scope.is_none_or(|u| b.uploader_id == u))
+            .ok_or_else(|| DbError::NotFound(format!("no import batch {id} visible to you")))?;
+        crate::db::models::imports::batch_report(&mut conn, &batch, false)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractQuery {
+    unit: Option<String>,
+    supplier: Option<String>,
+    category: Option<String>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list_contracts(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    query: web::Query<ContractQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewOwnImports)?;
+    let q = query.into_inner();
+    let filter = crate::db::models::contracts::ContractFilter {
+        unit: q.unit,
+        supplier: q.supplier,
+        category: q.category,
+        active_from: q.from,
+        active_to: q.to,
+        visible_to_uploader: uploader_scope(&user.user),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(100),
+    };
+    let pool = state.pool.clone();
+    let page = web::block(move || crate::db::models::contracts::list(&mut *pool.get()?, &filter)).await??;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -29,6 +29,9 @@ pub enum AppError {
     Csrf,
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A file that cannot be read as a contract register (Norwegian message from `import`).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -43,6 +46,18 @@ impl From<DbError> for AppError {
             DbError::Invalid(m) => AppError::BadRequest(m),
             DbError::Connect(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::app::ImportFailure> for AppError {
+    fn from(e: crate::app::ImportFailure) -> Self {
+        match e {
+            crate::app::ImportFailure::File(f @ crate::import::ImportError::TooLarge { .. }) => {
+                AppError::PayloadTooLarge(f.to_string())
+            }
+            crate::app::ImportFailure::File(f) => AppError::Unprocessable(f.to_string()),
+            crate::app::ImportFailure::Db(d) => d.into(),
         }
     }
 }
@@ -63,6 +78,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,6 +96,7 @@ impl AppError {
             AppError::BadCredentials => "bad-credentials",
             AppError::Csrf => "csrf",
             AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::Unprocessable(_) => "unreadable-file",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -96,6 +113,7 @@ impl AppError {
             AppError::BadCredentials => "Bad credentials",
             AppError::Csrf => "Invalid form token",
             AppError::PayloadTooLarge(_) => "Payload too large",
+            AppError::Unprocessable(_) => "The file cannot be imported",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Internal(_) => "Internal error",
         }
@@ -128,7 +146,10 @@ impl AppError {
             AppError::Unauthenticated => "Du må logge inn først.".into(),
             AppError::Forbidden => "Rollen din gir ikke tilgang til denne siden. Kontakt en administrator hvis du trenger tilgang.".into(),
             AppError::NotFound(m) => format!("Fant ikke det du ba om. {m}"),
-            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::PayloadTooLarge(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::PayloadTooLarge(m)
+            | AppError::Unprocessable(m) => m.clone(),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
             }
@@ -165,6 +186,12 @@ pub struct ApiError(#[from] pub AppError);
 impl<E: Into<AppError>> From<E> for PageError {
     fn from(e: E) -> Self {
         PageError(e.into())
+    }
+}
+
+impl From<crate::app::ImportFailure> for ApiError {
+    fn from(e: crate::app::ImportFailure) -> Self {
+        ApiError(e.into())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod upload;
 
 use std::net::TcpListener;
 
@@ -47,6 +48,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", web::get().to(pages::admin_users))
         .route("/admin/users", web::post().to(pages::admin_create_user))
         .route("/admin/audit", web::get().to(pages::admin_audit))
+        .route("/imports", web::get().to(pages::imports))
+        .route("/imports", web::post().to(pages::import_upload))
+        .route("/imports/{id}", web::get().to(pages::import_report))
         .service(web::scope("/api/v1").configure(api::routes))
         .default_service(web::to(not_found));
 }
@@ -67,6 +71,10 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
             .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
                 PageError(AppError::BadRequest(format!("Skjemaet kunne ikke leses: {e}"))).into()
             }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError(AppError::BadRequest(e.to_string())).into()),
+            )
             .app_data(
                 web::PathConfig::default()
                     .error_handler(|e, _| ApiError(AppError::BadRequest(e.to_string())).into()),

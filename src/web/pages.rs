@@ -27,6 +27,9 @@ impl Nav {
     fn for_user(w: &WebUser) -> Self {
         let role = w.user.role;
         let mut links = vec![("/", "Oversikt")];
+        if role.may(Permission::ViewOwnImports) {
+            links.push(("/imports", "Import"));
+        }
         if role.may(Permission::ManageUsers) {
             links.push(("/admin/users", "Brukere"));
         }
@@ -406,5 +409,97 @@ pub async fn admin_audit(state: web::Data<AppState>, user: WebUser) -> Result<Ht
         chain_ok,
         chain_status,
         entries,
+    })?))
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    nav: Nav,
+    batches: Vec<crate::db::models::imports::BatchRow>,
+    all: bool,
+    max_mb: u64,
+}
+
+pub async fn imports(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ViewOwnImports)?;
+    let all = user.user.role.may(Permission::ViewAllContracts);
+    let scope = (!all).then_some(user.user.id);
+    let pool = state.pool.clone();
+    let batches =
+        web::block(move || crate::db::models::imports::list_batches(&mut *pool.get()?, scope, 200)).await??;
+    let page = ImportsPage {
+        nav: Nav::for_user(&user),
+        batches,
+        all,
+        max_mb: state.settings.max_upload_bytes / (1024 * 1024),
+    };
+    Ok(html(render(&page)?))
+}
+
+#[derive(Template)]
+#[template(path = "import_report.html")]
+struct ImportReportPage {
+    nav: Nav,
+    report: crate::db::models::imports::ImportReport,
+}
+
+pub async fn import_upload(
+    state: web::Data<AppState>,
+    user: WebUser,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ImportContracts)?;
+    let upload = super::upload::read_upload(payload, state.settings.max_upload_bytes).await?;
+    user.check_csrf(
+        upload
+            .fields
+            .get("csrf_token")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )?;
+    let (opts, dry_run) = super::api::import_options(&state.settings, &upload.fields)?;
+    let pool = state.pool.clone();
+    let uploader = user.user.clone();
+    let report = web::block(move || {
+        crate::app::import_register(
+            &pool,
+            &uploader,
+            &upload.file_name,
+            &upload.bytes,
+            &opts,
+            dry_run,
+            &mut |_| {},
+        )
+    })
+    .await??;
+    Ok(html(render(&ImportReportPage {
+        nav: Nav::for_user(&user),
+        report,
+    })?))
+}
+
+pub async fn import_report(
+    state: web::Data<AppState>,
+    user: WebUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ViewOwnImports)?;
+    let id = path.into_inner();
+    let scope = (!user.user.role.may(Permission::ViewAllContracts)).then_some(user.user.id);
+    let pool = state.pool.clone();
+    let report = web::block(move || -> Result<_, crate::db::DbError> {
+        let mut conn = pool.get()?;
+        let batch = crate::db::models::imports::find_batch(&mut conn, id)?
+            .filter(|b| scope.is_none_or(|u| b.uploader_id == u))
+            .ok_or_else(|| {
+                crate::db::DbError::NotFound(format!("Import {id} finnes ikke, eller du har ikke tilgang."))
+            })?;
+        crate::db::models::imports::batch_report(&mut conn, &batch, false)
+    })
+    .await??;
+    Ok(html(render(&ImportReportPage {
+        nav: Nav::for_user(&user),
+        report,
     })?))
 }

@@ -1,6 +1,6 @@
 //! Test harness: a real server on a loopback port over a real database, SQLite (a temp
 //! file) or PostgreSQL (a fresh schema per test in SPOTCHECK_TEST_DATABASE_URL).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -119,8 +119,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts with settings adjusted by `tweak` (e.g. a small upload limit).
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDb::new(backend);
-        let settings = db.settings();
+        let mut settings = db.settings();
+        tweak(&mut settings);
         let pool = app::open_database(&settings).expect("open database");
         app::ensure_first_admin(&pool, Some(ADMIN_PASSWORD.into())).expect("first admin");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -211,6 +217,44 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Uploads a file to `POST /api/v1/imports` with extra form fields.
+    pub async fn upload(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        self.client
+            .post(self.url("/api/v1/imports"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
+    /// Row count of a table, straight from the database.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().expect("conn");
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(&mut conn)
+            .expect("count")
+            .n
+    }
+
     pub fn stop(&self) {
         // Stopping is asynchronous; the test's runtime finishes it when the test returns.
         drop(self.handle.stop(true));
@@ -288,4 +332,12 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// Bytes of a file under fixtures/.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

@@ -2,6 +2,8 @@
 //! [`crate::db::write_tx`] and appends to the audit log in the same transaction.
 
 pub mod audit;
+pub mod contracts;
+pub mod imports;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

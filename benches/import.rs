@@ -1,0 +1,380 @@
+//! Import benchmark: our end-to-end parse against calamine alone on the same register.
+//!
+//!     cargo bench --bench import              # 100 000 rows, best of 5
+//!     cargo bench --bench import -- --rows 20000 --runs 3
+//!
+//! A deterministic generator (ChaCha8, fixed seed) writes a 13-column Norwegian register
+//! xlsx once (cached under target/). Each phase runs in a child process (this binary
+//! re-executed with `--phase NAME`), so its peak memory (VmHWM at the end of the child) is
+//! its own. A phase is one `fn(&Path) -> u64` (rows); add more to `PHASES`. `sqlite` and
+//! `postgres` run the whole import (parse, validate, store in one transaction, report) into a
+//! fresh database; their setup (migrations, the uploader) is not timed, the memory is all theirs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+type Phase = fn(&Path) -> u64;
+
+/// calamine alone: open, `worksheet_range` of the first sheet into a `Range`, touch all cells.
+fn phase_calamine(path: &Path) -> u64 {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let mut wb = open_workbook_auto(path).expect("open");
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("range");
+    let mut non_empty = 0u64;
+    for row in range.rows() {
+        for c in row {
+            if !matches!(c, Data::Empty) {
+                non_empty += 1;
+            }
+        }
+    }
+    std::hint::black_box(non_empty);
+    range.height() as u64 - 1
+}
+
+/// Our import, end to end (bytes → accepted rows + report).
+fn phase_parse(path: &Path) -> u64 {
+    use spotcheck::import::{ImportOptions, read_register_path};
+    let r = read_register_path(path, &ImportOptions::default(), &mut |_| {}).expect("parse");
+    assert_eq!(r.rows.len() as u64 + r.rows_rejected, r.rows_total);
+    std::hint::black_box(&r);
+    r.rows_total
+}
+
+/// calamine's streaming cell reader alone (what `parse` uses for xlsx), for reference.
+fn phase_stream(path: &Path) -> u64 {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut wb: Xlsx<_> = open_workbook(path).expect("open");
+    let name = wb.sheet_names()[0].clone();
+    let mut reader = wb.worksheet_cells_reader(&name).expect("reader");
+    let mut n = 0u64;
+    let mut last_row = 0;
+    while let Some(c) = reader.next_cell().expect("cell") {
+        n += 1;
+        last_row = c.get_position().0;
+    }
+    std::hint::black_box(n);
+    u64::from(last_row)
+}
+
+/// End to end into a fresh SQLite file: parse → validate → store (one transaction) → report.
+/// Setting up the database (migrations, the uploader) is not timed.
+fn phase_sqlite(path: &Path) -> u64 {
+    let dir = std::env::temp_dir().join(format!("spotcheck-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = dir.join("bench.db").to_string_lossy().into_owned();
+    store_phase(path, &url, || std::fs::remove_dir_all(&dir).unwrap_or(()))
+}
+
+/// End to end into a fresh PostgreSQL schema (SPOTCHECK_BENCH_DATABASE_URL, default the
+/// local test database).
+fn phase_postgres(path: &Path) -> u64 {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let base = std::env::var("SPOTCHECK_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("bench_{}", std::process::id());
+    let mut admin = diesel::PgConnection::establish(&base).expect("PostgreSQL for the bench");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    store_phase(path, &url, move || {
+        let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+    })
+}
+
+fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
+    use spotcheck::db::models::{Actor, users};
+    use spotcheck::domain::roles::Role;
+    let settings = spotcheck::config::Settings {
+        database_url: Some(url.to_owned()),
+        ..Default::default()
+    };
+    let pool = spotcheck::app::open_database(&settings).expect("database");
+    let user = {
+        let mut conn = pool.get().expect("conn");
+        users::create(&mut conn, &Actor::system(), "bench", Role::Innkjoper, None, None).expect("user")
+    };
+    let bytes_start = Instant::now();
+    let bytes = std::fs::read(path).expect("read");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = spotcheck::app::import_register(
+        &pool,
+        &user,
+        &name,
+        &bytes,
+        &spotcheck::import::ImportOptions::default(),
+        false,
+        &mut |_| {},
+    )
+    .expect("import");
+    let ms = bytes_start.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(report.rows_imported + report.rows_rejected, report.rows_total);
+    assert_eq!(report.contracts_created, report.rows_imported);
+    drop(pool);
+    cleanup();
+    TIMED_MS.with(|t| t.set(Some(ms)));
+    report.rows_total
+}
+
+thread_local! {
+    /// A phase that must not time its setup reports its own time here.
+    static TIMED_MS: std::cell::Cell<Option<f64>> = const { std::cell::Cell::new(None) };
+}
+
+const PHASES: &[(&str, Phase)] = &[
+    ("calamine", phase_calamine),
+    ("parse", phase_parse),
+    ("stream", phase_stream),
+    ("sqlite", phase_sqlite),
+    ("postgres", phase_postgres),
+];
+
+// ---------------------------------------------------------------------------------------
+
+const COLUMNS: [&str; 13] = [
+    "Avtalenr",
+    "Avtalenavn",
+    "Leverandør",
+    "Org.nr",
+    "Kategori",
+    "CPV-kode",
+    "Kontraktsverdi",
+    "Startdato",
+    "Sluttdato",
+    "Enhet",
+    "Avtaleforvalter",
+    "Antall ledd",
+    "Kommentar",
+];
+
+fn orgnr(rng: &mut ChaCha8Rng) -> u32 {
+    const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    loop {
+        let mut d = [0u32; 8];
+        d[0] = if rng.random_bool(0.5) { 8 } else { 9 };
+        for x in d.iter_mut().skip(1) {
+            *x = rng.random_range(0..10);
+        }
+        let s: u32 = d.iter().zip(W).map(|(a, b)| a * b).sum();
+        let c = match 11 - s % 11 {
+            11 => 0,
+            10 => continue,
+            c => c,
+        };
+        return d.iter().fold(0, |acc, x| acc * 10 + x) * 10 + c;
+    }
+}
+
+fn generate(path: &Path, rows: u32) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(20_24);
+    let words = [
+        "Renhold",
+        "Vask",
+        "Bygg",
+        "Vedlikehold",
+        "Transport",
+        "Kantine",
+        "Snørydding",
+        "Maling",
+        "Rørlegger",
+        "Elektro",
+        "Vakthold",
+        "Bilpleie",
+        "Tømrer",
+        "Asfalt",
+        "Flytting",
+    ];
+    let units = [
+        "Skoleetaten",
+        "Helseetaten",
+        "Bymiljøetaten",
+        "Eiendom",
+        "Barnehager",
+        "IKT",
+    ];
+    let cats = [
+        "Renhold",
+        "Bygg og anlegg",
+        "Bilpleie",
+        "Transport",
+        "Kantine",
+        "Vakthold",
+    ];
+    let people = [
+        "Kari Nordmann",
+        "Ola Nordmann",
+        "Per Hansen",
+        "Anne Olsen",
+        "Nils Berg",
+    ];
+    let suppliers: Vec<(String, u32)> = (0..2000)
+        .map(|i| {
+            let w = words[i % words.len()];
+            (format!("{w} {} AS", i + 1), orgnr(&mut rng))
+        })
+        .collect();
+    let mut wb = Workbook::new();
+    let date_fmt = Format::new().set_num_format("dd.mm.yyyy");
+    let money = Format::new().set_num_format("# ##0.00");
+    let ws = wb.add_worksheet();
+    ws.set_name("Kontrakter")?;
+    for (c, h) in COLUMNS.iter().enumerate() {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    for r in 1..=rows {
+        let (name, org) = &suppliers[rng.random_range(0..suppliers.len())];
+        ws.write_string(r, 0, format!("BK-2024-{r:06}"))?;
+        ws.write_string(
+            r,
+            1,
+            format!(
+                "{} {}",
+                words[rng.random_range(0..words.len())],
+                units[r as usize % units.len()]
+            ),
+        )?;
+        ws.write_string(r, 2, name)?;
+        if r % 10 == 0 {
+            // Some registers keep org numbers as grouped text.
+            let s = org.to_string();
+            ws.write_string(r, 3, format!("{} {} {}", &s[0..3], &s[3..6], &s[6..9]))?;
+        } else {
+            ws.write_number(r, 3, f64::from(*org))?;
+        }
+        ws.write_string(r, 4, cats[rng.random_range(0..cats.len())])?;
+        ws.write_string(r, 5, format!("{}", rng.random_range(45_000_000..99_000_000)))?;
+        let ore: i64 = rng.random_range(100_000..5_000_000_000);
+        ws.write_number_with_format(r, 6, ore as f64 / 100.0, &money)?;
+        let y = rng.random_range(2018..2026u16);
+        let m = rng.random_range(1..=12u8);
+        let d = rng.random_range(1..=28u8);
+        ws.write_datetime_with_format(r, 7, &ExcelDateTime::from_ymd(y, m, d)?, &date_fmt)?;
+        let ye = y + rng.random_range(1..5u16);
+        ws.write_datetime_with_format(r, 8, &ExcelDateTime::from_ymd(ye, m, d)?, &date_fmt)?;
+        ws.write_string(r, 9, units[rng.random_range(0..units.len())])?;
+        ws.write_string(r, 10, people[rng.random_range(0..people.len())])?;
+        ws.write_number(r, 11, f64::from(rng.random_range(0..4u8)))?;
+        if rng.random_bool(0.3) {
+            ws.write_string(r, 12, "Opsjon på forlengelse 1+1 år")?;
+        }
+    }
+    wb.save(path)?;
+    Ok(())
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(phase) = arg(&args, "--phase") {
+        let file = PathBuf::from(arg(&args, "--file").expect("--file"));
+        let f = PHASES.iter().find(|(n, _)| *n == phase).expect("phase").1;
+        let t = Instant::now();
+        let rows = f(&file);
+        let ms = TIMED_MS
+            .with(|c| c.get())
+            .unwrap_or_else(|| t.elapsed().as_secs_f64() * 1000.0);
+        println!("{ms:.1} {rows} {}", vm_hwm_kb());
+        return;
+    }
+    let rows: u32 = arg(&args, "--rows")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = arg(&args, "--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let file = target.join(format!("bench-import-{rows}.xlsx"));
+    if !file.exists() {
+        let t = Instant::now();
+        generate(&file, rows).expect("generate");
+        eprintln!(
+            "generated {} in {:.1}s",
+            file.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let exe = std::env::current_exe().expect("exe");
+    println!(
+        "register: {rows} rows x {} columns, {:.1} MB xlsx; best of {runs} runs per phase",
+        COLUMNS.len(),
+        size as f64 / 1e6
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>12} {:>10}",
+        "phase", "best ms", "median ms", "peak RSS MB", "rows"
+    );
+    let mut results: Vec<(&str, f64, f64)> = Vec::new();
+    for (name, _) in PHASES {
+        let mut times = Vec::new();
+        let mut peak = 0u64;
+        let mut out_rows = 0u64;
+        for _ in 0..runs {
+            let out = Command::new(&exe)
+                .args(["--phase", name, "--file"])
+                .arg(&file)
+                .output()
+                .expect("child");
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let mut it = line.split_whitespace();
+            let ms: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+            out_rows = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let kb: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            times.push(ms);
+            peak = peak.max(kb);
+        }
+        times.sort_by(f64::total_cmp);
+        let best = times[0];
+        let median = times[times.len() / 2];
+        let mb = peak as f64 / 1024.0;
+        println!("{name:<10} {best:>10.1} {median:>10.1} {mb:>12.1} {out_rows:>10}");
+        results.push((name, best, mb));
+    }
+    if let Some(base) = results.iter().find(|r| r.0 == "calamine") {
+        for ours in results
+            .iter()
+            .filter(|r| matches!(r.0, "parse" | "sqlite" | "postgres"))
+        {
+            println!(
+                "{} / calamine: time {:.2}x (target <= 2.0), peak memory {:.2}x (target <= 1.5)",
+                ours.0,
+                ours.1 / base.1,
+                ours.2 / base.2
+            );
+        }
+    }
+}

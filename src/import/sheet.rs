@@ -1,0 +1,339 @@
+//! Workbook readers on top of calamine.
+//!
+//! xlsx/xlsm/xlsb are streamed with `worksheet_cells_reader`: cells arrive one at a time
+//! with their absolute position, so a sheet that declares `A1:XFD1048576`, or holds one
+//! blank styled cell at XFD1048576, costs nothing (blank cells are dropped, and no dense
+//! `Range` is ever built). xls and ods are loaded by calamine as ranges (that is how it
+//! reads them); we walk their used cells with the range's start offset added, so row
+//! numbers stay as the spreadsheet shows them.
+//!
+//! Merged cells (xlsx, xls): calamine reports only the top-left cell's value; we copy it into
+//! the other cells of the region, so a unit merged down over three contracts applies to all
+//! three.
+
+use std::io::Cursor;
+
+use calamine::{
+    Cell, Data, DataRef, Dimensions, Ods, OdsError, Reader, SheetType, Xls, XlsError, Xlsb, XlsbError, Xlsx,
+    XlsxError,
+};
+
+use super::cells::is_blank;
+use super::rows::{Flow, TableBuilder};
+use super::{FileFormat, ImportError, ImportOptions, ParsedRegister};
+
+/// Widest merged region we fill, in columns: a region merged across the whole sheet
+/// width must not turn each row into 16 384 cells.
+const MAX_MERGE_FILL_COLS: u32 = 256;
+
+pub(crate) fn read(
+    format: FileFormat,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ParsedRegister, ImportError> {
+    let mut builder = TableBuilder::new(format, opts, progress);
+    match format {
+        FileFormat::Xlsx | FileFormat::Xlsm => read_xlsx(format, bytes, opts, &mut builder)?,
+        FileFormat::Xlsb => read_xlsb(bytes, opts, &mut builder)?,
+        FileFormat::Xls => read_xls(bytes, opts, &mut builder)?,
+        FileFormat::Ods => read_ods(bytes, opts, &mut builder)?,
+        FileFormat::Csv => {
+            return Err(ImportError::Corrupt {
+                format,
+                detail: "csv lest som arbeidsbok".into(),
+            });
+        }
+    }
+    builder.finish()
+}
+
+fn corrupt(format: FileFormat, e: impl std::fmt::Display) -> ImportError {
+    ImportError::Corrupt {
+        format,
+        detail: e.to_string(),
+    }
+}
+
+fn xlsx_err(format: FileFormat, e: XlsxError) -> ImportError {
+    match e {
+        XlsxError::Password => ImportError::Encrypted,
+        e => corrupt(format, e),
+    }
+}
+
+fn xlsb_err(e: XlsbError) -> ImportError {
+    match e {
+        XlsbError::Password => ImportError::Encrypted,
+        e => corrupt(FileFormat::Xlsb, e),
+    }
+}
+
+fn xls_err(e: XlsError) -> ImportError {
+    match e {
+        XlsError::Password => ImportError::Encrypted,
+        e => corrupt(FileFormat::Xls, e),
+    }
+}
+
+fn ods_err(e: OdsError) -> ImportError {
+    match e {
+        OdsError::Password => ImportError::Encrypted,
+        // calamine refuses to expand an ods sheet past 100 M cells (repeated rows/columns).
+        OdsError::CellLimitExceeded { max, .. } => ImportError::TooManyCells {
+            sheet: String::new(),
+            limit: max as u64,
+        },
+        e => corrupt(FileFormat::Ods, e),
+    }
+}
+
+/// The worksheets to scan, in workbook order; only the named one when `opts.sheet` is set
+/// (exact name first, then ignoring case and surrounding spaces).
+fn select_sheets<RS, R: Reader<RS>>(wb: &R, opts: &ImportOptions) -> Result<Vec<String>, ImportError>
+where
+    RS: std::io::Read + std::io::Seek,
+{
+    let names: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    let Some(want) = &opts.sheet else {
+        return Ok(names);
+    };
+    if let Some(n) = names.iter().find(|n| *n == want) {
+        return Ok(vec![n.clone()]);
+    }
+    let w = want.trim().to_lowercase();
+    if let Some(n) = names.iter().find(|n| n.trim().to_lowercase() == w) {
+        return Ok(vec![n.clone()]);
+    }
+    Err(ImportError::SheetNotFound {
+        name: want.clone(),
+        available: names,
+    })
+}
+
+fn read_xlsx(
+    format: FileFormat,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    builder: &mut TableBuilder<'_>,
+) -> Result<(), ImportError> {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_err(format, e))?;
+    for name in select_sheets(&wb, opts)? {
+        builder.start_sheet(&name);
+        // Merged regions live after the cell data; a raw scan finds them (see merges.rs).
+        let merges = super::merges::xlsx_merges(bytes, &name);
+        let mut reader = wb
+            .worksheet_cells_reader(&name)
+            .map_err(|e| xlsx_err(format, e))?;
+        stream(builder, &merges, || {
+            reader.next_cell().map_err(|e| xlsx_err(format, e))
+        })?;
+        drop(reader);
+        if builder.found() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_xlsb(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
+    let mut wb: Xlsb<_> = Xlsb::new(Cursor::new(bytes)).map_err(xlsb_err)?;
+    for name in select_sheets(&wb, opts)? {
+        builder.start_sheet(&name);
+        let mut reader = wb.worksheet_cells_reader(&name).map_err(xlsb_err)?;
+        stream(builder, &[], || reader.next_cell().map_err(xlsb_err))?;
+        drop(reader);
+        if builder.found() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_xls(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
+    let mut wb: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(xls_err)?;
+    for name in select_sheets(&wb, opts)? {
+        builder.start_sheet(&name);
+        let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+        let range = wb.worksheet_range(&name).map_err(xls_err)?;
+        read_range(builder, &range, &merges)?;
+        if builder.found() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_ods(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
+    let mut wb: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(ods_err)?;
+    for name in select_sheets(&wb, opts)? {
+        builder.start_sheet(&name);
+        let range = wb.worksheet_range(&name).map_err(ods_err)?;
+        read_range(builder, &range, &[])?;
+        if builder.found() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn data_ref(d: &Data) -> DataRef<'_> {
+    match d {
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+        Data::Empty => DataRef::Empty,
+    }
+}
+
+/// Walks a calamine range's used cells at their absolute positions.
+fn read_range(
+    builder: &mut TableBuilder<'_>,
+    range: &calamine::Range<Data>,
+    merges: &[Dimensions],
+) -> Result<(), ImportError> {
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut cells = range.used_cells();
+    stream(builder, merges, || {
+        Ok(cells.next().map(|(r, c, v)| {
+            Cell::new(
+                (r0.saturating_add(r as u32), c0.saturating_add(c as u32)),
+                data_ref(v),
+            )
+        }))
+    })
+}
+
+/// Copies the value of a merged region's top-left cell into the rest of the region.
+struct MergeFill<'a> {
+    /// Regions sorted by first row; `next` is the first not yet active.
+    regions: Vec<Dimensions>,
+    next: usize,
+    /// Active regions with the anchor value (once seen).
+    active: Vec<(Dimensions, Option<DataRef<'a>>)>,
+}
+
+impl<'a> MergeFill<'a> {
+    fn new(merges: &[Dimensions]) -> Self {
+        let mut regions: Vec<Dimensions> = merges
+            .iter()
+            .filter(|d| d.start.0 <= d.end.0 && d.start.1 <= d.end.1 && d.start != d.end)
+            .copied()
+            .collect();
+        regions.sort_by_key(|d| d.start);
+        Self {
+            regions,
+            next: 0,
+            active: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.regions.is_empty()
+    }
+
+    /// Fills `cells` (one row, `r` 0-based) from the active regions, then sorts by column.
+    fn fill(&mut self, r: u32, cells: &mut Vec<(u32, DataRef<'a>)>) {
+        self.active.retain(|(d, _)| d.end.0 >= r);
+        while let Some(d) = self.regions.get(self.next) {
+            if d.start.0 > r {
+                break;
+            }
+            if d.end.0 >= r {
+                self.active.push((*d, None));
+            }
+            self.next += 1;
+        }
+        if self.active.is_empty() {
+            return;
+        }
+        let before = cells.len();
+        for (d, anchor) in &mut self.active {
+            if d.start.0 == r && anchor.is_none() {
+                *anchor = cells
+                    .iter()
+                    .find(|(c, v)| *c == d.start.1 && !is_blank(v))
+                    .map(|(_, v)| v.clone());
+            }
+            let Some(value) = anchor else { continue };
+            let last = d.end.1.min(d.start.1.saturating_add(MAX_MERGE_FILL_COLS));
+            for col in d.start.1..=last {
+                if r == d.start.0 && col == d.start.1 {
+                    continue;
+                }
+                let occupied = cells[..before].iter().any(|(c, v)| *c == col && !is_blank(v));
+                if !occupied {
+                    cells.push((col, value.clone()));
+                }
+            }
+        }
+        if cells.len() != before {
+            cells.sort_by_key(|(c, _)| *c);
+        }
+    }
+}
+
+/// Groups a stream of cells (in row order, as all our sources deliver them) into rows and
+/// hands them to the builder. Blank cells are dropped before they are buffered.
+fn stream<'a>(
+    builder: &mut TableBuilder<'_>,
+    merges: &[Dimensions],
+    mut next: impl FnMut() -> Result<Option<Cell<DataRef<'a>>>, ImportError>,
+) -> Result<(), ImportError> {
+    let mut merge = MergeFill::new(merges);
+    let mut row_cells: Vec<(u32, DataRef<'a>)> = Vec::with_capacity(32);
+    let mut current: Option<u32> = None;
+    let mut sorted = true;
+    loop {
+        let cell = next()?;
+        let pos = cell.as_ref().map(|c| c.get_position());
+        let row_ends = match (pos, current) {
+            (Some((r, _)), Some(cur)) => r != cur,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if row_ends {
+            if let Some(cur) = current {
+                if !sorted {
+                    row_cells.sort_by_key(|(c, _)| *c);
+                }
+                // Only rows with content of their own get merged values: a row that is
+                // blank apart from a merged region's remainder stays blank.
+                if !merge.is_empty() && !row_cells.is_empty() {
+                    merge.fill(cur, &mut row_cells);
+                }
+                if !row_cells.is_empty() {
+                    builder.count_cells(row_cells.len() as u64)?;
+                    if builder.row(cur.saturating_add(1), &row_cells)? == Flow::NextSheet {
+                        return Ok(());
+                    }
+                }
+            }
+            row_cells.clear();
+            sorted = true;
+        }
+        let Some(cell) = cell else {
+            return Ok(());
+        };
+        let (r, c) = cell.get_position();
+        current = Some(r);
+        let v = cell.get_value();
+        if matches!(v, DataRef::Empty) {
+            continue;
+        }
+        if row_cells.last().is_some_and(|(last, _)| *last > c) {
+            sorted = false;
+        }
+        row_cells.push((c, v.clone()));
+    }
+}

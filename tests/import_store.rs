@@ -1,0 +1,455 @@
+//! Importing registers end to end over the real HTTP stack and the CLI, on SQLite and
+//! PostgreSQL: reports, re-imports, history, refusals that store nothing, roles, atomicity.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, TestApp, fixture, run_cli};
+use diesel::connection::SimpleConnection;
+use rust_xlsxwriter::Workbook;
+use serde_json::Value;
+use spotcheck::domain::roles::{Agency, Role};
+
+/// A small register with Norwegian headers: (contract id, supplier, orgnr, value text).
+fn register(rows: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    register_with_headers(
+        &["Avtalenr", "Leverandør", "Org.nr", "Kontraktsverdi", "Startdato"],
+        rows,
+    )
+}
+
+fn register_with_headers(headers: &[&str], rows: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, (id, name, orgnr, value)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, *id).unwrap();
+        ws.write_string(r, 1, *name).unwrap();
+        ws.write_string(r, 2, *orgnr).unwrap();
+        ws.write_string(r, 3, *value).unwrap();
+        ws.write_string(r, 4, "01.01.2025").unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+async fn json(resp: reqwest::Response) -> Value {
+    resp.json().await.unwrap()
+}
+
+async fn api_import_stores_report_and_contracts(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let r = app
+        .upload(
+            &token,
+            "register_nb.xlsx",
+            fixture("import/register_nb.xlsx"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let rep = json(r).await;
+    assert_eq!(rep["rows_total"], 21);
+    assert_eq!(rep["rows_imported"], 8);
+    assert_eq!(rep["rows_rejected"], 13);
+    assert_eq!(rep["errors"].as_array().unwrap().len(), 14);
+    assert_eq!(rep["contracts_created"], 8);
+    assert_eq!(rep["already_imported"], false);
+    let first = &rep["errors"][0];
+    for k in ["sheet", "column", "value", "message"] {
+        assert!(first[k].is_string(), "{k} in {first}");
+    }
+    assert!(
+        first["row"].as_u64().unwrap() > 4,
+        "rows are numbered as the spreadsheet shows them"
+    );
+    let batch_id = rep["batch_id"].as_i64().unwrap();
+
+    let contracts = json(app.api_get("/api/v1/contracts?per_page=100", &token).await).await;
+    assert_eq!(contracts["total"], 8);
+    // Text stays text: the supplier named like markup or a formula is stored verbatim.
+    let names: Vec<&str> = contracts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["supplier_name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("<script>")), "{names:?}");
+    assert!(names.contains(&"=2+5 AS"), "{names:?}");
+
+    let stored = json(app.api_get(&format!("/api/v1/imports/{batch_id}"), &token).await).await;
+    assert_eq!(
+        stored["errors"], rep["errors"],
+        "the stored errors are the reported ones, in order"
+    );
+    let list = json(app.api_get("/api/v1/imports", &token).await).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.count("suppliers"),
+        json(app.api_get("/api/v1/contracts", &token).await).await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["orgnr"].as_str().unwrap().to_owned())
+            .collect::<std::collections::HashSet<_>>()
+            .len() as i64
+    );
+    app.stop();
+}
+
+async fn reimport_and_history(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let first = register(&[
+        ("K-1", "Rent og Pent AS", "923609016", "100 000"),
+        ("K-2", "Bygg og Bolt AS", "991825827", "kr 250 000"),
+        ("K-3", "Rent og Pent AS", "923609016", "1 234 567,50"),
+    ]);
+    let r = app.upload(&token, "v1.xlsx", first.clone(), &[]).await;
+    assert_eq!(r.status(), 201);
+    let b1 = json(r).await["batch_id"].as_i64().unwrap();
+
+    // The same bytes again: recognised, nothing stored twice.
+    let r = app.upload(&token, "kopi.xlsx", first, &[]).await;
+    assert_eq!(r.status(), 200);
+    let again = json(r).await;
+    assert_eq!(again["already_imported"], true);
+    assert_eq!(again["batch_id"], b1);
+    assert_eq!(app.count("import_batches"), 1);
+    assert_eq!(app.count("contracts"), 3);
+
+    // A newer register: K-2 changes value, K-4 is new, K-1 and K-3 are unchanged.
+    let second = register(&[
+        ("K-1", "Rent og Pent AS", "923609016", "100 000"),
+        ("K-2", "Bygg og Bolt AS", "991825827", "kr 300 000"),
+        ("K-3", "Rent og Pent AS", "923609016", "1 234 567,50"),
+        ("K-4", "Ny Leverandør AS", "974760673", "50 000"),
+    ]);
+    let rep = json(app.upload(&token, "v2.xlsx", second, &[]).await).await;
+    assert_eq!(rep["contracts_created"], 1);
+    assert_eq!(rep["contracts_updated"], 1);
+    assert_eq!(rep["contracts_unchanged"], 2);
+    assert_eq!(rep["suppliers_created"], 1);
+    let b2 = rep["batch_id"].as_i64().unwrap();
+    assert_eq!(app.count("contracts"), 4);
+    assert_eq!(
+        app.count("contract_versions"),
+        5,
+        "3 first versions, 1 new contract, 1 change"
+    );
+
+    let page = json(app.api_get("/api/v1/contracts?supplier=bygg", &token).await).await;
+    assert_eq!(page["total"], 1);
+    let k2 = &page["items"][0];
+    assert_eq!(k2["value_ore"], 30_000_000);
+    assert_eq!(k2["version"], 2);
+    assert_eq!(k2["first_batch_id"], b1);
+    assert_eq!(k2["last_batch_id"], b2);
+    // Version 1 still says what the first register said.
+    use diesel::prelude::*;
+    use spotcheck::db::schema::{contract_versions, contracts};
+    let mut conn = app.pool.get().unwrap();
+    let versions: Vec<(i32, i64, String)> = contract_versions::table
+        .inner_join(contracts::table)
+        .filter(contracts::contract_no.eq("K-2"))
+        .order(contract_versions::version.asc())
+        .select((
+            contract_versions::version,
+            contract_versions::batch_id,
+            contract_versions::data,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!((versions[0].0, versions[0].1), (1, b1));
+    assert!(versions[0].2.contains("25000000"), "{}", versions[0].2);
+    assert_eq!((versions[1].0, versions[1].1), (2, b2));
+    app.stop();
+}
+
+async fn unreadable_files_store_nothing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let audit_before = app.count("audit_log");
+    for (file, expect) in [
+        ("pdf_named.xlsx", "PDF"),
+        ("html_table.xls", "HTML"),
+        ("text_named.xlsx", "ikke et regneark"),
+        ("truncated.xlsx", "skadet"),
+        ("encrypted.xlsx", "passordbeskyttet"),
+        ("empty.xlsx", "tom"),
+        ("zip_bomb.xlsx", "zip-bombe"),
+        ("notes_only.xlsx", "Fant ingen kontrakttabell"),
+    ] {
+        let r = app
+            .upload(&token, file, fixture(&format!("import/{file}")), &[])
+            .await;
+        assert_eq!(r.status(), 422, "{file}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p = json(r).await;
+        assert_eq!(p["type"], "urn:spotcheck:problem:unreadable-file");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains(expect), "{file}: {detail}");
+    }
+    for t in [
+        "import_batches",
+        "import_errors",
+        "contracts",
+        "suppliers",
+        "contract_versions",
+    ] {
+        assert_eq!(app.count(t), 0, "{t} after refused files");
+    }
+    assert_eq!(app.count("audit_log"), audit_before);
+    app.stop();
+}
+
+async fn upload_limit(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.max_upload_bytes = 20_000).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let r = app
+        .upload(&token, "stor.xlsx", fixture("import/zip_bomb.xlsx"), &[])
+        .await;
+    assert_eq!(r.status(), 413);
+    assert!(
+        json(r).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("større enn grensen")
+    );
+    assert_eq!(app.count("import_batches"), 0);
+    app.stop();
+}
+
+async fn mapping_given_then_remembered(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let r = app
+        .upload(
+            &token,
+            "mapping_needed.xlsx",
+            fixture("import/mapping_needed.xlsx"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let detail = json(r).await["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("«Nr»"), "the headers seen are listed: {detail}");
+    let mapping = "contract_id=Nr;supplier_name=Firma;orgnr=Org nummer";
+    let r = app
+        .upload(
+            &token,
+            "mapping_needed.xlsx",
+            fixture("import/mapping_needed.xlsx"),
+            &[("mapping", mapping)],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // Next month's file from the same unit: same odd headers, no mapping given.
+    let next = register_with_headers(
+        &["Nr", "Firma", "Org nummer", "Beløp", "Startdato"],
+        &[("N-9", "Vask og Vedlikehold AS", "923609016", "10 000")],
+    );
+    let r = app.upload(&token, "neste.xlsx", next, &[]).await;
+    assert_eq!(r.status(), 201, "the remembered mapping is used");
+    assert_eq!(json(r).await["rows_imported"], 1);
+    app.stop();
+}
+
+async fn roles_and_visibility(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("anne", Role::Innkjoper, None);
+    app.add_user("bjorn", Role::Innkjoper, None);
+    app.add_user("kem", Role::Kemner, None);
+    app.add_user("akr", Role::Akrim, Some(Agency::Skatteetaten));
+    let (a, b, k, x, adm) = (
+        app.token_for("anne"),
+        app.token_for("bjorn"),
+        app.token_for("kem"),
+        app.token_for("akr"),
+        app.token_for("admin"),
+    );
+    for t in [&x, &adm] {
+        let r = app
+            .upload(t, "r.xlsx", register(&[("Z-1", "Z AS", "923609016", "1")]), &[])
+            .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(app.api_get("/api/v1/contracts", t).await.status(), 403);
+        assert_eq!(app.api_get("/api/v1/imports", t).await.status(), 403);
+    }
+    let ra = json(
+        app.upload(&a, "a.xlsx", register(&[("A-1", "A AS", "923609016", "1")]), &[])
+            .await,
+    )
+    .await;
+    let _ = json(
+        app.upload(
+            &b,
+            "b.xlsx",
+            register(&[
+                ("B-1", "B AS", "991825827", "1"),
+                ("B-2", "B AS", "991825827", "2"),
+            ]),
+            &[],
+        )
+        .await,
+    )
+    .await;
+    let a_batch = ra["batch_id"].as_i64().unwrap();
+    assert_eq!(
+        json(app.api_get("/api/v1/imports", &b).await)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.api_get(&format!("/api/v1/imports/{a_batch}"), &b)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(json(app.api_get("/api/v1/contracts", &b).await).await["total"], 2);
+    assert_eq!(json(app.api_get("/api/v1/contracts", &a).await).await["total"], 1);
+    assert_eq!(json(app.api_get("/api/v1/contracts", &k).await).await["total"], 3);
+    assert_eq!(
+        json(app.api_get("/api/v1/imports", &k).await)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.api_get(&format!("/api/v1/imports/{a_batch}"), &k)
+            .await
+            .status(),
+        200
+    );
+    app.stop();
+}
+
+async fn a_failing_batch_stores_nothing(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    // Make the very last write of an import fail, after batch, errors, suppliers and contracts.
+    let mut conn = app.db.raw_conn();
+    let ddl = match backend {
+        Backend::Sqlite => {
+            "CREATE TRIGGER boom BEFORE INSERT ON contract_versions BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER boom BEFORE INSERT ON contract_versions FOR EACH ROW EXECUTE FUNCTION boom();"
+        }
+    };
+    conn.batch_execute(ddl).unwrap();
+    let r = app
+        .upload(
+            &token,
+            "register_nb.xlsx",
+            fixture("import/register_nb.xlsx"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 500);
+    for t in [
+        "import_batches",
+        "import_errors",
+        "contracts",
+        "suppliers",
+        "contract_versions",
+        "import_mappings",
+    ] {
+        assert_eq!(app.count(t), 0, "{t} after a failed batch");
+    }
+    app.stop();
+}
+
+async fn cli_import(backend: Backend) {
+    let db = common::TestDb::new(backend);
+    let path = format!("{}/fixtures/import/register_nb.xlsx", env!("CARGO_MANIFEST_DIR"));
+    // First run creates nothing but the schema; the CLI needs the uploader to exist.
+    let (ok, _, err) = run_cli(
+        &db,
+        &["users", "add", "inn", "--role", "innkjoper"],
+        &[("SPOTCHECK_PASSWORD", common::PASSWORD)],
+    );
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = run_cli(
+        &db,
+        &["import", &path, "--dry-run", "--format", "json", "--user", "inn"],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["batch_id"], Value::Null, "dry run stores nothing");
+
+    let (ok, out, err) = run_cli(&db, &["import", &path, "--format", "json", "--user", "inn"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1, "exactly one JSON object: {out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let keys: std::collections::BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "batch_id",
+            "errors",
+            "rows_imported",
+            "rows_rejected",
+            "rows_total"
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(
+        (
+            v["rows_total"].as_u64(),
+            v["rows_imported"].as_u64(),
+            v["rows_rejected"].as_u64()
+        ),
+        (Some(21), Some(8), Some(13))
+    );
+    let e = &v["errors"][0];
+    let ekeys: std::collections::BTreeSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        ekeys,
+        ["column", "message", "row", "sheet", "value"]
+            .into_iter()
+            .collect()
+    );
+
+    let bad = format!("{}/fixtures/import/pdf_named.xlsx", env!("CARGO_MANIFEST_DIR"));
+    let (ok, out, err) = run_cli(&db, &["import", &bad, "--format", "json", "--user", "inn"], &[]);
+    assert!(!ok);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("PDF"), "{err}");
+
+    let (ok, out, _) = run_cli(&db, &["import", &path, "--user", "inn"], &[]);
+    assert!(ok);
+    assert!(out.contains("already imported"), "{out}");
+    let (ok, out, _) = run_cli(&db, &["audit", "verify"], &[]);
+    assert!(ok && out.contains("intact"), "{out}");
+}
+
+backend_tests!(
+    api_import_stores_report_and_contracts,
+    reimport_and_history,
+    unreadable_files_store_nothing,
+    upload_limit,
+    mapping_given_then_remembered,
+    roles_and_visibility,
+    a_failing_batch_stores_nothing,
+    cli_import,
+);
