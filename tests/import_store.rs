@@ -443,7 +443,85 @@ async fn cli_import(backend: Backend) {
     assert!(ok && out.contains("intact"), "{out}");
 }
 
+async fn web_upload_page(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    app.add_user("akr", Role::Akrim, Some(Agency::Politiet));
+    let session = app.login("inn", common::PASSWORD).await.unwrap();
+    let page = app.get_with_session("/imports", &session).await;
+    assert_eq!(page.status(), 200);
+    let csrf = common::hidden_field(&page.text().await.unwrap(), "csrf_token").unwrap();
+
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf_token", csrf.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(fixture("import/register_cp1252.csv"))
+                    .file_name("register_cp1252.csv"),
+            )
+    };
+    // Without the form token nothing is stored.
+    let r = app
+        .client
+        .post(app.url("/imports"))
+        .header("Cookie", format!("spotcheck_session={session}"))
+        .multipart(form("forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.count("import_batches"), 0);
+
+    let r = app
+        .client
+        .post(app.url("/imports"))
+        .header("Cookie", format!("spotcheck_session={session}"))
+        .multipart(form(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Lagret som import"), "{body}");
+    assert_eq!(app.count("import_batches"), 1);
+    let batch: i64 = app.count("import_batches");
+    let report = app.get_with_session(&format!("/imports/{batch}"), &session).await;
+    assert_eq!(report.status(), 200);
+    assert!(report.text().await.unwrap().contains("register_cp1252.csv"));
+
+    // Markup in data is escaped, never rendered.
+    let evil = register(&[("X-1", "<script>alert(1)</script> AS", "923609016", "1")]);
+    let r = app
+        .client
+        .post(app.url("/imports"))
+        .header("Cookie", format!("spotcheck_session={session}"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", csrf.clone())
+                .text("dry_run", "on")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(evil).file_name("<b>x</b>.xlsx"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("<b>x</b>"), "file name escaped: {body}");
+    assert!(
+        body.contains("&#60;b&#62;x&#60;/b&#62;") || body.contains("&lt;b&gt;x&lt;/b&gt;"),
+        "{body}"
+    );
+
+    let akr = app.login("akr", common::PASSWORD).await.unwrap();
+    assert_eq!(app.get_with_session("/imports", &akr).await.status(), 403);
+    app.stop();
+}
+
 backend_tests!(
+    web_upload_page,
     api_import_stores_report_and_contracts,
     reimport_and_history,
     unreadable_files_store_nothing,
