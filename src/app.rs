@@ -127,3 +127,112 @@ pub fn import_register(
         explicit.as_ref(),
     )?)
 }
+
+/// Loads a register bulk file (JSON array, gzipped or not, or the CSV dump) into the register
+/// history, streamed, in one transaction: only our suppliers unless `all`. Their jobs count
+/// as freshly done.
+pub fn load_bulk<R: std::io::Read>(
+    conn: &mut crate::db::DbConn,
+    reader: R,
+    csv: bool,
+    all: bool,
+    actor: &Actor,
+    file_name: &str,
+) -> Result<crate::brreg::bulk::BulkStats, DbError> {
+    use diesel::prelude::*;
+
+    use crate::brreg::UnitFacts;
+    use crate::db::models::enrichment::{SOURCE_BULK_CSV, SOURCE_BULK_JSON};
+    use crate::db::schema::{enrichment_jobs, register_facts, suppliers};
+
+    const BATCH: usize = 1000;
+    let ours: std::collections::HashSet<String> = suppliers::table
+        .select(suppliers::orgnr)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let source = if csv { SOURCE_BULK_CSV } else { SOURCE_BULK_JSON };
+    let at = crate::db::models::now();
+
+    fn flush(
+        c: &mut crate::db::DbConn,
+        buf: &mut Vec<UnitFacts>,
+        source: &str,
+        at: chrono::NaiveDateTime,
+    ) -> Result<(), DbError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let jsons: Vec<String> = buf
+            .iter()
+            .map(|u| serde_json::to_string(u).unwrap_or_default())
+            .collect();
+        let rows: Vec<_> = buf
+            .iter()
+            .zip(&jsons)
+            .map(|(u, j)| {
+                (
+                    register_facts::orgnr.eq(u.orgnr.as_str()),
+                    register_facts::source.eq(source),
+                    register_facts::outcome.eq(if u.deleted_date.is_some() {
+                        "deleted"
+                    } else {
+                        "active"
+                    }),
+                    register_facts::facts.eq(Some(j.as_str())),
+                    register_facts::fetched_at.eq(at),
+                    register_facts::created_at.eq(at),
+                )
+            })
+            .collect();
+        crate::on_backend!(c, |x| diesel::insert_into(register_facts::table)
+            .values(&rows)
+            .execute(x))?;
+        let orgnrs: Vec<&str> = buf.iter().map(|u| u.orgnr.as_str()).collect();
+        diesel::update(enrichment_jobs::table.filter(enrichment_jobs::orgnr.eq_any(&orgnrs)))
+            .set((
+                enrichment_jobs::state.eq("done"),
+                enrichment_jobs::attempts.eq(0),
+                enrichment_jobs::last_success_at.eq(Some(at)),
+                enrichment_jobs::last_error.eq(None::<String>),
+                enrichment_jobs::updated_at.eq(at),
+            ))
+            .execute(c)?;
+        buf.clear();
+        Ok(())
+    }
+
+    crate::db::write_tx(conn, |c| {
+        let mut buf: Vec<UnitFacts> = Vec::with_capacity(BATCH);
+        let only = (!all).then_some(&ours);
+        let mut on_unit = |u: UnitFacts| -> Result<(), DbError> {
+            buf.push(u);
+            if buf.len() >= BATCH {
+                flush(c, &mut buf, source, at)?;
+            }
+            Ok(())
+        };
+        let stats = if csv {
+            crate::brreg::bulk::read_csv(reader, only, &mut on_unit)
+        } else {
+            crate::brreg::bulk::read_json_gz(reader, only, &mut on_unit)
+        }
+        .map_err(|e| match e {
+            crate::brreg::bulk::BulkError::Callback { error, .. } => error,
+            other => DbError::Invalid(other.to_string()),
+        })?;
+        flush(c, &mut buf, source, at)?;
+        crate::db::models::audit::append(
+            c,
+            actor,
+            crate::db::models::audit::Event {
+                action: "brreg.bulk_load",
+                object_type: "register_file",
+                object_id: file_name,
+                detail: serde_json::json!({"source": source, "all": all, "read": stats.read,
+                    "stored": stats.delivered, "rejected": stats.rejected}),
+            },
+        )?;
+        Ok(stats)
+    })
+}

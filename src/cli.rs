@@ -39,6 +39,18 @@ pub enum Command {
     },
     /// Import a contract register (xlsx, xlsm, xls, xlsb, ods or csv).
     Import(ImportArgs),
+    /// Look suppliers up in Enhetsregisteret now (due ones; or stale ones; or the given ones).
+    Enrich(EnrichArgs),
+    /// Load Enhetsregisteret's bulk files (offline enrichment).
+    Brreg {
+        #[command(subcommand)]
+        command: BrregCommand,
+    },
+    /// Load approval registers (Renholdsregisteret, bilpleie, bemanning) from files.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -104,6 +116,42 @@ pub struct ImportArgs {
     pub user: String,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct EnrichArgs {
+    /// Also fetch again what is older than the maximum age (SPOTCHECK_ENRICH_MAX_AGE_HOURS).
+    #[arg(long)]
+    pub stale: bool,
+    /// Fetch these org numbers now (queued if new).
+    #[arg(long, num_args = 1..)]
+    pub orgnr: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BrregCommand {
+    /// Load a bulk download (`enheter_alle.json.gz`, `underenheter_alle.json.gz` or the CSV
+    /// dump, gzipped or not): by default only the org numbers we hold.
+    Load {
+        file: PathBuf,
+        /// Store every unit in the file, not only our suppliers.
+        #[arg(long)]
+        all: bool,
+        /// `json` or `csv`; by default from the file name.
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApprovalsCommand {
+    /// Load a register file: Renholdsregisteret XML, or CSV `orgnr;status;date` for any register.
+    Load {
+        /// renhold, bilpleie or bemanning
+        #[arg(long)]
+        register: String,
+        file: PathBuf,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Walk the hash chain; exit 0 only when it is intact.
@@ -135,6 +183,10 @@ pub enum CliError {
     AuditBroken { entry: i64, problem: String },
     #[error("{0}")]
     Import(String),
+    #[error(transparent)]
+    Enrich(#[from] crate::enrich::EnrichError),
+    #[error("{0}")]
+    Load(String),
     #[error("unknown --format «{0}»: use text or json")]
     Format(String),
     #[error("output failed: {0}")]
@@ -369,6 +421,146 @@ pub fn run_import(settings: &Settings, args: ImportArgs, out: &mut dyn Write) ->
             "  {} rad {}, kolonne «{}», verdi «{}»: {}",
             e.sheet, e.row, e.column, e.value, e.message
         )?;
+    }
+    Ok(())
+}
+
+fn orgnr_arg(raw: &str) -> Result<String, CliError> {
+    crate::domain::orgnr::OrgNr::parse_lenient(raw)
+        .map(|o| o.to_string())
+        .map_err(|e| CliError::Load(format!("«{raw}»: {e}")))
+}
+
+/// `spotcheck enrich`: runs due look-ups until none are left, then reports the queue.
+pub fn run_enrich(settings: &Settings, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    use crate::db::models::enrichment;
+    let pool = crate::app::open_database(settings)?;
+    {
+        let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+        if !args.orgnr.is_empty() {
+            let list = args
+                .orgnr
+                .iter()
+                .map(|o| orgnr_arg(o))
+                .collect::<Result<Vec<_>, _>>()?;
+            enrichment::enqueue(&mut conn, &list)?;
+        }
+        if args.stale {
+            let n =
+                enrichment::requeue_stale(&mut conn, chrono::Duration::hours(settings.enrich_max_age_hours))?;
+            writeln!(out, "{n} stale suppliers queued")?;
+        }
+    }
+    let enricher = crate::enrich::Enricher::from_settings(pool.clone(), settings)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Io)?;
+    let s = runtime.block_on(enricher.run_until_idle())?;
+    writeln!(
+        out,
+        "looked up {}: {} ok, {} to retry later, {} failed",
+        s.claimed, s.succeeded, s.retrying, s.failed
+    )?;
+    let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+    for (state, n) in enrichment::job_counts(&mut conn)? {
+        writeln!(out, "  {state}: {n}")?;
+    }
+    Ok(())
+}
+
+/// `spotcheck brreg load`: streams a bulk file into the register history, in one transaction.
+pub fn run_brreg(settings: &Settings, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let BrregCommand::Load { file, all, format } = cmd;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let csv = match format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(CliError::Load(format!(
+                "unknown --format «{other}»: use json or csv"
+            )));
+        }
+        None => name.contains(".csv"),
+    };
+    let pool = crate::app::open_database(settings)?;
+    let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+    let reader =
+        std::fs::File::open(&file).map_err(|e| CliError::Load(format!("{}: {e}", file.display())))?;
+    let stats = crate::app::load_bulk(
+        &mut conn,
+        std::io::BufReader::new(reader),
+        csv,
+        all,
+        &Actor::cli(),
+        &name,
+    )?;
+    writeln!(
+        out,
+        "{name}: {} units read, {} stored, {} skipped (not our suppliers), {} rejected; {} of our suppliers not in the file",
+        stats.read,
+        stats.delivered,
+        stats.skipped,
+        stats.rejected,
+        stats.not_found.len()
+    )?;
+    Ok(())
+}
+
+/// `spotcheck approvals load`: one dated load of an approval register file.
+pub fn run_approvals(
+    settings: &Settings,
+    cmd: ApprovalsCommand,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    use crate::brreg::approvals::{self, Register};
+    let ApprovalsCommand::Load { register, file } = cmd;
+    let register = match register.as_str() {
+        "renhold" => Register::Renhold,
+        "bilpleie" => Register::Bilpleie,
+        "bemanning" => Register::Bemanning,
+        other => {
+            return Err(CliError::Load(format!(
+                "unknown register «{other}»: use renhold, bilpleie or bemanning"
+            )));
+        }
+    };
+    let bytes = std::fs::read(&file).map_err(|e| CliError::Load(format!("{}: {e}", file.display())))?;
+    let looks_xml = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
+        == Some(&b'<');
+    let parsed = if looks_xml {
+        if register != Register::Renhold {
+            return Err(CliError::Load(
+                "only Renholdsregisteret is read as XML; give a CSV for this register".into(),
+            ));
+        }
+        approvals::read_renhold_xml(std::io::Cursor::new(&bytes))
+    } else {
+        approvals::read_csv(register, std::io::Cursor::new(&bytes))
+    }
+    .map_err(|e| CliError::Load(e.to_string()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let pool = crate::app::open_database(settings)?;
+    let mut conn = pool.get().map_err(crate::db::DbError::from)?;
+    let id =
+        crate::db::models::enrichment::store_approval_file(&mut conn, &Actor::cli(), &name, &sha, &parsed)?;
+    writeln!(
+        out,
+        "{name}: load {id}, {} entries, {} rows rejected",
+        parsed.entries.len(),
+        parsed.rejected.len()
+    )?;
+    for r in &parsed.rejected {
+        writeln!(out, "  line {}: {}", r.line, r.message)?;
     }
     Ok(())
 }

@@ -52,6 +52,12 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Database connections in the pool (`SPOTCHECK_DB_POOL_SIZE`).
     pub db_pool_size: u32,
+    /// Contact put in the User-Agent sent to the register, e.g. an e-mail address (`SPOTCHECK_BRREG_CONTACT`).
+    pub brreg_contact: Option<String>,
+    /// Register facts older than this are fetched again (`SPOTCHECK_ENRICH_MAX_AGE_HOURS`, default 7 days).
+    pub enrich_max_age_hours: i64,
+    /// How often the background worker looks for due look-ups (`SPOTCHECK_ENRICH_POLL_SECONDS`; 0 turns it off).
+    pub enrich_poll_seconds: u64,
 }
 
 impl Default for Settings {
@@ -67,6 +73,9 @@ impl Default for Settings {
             session_hours: 10,
             log_format: LogFormat::Text,
             db_pool_size: 8,
+            brreg_contact: None,
+            enrich_max_age_hours: 7 * 24,
+            enrich_poll_seconds: 10,
         }
     }
 }
@@ -85,6 +94,9 @@ impl std::fmt::Debug for Settings {
             .field("session_hours", &self.session_hours)
             .field("log_format", &self.log_format)
             .field("db_pool_size", &self.db_pool_size)
+            .field("brreg_contact", &self.brreg_contact)
+            .field("enrich_max_age_hours", &self.enrich_max_age_hours)
+            .field("enrich_poll_seconds", &self.enrich_poll_seconds)
             .finish()
     }
 }
@@ -150,6 +162,15 @@ impl Settings {
         if let Some(v) = env("SPOTCHECK_DB_POOL_SIZE") {
             self.db_pool_size = num("SPOTCHECK_DB_POOL_SIZE", v)?;
         }
+        if let Some(v) = env("SPOTCHECK_BRREG_CONTACT") {
+            self.brreg_contact = Some(v);
+        }
+        if let Some(v) = env("SPOTCHECK_ENRICH_MAX_AGE_HOURS") {
+            self.enrich_max_age_hours = num("SPOTCHECK_ENRICH_MAX_AGE_HOURS", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_ENRICH_POLL_SECONDS") {
+            self.enrich_poll_seconds = num("SPOTCHECK_ENRICH_POLL_SECONDS", v)?;
+        }
         if let Some(v) = env("SPOTCHECK_LOG_FORMAT") {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
@@ -184,6 +205,9 @@ impl Settings {
         }
         if self.max_upload_bytes == 0 {
             return Err(invalid("max_upload_bytes", "must be greater than 0"));
+        }
+        if self.enrich_max_age_hours < 1 {
+            return Err(invalid("enrich_max_age_hours", "must be at least 1"));
         }
         if self.db_pool_size == 0 {
             return Err(invalid("db_pool_size", "must be greater than 0"));

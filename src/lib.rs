@@ -7,6 +7,7 @@
 //! - [`import`]: reading contract registers from spreadsheets and csv (pure).
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
 //! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
+//! - [`enrich`]: the background enrichment worker (job table → register → facts).
 //! - [`auth`]: password hashing, tokens, login throttle.
 //! - [`web`]: actix-web pages and the `/api/v1` JSON API.
 //! - [`cli`]: the `spotcheck` command line (serve, migrate, users, audit).
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod enrich;
 pub mod import;
 pub mod sampling;
 pub mod web;

@@ -42,6 +42,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Users { command } => Ok(spotcheck::cli::run_users(&settings, command, &mut stdout)?),
         Command::Import(args) => Ok(spotcheck::cli::run_import(&settings, args, &mut stdout)?),
+        Command::Enrich(args) => Ok(spotcheck::cli::run_enrich(&settings, args, &mut stdout)?),
+        Command::Brreg { command } => Ok(spotcheck::cli::run_brreg(&settings, command, &mut stdout)?),
+        Command::Approvals { command } => Ok(spotcheck::cli::run_approvals(&settings, command, &mut stdout)?),
         Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
     }
 }
@@ -64,8 +67,17 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!("listening on http://{}", settings.bind);
+    let enricher = (settings.enrich_poll_seconds > 0)
+        .then(|| spotcheck::enrich::Enricher::from_settings(pool.clone(), &settings))
+        .transpose()
+        .context("setting up the register client")?;
+    let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings));
     actix_web::rt::System::new().block_on(async move {
+        // Enrichment runs beside the server: imports only queue look-ups.
+        if let Some(e) = enricher {
+            actix_web::rt::spawn(e.run_forever(poll));
+        }
         let server = spotcheck::web::server(
             state,
             listener,

@@ -432,6 +432,85 @@ fn dimension_bombs_are_harmless() {
     assert_errors(&r, &[(3, "Leverandør", "", "leverandørnavnet mangler; fyll ")]);
 }
 
+/// xls and ods are loaded whole by calamine, one dense grid per sheet: a stray value far out
+/// is refused from the file's structure, before calamine allocates anything.
+#[test]
+fn far_cells_in_xls_and_ods_are_refused_before_loading() {
+    let err = read(fixture!("dimension_far_cell.xls")).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ImportError::SheetTooLarge { format: FileFormat::Xls, sheet, rows: 65_536, cols: 256, range, .. }
+                if sheet == "Sheet1" && range == "A1:IV65536"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Arket «Sheet1» strekker seg over 65 536 rader × 256 kolonner (A1:IV65536). Et xls-ark leses \
+         inn i minnet i sin helhet, og denne filen ville kreve om lag 1024 MB (grensen er 256 MB). \
+         Slett innholdet i cellene langt utenfor tabellen (Ctrl+End viser den siste cellen som er i \
+         bruk), eller lagre filen som .xlsx, og last den opp på nytt."
+    );
+
+    let err = read(fixture!("dimension_far_cell.ods")).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ImportError::SheetTooLarge { format: FileFormat::Ods, sheet, rows: 1_048_576, cols: 16, range, .. }
+                if sheet == "Sheet1" && range == "A1:P1048576"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Arket «Sheet1» strekker seg over 1 048 576 rader × 16 kolonner (A1:P1048576). Et ods-ark leses \
+         inn i minnet i sin helhet, og denne filen ville kreve om lag 1024 MB (grensen er 256 MB). \
+         Slett innholdet i cellene langt utenfor tabellen (Ctrl+End viser den siste cellen som er i \
+         bruk), eller lagre filen som .xlsx, og last den opp på nytt."
+    );
+
+    // The same files from uploaded bytes take the same path.
+    let bytes = std::fs::read(fixture!("dimension_far_cell.ods")).unwrap();
+    let err = read_register("liste.ods", &bytes, &ImportOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(
+        err,
+        ImportError::SheetTooLarge {
+            format: FileFormat::Ods,
+            ..
+        }
+    ));
+}
+
+/// The xls DIMENSIONS record (declared extent) only makes calamine reserve memory up front;
+/// a forged one asking for ~4 G rows × 256 columns (44 TB) aborted the process. It is
+/// neutralised and the table reads normally.
+#[test]
+fn declared_extent_in_xls_is_ignored() {
+    let r = read(fixture!("dimension_declared.xls")).unwrap();
+    assert_eq!(r.format, FileFormat::Xls);
+    assert_eq!((r.header_row, r.rows_total, r.rows_rejected), (1, 2, 0));
+    assert_eq!(row(&r, "D-2").value_ore, Some(20_000));
+    assert_eq!(row(&r, "D-2").row, 3);
+}
+
+/// `max_grid_bytes` is the limit, and the sheet that costs most is named.
+#[test]
+fn grid_limit_is_an_option() {
+    let opts = ImportOptions {
+        max_grid_bytes: 4 * 1024,
+        ..Default::default()
+    };
+    for f in [fixture!("register_nb.xls"), fixture!("register_nb.ods")] {
+        match read_with(f, &opts) {
+            Err(ImportError::SheetTooLarge { sheet, limit, .. }) => {
+                assert_eq!((sheet.as_str(), limit), ("Kontrakter", 4 * 1024), "{f}")
+            }
+            other => panic!("{f}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn hostile_and_wrong_files() {
     assert!(matches!(

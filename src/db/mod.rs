@@ -224,3 +224,15 @@ pub fn ping(pool: &Pool) -> Result<(), DbError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
 }
+
+/// Runs `body` on the concrete connection of either backend. For what MultiConnection
+/// cannot express, such as multi-row INSERTs: the body is compiled once per backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgresql($c) => $body,
+        }
+    };
+}

@@ -168,3 +168,69 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_mappings,
     users
 );
+
+diesel::table! {
+    enrichment_jobs (orgnr) {
+        orgnr -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    register_facts (id) {
+        id -> BigInt,
+        orgnr -> Text,
+        source -> Text,
+        outcome -> Text,
+        facts -> Nullable<Text>,
+        raw_json -> Nullable<Text>,
+        fetched_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feed_state (feed) {
+        feed -> Text,
+        last_update_id -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    approval_loads (id) {
+        id -> BigInt,
+        register -> Text,
+        file_name -> Text,
+        sha256 -> Text,
+        format -> Text,
+        file_date -> Nullable<Date>,
+        entries -> BigInt,
+        rejected -> BigInt,
+        loaded_by -> Text,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    approval_entries (id) {
+        id -> BigInt,
+        load_id -> BigInt,
+        orgnr -> Text,
+        status -> Text,
+        status_date -> Nullable<Date>,
+        name -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(approval_entries -> approval_loads (load_id));
+diesel::allow_tables_to_appear_in_same_query!(approval_entries, approval_loads);
+
+diesel::allow_tables_to_appear_in_same_query!(suppliers, enrichment_jobs);

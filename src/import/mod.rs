@@ -3,8 +3,9 @@
 //! [`read_register`] takes the bytes of an uploaded file and returns the accepted contract
 //! rows and a report of rejected rows, or a file-level [`ImportError`]. Format is detected
 //! from the bytes ([`detect`]); xlsx/xlsm/xlsb are streamed cell by cell so a sheet's
-//! declared extent never allocates; xls/ods go through calamine ranges; csv through the
-//! `csv` crate after encoding and separator detection.
+//! declared extent never allocates; xls/ods go through calamine ranges, after a scan of the
+//! file that refuses a workbook whose grids would not fit in memory (`extent`, `xls_scan`,
+//! `ods_scan`); csv through the `csv` crate after encoding and separator detection.
 //!
 //! Conventions the caller should know:
 //! * Row numbers are 1-based as a spreadsheet program shows them (title rows included).
@@ -17,10 +18,13 @@
 mod cells;
 mod csv;
 pub mod detect;
+mod extent;
 mod header;
 mod merges;
+mod ods_scan;
 mod rows;
 mod sheet;
+mod xls_scan;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -235,6 +239,9 @@ impl fmt::Display for ColumnMapping {
 pub const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
 /// Default limit on cells with content read from one sheet (≈ 1.5 M rows × 13 columns).
 pub const DEFAULT_MAX_CELLS: u64 = 20_000_000;
+/// Default limit on the memory calamine may need to load an xls or ods workbook (it loads
+/// them whole, as dense grids): 256 MiB, so an import stays well under 512 MB.
+pub const DEFAULT_MAX_GRID_BYTES: u64 = 256 * 1024 * 1024;
 /// Default limit on the declared inflated size of a zip-based file (all entries together).
 pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -252,6 +259,10 @@ pub struct ImportOptions {
     /// parts calamine holds in memory (shared strings, styles, the whole ods content) are
     /// limited to a quarter of this.
     pub max_inflated_bytes: u64,
+    /// Most memory, in bytes, calamine may need for the grids of an xls or ods workbook,
+    /// estimated from the file before calamine opens it. A sheet with one value far out
+    /// (IV65536) spans a grid of millions of cells; such a file is refused.
+    pub max_grid_bytes: u64,
 }
 
 impl Default for ImportOptions {
@@ -262,6 +273,7 @@ impl Default for ImportOptions {
             max_bytes: DEFAULT_MAX_BYTES,
             max_cells: DEFAULT_MAX_CELLS,
             max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            max_grid_bytes: DEFAULT_MAX_GRID_BYTES,
         }
     }
 }
@@ -374,6 +386,28 @@ pub enum ImportError {
     },
     #[error("Arket «{sheet}» har flere enn {limit} celler med innhold. Del registeret i flere filer.")]
     TooManyCells { sheet: String, limit: u64 },
+    #[error(
+        "Arket «{sheet}» strekker seg over {} rader × {} kolonner ({range}). Et {format}-ark leses \
+         inn i minnet i sin helhet, og denne filen ville kreve om lag {} MB (grensen er {} MB). \
+         Slett innholdet i cellene langt utenfor tabellen (Ctrl+End viser den siste cellen som er i \
+         bruk), eller lagre filen som .xlsx, og last den opp på nytt.",
+        extent::thousands(*rows),
+        extent::thousands(*cols),
+        mb(*needed),
+        mb(*limit)
+    )]
+    SheetTooLarge {
+        format: FileFormat,
+        sheet: String,
+        /// Extent of the sheet's cells (the grid calamine would build).
+        rows: u64,
+        cols: u64,
+        /// The same extent as an A1 range, `A1:IV65536`.
+        range: String,
+        /// Estimated bytes for the whole workbook, and the limit (`max_grid_bytes`).
+        needed: u64,
+        limit: u64,
+    },
     #[error("Filen er tom: den har ingen celler med innhold. Sjekk at du lastet opp riktig fil.")]
     Empty,
     #[error(

@@ -4,8 +4,10 @@
 //! with their absolute position, so a sheet that declares `A1:XFD1048576`, or holds one
 //! blank styled cell at XFD1048576, costs nothing (blank cells are dropped, and no dense
 //! `Range` is ever built). xls and ods are loaded by calamine as ranges (that is how it
-//! reads them); we walk their used cells with the range's start offset added, so row
-//! numbers stay as the spreadsheet shows them.
+//! reads them), all sheets at once when the file is opened; `xls_scan`/`ods_scan` estimate
+//! that cost from the file first and `extent::check` refuses a workbook that would not fit
+//! (one stray value at IV65536 makes a grid of 16.7 M cells). We walk the used cells with
+//! the range's start offset added, so row numbers stay as the spreadsheet shows them.
 //!
 //! Merged cells (xlsx, xls): calamine reports only the top-left cell's value; we copy it into
 //! the other cells of the region, so a unit merged down over three contracts applies to all
@@ -156,6 +158,15 @@ fn read_xlsb(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>)
 }
 
 fn read_xls(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
+    // calamine builds every sheet's grid when it opens the file: check the extent first.
+    let scan = super::xls_scan::scan(bytes)?;
+    super::extent::check(
+        FileFormat::Xls,
+        &scan.sheets,
+        scan.workbook_transient,
+        opts.max_grid_bytes,
+    )?;
+    let bytes: &[u8] = scan.patched.as_deref().unwrap_or(bytes);
     let mut wb: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(xls_err)?;
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);
@@ -170,6 +181,9 @@ fn read_xls(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) 
 }
 
 fn read_ods(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
+    // calamine builds every table's grid when it opens the file: check the extent first.
+    let sheets = super::ods_scan::scan(bytes);
+    super::extent::check(FileFormat::Ods, &sheets, 0, opts.max_grid_bytes)?;
     let mut wb: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(ods_err)?;
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);

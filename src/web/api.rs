@@ -161,7 +161,10 @@ pub fn import_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/imports", web::post().to(create_import))
         .route("/imports", web::get().to(list_imports))
         .route("/imports/{id}", web::get().to(get_import))
-        .route("/contracts", web::get().to(list_contracts));
+        .route("/contracts", web::get().to(list_contracts))
+        .route("/suppliers", web::get().to(list_suppliers))
+        .route("/suppliers/{orgnr}", web::get().to(get_supplier))
+        .route("/suppliers/{orgnr}/refresh", web::post().to(refresh_supplier));
 }
 
 /// Import options from form fields: `sheet`, `mapping` (`field=Header;…` or a JSON object), `dry_run`.
@@ -291,4 +294,127 @@ async fn list_contracts(
     let pool = state.pool.clone();
     let page = web::block(move || crate::db::models::contracts::list(&mut *pool.get()?, &filter)).await??;
     Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list_suppliers(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewAllContracts)?;
+    let pool = state.pool.clone();
+    let (page, per_page) = (query.page.unwrap_or(1), query.per_page.unwrap_or(100));
+    let (total, items) =
+        web::block(move || crate::db::models::enrichment::list_suppliers(&mut *pool.get()?, page, per_page))
+            .await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"total": total, "page": page.max(1), "items": items})))
+}
+
+#[derive(Serialize)]
+struct FactsView {
+    source: String,
+    outcome: String,
+    fetched_at: chrono::NaiveDateTime,
+    unit: Option<crate::brreg::UnitFacts>,
+}
+
+impl From<crate::db::models::enrichment::FactsRow> for FactsView {
+    fn from(r: crate::db::models::enrichment::FactsRow) -> Self {
+        FactsView {
+            unit: r.unit_facts(),
+            source: r.source,
+            outcome: r.outcome,
+            fetched_at: r.fetched_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SupplierView {
+    orgnr: String,
+    name: String,
+    enrichment: Option<crate::db::models::enrichment::Job>,
+    facts: Option<FactsView>,
+    parent: Option<FactsView>,
+    approvals: Vec<crate::db::models::enrichment::ApprovalStatus>,
+}
+
+fn canonical_orgnr(raw: &str) -> Result<String, ApiError> {
+    crate::domain::orgnr::OrgNr::parse_lenient(raw)
+        .map(|o| o.to_string())
+        .map_err(|e| ApiError(AppError::BadRequest(e.to_string())))
+}
+
+async fn get_supplier(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::models::enrichment as e;
+    user.require(Permission::ViewAllContracts)?;
+    let orgnr = canonical_orgnr(&path.into_inner())?;
+    let pool = state.pool.clone();
+    let view = web::block(move || -> Result<SupplierView, DbError> {
+        let mut conn = pool.get()?;
+        let name = e::supplier_name(&mut conn, &orgnr)?
+            .ok_or_else(|| DbError::NotFound(format!("no supplier with org number {orgnr}")))?;
+        let facts = e::latest_facts(&mut conn, &orgnr)?;
+        let parent_orgnr = facts
+            .as_ref()
+            .and_then(|f| f.unit_facts())
+            .and_then(|u| u.parent_orgnr);
+        let parent = match &parent_orgnr {
+            Some(p) => e::latest_facts(&mut conn, p)?,
+            None => None,
+        };
+        Ok(SupplierView {
+            approvals: e::approvals(&mut conn, &orgnr, parent_orgnr.as_deref())?,
+            enrichment: e::job(&mut conn, &orgnr)?,
+            facts: facts.map(FactsView::from),
+            parent: parent.map(FactsView::from),
+            orgnr,
+            name,
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn refresh_supplier(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewAllContracts)?;
+    let orgnr = canonical_orgnr(&path.into_inner())?;
+    let pool = state.pool.clone();
+    let actor = Actor::user(&user.user.username);
+    let job = web::block(move || -> Result<_, DbError> {
+        let mut conn = pool.get()?;
+        crate::db::models::enrichment::supplier_name(&mut conn, &orgnr)?
+            .ok_or_else(|| DbError::NotFound(format!("no supplier with org number {orgnr}")))?;
+        crate::db::write_tx(&mut conn, |c| {
+            crate::db::models::enrichment::enqueue(c, std::slice::from_ref(&orgnr))?;
+            audit::append(
+                c,
+                &actor,
+                audit::Event {
+                    action: "supplier.refresh",
+                    object_type: "supplier",
+                    object_id: &orgnr,
+                    detail: serde_json::json!({}),
+                },
+            )
+        })?;
+        crate::db::models::enrichment::job(&mut conn, &orgnr)
+    })
+    .await??;
+    Ok(HttpResponse::Accepted().json(job))
 }

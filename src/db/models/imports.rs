@@ -321,6 +321,12 @@ pub fn store(
             DbConn::Sqlite(s) => store_rows_sqlite(s, batch.id, &parsed.errors, &prepared)?,
             DbConn::Postgresql(p) => store_rows_pg(p, batch.id, &parsed.errors, &prepared)?,
         };
+        // New suppliers wait for enrichment in the job table; the look-ups run later, in the
+        // background, so the register being slow or down never holds up an import.
+        let mut orgnrs: Vec<&str> = parsed.rows.iter().map(|r| r.orgnr.as_str()).collect();
+        orgnrs.sort_unstable();
+        orgnrs.dedup();
+        super::enrichment::enqueue_missing(c, &orgnrs)?;
         diesel::update(import_batches::table.find(batch.id))
             .set((
                 import_batches::contracts_created.eq(counts.created as i64),

@@ -1,0 +1,180 @@
+//! Background enrichment from Enhetsregisteret: claim due jobs, look them up (the client
+//! bounds concurrency, times out and retries), record what the register said.
+//!
+//! Jobs live in the database, so a look-up waiting for a register that is down survives a
+//! restart, and two instances on one PostgreSQL share the work without doing it twice.
+
+use std::time::Duration as StdDuration;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::brreg::{BrregClient, BrregConfig, BrregError};
+use crate::config::Settings;
+use crate::db::models::enrichment;
+use crate::db::{DbError, Pool};
+use crate::domain::orgnr::OrgNr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the register client could not be set up: {0}")]
+    Client(#[from] BrregError),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PassSummary {
+    pub claimed: usize,
+    pub succeeded: usize,
+    /// Failed for now (register down, slow, 5xx, 429): retried later with backoff.
+    pub retrying: usize,
+    /// Failed in a way that retrying will not fix (400, an unreadable answer).
+    pub failed: usize,
+}
+
+impl PassSummary {
+    fn add(&mut self, o: PassSummary) {
+        self.claimed += o.claimed;
+        self.succeeded += o.succeeded;
+        self.retrying += o.retrying;
+        self.failed += o.failed;
+    }
+}
+
+#[derive(Clone)]
+pub struct Enricher {
+    pool: Pool,
+    client: BrregClient,
+    max_age: chrono::Duration,
+    batch: i64,
+}
+
+/// The register client as configured (base URL, contact in the User-Agent).
+pub fn client_from_settings(settings: &Settings) -> Result<BrregClient, BrregError> {
+    let mut cfg = BrregConfig {
+        base_url: settings.brreg_url.trim_end_matches('/').to_owned(),
+        ..BrregConfig::default()
+    };
+    if let Some(contact) = &settings.brreg_contact {
+        cfg = cfg.with_contact(contact);
+    }
+    BrregClient::new(cfg)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, EnrichError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EnrichError::Task(e.to_string()))?
+        .map_err(EnrichError::from)
+}
+
+impl Enricher {
+    pub fn new(pool: Pool, client: BrregClient, max_age: chrono::Duration) -> Self {
+        Enricher {
+            pool,
+            client,
+            max_age,
+            batch: 50,
+        }
+    }
+
+    pub fn from_settings(pool: Pool, settings: &Settings) -> Result<Self, EnrichError> {
+        Ok(Self::new(
+            pool,
+            client_from_settings(settings)?,
+            chrono::Duration::hours(settings.enrich_max_age_hours),
+        ))
+    }
+
+    /// One pass at the current time.
+    pub async fn run_once(&self) -> Result<PassSummary, EnrichError> {
+        self.run_once_at(crate::db::models::now()).await
+    }
+
+    /// One pass as if it were `at` (tests move time forward past a backoff this way).
+    pub async fn run_once_at(&self, at: NaiveDateTime) -> Result<PassSummary, EnrichError> {
+        let (pool, max_age, batch) = (self.pool.clone(), self.max_age, self.batch);
+        let due = blocking(move || {
+            let mut conn = pool.get()?;
+            enrichment::requeue_stale(&mut conn, max_age)?;
+            enrichment::claim_due(&mut conn, at, batch)
+        })
+        .await?;
+        let mut summary = PassSummary {
+            claimed: due.len(),
+            ..Default::default()
+        };
+        if due.is_empty() {
+            return Ok(summary);
+        }
+        let lookups = due.iter().map(|orgnr| {
+            let client = self.client.clone();
+            let orgnr = orgnr.clone();
+            async move {
+                let result = match OrgNr::parse_canonical(&orgnr) {
+                    Ok(o) => client.lookup(&o).await,
+                    Err(e) => Err(BrregError::InvalidRequest {
+                        status: 0,
+                        message: e.to_string(),
+                    }),
+                };
+                (orgnr, result)
+            }
+        });
+        let results = futures_util::future::join_all(lookups).await;
+        for (_, r) in &results {
+            match r {
+                Ok(_) => summary.succeeded += 1,
+                Err(e) if e.is_retryable() => summary.retrying += 1,
+                Err(_) => summary.failed += 1,
+            }
+        }
+        let pool = self.pool.clone();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            for (orgnr, result) in &results {
+                enrichment::record(&mut conn, orgnr, result, at)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(summary)
+    }
+
+    /// Passes until nothing is due (what `spotcheck enrich` does).
+    pub async fn run_until_idle(&self) -> Result<PassSummary, EnrichError> {
+        let mut total = PassSummary::default();
+        loop {
+            let s = self.run_once().await?;
+            total.add(s);
+            // Stop when nothing was due, or when everything due failed (it waits for backoff).
+            if s.claimed == 0 || s.succeeded == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The worker inside `spotcheck serve`: a pass every `poll`, errors logged, never ends.
+    pub async fn run_forever(self, poll: StdDuration) {
+        loop {
+            match self.run_until_idle().await {
+                Ok(s) if s.claimed > 0 => tracing::info!(
+                    claimed = s.claimed,
+                    succeeded = s.succeeded,
+                    retrying = s.retrying,
+                    failed = s.failed,
+                    "enrichment pass"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "enrichment pass failed"),
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+}
