@@ -124,6 +124,9 @@ pub struct EnrichArgs {
     /// Fetch these org numbers now (queued if new).
     #[arg(long, num_args = 1..)]
     pub orgnr: Vec<String>,
+    /// First read the register's change feeds and queue our suppliers that changed.
+    #[arg(long)]
+    pub feed: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -456,6 +459,14 @@ pub fn run_enrich(settings: &Settings, args: EnrichArgs, out: &mut dyn Write) ->
         .enable_all()
         .build()
         .map_err(CliError::Io)?;
+    if args.feed {
+        let f = runtime.block_on(enricher.follow_feeds(100))?;
+        writeln!(
+            out,
+            "change feeds: {} updates, {} of our suppliers queued",
+            f.updates, f.queued
+        )?;
+    }
     let s = runtime.block_on(enricher.run_until_idle())?;
     writeln!(
         out,

@@ -45,6 +45,14 @@ impl PassSummary {
     }
 }
 
+/// What following the change feeds did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FeedSummary {
+    pub updates: usize,
+    /// Our suppliers among the changed units, queued for a fresh look-up.
+    pub queued: usize,
+}
+
 #[derive(Clone)]
 pub struct Enricher {
     pool: Pool,
@@ -160,9 +168,54 @@ impl Enricher {
         }
     }
 
-    /// The worker inside `spotcheck serve`: a pass every `poll`, errors logged, never ends.
+    /// Reads the register's change feeds (main units and sub-units) from where we stopped
+    /// and queues our suppliers that changed. The first time, it starts `max_age` back.
+    pub async fn follow_feeds(&self, max_pages: usize) -> Result<FeedSummary, EnrichError> {
+        let mut summary = FeedSummary::default();
+        for feed in ["enheter", "underenheter"] {
+            for _ in 0..max_pages {
+                let pool = self.pool.clone();
+                let pos = blocking(move || enrichment::feed_position(&mut *pool.get()?, feed)).await?;
+                let page = match (pos, feed) {
+                    (Some(id), "enheter") => self.client.updates(id, 1000).await?,
+                    (Some(id), _) => self.client.subunit_updates(id, 1000).await?,
+                    (None, "enheter") => {
+                        // No position yet: start from the first update within the freshness window.
+                        let since = chrono::Utc::now() - self.max_age;
+                        self.client.updates_since(since, 1000).await?
+                    }
+                    (None, _) => self.client.subunit_updates(0, 1000).await?,
+                };
+                summary.updates += page.updates.len();
+                let changed: Vec<String> = page.updates.iter().map(|u| u.orgnr.clone()).collect();
+                let (pool, next) = (self.pool.clone(), page.next_after_id);
+                summary.queued +=
+                    blocking(move || enrichment::apply_feed_page(&mut *pool.get()?, feed, &changed, next))
+                        .await?;
+                if !page.has_more {
+                    break;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The worker inside `spotcheck serve`: a pass every `poll`, the change feeds hourly,
+    /// errors logged, never ends.
     pub async fn run_forever(self, poll: StdDuration) {
+        let mut last_feed: Option<std::time::Instant> = None;
         loop {
+            if last_feed.is_none_or(|t| t.elapsed() > StdDuration::from_secs(3600)) {
+                match self.follow_feeds(20).await {
+                    Ok(f) => {
+                        last_feed = Some(std::time::Instant::now());
+                        if f.queued > 0 {
+                            tracing::info!(updates = f.updates, queued = f.queued, "change feed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "change feed failed"),
+                }
+            }
             match self.run_until_idle().await {
                 Ok(s) if s.claimed > 0 => tracing::info!(
                     claimed = s.claimed,

@@ -304,8 +304,65 @@ async fn bulk_and_approval_files(backend: Backend) {
     app.stop();
 }
 
+async fn change_feed_queues_changed_suppliers(backend: Backend) {
+    use spotcheck::db::models::enrichment;
+    use wiremock::matchers::query_param;
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let kem = app.token_for("kem");
+    let rows = [
+        ("K-1", "Digdir", "991825827"),
+        ("K-2", "Skjult", "310000019"),
+        ("K-3", "Rent", "923609016"),
+    ];
+    app.upload(&kem, "r.xlsx", register(&rows), &[]).await;
+    {
+        let mut conn = app.pool.get().unwrap();
+        enrichment::apply_feed_page(&mut conn, "enheter", &[], 21000100).unwrap();
+        enrichment::apply_feed_page(&mut conn, "underenheter", &[], 7).unwrap();
+    }
+    let server = MockServer::start().await;
+    for (from, file) in [
+        ("21000101", "brreg/oppdateringer_side1.json"),
+        ("21000106", "brreg/oppdateringer_side2.json"),
+        ("21000111", "brreg/oppdateringer_tom.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/oppdateringer/enheter"))
+            .and(query_param("oppdateringsid", from))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(fixture(file), "application/json"))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/oppdateringer/underenheter"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("brreg/oppdateringer_tom.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = Enricher::new(app.pool.clone(), client(&server.uri()), chrono::Duration::days(7));
+    let f = e.follow_feeds(10).await.unwrap();
+    assert_eq!(f.updates, 5);
+    assert_eq!(
+        f.queued, 2,
+        "991825827 and 310000019 are ours; the others are not"
+    );
+    let mut conn = app.pool.get().unwrap();
+    assert_eq!(
+        enrichment::feed_position(&mut conn, "enheter").unwrap(),
+        Some(21000110)
+    );
+    // The next round continues where it stopped and finds nothing new.
+    let f = e.follow_feeds(10).await.unwrap();
+    assert_eq!(f.updates, 0);
+    app.stop();
+}
+
 backend_tests!(
     import_while_register_is_down_then_enriched,
     removed_unit_is_forgotten,
-    bulk_and_approval_files
+    bulk_and_approval_files,
+    change_feed_queues_changed_suppliers,
 );

@@ -502,3 +502,55 @@ pub fn enqueue_missing(conn: &mut DbConn, orgnrs: &[&str]) -> Result<usize, DbEr
     }
     Ok(added)
 }
+
+/// Where we are in a change feed (`enheter` or `underenheter`).
+pub fn feed_position(conn: &mut DbConn, feed: &str) -> Result<Option<i64>, DbError> {
+    use crate::db::schema::feed_state;
+    Ok(feed_state::table
+        .find(feed)
+        .select(feed_state::last_update_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Queues the org numbers among `changed` that are our suppliers, and moves the feed
+/// position on, in one transaction (so a crash never skips a change).
+pub fn apply_feed_page(
+    conn: &mut DbConn,
+    feed: &str,
+    changed: &[String],
+    next_id: i64,
+) -> Result<usize, DbError> {
+    use crate::db::schema::feed_state;
+    write_tx(conn, |c| {
+        let mut ours: Vec<String> = Vec::new();
+        for chunk in changed.chunks(CHUNK) {
+            ours.extend(
+                suppliers::table
+                    .filter(suppliers::orgnr.eq_any(chunk))
+                    .select(suppliers::orgnr)
+                    .load::<String>(c)?,
+            );
+        }
+        ours.sort();
+        ours.dedup();
+        enqueue(c, &ours)?;
+        let t = now();
+        let updated = diesel::update(feed_state::table.find(feed))
+            .set((
+                feed_state::last_update_id.eq(next_id),
+                feed_state::updated_at.eq(t),
+            ))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(feed_state::table)
+                .values((
+                    feed_state::feed.eq(feed),
+                    feed_state::last_update_id.eq(next_id),
+                    feed_state::updated_at.eq(t),
+                ))
+                .execute(c)?;
+        }
+        Ok(ours.len())
+    })
+}
