@@ -28,6 +28,10 @@ fn main() {
         child(&args[i + 1], args[i + 2].parse().unwrap());
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--child-sqlite") {
+        child_sqlite(&args[i + 1], args[i + 2].parse().unwrap());
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     println!("brreg bulk benchmark: enrich {WANTED} units from a gzip JSON bulk file (streaming)");
@@ -49,7 +53,73 @@ fn main() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         print!("{}", String::from_utf8_lossy(&out.stdout));
+        let out = Command::new(&exe)
+            .arg("--child-sqlite")
+            .arg(&file)
+            .arg(n.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        print!("{}", String::from_utf8_lossy(&out.stdout));
     }
+}
+
+/// End to end: our 10 000 suppliers (imported from a generated register) are enriched from
+/// the bulk file into SQLite with `spotcheck brreg load`'s code path (one transaction).
+/// Setting up the database and the suppliers is not timed.
+fn child_sqlite(file: &str, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = spotcheck::config::Settings {
+        database_url: Some(dir.path().join("bench.db").to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let pool = spotcheck::app::open_database(&settings).unwrap();
+    let mut conn = pool.get().unwrap();
+    let user = spotcheck::db::models::users::create(
+        &mut conn,
+        &spotcheck::db::models::Actor::system(),
+        "bench",
+        spotcheck::domain::roles::Role::Innkjoper,
+        None,
+        None,
+    )
+    .unwrap();
+    let mut csv = String::from("Avtalenr;Leverandør;Org.nr;Kontraktsverdi\n");
+    for (i, o) in wanted(n).iter().enumerate() {
+        csv.push_str(&format!("K-{i};Leverandør {i} AS;{o};100000\n"));
+    }
+    let report = spotcheck::app::import_register(
+        &pool,
+        &user,
+        "leverandorer.csv",
+        csv.as_bytes(),
+        &spotcheck::import::ImportOptions::default(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.suppliers_created as usize, WANTED);
+    drop(csv);
+    let rss_before = vm_kb("VmRSS:");
+    let started = Instant::now();
+    let stats = spotcheck::app::load_bulk(
+        &mut conn,
+        std::io::BufReader::new(File::open(file).unwrap()),
+        false,
+        false,
+        &spotcheck::db::models::Actor::system(),
+        "enheter.json.gz",
+    )
+    .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(stats.delivered as usize, WANTED);
+    println!(
+        "  into SQLite (facts + job state, one transaction): {} of {n} units stored in {secs:.2} s wall; \
+         RSS before {} MB, peak RSS (VmHWM) {:.1} MB",
+        stats.delivered,
+        rss_before / 1024,
+        vm_kb("VmHWM:") as f64 / 1024.0
+    );
 }
 
 /// The filter set: every (n / WANTED)-th unit, spread over the whole file. Built from an

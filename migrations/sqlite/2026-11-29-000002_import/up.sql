@@ -66,8 +66,6 @@ CREATE TABLE contracts (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX contracts_supplier ON contracts(supplier_id);
-CREATE INDEX contracts_unit ON contracts(unit);
-CREATE INDEX contracts_orgnr ON contracts(orgnr);
 
 CREATE TABLE contract_versions (
     id INTEGER PRIMARY KEY,

@@ -371,10 +371,23 @@ pub fn store(
     })
 }
 
+/// Inserts `values` (a Vec of column tuples) in one go: a multi-row INSERT on SQLite, a
+/// binary COPY on PostgreSQL (multi-row INSERTs of 1 000 rows cost ~100 ms each there:
+/// 10.5 s for 100 000 contracts against a fraction of that with COPY, measured with
+/// `cargo bench --bench import`).
+macro_rules! insert_rows {
+    (sqlite, $c:expr, $table:expr, $values:expr) => {
+        diesel::insert_into($table).values(&$values).execute($c)?;
+    };
+    (pg, $c:expr, $table:expr, $values:expr) => {
+        diesel::copy_from($table).from_insertable(&$values).execute($c)?;
+    };
+}
+
 /// The row-level part of [`store`], written once and compiled per backend: multi-row
 /// INSERTs and `IN` look-ups go through the concrete connection types.
 macro_rules! store_rows_impl {
-    ($name:ident, $conn:ty) => {
+    ($name:ident, $conn:ty, $kind:ident) => {
         fn $name(
             c: &mut $conn,
             batch_id: i64,
@@ -398,9 +411,7 @@ macro_rules! store_rows_impl {
                         )
                     })
                     .collect();
-                diesel::insert_into(import_errors::table)
-                    .values(&values)
-                    .execute(c)?;
+                insert_rows!($kind, c, import_errors::table, values);
             }
 
             // Suppliers: the latest name in the file wins; new org numbers are inserted.
@@ -498,36 +509,30 @@ macro_rules! store_rows_impl {
                     .map(|r| {
                         let x = r.row;
                         (
-                            (
-                                contracts::contract_no.eq(&x.contract_id),
-                                contracts::title.eq(x.title.as_deref()),
-                                contracts::supplier_id.eq(supplier_of(r)),
-                                contracts::supplier_name.eq(&x.supplier_name),
-                                contracts::orgnr.eq(x.orgnr.as_str()),
-                                contracts::category.eq(x.category.as_deref()),
-                                contracts::cpv.eq(x.cpv.as_deref()),
-                                contracts::value_ore.eq(x.value_ore),
-                                contracts::start_date.eq(x.start_date),
-                                contracts::end_date.eq(x.end_date),
-                            ),
-                            (
-                                contracts::unit.eq(x.unit.as_deref()),
-                                contracts::contract_manager.eq(x.contract_manager.as_deref()),
-                                contracts::subcontractor_levels.eq(x.subcontractor_levels),
-                                contracts::extras.eq(&r.extras_json),
-                                contracts::version.eq(1),
-                                contracts::data_sha256.eq(&r.data_sha256),
-                                contracts::first_batch_id.eq(batch_id),
-                                contracts::last_batch_id.eq(batch_id),
-                                contracts::created_at.eq(t),
-                                contracts::updated_at.eq(t),
-                            ),
+                            contracts::contract_no.eq(&x.contract_id),
+                            contracts::title.eq(x.title.as_deref()),
+                            contracts::supplier_id.eq(supplier_of(r)),
+                            contracts::supplier_name.eq(&x.supplier_name),
+                            contracts::orgnr.eq(x.orgnr.as_str()),
+                            contracts::category.eq(x.category.as_deref()),
+                            contracts::cpv.eq(x.cpv.as_deref()),
+                            contracts::value_ore.eq(x.value_ore),
+                            contracts::start_date.eq(x.start_date),
+                            contracts::end_date.eq(x.end_date),
+                            contracts::unit.eq(x.unit.as_deref()),
+                            contracts::contract_manager.eq(x.contract_manager.as_deref()),
+                            contracts::subcontractor_levels.eq(x.subcontractor_levels),
+                            contracts::extras.eq(&r.extras_json),
+                            contracts::version.eq(1),
+                            contracts::data_sha256.eq(&r.data_sha256),
+                            contracts::first_batch_id.eq(batch_id),
+                            contracts::last_batch_id.eq(batch_id),
+                            contracts::created_at.eq(t),
+                            contracts::updated_at.eq(t),
                         )
                     })
                     .collect();
-                diesel::insert_into(contracts::table)
-                    .values(&values)
-                    .execute(c)?;
+                insert_rows!($kind, c, contracts::table, values);
                 let nos: Vec<&str> = chunk.iter().map(|r| r.row.contract_id.as_str()).collect();
                 let ids: HashMap<String, i64> = contracts::table
                     .filter(contracts::contract_no.eq_any(&nos))
@@ -597,14 +602,12 @@ macro_rules! store_rows_impl {
                         )
                     })
                     .collect();
-                diesel::insert_into(contract_versions::table)
-                    .values(&values)
-                    .execute(c)?;
+                insert_rows!($kind, c, contract_versions::table, values);
             }
             Ok(counts)
         }
     };
 }
 
-store_rows_impl!(store_rows_sqlite, diesel::SqliteConnection);
-store_rows_impl!(store_rows_pg, diesel::PgConnection);
+store_rows_impl!(store_rows_sqlite, diesel::SqliteConnection, sqlite);
+store_rows_impl!(store_rows_pg, diesel::PgConnection, pg);
