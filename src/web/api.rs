@@ -201,21 +201,7 @@ async fn create_import(
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ImportContracts)?;
     let upload = super::upload::read_upload(payload, state.settings.max_upload_bytes).await?;
-    let (opts, dry_run) = import_options(&state.settings, &upload.fields)?;
-    let pool = state.pool.clone();
-    let uploader = user.user.clone();
-    let report = web::block(move || {
-        crate::app::import_register(
-            &pool,
-            &uploader,
-            &upload.file_name,
-            &upload.bytes,
-            &opts,
-            dry_run,
-            &mut |_| {},
-        )
-    })
-    .await??;
+    let report = super::upload::import(&state, &user.user, upload).await?;
     let status = if report.batch_id.is_some() && !report.already_imported {
         actix_web::http::StatusCode::CREATED
     } else {
@@ -251,14 +237,9 @@ async fn get_import(
     let pool = state.pool.clone();
     let id = path.into_inner();
     let scope = uploader_scope(&user.user);
-    let report = web::block(move || -> Result<_, DbError> {
-        let mut conn = pool.get()?;
-        let batch = crate::db::models::imports::find_batch(&mut conn, id)?
-            .filter(|b| scope.is_none_or(|u| b.uploader_id == u))
-            .ok_or_else(|| DbError::NotFound(format!("no import batch {id} visible to you")))?;
-        crate::db::models::imports::batch_report(&mut conn, &batch, false)
-    })
-    .await??;
+    let report =
+        web::block(move || crate::db::models::imports::visible_batch_report(&mut *pool.get()?, id, scope))
+            .await??;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -458,21 +458,7 @@ pub async fn import_upload(
             .map(String::as_str)
             .unwrap_or_default(),
     )?;
-    let (opts, dry_run) = super::api::import_options(&state.settings, &upload.fields)?;
-    let pool = state.pool.clone();
-    let uploader = user.user.clone();
-    let report = web::block(move || {
-        crate::app::import_register(
-            &pool,
-            &uploader,
-            &upload.file_name,
-            &upload.bytes,
-            &opts,
-            dry_run,
-            &mut |_| {},
-        )
-    })
-    .await??;
+    let report = super::upload::import(&state, &user.user, upload).await?;
     Ok(html(render(&ImportReportPage {
         nav: Nav::for_user(&user),
         report,
@@ -488,16 +474,9 @@ pub async fn import_report(
     let id = path.into_inner();
     let scope = (!user.user.role.may(Permission::ViewAllContracts)).then_some(user.user.id);
     let pool = state.pool.clone();
-    let report = web::block(move || -> Result<_, crate::db::DbError> {
-        let mut conn = pool.get()?;
-        let batch = crate::db::models::imports::find_batch(&mut conn, id)?
-            .filter(|b| scope.is_none_or(|u| b.uploader_id == u))
-            .ok_or_else(|| {
-                crate::db::DbError::NotFound(format!("Import {id} finnes ikke, eller du har ikke tilgang."))
-            })?;
-        crate::db::models::imports::batch_report(&mut conn, &batch, false)
-    })
-    .await??;
+    let report =
+        web::block(move || crate::db::models::imports::visible_batch_report(&mut *pool.get()?, id, scope))
+            .await??;
     Ok(html(render(&ImportReportPage {
         nav: Nav::for_user(&user),
         report,

@@ -58,3 +58,27 @@ pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Uploa
         fields,
     })
 }
+
+/// Imports an uploaded register for `uploader` (the shared part of the API and the web form).
+pub async fn import(
+    state: &super::AppState,
+    uploader: &crate::db::models::users::User,
+    upload: Upload,
+) -> Result<crate::db::models::imports::ImportReport, AppError> {
+    let (opts, dry_run) = super::api::import_options(&state.settings, &upload.fields)?;
+    let pool = state.pool.clone();
+    let uploader = uploader.clone();
+    let report = actix_web::web::block(move || {
+        crate::app::import_register(
+            &pool,
+            &uploader,
+            &upload.file_name,
+            &upload.bytes,
+            &opts,
+            dry_run,
+            &mut |_| {},
+        )
+    })
+    .await??;
+    Ok(report)
+}

@@ -268,6 +268,19 @@ pub fn batch_report(
     })
 }
 
+/// The report of batch `id`, if `uploader_scope` (an innkjøper's own id; `None` for
+/// Kemneren) may see it. A batch outside the scope is reported as not found.
+pub fn visible_batch_report(
+    conn: &mut DbConn,
+    id: i64,
+    uploader_scope: Option<i64>,
+) -> Result<ImportReport, DbError> {
+    let batch = find_batch(conn, id)?
+        .filter(|b| uploader_scope.is_none_or(|u| b.uploader_id == u))
+        .ok_or_else(|| DbError::NotFound(format!("Import {id} finnes ikke, eller du har ikke tilgang.")))?;
+    batch_report(conn, &batch, false)
+}
+
 /// The mapping this user last gave by hand, if any.
 pub fn remembered_mapping(conn: &mut DbConn, user_id: i64) -> Result<Option<ColumnMapping>, DbError> {
     let text: Option<String> = import_mappings::table
