@@ -19,7 +19,7 @@ use crate::domain::orgnr::OrgNr;
 pub enum EnrichError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("the register client could not be set up: {0}")]
+    #[error("the register: {0}")]
     Client(#[from] BrregError),
     #[error("a background task failed: {0}")]
     Task(String),

@@ -73,11 +73,20 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         .context("setting up the register client")?;
     let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings));
+    // Enrichment runs on a thread and runtime of its own, so a slow or unreachable register
+    // can never hold up the web server: imports only queue look-ups.
+    if let Some(e) = enricher {
+        std::thread::Builder::new()
+            .name("enrichment".into())
+            .spawn(
+                move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt.block_on(e.run_forever(poll)),
+                    Err(err) => tracing::error!(error = %err, "could not start the enrichment worker"),
+                },
+            )
+            .context("starting the enrichment worker")?;
+    }
     actix_web::rt::System::new().block_on(async move {
-        // Enrichment runs beside the server: imports only queue look-ups.
-        if let Some(e) = enricher {
-            actix_web::rt::spawn(e.run_forever(poll));
-        }
         let server = spotcheck::web::server(
             state,
             listener,

@@ -34,6 +34,13 @@ async fn first_start_prints_admin_password_and_admin_can_sign_in() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain stderr on a thread: an unread pipe fills up and would stall the service's logging.
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut s);
+        s
+    });
     let stdout = child.stdout.take().unwrap();
     let mut password = None;
     for line in BufReader::new(stdout).lines() {
@@ -58,14 +65,19 @@ async fn first_start_prints_admin_password_and_admin_can_sign_in() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = client.get(format!("{app_base}/readyz")).send().await
             && r.status() == 200
         {
             break;
         }
-        assert!(Instant::now() < deadline, "service did not become ready");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = stderr_reader.join().unwrap_or_default();
+            panic!("service did not become ready within 60 s; its log:\n{stderr}");
+        }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     let page = client.get(format!("{app_base}/login")).send().await.unwrap();
@@ -95,8 +107,7 @@ async fn first_start_prints_admin_password_and_admin_can_sign_in() {
     );
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = stderr_reader.join().unwrap();
     assert!(!stderr.contains(&password), "the password never reaches the log");
     assert!(
         stderr.contains("request_id"),
