@@ -5,6 +5,7 @@
 //! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries + audit).
 //! - [`domain`]: pure logic (org numbers, roles, the audit hash chain).
 //! - [`import`]: reading contract registers from spreadsheets and csv (pure).
+//! - [`risk`]: the rule-set format, condition language and scoring (pure; not wired yet).
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
 //! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
 //! - [`enrich`]: the background enrichment worker (job table → register → facts).
@@ -22,5 +23,6 @@ pub mod db;
 pub mod domain;
 pub mod enrich;
 pub mod import;
+pub mod risk;
 pub mod sampling;
 pub mod web;

@@ -1,0 +1,386 @@
+//! Scoring and its explanation.
+//!
+//! Score = the sum of the weights of the indicators that fired. Every indicator ends in
+//! exactly one of: fired, passed, not computable, or not applicable (its `applies_when`
+//! is false; such indicators are left out of the assessment and of the coverage counts).
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::cond::{Condition, Ref};
+use super::eval::eval;
+use super::fields::{self, Ctx};
+use super::input::{AssessmentInput, SupplierInput};
+use super::value::{Miss, Tri, Val};
+use super::{Indicator, RuleSet, tiers};
+
+/// One indicator that fired or could not be computed, with what it saw.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub weight: u32,
+    pub why: String,
+    pub source: String,
+    /// Every input the indicator's conditions refer to, by field name (`null` = missing).
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    /// For a not-computable finding: which inputs were missing and why (Norwegian).
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Assessment {
+    pub score: u32,
+    /// The score if every not-computable indicator had fired: how high this could go once
+    /// the missing facts are in. Lets a draw or a person see what missing data may hide.
+    pub max_possible_score: u32,
+    pub tier: String,
+    /// Risk industries found from the contract (CPV, keywords) and the supplier (NACE).
+    pub industries: Vec<String>,
+    pub fired: Vec<Finding>,
+    pub not_computable: Vec<Finding>,
+    /// Indicators that applied and did not fire.
+    pub passed: Vec<String>,
+    pub rule_set_version: String,
+    /// The date dated parameters were read at.
+    pub as_of: NaiveDate,
+    /// When the supplier's register facts were fetched.
+    pub facts_fetched_at: Option<NaiveDateTime>,
+    /// When each approval register that was consulted was loaded.
+    pub approvals_loaded_at: BTreeMap<String, NaiveDateTime>,
+}
+
+/// The outcome of one indicator; `NotComputable(true)` when its `applies_when` was the
+/// part that could not be decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    NotApplicable,
+    Fired,
+    Passed,
+    NotComputable(bool),
+}
+
+/// A score without its explanation ([`RuleSet::score`]). Indicator `i` of
+/// [`RuleSet::indicators`] is bit `1 << i` of the masks (at most 128 indicators, checked
+/// when loading).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Score<'r> {
+    pub score: u32,
+    pub max_possible_score: u32,
+    pub tier: &'r str,
+    pub fired: u128,
+    pub passed: u128,
+    pub not_computable: u128,
+}
+
+/// Counts for one indicator over many assessments.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleCoverage {
+    /// Assessments in which the indicator applied: fired + passed + not computable.
+    pub applied: u64,
+    pub fired: u64,
+    pub passed: u64,
+    pub not_computable: u64,
+}
+
+/// Coverage per indicator: a fold over many [`Assessment`]s (`add`), mergeable across
+/// threads or batches (`merge`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub assessments: u64,
+    pub rules: BTreeMap<String, RuleCoverage>,
+}
+
+impl Coverage {
+    /// Starts with every indicator of `rules` at zero, so an indicator that never applied
+    /// still shows up.
+    pub fn new(rules: &RuleSet) -> Coverage {
+        Coverage {
+            assessments: 0,
+            rules: rules
+                .indicators
+                .iter()
+                .map(|i| (i.id.clone(), RuleCoverage::default()))
+                .collect(),
+        }
+    }
+
+    pub fn add(&mut self, a: &Assessment) {
+        self.assessments += 1;
+        for f in &a.fired {
+            let c = self.rules.entry(f.rule.clone()).or_default();
+            c.applied += 1;
+            c.fired += 1;
+        }
+        for f in &a.not_computable {
+            let c = self.rules.entry(f.rule.clone()).or_default();
+            c.applied += 1;
+            c.not_computable += 1;
+        }
+        for id in &a.passed {
+            let c = self.rules.entry(id.clone()).or_default();
+            c.applied += 1;
+            c.passed += 1;
+        }
+    }
+
+    /// Adds a compact [`Score`] made with `rules` (the same rule set as [`Coverage::new`]).
+    pub fn add_score(&mut self, rules: &RuleSet, s: &Score<'_>) {
+        self.assessments += 1;
+        for (i, ind) in rules.indicators.iter().enumerate() {
+            let bit = 1u128 << i;
+            if (s.fired | s.passed | s.not_computable) & bit == 0 {
+                continue;
+            }
+            let c = self.rules.entry(ind.id.clone()).or_default();
+            c.applied += 1;
+            if s.fired & bit != 0 {
+                c.fired += 1;
+            } else if s.passed & bit != 0 {
+                c.passed += 1;
+            } else {
+                c.not_computable += 1;
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &Coverage) {
+        self.assessments += other.assessments;
+        for (id, o) in &other.rules {
+            let c = self.rules.entry(id.clone()).or_default();
+            c.applied += o.applied;
+            c.fired += o.fired;
+            c.passed += o.passed;
+            c.not_computable += o.not_computable;
+        }
+    }
+}
+
+impl RuleSet {
+    /// Scores one contract. Pure: the same input and rule set give the same assessment.
+    pub fn assess(&self, input: &AssessmentInput<'_>) -> Assessment {
+        let ctx = Ctx::new(
+            self,
+            Some(input.contract),
+            input.supplier,
+            input.parent,
+            input.approvals,
+            input.shared_address_count,
+            input.as_of,
+        );
+        self.run(&ctx, false, input.supplier_fetched_at)
+    }
+
+    /// Scores a supplier on its own register facts, without a contract: indicators that
+    /// read any `contract.*` field (or `extra(…)`) are left out, and industries come from
+    /// the supplier's NACE codes only. The supplier's overall risk shown to users is the
+    /// higher of this score and the highest score among its contracts (see
+    /// `rules/README.md`, "Leverandørnivå").
+    pub fn assess_supplier(&self, input: &SupplierInput<'_>) -> Assessment {
+        let ctx = Ctx::new(
+            self,
+            None,
+            Some(input.supplier),
+            input.parent,
+            input.approvals,
+            input.shared_address_count,
+            input.as_of,
+        );
+        self.run(&ctx, true, input.supplier_fetched_at)
+    }
+
+    /// Scores one contract without building the explanation: no allocation, for bulk
+    /// rescoring and draws. Same score, tier and outcomes as [`RuleSet::assess`].
+    pub fn score(&self, input: &AssessmentInput<'_>) -> Score<'_> {
+        let ctx = Ctx::new(
+            self,
+            Some(input.contract),
+            input.supplier,
+            input.parent,
+            input.approvals,
+            input.shared_address_count,
+            input.as_of,
+        );
+        let mut out = Score {
+            score: 0,
+            max_possible_score: 0,
+            tier: "",
+            fired: 0,
+            passed: 0,
+            not_computable: 0,
+        };
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let bit = 1u128 << i;
+            match self.verdict(&ctx, ind, false) {
+                Verdict::NotApplicable => {}
+                Verdict::Fired => {
+                    out.fired |= bit;
+                    out.score = out.score.saturating_add(ind.weight);
+                }
+                Verdict::Passed => out.passed |= bit,
+                Verdict::NotComputable(_) => {
+                    out.not_computable |= bit;
+                    out.max_possible_score = out.max_possible_score.saturating_add(ind.weight);
+                }
+            }
+        }
+        out.max_possible_score = out.max_possible_score.saturating_add(out.score);
+        out.tier = self.tier_for(out.score);
+        out
+    }
+
+    fn verdict(&self, ctx: &Ctx<'_>, ind: &Indicator, supplier_only: bool) -> Verdict {
+        if supplier_only && ind.reads_contract() {
+            return Verdict::NotApplicable;
+        }
+        let applies = ind
+            .applies_when
+            .as_ref()
+            .map_or(Tri::True, |c| eval(&c.expr, ctx).tri());
+        match applies {
+            Tri::False => Verdict::NotApplicable,
+            Tri::Unknown => Verdict::NotComputable(true),
+            Tri::True => match eval(&ind.condition.expr, ctx).tri() {
+                Tri::True => Verdict::Fired,
+                Tri::False => Verdict::Passed,
+                Tri::Unknown => Verdict::NotComputable(false),
+            },
+        }
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, supplier_only: bool, fetched_at: Option<NaiveDateTime>) -> Assessment {
+        // Sized once: growing three vectors per contract shows up in bulk rescoring.
+        let n = self.indicators.len();
+        let mut fired = Vec::with_capacity(n.min(8));
+        let mut not_computable = Vec::with_capacity(n.min(8));
+        let mut passed = Vec::with_capacity(n);
+        let mut score = 0u32;
+        let mut unknown_weight = 0u32;
+        for ind in &self.indicators {
+            match self.verdict(ctx, ind, supplier_only) {
+                Verdict::NotApplicable => {}
+                Verdict::Fired => {
+                    score = score.saturating_add(ind.weight);
+                    fired.push(self.finding(ctx, ind, None));
+                }
+                Verdict::Passed => passed.push(ind.id.clone()),
+                Verdict::NotComputable(in_applies_when) => {
+                    unknown_weight = unknown_weight.saturating_add(ind.weight);
+                    let reason = if in_applies_when {
+                        self.reason(ctx, ind.applies_when.iter())
+                    } else {
+                        self.reason(ctx, std::iter::once(&ind.condition))
+                    };
+                    not_computable.push(self.finding(ctx, ind, Some(reason)));
+                }
+            }
+        }
+        let industries = ctx.industry_ids();
+        let mut approvals_loaded_at = BTreeMap::new();
+        if let Val::List(regs) = ctx.get(fields::Field::ApprovalRequiredRegisters) {
+            for r in regs.iter() {
+                if let Some(t) = ctx
+                    .approvals
+                    .iter()
+                    .find(|a| a.register.trim().eq_ignore_ascii_case(r))
+                    .and_then(|a| a.loaded_at)
+                {
+                    approvals_loaded_at.insert(r.to_owned(), t);
+                }
+            }
+        }
+        Assessment {
+            score,
+            max_possible_score: score.saturating_add(unknown_weight),
+            tier: tiers::tier_for(&self.tiers, score).map_or_else(String::new, |t| t.id.clone()),
+            industries,
+            fired,
+            not_computable,
+            passed,
+            rule_set_version: self.version().to_owned(),
+            as_of: ctx.as_of,
+            facts_fetched_at: fetched_at,
+            approvals_loaded_at,
+        }
+    }
+
+    fn finding(&self, ctx: &Ctx<'_>, ind: &Indicator, reason: Option<String>) -> Finding {
+        let mut evidence = BTreeMap::new();
+        for c in ind.applies_when.iter().chain(std::iter::once(&ind.condition)) {
+            for r in &c.refs {
+                let (name, val) = self.ref_value(ctx, r);
+                evidence.insert(name.to_owned(), val.to_json());
+            }
+        }
+        Finding {
+            rule: ind.id.clone(),
+            title: ind.title.clone(),
+            weight: ind.weight,
+            why: ind.why.clone(),
+            source: ind.source.clone(),
+            evidence,
+            reason,
+        }
+    }
+
+    fn ref_value<'c>(&'c self, ctx: &'c Ctx<'_>, r: &'c Ref) -> (&'c str, Val<'c>) {
+        match r {
+            Ref::Field(f, name) => (name, ctx.get(*f)),
+            Ref::Param(i, name) => (
+                name,
+                self.params
+                    .get(*i)
+                    .and_then(|p| p.value_at(ctx.as_of))
+                    .map_or(Val::Missing(Miss::NoSource), |v| Val::num(v.value)),
+            ),
+            Ref::Extra(k, name) => (
+                name,
+                match ctx.contract {
+                    Some(c) => Val::opt_str(c.extras.get(k).map(String::as_str)),
+                    None => Val::Missing(Miss::NoSource),
+                },
+            ),
+        }
+    }
+
+    /// Why a condition could not be decided: each missing input with its reason; when
+    /// nothing is missing, the interval (hidden employee band) or computation that left
+    /// it open.
+    fn reason<'c>(&self, ctx: &Ctx<'_>, conds: impl Iterator<Item = &'c Condition>) -> String {
+        let mut parts = Vec::new();
+        let mut intervals = Vec::new();
+        for c in conds {
+            for r in &c.refs {
+                let (name, val) = self.ref_value(ctx, r);
+                match (val, r) {
+                    (Val::Missing(_), Ref::Field(f, _)) => {
+                        parts.push(format!("{name}: {}", ctx.missing_reason(*f)))
+                    }
+                    (Val::Missing(_), Ref::Param(..)) => parts.push(format!(
+                        "{name}: ingen verdi gyldig {}",
+                        ctx.as_of.format("%d.%m.%Y")
+                    )),
+                    (Val::Missing(_), Ref::Extra(k, _)) => {
+                        parts.push(format!("{name}: kolonnen «{k}» mangler"))
+                    }
+                    (Val::Num(lo, hi), _) if lo != hi => {
+                        intervals.push(format!("{name} er bare kjent som {}", val.to_json()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !parts.is_empty() {
+            parts.join("; ")
+        } else if !intervals.is_empty() {
+            format!(
+                "{} (skjult i registeret), og det avgjør ikke vilkåret",
+                intervals.join("; ").replace('"', "")
+            )
+        } else {
+            "vilkåret kunne ikke avgjøres (f.eks. deling på null)".to_owned()
+        }
+    }
+}

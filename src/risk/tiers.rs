@@ -1,0 +1,18 @@
+//! Risk tiers (lav, middels, høy, kritisk) by score.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tier {
+    pub id: String,
+    pub label: String,
+    /// The lowest score in this tier; the first tier starts at 0 and the list increases
+    /// strictly (checked when loading), so every score has exactly one tier.
+    pub min_score: u32,
+}
+
+/// The tier for `score`: the last one whose `min_score` it reaches.
+pub(crate) fn tier_for(tiers: &[Tier], score: u32) -> Option<&Tier> {
+    let idx = tiers.partition_point(|t| t.min_score <= score);
+    idx.checked_sub(1).and_then(|i| tiers.get(i))
+}
