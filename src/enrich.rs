@@ -206,14 +206,15 @@ impl Enricher {
         let mut last_feed: Option<std::time::Instant> = None;
         loop {
             if last_feed.is_none_or(|t| t.elapsed() > StdDuration::from_secs(3600)) {
+                // Hourly whether it worked or not: an unreachable register is retried next hour,
+                // not on every poll (the look-up jobs have their own backoff).
+                last_feed = Some(std::time::Instant::now());
                 match self.follow_feeds(20).await {
-                    Ok(f) => {
-                        last_feed = Some(std::time::Instant::now());
-                        if f.queued > 0 {
-                            tracing::info!(updates = f.updates, queued = f.queued, "change feed");
-                        }
+                    Ok(f) if f.queued > 0 => {
+                        tracing::info!(updates = f.updates, queued = f.queued, "change feed")
                     }
-                    Err(e) => tracing::warn!(error = %e, "change feed failed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "change feed failed; next try in an hour"),
                 }
             }
             match self.run_until_idle().await {
