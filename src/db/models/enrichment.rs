@@ -58,13 +58,8 @@ impl FactsRow {
 /// (a refresh); their attempt count starts over.
 pub fn enqueue(conn: &mut DbConn, orgnrs: &[String]) -> Result<usize, DbError> {
     let t = now();
-    let mut n = 0;
     for chunk in orgnrs.chunks(CHUNK) {
-        let existing: Vec<String> = enrichment_jobs::table
-            .filter(enrichment_jobs::orgnr.eq_any(chunk))
-            .select(enrichment_jobs::orgnr)
-            .load(conn)?;
-        diesel::update(enrichment_jobs::table.filter(enrichment_jobs::orgnr.eq_any(&existing)))
+        diesel::update(enrichment_jobs::table.filter(enrichment_jobs::orgnr.eq_any(chunk)))
             .set((
                 enrichment_jobs::state.eq("pending"),
                 enrichment_jobs::attempts.eq(0),
@@ -73,27 +68,10 @@ pub fn enqueue(conn: &mut DbConn, orgnrs: &[String]) -> Result<usize, DbError> {
                 enrichment_jobs::updated_at.eq(t),
             ))
             .execute(conn)?;
-        let missing: Vec<_> = chunk
-            .iter()
-            .filter(|o| !existing.contains(o))
-            .map(|o| {
-                (
-                    enrichment_jobs::orgnr.eq(o.as_str()),
-                    enrichment_jobs::state.eq("pending"),
-                    enrichment_jobs::attempts.eq(0),
-                    enrichment_jobs::next_attempt_at.eq(t),
-                    enrichment_jobs::updated_at.eq(t),
-                )
-            })
-            .collect();
-        if !missing.is_empty() {
-            crate::on_backend!(conn, |c| diesel::insert_into(enrichment_jobs::table)
-                .values(&missing)
-                .execute(c))?;
-        }
-        n += chunk.len();
     }
-    Ok(n)
+    let refs: Vec<&str> = orgnrs.iter().map(String::as_str).collect();
+    enqueue_missing(conn, &refs)?;
+    Ok(orgnrs.len())
 }
 
 /// Makes jobs whose last success is older than `max_age` due again.
