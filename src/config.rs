@@ -58,6 +58,8 @@ pub struct Settings {
     pub enrich_max_age_hours: i64,
     /// How often the background worker looks for due look-ups (`SPOTCHECK_ENRICH_POLL_SECONDS`; 0 turns it off).
     pub enrich_poll_seconds: u64,
+    /// Folder of the risk rule files (`SPOTCHECK_RULES_DIR`); see `rules/README.md`.
+    pub rules_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -76,6 +78,7 @@ impl Default for Settings {
             brreg_contact: None,
             enrich_max_age_hours: 7 * 24,
             enrich_poll_seconds: 10,
+            rules_dir: PathBuf::from("./rules"),
         }
     }
 }
@@ -97,6 +100,7 @@ impl std::fmt::Debug for Settings {
             .field("brreg_contact", &self.brreg_contact)
             .field("enrich_max_age_hours", &self.enrich_max_age_hours)
             .field("enrich_poll_seconds", &self.enrich_poll_seconds)
+            .field("rules_dir", &self.rules_dir)
             .finish()
     }
 }
@@ -170,6 +174,9 @@ impl Settings {
         }
         if let Some(v) = env("SPOTCHECK_ENRICH_POLL_SECONDS") {
             self.enrich_poll_seconds = num("SPOTCHECK_ENRICH_POLL_SECONDS", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_RULES_DIR") {
+            self.rules_dir = PathBuf::from(v);
         }
         if let Some(v) = env("SPOTCHECK_LOG_FORMAT") {
             self.log_format = match v.as_str() {

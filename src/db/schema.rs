@@ -234,3 +234,84 @@ diesel::joinable!(approval_entries -> approval_loads (load_id));
 diesel::allow_tables_to_appear_in_same_query!(approval_entries, approval_loads);
 
 diesel::allow_tables_to_appear_in_same_query!(suppliers, enrichment_jobs);
+
+diesel::table! {
+    rule_sets (id) {
+        id -> BigInt,
+        version -> Text,
+        files -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rule_set_activations (id) {
+        id -> BigInt,
+        version -> Text,
+        activated_by -> Text,
+        activated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> BigInt,
+        subject -> Text,
+        contract_id -> Nullable<BigInt>,
+        contract_version -> Nullable<Integer>,
+        orgnr -> Text,
+        rule_set_version -> Text,
+        input_sha256 -> Text,
+        facts_id -> Nullable<BigInt>,
+        parent_facts_id -> Nullable<BigInt>,
+        facts_fetched_at -> Nullable<Timestamp>,
+        as_of -> Date,
+        score -> Integer,
+        max_possible_score -> Integer,
+        tier -> Text,
+        industries -> Text,
+        explanation -> Text,
+        reason -> Text,
+        assessed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_risk (contract_id) {
+        contract_id -> BigInt,
+        assessment_id -> BigInt,
+        score -> Integer,
+        max_possible_score -> Integer,
+        tier -> Text,
+        industries -> Text,
+        rule_set_version -> Text,
+        input_sha256 -> Text,
+        assessed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplier_risk (orgnr) {
+        orgnr -> Text,
+        assessment_id -> BigInt,
+        score -> Integer,
+        max_possible_score -> Integer,
+        tier -> Text,
+        industries -> Text,
+        rule_set_version -> Text,
+        input_sha256 -> Text,
+        assessed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(contract_risk -> contracts (contract_id));
+diesel::joinable!(contract_risk -> assessments (assessment_id));
+diesel::joinable!(assessments -> contracts (contract_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    contracts,
+    contract_risk,
+    assessments,
+    supplier_risk,
+    rule_sets,
+    rule_set_activations
+);

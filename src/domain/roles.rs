@@ -98,7 +98,7 @@ impl Role {
                     | ReadRules
                     | ReviewCases
             ),
-            Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases),
+            Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(p, SignedIn | ManageUsers | ReadAuditLog | ReadRules),
         }
     }

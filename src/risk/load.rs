@@ -81,7 +81,7 @@ pub fn version_hash(files: &[(String, String)]) -> String {
 
 /// Reads every `*.toml` file directly in `dir` (not sub-folders; names starting with `.`
 /// are editor files and skipped), sorted by name.
-pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
     let dir_name = dir.display().to_string();
     let one = |message: String| RuleSetError {
         errors: vec![RuleError {
@@ -583,7 +583,8 @@ pub(crate) fn build(files: &[(String, String)]) -> Result<RuleSet, RuleSetError>
     let owned: Vec<(String, String)> = sorted.iter().map(|(n, t)| (n.clone(), t.clone())).collect();
     Ok(RuleSet {
         version: version_hash(&owned),
-        files: owned.into_iter().map(|(n, _)| n).collect(),
+        files: owned.iter().map(|(n, _)| n.clone()).collect(),
+        sources: owned,
         industries,
         matcher,
         indicators,

@@ -31,7 +31,7 @@ use serde::Serialize;
 pub use assess::{Assessment, Coverage, Finding, RuleCoverage, Score};
 pub use industry::Industry;
 pub use input::{ApprovalFact, ApprovalStatus, AssessmentInput, ContractFacts, SupplierInput};
-pub use load::{RuleError, RuleSetError, version_hash};
+pub use load::{RuleError, RuleSetError, read_dir as read_rule_files, version_hash};
 pub use params::{ParamValue, Parameter};
 pub use tiers::Tier;
 
@@ -71,6 +71,9 @@ impl Indicator {
 pub struct RuleSet {
     version: String,
     files: Vec<String>,
+    /// The files as loaded, `(name, text)` sorted by name: stored with every assessment's
+    /// rule-set version so a score can be recomputed after the files have changed.
+    sources: Vec<(String, String)>,
     pub(crate) industries: Vec<Industry>,
     pub(crate) matcher: Matcher,
     pub(crate) indicators: Vec<Indicator>,
@@ -99,6 +102,11 @@ impl RuleSet {
 
     pub fn files(&self) -> &[String] {
         &self.files
+    }
+
+    /// The files as loaded, `(name, text)`, sorted by name.
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
     }
 
     pub fn industries(&self) -> &[Industry] {
