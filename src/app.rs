@@ -236,3 +236,100 @@ pub fn load_bulk<R: std::io::Read>(
         Ok(stats)
     })
 }
+
+/// Loads the rule set named by the settings (`rules_dir`). Every problem is in the error,
+/// with file, line and rule.
+pub fn load_rules(settings: &Settings) -> Result<crate::risk::RuleSet, crate::risk::RuleSetError> {
+    crate::risk::RuleSet::load_dir(&settings.rules_dir)
+}
+
+/// Records `rules` as the active rule set (once per version change) and, when it is new,
+/// in the audit log. Returns whether it was a new activation.
+pub fn activate_rules(pool: &Pool, rules: &crate::risk::RuleSet, actor: &Actor) -> Result<bool, DbError> {
+    let mut conn = pool.get()?;
+    db::write_tx(&mut conn, |c| {
+        let at = crate::db::models::now();
+        let new = crate::db::models::risk::record_activation(
+            c,
+            rules.version(),
+            rules.sources(),
+            actor.as_str(),
+            at,
+        )?;
+        if new {
+            crate::db::models::audit::append(
+                c,
+                actor,
+                crate::db::models::audit::Event {
+                    action: "rules.activate",
+                    object_type: "rule_set",
+                    object_id: rules.version(),
+                    detail: serde_json::json!({"files": rules.files()}),
+                },
+            )?;
+        }
+        Ok(new)
+    })
+}
+
+/// Rescores `scope` with `rules` as of today (UTC), recording what changed.
+pub fn rescore(
+    pool: &Pool,
+    rules: &crate::risk::RuleSet,
+    scope: crate::scoring::Scope,
+    force: bool,
+    reason: &str,
+    actor: &Actor,
+) -> Result<crate::scoring::RescoreReport, crate::scoring::ScoreError> {
+    let mut conn = pool.get().map_err(DbError::from)?;
+    crate::scoring::rescore(
+        &mut conn,
+        rules,
+        &crate::scoring::RescoreOptions {
+            scope,
+            force,
+            reason: reason.to_owned(),
+            as_of: chrono::Utc::now().date_naive(),
+            actor: actor.clone(),
+        },
+    )
+}
+
+/// After an import: rescores the contracts the batch created or changed. A failure is
+/// logged, not returned: the import itself is stored and `spotcheck score` catches up.
+pub fn rescore_after_import(pool: &Pool, rules: &crate::risk::RuleSet, report: &ImportReport, actor: &Actor) {
+    let Some(batch_id) = report.batch_id else { return };
+    let ids = match pool
+        .get()
+        .map_err(DbError::from)
+        .and_then(|mut c| crate::db::models::risk::contract_ids_of_batch(&mut c, batch_id))
+    {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, batch_id, "could not find the contracts of the batch to rescore");
+            return;
+        }
+    };
+    if ids.is_empty() {
+        return;
+    }
+    match rescore(
+        pool,
+        rules,
+        crate::scoring::Scope::Contracts(ids),
+        false,
+        "import",
+        actor,
+    ) {
+        Ok(r) => tracing::info!(
+            batch_id,
+            assessed = r.contracts_assessed,
+            recorded = r.contracts_recorded,
+            ms = r.elapsed_ms,
+            "rescored after import"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, batch_id, "rescoring after the import failed; run `spotcheck score`")
+        }
+    }
+}

@@ -12,6 +12,8 @@ use crate::db::models::audit::{self, ChainStatus};
 use crate::db::models::{Actor, tokens, users};
 use crate::domain::roles::{Agency, Role};
 
+pub mod risk;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "spotcheck",
@@ -50,6 +52,13 @@ pub enum Command {
     Approvals {
         #[command(subcommand)]
         command: ApprovalsCommand,
+    },
+    /// Rescore contracts and suppliers with the rule set under the rules folder.
+    Score(risk::ScoreArgs),
+    /// Check risk rule files.
+    Rules {
+        #[command(subcommand)]
+        command: risk::RulesCommand,
     },
     /// Check the audit log.
     Audit {
@@ -190,6 +199,13 @@ pub enum CliError {
     Enrich(#[from] crate::enrich::EnrichError),
     #[error("{0}")]
     Load(String),
+    #[error("the rule set in {dir} does not load; fix these and try again:\n{errors}")]
+    Rules {
+        dir: PathBuf,
+        errors: crate::risk::RuleSetError,
+    },
+    #[error(transparent)]
+    Score(#[from] crate::scoring::ScoreError),
     #[error("unknown --format «{0}»: use text or json")]
     Format(String),
     #[error("output failed: {0}")]
@@ -385,6 +401,18 @@ pub fn run_import(settings: &Settings, args: ImportArgs, out: &mut dyn Write) ->
         b.finish_and_clear();
     }
     let report = result.map_err(|e| CliError::Import(e.to_string()))?;
+    if let (Some(batch_id), false) = (report.batch_id, report.already_imported) {
+        match crate::db::models::risk::contract_ids_of_batch(
+            &mut *pool.get().map_err(crate::db::DbError::from)?,
+            batch_id,
+        ) {
+            Ok(ids) if !ids.is_empty() => {
+                risk::rescore_after(settings, &pool, crate::scoring::Scope::Contracts(ids), "import")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "not rescored after the import; run `spotcheck score`"),
+        }
+    }
     if json {
         let v = serde_json::json!({
             "batch_id": report.batch_id,
@@ -454,7 +482,13 @@ pub fn run_enrich(settings: &Settings, args: EnrichArgs, out: &mut dyn Write) ->
             writeln!(out, "{n} stale suppliers queued")?;
         }
     }
-    let enricher = crate::enrich::Enricher::from_settings(pool.clone(), settings)?;
+    let mut enricher = crate::enrich::Enricher::from_settings(pool.clone(), settings)?;
+    match crate::app::load_rules(settings) {
+        Ok(rules) => {
+            enricher = enricher.with_rules(std::sync::Arc::new(crate::risk::ActiveRuleSet::new(rules)))
+        }
+        Err(e) => tracing::warn!(errors = %e, "the rule set does not load: facts are stored but not scored"),
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -509,6 +543,7 @@ pub fn run_brreg(settings: &Settings, cmd: BrregCommand, out: &mut dyn Write) ->
         &Actor::cli(),
         &name,
     )?;
+    risk::rescore_after(settings, &pool, crate::scoring::Scope::All, "enrichment");
     writeln!(
         out,
         "{name}: {} units read, {} stored, {} skipped (not our suppliers), {} rejected; {} of our suppliers not in the file",
@@ -573,5 +608,7 @@ pub fn run_approvals(
     for r in &parsed.rejected {
         writeln!(out, "  line {}: {}", r.line, r.message)?;
     }
+    drop(conn);
+    risk::rescore_after(settings, &pool, crate::scoring::Scope::All, "approvals");
     Ok(())
 }

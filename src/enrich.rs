@@ -4,6 +4,7 @@
 //! Jobs live in the database, so a look-up waiting for a register that is down survives a
 //! restart, and two instances on one PostgreSQL share the work without doing it twice.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::NaiveDateTime;
@@ -11,9 +12,10 @@ use serde::Serialize;
 
 use crate::brreg::{BrregClient, BrregConfig, BrregError};
 use crate::config::Settings;
-use crate::db::models::enrichment;
+use crate::db::models::{Actor, enrichment};
 use crate::db::{DbError, Pool};
 use crate::domain::orgnr::OrgNr;
+use crate::risk::ActiveRuleSet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnrichError {
@@ -59,6 +61,8 @@ pub struct Enricher {
     client: BrregClient,
     max_age: chrono::Duration,
     batch: i64,
+    /// When set, the contracts of suppliers with fresh facts are rescored after each pass.
+    rules: Option<Arc<ActiveRuleSet>>,
 }
 
 /// The register client as configured (base URL, contact in the User-Agent).
@@ -89,7 +93,14 @@ impl Enricher {
             client,
             max_age,
             batch: 50,
+            rules: None,
         }
+    }
+
+    /// Rescore the contracts of suppliers whose facts a pass fetched, with this rule set.
+    pub fn with_rules(mut self, rules: Arc<ActiveRuleSet>) -> Self {
+        self.rules = Some(rules);
+        self
     }
 
     pub fn from_settings(pool: Pool, settings: &Settings) -> Result<Self, EnrichError> {
@@ -144,10 +155,25 @@ impl Enricher {
             }
         }
         let pool = self.pool.clone();
+        let rules = self.rules.as_ref().map(|r| r.get());
         blocking(move || {
             let mut conn = pool.get()?;
             for (orgnr, result) in &results {
                 enrichment::record(&mut conn, orgnr, result, at)?;
+            }
+            let fresh: Vec<String> = results
+                .iter()
+                .filter(|(_, r)| r.is_ok())
+                .map(|(o, _)| o.clone())
+                .collect();
+            if let (Some(rules), false) = (rules, fresh.is_empty()) {
+                // New facts change scores; a failure here leaves the facts stored and is
+                // caught up by the next pass or `spotcheck score`.
+                let scope = crate::scoring::Scope::Suppliers(fresh);
+                match crate::app::rescore(&pool, &rules, scope, false, "enrichment", &Actor::system()) {
+                    Ok(r) => tracing::debug!(recorded = r.contracts_recorded, "rescored after enrichment"),
+                    Err(e) => tracing::warn!(error = %e, "rescoring after enrichment failed"),
+                }
             }
             Ok(())
         })

@@ -5,7 +5,8 @@
 //! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries + audit).
 //! - [`domain`]: pure logic (org numbers, roles, the audit hash chain).
 //! - [`import`]: reading contract registers from spreadsheets and csv (pure).
-//! - [`risk`]: the rule-set format, condition language and scoring (pure; not wired yet).
+//! - [`risk`]: the rule-set format, condition language and scoring (pure).
+//! - [`scoring`]: rescoring stored contracts and suppliers with the active rule set.
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
 //! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
 //! - [`enrich`]: the background enrichment worker (job table → register → facts).
@@ -25,4 +26,5 @@ pub mod enrich;
 pub mod import;
 pub mod risk;
 pub mod sampling;
+pub mod scoring;
 pub mod web;

@@ -45,12 +45,16 @@ fn main() -> anyhow::Result<()> {
         Command::Enrich(args) => Ok(spotcheck::cli::run_enrich(&settings, args, &mut stdout)?),
         Command::Brreg { command } => Ok(spotcheck::cli::run_brreg(&settings, command, &mut stdout)?),
         Command::Approvals { command } => Ok(spotcheck::cli::run_approvals(&settings, command, &mut stdout)?),
+        Command::Score(args) => Ok(spotcheck::cli::risk::run_score(&settings, args, &mut stdout)?),
+        Command::Rules { command } => Ok(spotcheck::cli::risk::run_rules(&settings, command, &mut stdout)?),
         Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
     }
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(settings = ?settings, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
+    // A broken rule set stops the start: scoring with half a rule set would mislead.
+    let rules = spotcheck::cli::risk::load_rules(&settings)?;
     let pool = app::open_database(&settings).context("opening the database")?;
     match app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())? {
         FirstAdmin::Exists => {}
@@ -59,10 +63,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         FirstAdmin::CreatedWithGeneratedPassword(password) => {
             // Printed once to the terminal, deliberately not through the logger.
-            println!(
-                "\n  First start: created user 'admin' with one-time password:\n\n      {password}\n\n  Sign in at {} and keep it safe; it is not shown again.\n",
+            // One write, and a closed stdout is not a reason to stop the service.
+            let text = format!(
+                "\n  First start: created user 'admin' with one-time password:\n\n      {password}\n\n  Sign in at {} and keep it safe; it is not shown again.\n\n",
                 settings.base_url
             );
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut out, text.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut out));
         }
     }
     let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
@@ -72,7 +80,29 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         .transpose()
         .context("setting up the register client")?;
     let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
-    let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings));
+    let system = spotcheck::db::models::Actor::system();
+    if app::activate_rules(&pool, &rules, &system)? {
+        tracing::info!(version = rules.version(), "a new rule set is active");
+    }
+    // Scores what changed while the service was down (new rules, imports by the CLI).
+    let report = app::rescore(
+        &pool,
+        &rules,
+        spotcheck::scoring::Scope::All,
+        false,
+        "startup",
+        &system,
+    )?;
+    tracing::info!(
+        version = rules.version(),
+        assessed = report.contracts_assessed,
+        recorded = report.contracts_recorded,
+        ms = report.elapsed_ms,
+        "rescored at start-up"
+    );
+    let rules = std::sync::Arc::new(spotcheck::risk::ActiveRuleSet::new(rules));
+    let enricher = enricher.map(|e| e.with_rules(std::sync::Arc::clone(&rules)));
+    let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
     // Enrichment runs on a thread and runtime of its own, so a slow or unreachable register
     // can never hold up the web server: imports only queue look-ups.
     if let Some(e) = enricher {

@@ -286,6 +286,7 @@ diesel::table! {
         industries -> Text,
         rule_set_version -> Text,
         input_sha256 -> Text,
+        result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }
 }
@@ -300,6 +301,7 @@ diesel::table! {
         industries -> Text,
         rule_set_version -> Text,
         input_sha256 -> Text,
+        result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }
 }
@@ -315,3 +317,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     rule_set_activations
 );
+diesel::allow_tables_to_appear_in_same_query!(contract_risk, contract_versions);
+diesel::allow_tables_to_appear_in_same_query!(contract_risk, import_batches);

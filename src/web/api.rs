@@ -20,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{username}/role", web::put().to(set_role))
         .route("/users/{username}/disabled", web::put().to(set_disabled))
         .route("/audit/verify", web::get().to(verify_audit))
-        .configure(import_routes);
+        .configure(import_routes)
+        .configure(super::risk::routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {
@@ -211,7 +212,8 @@ async fn create_import(
 }
 
 /// Batches the caller may see: an innkjøper their own, Kemneren all.
-fn uploader_scope(user: &users::User) -> Option<i64> {
+/// `None` for roles that see every contract; the user's id for those who see their own imports.
+pub(crate) fn uploader_scope(user: &users::User) -> Option<i64> {
     if user.role.may(Permission::ViewAllContracts) {
         None
     } else {
@@ -251,6 +253,10 @@ struct ContractQuery {
     category: Option<String>,
     from: Option<chrono::NaiveDate>,
     to: Option<chrono::NaiveDate>,
+    /// One tier id, or several separated by commas (`hoy,kritisk`).
+    tier: Option<String>,
+    industry: Option<String>,
+    sort: Option<crate::db::models::contracts::ContractSort>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -269,6 +275,14 @@ async fn list_contracts(
         active_from: q.from,
         active_to: q.to,
         visible_to_uploader: uploader_scope(&user.user),
+        tiers: q.tier.map(|t| {
+            t.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        }),
+        industry: q.industry,
+        sort: q.sort.unwrap_or_default(),
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(100),
     };
@@ -327,7 +341,7 @@ struct SupplierView {
     approvals: Vec<crate::db::models::enrichment::ApprovalStatus>,
 }
 
-fn canonical_orgnr(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn canonical_orgnr(raw: &str) -> Result<String, ApiError> {
     crate::domain::orgnr::OrgNr::parse_lenient(raw)
         .map(|o| o.to_string())
         .map_err(|e| ApiError(AppError::BadRequest(e.to_string())))

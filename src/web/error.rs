@@ -32,6 +32,9 @@ pub enum AppError {
     /// A file that cannot be read as a contract register (Norwegian message from `import`).
     #[error("{0}")]
     Unprocessable(String),
+    /// A rule set that does not load; the problems go out as `errors` in the problem document.
+    #[error("{0}")]
+    InvalidRules(crate::risk::RuleSetError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -78,7 +81,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unprocessable(_) | AppError::InvalidRules(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,6 +100,7 @@ impl AppError {
             AppError::Csrf => "csrf",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::Unprocessable(_) => "unreadable-file",
+            AppError::InvalidRules(_) => "invalid-rules",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -114,6 +118,7 @@ impl AppError {
             AppError::Csrf => "Invalid form token",
             AppError::PayloadTooLarge(_) => "Payload too large",
             AppError::Unprocessable(_) => "The file cannot be imported",
+            AppError::InvalidRules(_) => "The rule set does not load",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Internal(_) => "Internal error",
         }
@@ -150,6 +155,7 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
             | AppError::Unprocessable(m) => m.clone(),
+            AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
             }
@@ -176,6 +182,9 @@ struct Problem {
     title: &'static str,
     status: u16,
     detail: String,
+    /// Every problem of a rule set that does not load (file, line, rule, message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<crate::risk::RuleError>>,
 }
 
 /// An error answered as `application/problem+json`.
@@ -220,6 +229,10 @@ impl ResponseError for ApiError {
             title: self.0.title(),
             status: status.as_u16(),
             detail: self.0.api_detail(),
+            errors: match &self.0 {
+                AppError::InvalidRules(e) => Some(e.errors.clone()),
+                _ => None,
+            },
         };
         let mut resp = HttpResponse::build(status);
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));

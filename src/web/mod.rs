@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod risk;
 pub mod upload;
 
 use std::net::TcpListener;
@@ -24,14 +25,17 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
     pub throttle: LoginThrottle,
+    /// The rule set in force; `PUT /api/v1/rules` and reloads swap it atomically.
+    pub rules: std::sync::Arc<crate::risk::ActiveRuleSet>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, settings: Settings) -> Self {
+    pub fn new(pool: Pool, settings: Settings, rules: std::sync::Arc<crate::risk::ActiveRuleSet>) -> Self {
         AppState {
             pool,
             settings,
             throttle: LoginThrottle::new(ThrottleLimits::default()),
+            rules,
         }
     }
 }

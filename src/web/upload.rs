@@ -6,6 +6,7 @@ use actix_multipart::Multipart;
 use futures_util::StreamExt;
 
 use super::error::AppError;
+use crate::db::models::Actor;
 
 pub struct Upload {
     pub file_name: String,
@@ -68,8 +69,9 @@ pub async fn import(
     let (opts, dry_run) = super::api::import_options(&state.settings, &upload.fields)?;
     let pool = state.pool.clone();
     let uploader = uploader.clone();
+    let rules = state.rules.get();
     let report = actix_web::web::block(move || {
-        crate::app::import_register(
+        let report = crate::app::import_register(
             &pool,
             &uploader,
             &upload.file_name,
@@ -77,7 +79,10 @@ pub async fn import(
             &opts,
             dry_run,
             &mut |_| {},
-        )
+        )?;
+        // Scored before the answer goes back, so the report's contracts show their risk.
+        crate::app::rescore_after_import(&pool, &rules, &report, &Actor::user(&uploader.username));
+        Ok::<_, crate::app::ImportFailure>(report)
     })
     .await??;
     Ok(report)

@@ -74,10 +74,25 @@ impl TestDb {
         }
     }
 
+    /// Settings for this database. The rules folder is a copy of the shipped `rules/`, so a
+    /// test that replaces rules through the API never touches the repository.
     pub fn settings(&self) -> Settings {
+        let rules_dir = self.dir.path().join("rules");
+        if !rules_dir.exists() {
+            std::fs::create_dir_all(&rules_dir).expect("rules dir");
+            let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+            for entry in std::fs::read_dir(&shipped).expect("read rules/") {
+                let path = entry.expect("entry").path();
+                if path.is_file() {
+                    std::fs::copy(&path, rules_dir.join(path.file_name().expect("name")))
+                        .expect("copy rule file");
+                }
+            }
+        }
         Settings {
             data_dir: self.dir.path().join("data"),
             database_url: Some(self.url.clone()),
+            rules_dir,
             ..Settings::default()
         }
     }
@@ -131,7 +146,14 @@ impl TestApp {
         app::ensure_first_admin(&pool, Some(ADMIN_PASSWORD.into())).expect("first admin");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool.clone(), settings.clone()));
+        let rules = app::load_rules(&settings).expect("the shipped rule set loads");
+        app::activate_rules(&pool, &rules, &Actor::system()).expect("activate rules");
+        let rules = std::sync::Arc::new(spotcheck::risk::ActiveRuleSet::new(rules));
+        let state = actix_web::web::Data::new(spotcheck::web::AppState::new(
+            pool.clone(),
+            settings.clone(),
+            rules,
+        ));
         let server = spotcheck::web::server(state, listener, 1).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -299,6 +321,7 @@ pub fn run_cli(db: &TestDb, args: &[&str], envs: &[(&str, &str)]) -> (bool, Stri
         .env("SPOTCHECK_DATABASE_URL", &db.url)
         .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
         .env("RUST_LOG", "warn")
+        .env("SPOTCHECK_RULES_DIR", db.settings().rules_dir)
         .envs(envs.iter().copied())
         .output()
         .expect("run spotcheck");

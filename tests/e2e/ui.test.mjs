@@ -88,6 +88,7 @@ function spotcheckEnv(extra) {
   return {
     ...env,
     SPOTCHECK_DATA_DIR: dataDir,
+    SPOTCHECK_RULES_DIR: path.join(ROOT, 'rules'),
     // Enrichment is never triggered here; point it at a closed loopback port regardless.
     SPOTCHECK_BRREG_URL: 'http://127.0.0.1:9/enhetsregisteret/api',
     RUST_LOG: 'warn',

@@ -49,6 +49,7 @@ CREATE TABLE contract_risk (
     industries TEXT NOT NULL,
     rule_set_version TEXT NOT NULL,
     input_sha256 TEXT NOT NULL,
+    result_sha256 TEXT,
     assessed_at TIMESTAMP NOT NULL
 );
 CREATE INDEX contract_risk_score ON contract_risk(score);
@@ -62,5 +63,6 @@ CREATE TABLE supplier_risk (
     industries TEXT NOT NULL,
     rule_set_version TEXT NOT NULL,
     input_sha256 TEXT NOT NULL,
+    result_sha256 TEXT,
     assessed_at TIMESTAMP NOT NULL
 );

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{contract_versions, contracts, import_batches};
+use crate::db::schema::{contract_risk, contract_versions, contracts, import_batches};
 use crate::db::{DbConn, DbError};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -45,8 +45,48 @@ pub struct ContractFilter {
     pub active_to: Option<NaiveDate>,
     /// When set, only contracts that this user's imports brought in or changed.
     pub visible_to_uploader: Option<i64>,
+    /// Only contracts whose current assessment is in one of these tiers.
+    pub tiers: Option<Vec<String>>,
+    /// Only contracts in this risk industry (by the current assessment).
+    pub industry: Option<String>,
+    /// `score` (highest first, unscored last; the default) or `contract_no`.
+    pub sort: ContractSort,
     pub page: i64,
     pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractSort {
+    #[default]
+    Score,
+    ContractNo,
+}
+
+/// The current risk of a contract (its newest assessment, see `db::models::risk`).
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct RiskSummary {
+    pub score: i32,
+    pub max_possible_score: i32,
+    pub tier: String,
+    #[serde(serialize_with = "industries_list")]
+    pub industries: String,
+    pub assessment_id: i64,
+    pub rule_set_version: String,
+    pub assessed_at: chrono::NaiveDateTime,
+}
+
+/// `,renhold,bygg,` as `["renhold", "bygg"]`.
+fn industries_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.split(',').filter(|p| !p.is_empty()))
+}
+
+/// A contract with its current risk (`null` until it has been scored).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractWithRisk {
+    #[serde(flatten)]
+    pub contract: Contract,
+    pub risk: Option<RiskSummary>,
 }
 
 pub const MAX_PER_PAGE: i64 = 500;
@@ -56,14 +96,20 @@ pub struct ContractPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
-    pub items: Vec<Contract>,
+    pub items: Vec<ContractWithRisk>,
 }
 
 pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
     let per_page = f.per_page.clamp(1, MAX_PER_PAGE);
     let page = f.page.max(1);
     let build = || {
-        let mut q = contracts::table.into_boxed();
+        let mut q = contracts::table.left_join(contract_risk::table).into_boxed();
+        if let Some(tiers) = &f.tiers {
+            q = q.filter(contract_risk::tier.eq_any(tiers.clone()));
+        }
+        if let Some(ind) = &f.industry {
+            q = q.filter(contract_risk::industries.like(format!("%,{},%", ind.replace(['%', '_', ','], ""))));
+        }
         if let Some(u) = &f.unit {
             q = q.filter(contracts::unit.eq(u.clone()));
         }
@@ -98,16 +144,60 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         q
     };
     let total: i64 = build().count().get_result(conn)?;
-    let items = build()
-        .order(contracts::contract_no.asc())
+    let q = build();
+    let q = match f.sort {
+        // Unscored contracts last on both backends (PostgreSQL sorts NULL first when descending).
+        ContractSort::Score => q.order((
+            contract_risk::score.is_null().asc(),
+            contract_risk::score.desc(),
+            contracts::contract_no.asc(),
+        )),
+        ContractSort::ContractNo => q.order(contracts::contract_no.asc()),
+    };
+    let rows: Vec<(Contract, Option<RiskSummary>)> = q
         .limit(per_page)
         .offset((page - 1) * per_page)
-        .select(Contract::as_select())
+        .select((
+            Contract::as_select(),
+            (
+                contract_risk::score,
+                contract_risk::max_possible_score,
+                contract_risk::tier,
+                contract_risk::industries,
+                contract_risk::assessment_id,
+                contract_risk::rule_set_version,
+                contract_risk::assessed_at,
+            )
+                .nullable(),
+        ))
         .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|(contract, risk)| ContractWithRisk { contract, risk })
+        .collect();
     Ok(ContractPage {
         total,
         page,
         per_page,
         items,
     })
+}
+
+/// One contract, if `visible_to_uploader` (when set) may see it: the same rule as [`list`].
+pub fn get_visible(
+    conn: &mut DbConn,
+    id: i64,
+    visible_to_uploader: Option<i64>,
+) -> Result<Option<Contract>, DbError> {
+    let mut q = contracts::table.filter(contracts::id.eq(id)).into_boxed();
+    if let Some(uploader) = visible_to_uploader {
+        let own_batches = import_batches::table
+            .filter(import_batches::uploader_id.eq(uploader))
+            .select(import_batches::id);
+        let own_contracts = contract_versions::table
+            .filter(contract_versions::batch_id.eq_any(own_batches))
+            .select(contract_versions::contract_id);
+        q = q.filter(contracts::id.eq_any(own_contracts));
+    }
+    Ok(q.select(Contract::as_select()).first(conn).optional()?)
 }

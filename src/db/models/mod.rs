@@ -5,6 +5,7 @@ pub mod audit;
 pub mod contracts;
 pub mod enrichment;
 pub mod imports;
+pub mod risk;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

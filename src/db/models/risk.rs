@@ -1,0 +1,592 @@
+//! Risk assessments in storage: every rule set that was ever in force (with its files), the
+//! append-only assessment history, and `contract_risk` / `supplier_risk`, the latest
+//! assessment per subject kept as an index for sorting and filtering. The history is the
+//! record; the index rows are replaced whenever a newer assessment is recorded.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{
+    approval_entries, approval_loads, assessments, contract_risk, contracts, register_facts,
+    rule_set_activations, rule_sets, supplier_risk, suppliers,
+};
+use crate::db::{DbConn, DbError};
+
+/// Rows per statement: 19 bound columns × 500 stays far below SQLite's variable limit.
+const CHUNK: usize = 500;
+
+/// Inserts `values` (a Vec of column tuples): a multi-row INSERT on SQLite, a binary COPY
+/// on PostgreSQL (multi-row INSERTs are an order of magnitude slower there).
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $values:expr) => {
+        match $conn {
+            DbConn::Sqlite(c) => {
+                diesel::insert_into($table).values(&$values).execute(c)?;
+            }
+            DbConn::Postgresql(c) => {
+                diesel::copy_from($table).from_insertable(&$values).execute(c)?;
+            }
+        }
+    };
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredFile {
+    name: String,
+    text: String,
+}
+
+/// Stores the files of a rule-set version once (later calls with the same version do
+/// nothing), so every assessment can name the exact rules it was made with.
+pub fn ensure_rule_set(
+    conn: &mut DbConn,
+    version: &str,
+    files: &[(String, String)],
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    let exists: i64 = rule_sets::table
+        .filter(rule_sets::version.eq(version))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    let stored: Vec<StoredFile> = files
+        .iter()
+        .map(|(name, text)| StoredFile {
+            name: name.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    let json = serde_json::to_string(&stored).map_err(|e| DbError::Invalid(e.to_string()))?;
+    diesel::insert_into(rule_sets::table)
+        .values((
+            rule_sets::version.eq(version),
+            rule_sets::files.eq(json),
+            rule_sets::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that `version` became the active rule set, unless it already is the most
+/// recently activated one (a restart with unchanged files is not a new activation).
+/// Returns whether an activation was recorded. Call inside a write transaction.
+pub fn record_activation(
+    conn: &mut DbConn,
+    version: &str,
+    files: &[(String, String)],
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    ensure_rule_set(conn, version, files, at)?;
+    let latest: Option<String> = rule_set_activations::table
+        .order(rule_set_activations::id.desc())
+        .select(rule_set_activations::version)
+        .first(conn)
+        .optional()?;
+    if latest.as_deref() == Some(version) {
+        return Ok(false);
+    }
+    diesel::insert_into(rule_set_activations::table)
+        .values((
+            rule_set_activations::version.eq(version),
+            rule_set_activations::activated_by.eq(by),
+            rule_set_activations::activated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// The files of a stored rule-set version, `(name, text)`.
+pub fn rule_set_files(conn: &mut DbConn, version: &str) -> Result<Option<Vec<(String, String)>>, DbError> {
+    let json: Option<String> = rule_sets::table
+        .filter(rule_sets::version.eq(version))
+        .select(rule_sets::files)
+        .first(conn)
+        .optional()?;
+    json.map(|j| {
+        serde_json::from_str::<Vec<StoredFile>>(&j)
+            .map(|v| v.into_iter().map(|f| (f.name, f.text)).collect())
+            .map_err(|e| DbError::Invalid(format!("stored rule set {version}: {e}")))
+    })
+    .transpose()
+}
+
+/// One activation of a rule set.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct Activation {
+    pub version: String,
+    pub activated_by: String,
+    pub activated_at: NaiveDateTime,
+}
+
+pub fn activations(conn: &mut DbConn, limit: i64) -> Result<Vec<Activation>, DbError> {
+    Ok(rule_set_activations::table
+        .order(rule_set_activations::id.desc())
+        .limit(limit)
+        .select((
+            rule_set_activations::version,
+            rule_set_activations::activated_by,
+            rule_set_activations::activated_at,
+        ))
+        .load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the inputs of a rescoring run.
+
+/// A contract as the rules read it, with what identifies its data version.
+#[derive(Debug, Clone, Queryable)]
+pub struct ContractInputRow {
+    pub id: i64,
+    pub contract_no: String,
+    pub title: Option<String>,
+    pub orgnr: String,
+    pub category: Option<String>,
+    pub cpv: Option<String>,
+    pub value_ore: Option<i64>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub unit: Option<String>,
+    pub subcontractor_levels: Option<i32>,
+    pub extras: String,
+    pub version: i32,
+    pub data_sha256: String,
+}
+
+type ContractInputColumns = (
+    contracts::id,
+    contracts::contract_no,
+    contracts::title,
+    contracts::orgnr,
+    contracts::category,
+    contracts::cpv,
+    contracts::value_ore,
+    contracts::start_date,
+    contracts::end_date,
+    contracts::unit,
+    contracts::subcontractor_levels,
+    contracts::extras,
+    contracts::version,
+    contracts::data_sha256,
+);
+
+const CONTRACT_INPUT_COLUMNS: ContractInputColumns = (
+    contracts::id,
+    contracts::contract_no,
+    contracts::title,
+    contracts::orgnr,
+    contracts::category,
+    contracts::cpv,
+    contracts::value_ore,
+    contracts::start_date,
+    contracts::end_date,
+    contracts::unit,
+    contracts::subcontractor_levels,
+    contracts::extras,
+    contracts::version,
+    contracts::data_sha256,
+);
+
+/// Every contract, in id order.
+pub fn all_contract_inputs(conn: &mut DbConn) -> Result<Vec<ContractInputRow>, DbError> {
+    Ok(contracts::table
+        .order(contracts::id.asc())
+        .select(CONTRACT_INPUT_COLUMNS)
+        .load(conn)?)
+}
+
+/// The contracts with these ids, in id order.
+pub fn contract_inputs(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<ContractInputRow>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK * 4) {
+        out.extend(
+            contracts::table
+                .filter(contracts::id.eq_any(chunk))
+                .select(CONTRACT_INPUT_COLUMNS)
+                .load::<ContractInputRow>(conn)?,
+        );
+    }
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+/// The contracts of these suppliers, in id order.
+pub fn contract_inputs_for_suppliers(
+    conn: &mut DbConn,
+    orgnrs: &[String],
+) -> Result<Vec<ContractInputRow>, DbError> {
+    let mut out = Vec::new();
+    for chunk in orgnrs.chunks(CHUNK * 4) {
+        out.extend(
+            contracts::table
+                .filter(contracts::orgnr.eq_any(chunk))
+                .select(CONTRACT_INPUT_COLUMNS)
+                .load::<ContractInputRow>(conn)?,
+        );
+    }
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+/// The org numbers of every supplier we hold contracts with.
+pub fn supplier_orgnrs(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    Ok(suppliers::table
+        .order(suppliers::orgnr.asc())
+        .select(suppliers::orgnr)
+        .load(conn)?)
+}
+
+/// The newest register row per org number (facts JSON as stored).
+#[derive(Debug, Clone, Queryable)]
+pub struct LatestFactsRow {
+    pub id: i64,
+    pub orgnr: String,
+    pub outcome: String,
+    pub facts: Option<String>,
+    pub fetched_at: NaiveDateTime,
+}
+
+/// The newest register row for every org number that has one.
+pub fn latest_facts(conn: &mut DbConn) -> Result<Vec<LatestFactsRow>, DbError> {
+    let newest: Vec<Option<i64>> = register_facts::table
+        .group_by(register_facts::orgnr)
+        .select(diesel::dsl::max(register_facts::id))
+        .load(conn)?;
+    let ids: Vec<i64> = newest.into_iter().flatten().collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK * 4) {
+        out.extend(
+            register_facts::table
+                .filter(register_facts::id.eq_any(chunk))
+                .select((
+                    register_facts::id,
+                    register_facts::orgnr,
+                    register_facts::outcome,
+                    register_facts::facts,
+                    register_facts::fetched_at,
+                ))
+                .load::<LatestFactsRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The latest loaded file of one approval register, with its entries by org number.
+#[derive(Debug, Clone)]
+pub struct LoadedRegister {
+    pub register: String,
+    pub load_id: i64,
+    pub loaded_at: NaiveDateTime,
+    /// org number → (status text, status date).
+    pub entries: HashMap<String, (String, Option<NaiveDate>)>,
+}
+
+/// The most recent load of each approval register that has been loaded at all.
+pub fn latest_approval_registers(conn: &mut DbConn) -> Result<Vec<LoadedRegister>, DbError> {
+    let mut out = Vec::new();
+    for register in ["renhold", "bilpleie", "bemanning"] {
+        let latest: Option<(i64, NaiveDateTime)> = approval_loads::table
+            .filter(approval_loads::register.eq(register))
+            .order(approval_loads::id.desc())
+            .select((approval_loads::id, approval_loads::loaded_at))
+            .first(conn)
+            .optional()?;
+        let Some((load_id, loaded_at)) = latest else {
+            continue;
+        };
+        let entries = approval_entries::table
+            .filter(approval_entries::load_id.eq(load_id))
+            .select((
+                approval_entries::orgnr,
+                approval_entries::status,
+                approval_entries::status_date,
+            ))
+            .load::<(String, String, Option<NaiveDate>)>(conn)?
+            .into_iter()
+            .map(|(o, s, d)| (o, (s, d)))
+            .collect();
+        out.push(LoadedRegister {
+            register: register.to_owned(),
+            load_id,
+            loaded_at,
+            entries,
+        });
+    }
+    Ok(out)
+}
+
+/// What the index says about a subject's latest assessment: enough to tell whether a new
+/// assessment would say anything new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentMark {
+    pub rule_set_version: String,
+    pub input_sha256: String,
+    pub result_sha256: Option<String>,
+}
+
+pub fn current_contract_marks(conn: &mut DbConn) -> Result<HashMap<i64, CurrentMark>, DbError> {
+    Ok(contract_risk::table
+        .select((
+            contract_risk::contract_id,
+            contract_risk::rule_set_version,
+            contract_risk::input_sha256,
+            contract_risk::result_sha256,
+        ))
+        .load::<(i64, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, v, i, r)| {
+            (
+                id,
+                CurrentMark {
+                    rule_set_version: v,
+                    input_sha256: i,
+                    result_sha256: r,
+                },
+            )
+        })
+        .collect())
+}
+
+pub fn current_supplier_marks(conn: &mut DbConn) -> Result<HashMap<String, CurrentMark>, DbError> {
+    Ok(supplier_risk::table
+        .select((
+            supplier_risk::orgnr,
+            supplier_risk::rule_set_version,
+            supplier_risk::input_sha256,
+            supplier_risk::result_sha256,
+        ))
+        .load::<(String, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(o, v, i, r)| {
+            (
+                o,
+                CurrentMark {
+                    rule_set_version: v,
+                    input_sha256: i,
+                    result_sha256: r,
+                },
+            )
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Recording assessments.
+
+/// An assessment to record. `explanation` is the compact JSON made by `scoring` (rule ids
+/// with evidence; the texts live in the stored rule set of `rule_set_version`).
+#[derive(Debug, Clone)]
+pub struct NewAssessment {
+    pub contract_id: Option<i64>,
+    pub contract_version: Option<i32>,
+    pub orgnr: String,
+    pub rule_set_version: String,
+    pub input_sha256: String,
+    pub result_sha256: String,
+    pub facts_id: Option<i64>,
+    pub parent_facts_id: Option<i64>,
+    pub facts_fetched_at: Option<NaiveDateTime>,
+    pub as_of: NaiveDate,
+    pub score: i32,
+    pub max_possible_score: i32,
+    pub tier: String,
+    /// `,renhold,bygg,`: wrapped in commas so `LIKE '%,renhold,%'` finds one industry.
+    pub industries: String,
+    pub explanation: String,
+    pub reason: String,
+    pub assessed_at: NaiveDateTime,
+}
+
+fn insert_history(conn: &mut DbConn, subject: &str, chunk: &[NewAssessment]) -> Result<(), DbError> {
+    let values: Vec<_> = chunk
+        .iter()
+        .map(|a| {
+            (
+                assessments::subject.eq(subject),
+                assessments::contract_id.eq(a.contract_id),
+                assessments::contract_version.eq(a.contract_version),
+                assessments::orgnr.eq(&a.orgnr),
+                assessments::rule_set_version.eq(&a.rule_set_version),
+                assessments::input_sha256.eq(&a.input_sha256),
+                assessments::facts_id.eq(a.facts_id),
+                assessments::parent_facts_id.eq(a.parent_facts_id),
+                assessments::facts_fetched_at.eq(a.facts_fetched_at),
+                assessments::as_of.eq(a.as_of),
+                assessments::score.eq(a.score),
+                assessments::max_possible_score.eq(a.max_possible_score),
+                assessments::tier.eq(&a.tier),
+                assessments::industries.eq(&a.industries),
+                assessments::explanation.eq(&a.explanation),
+                assessments::reason.eq(&a.reason),
+                assessments::assessed_at.eq(a.assessed_at),
+            )
+        })
+        .collect();
+    insert_all!(conn, assessments::table, values);
+    Ok(())
+}
+
+/// Appends contract assessments to the history and points `contract_risk` at them.
+/// Call inside a write transaction (the caller's run is one transaction).
+pub fn record_contract_assessments(conn: &mut DbConn, items: &[NewAssessment]) -> Result<(), DbError> {
+    for chunk in items.chunks(CHUNK) {
+        insert_history(conn, "contract", chunk)?;
+        let ids: Vec<i64> = chunk.iter().filter_map(|a| a.contract_id).collect();
+        // The rows just inserted are the newest per contract: ids only grow, and the write
+        // lock held by the transaction keeps other writers out meanwhile.
+        let newest: HashMap<i64, i64> = assessments::table
+            .filter(assessments::contract_id.eq_any(&ids))
+            .group_by(assessments::contract_id)
+            .select((assessments::contract_id, diesel::dsl::max(assessments::id)))
+            .load::<(Option<i64>, Option<i64>)>(conn)?
+            .into_iter()
+            .filter_map(|(c, a)| Some((c?, a?)))
+            .collect();
+        diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(&ids))).execute(conn)?;
+        let mut values = Vec::with_capacity(chunk.len());
+        for a in chunk {
+            let Some(contract_id) = a.contract_id else {
+                continue;
+            };
+            let Some(assessment_id) = newest.get(&contract_id) else {
+                return Err(DbError::Invalid(format!(
+                    "the assessment of contract {contract_id} was not stored"
+                )));
+            };
+            values.push((
+                contract_risk::contract_id.eq(contract_id),
+                contract_risk::assessment_id.eq(*assessment_id),
+                contract_risk::score.eq(a.score),
+                contract_risk::max_possible_score.eq(a.max_possible_score),
+                contract_risk::tier.eq(&a.tier),
+                contract_risk::industries.eq(&a.industries),
+                contract_risk::rule_set_version.eq(&a.rule_set_version),
+                contract_risk::input_sha256.eq(&a.input_sha256),
+                contract_risk::result_sha256.eq(Some(&a.result_sha256)),
+                contract_risk::assessed_at.eq(a.assessed_at),
+            ));
+        }
+        insert_all!(conn, contract_risk::table, values);
+    }
+    Ok(())
+}
+
+/// Appends supplier assessments to the history and points `supplier_risk` at them.
+pub fn record_supplier_assessments(conn: &mut DbConn, items: &[NewAssessment]) -> Result<(), DbError> {
+    for chunk in items.chunks(CHUNK) {
+        insert_history(conn, "supplier", chunk)?;
+        let orgnrs: Vec<&str> = chunk.iter().map(|a| a.orgnr.as_str()).collect();
+        let newest: HashMap<String, i64> = assessments::table
+            .filter(assessments::subject.eq("supplier"))
+            .filter(assessments::orgnr.eq_any(&orgnrs))
+            .group_by(assessments::orgnr)
+            .select((assessments::orgnr, diesel::dsl::max(assessments::id)))
+            .load::<(String, Option<i64>)>(conn)?
+            .into_iter()
+            .filter_map(|(o, a)| Some((o, a?)))
+            .collect();
+        diesel::delete(supplier_risk::table.filter(supplier_risk::orgnr.eq_any(&orgnrs))).execute(conn)?;
+        let mut values = Vec::with_capacity(chunk.len());
+        for a in chunk {
+            let Some(assessment_id) = newest.get(&a.orgnr) else {
+                return Err(DbError::Invalid(format!(
+                    "the assessment of supplier {} was not stored",
+                    a.orgnr
+                )));
+            };
+            values.push((
+                supplier_risk::orgnr.eq(&a.orgnr),
+                supplier_risk::assessment_id.eq(*assessment_id),
+                supplier_risk::score.eq(a.score),
+                supplier_risk::max_possible_score.eq(a.max_possible_score),
+                supplier_risk::tier.eq(&a.tier),
+                supplier_risk::industries.eq(&a.industries),
+                supplier_risk::rule_set_version.eq(&a.rule_set_version),
+                supplier_risk::input_sha256.eq(&a.input_sha256),
+                supplier_risk::result_sha256.eq(Some(&a.result_sha256)),
+                supplier_risk::assessed_at.eq(a.assessed_at),
+            ));
+        }
+        insert_all!(conn, supplier_risk::table, values);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading assessments back.
+
+/// One stored assessment, as recorded.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = assessments)]
+pub struct AssessmentRow {
+    pub id: i64,
+    pub subject: String,
+    pub contract_id: Option<i64>,
+    pub contract_version: Option<i32>,
+    pub orgnr: String,
+    pub rule_set_version: String,
+    pub input_sha256: String,
+    pub facts_id: Option<i64>,
+    pub parent_facts_id: Option<i64>,
+    pub facts_fetched_at: Option<NaiveDateTime>,
+    pub as_of: NaiveDate,
+    pub score: i32,
+    pub max_possible_score: i32,
+    pub tier: String,
+    pub industries: String,
+    #[serde(skip)]
+    pub explanation: String,
+    pub reason: String,
+    pub assessed_at: NaiveDateTime,
+}
+
+/// A contract's assessments, newest first.
+pub fn contract_history(conn: &mut DbConn, contract_id: i64) -> Result<Vec<AssessmentRow>, DbError> {
+    Ok(assessments::table
+        .filter(assessments::contract_id.eq(contract_id))
+        .order(assessments::id.desc())
+        .select(AssessmentRow::as_select())
+        .load(conn)?)
+}
+
+/// A supplier's supplier-level assessments, newest first.
+pub fn supplier_history(conn: &mut DbConn, orgnr: &str) -> Result<Vec<AssessmentRow>, DbError> {
+    Ok(assessments::table
+        .filter(assessments::subject.eq("supplier"))
+        .filter(assessments::orgnr.eq(orgnr))
+        .order(assessments::id.desc())
+        .select(AssessmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Counts per tier over the current contract scores.
+pub fn tier_counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(contract_risk::table
+        .group_by(contract_risk::tier)
+        .select((contract_risk::tier, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// How many contracts have no current assessment.
+pub fn unscored_contracts(conn: &mut DbConn) -> Result<i64, DbError> {
+    let scored = contract_risk::table.select(contract_risk::contract_id);
+    Ok(contracts::table
+        .filter(diesel::dsl::not(contracts::id.eq_any(scored)))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The contracts an import batch created or changed (those it has a version row for).
+pub fn contract_ids_of_batch(conn: &mut DbConn, batch_id: i64) -> Result<Vec<i64>, DbError> {
+    use crate::db::schema::contract_versions;
+    Ok(contract_versions::table
+        .filter(contract_versions::batch_id.eq(batch_id))
+        .select(contract_versions::contract_id)
+        .distinct()
+        .load(conn)?)
+}

@@ -1,0 +1,739 @@
+//! Rescoring: reads contracts, register facts and approval registers from storage, runs the
+//! active rule set over them ([`crate::risk`], pure) and records the assessments.
+//!
+//! What makes a score explainable and reproducible later:
+//! - every assessment names its rule-set version, whose files are stored (`rule_sets`);
+//! - it names its inputs: the contract version, the register rows (`facts_id`,
+//!   `parent_facts_id`), the approval-register loads (in the explanation), the date the
+//!   dated parameters were read at (`as_of`), and an `input_sha256` over all of them;
+//! - the history is append-only: a rescoring records a new assessment only when the rule
+//!   set, the inputs or the outcome changed, and `contract_risk` / `supplier_risk` point at
+//!   the newest one.
+//!
+//! A run is one write transaction, reading and writing under the write lock, so two runs
+//! (after an import and after enrichment) can never record an older view over a newer one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::brreg::UnitFacts;
+use crate::brreg::approvals::StatusClass;
+use crate::db::models::audit;
+use crate::db::models::risk::{self as store, ContractInputRow, CurrentMark, LoadedRegister, NewAssessment};
+use crate::db::models::{Actor, now};
+use crate::db::{DbConn, DbError};
+use crate::risk::{
+    ApprovalFact, ApprovalStatus, Assessment, AssessmentInput, ContractFacts, Coverage, RuleSet, Score,
+    SupplierInput,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ScoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        ScoreError::Db(e.into())
+    }
+}
+
+/// Which contracts a run looks at. Supplier-level assessments are made for the suppliers
+/// of those contracts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Contracts(Vec<i64>),
+    /// The contracts of these suppliers (after their register facts changed).
+    Suppliers(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct RescoreOptions {
+    pub scope: Scope,
+    /// Record a new assessment even when nothing changed (`spotcheck score --all`).
+    pub force: bool,
+    /// Why the run happened: `import`, `enrichment`, `rules`, `manual`.
+    pub reason: String,
+    /// The date dated parameters are read at (today, normally).
+    pub as_of: NaiveDate,
+    /// Who caused it, for the audit log.
+    pub actor: Actor,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RescoreReport {
+    pub rule_set_version: String,
+    pub as_of: NaiveDate,
+    pub reason: String,
+    pub contracts_assessed: u64,
+    /// New history rows for contracts (the rest were unchanged).
+    pub contracts_recorded: u64,
+    pub suppliers_assessed: u64,
+    pub suppliers_recorded: u64,
+    /// Contracts per tier in this run's scope.
+    pub tiers: BTreeMap<String, u64>,
+    /// Per indicator: applied, fired, passed, not computable, over the contracts in scope.
+    pub coverage: Coverage,
+    pub elapsed_ms: u64,
+}
+
+/// Rescores `opts.scope` with `rules` and records what changed, in one transaction.
+pub fn rescore(
+    conn: &mut DbConn,
+    rules: &RuleSet,
+    opts: &RescoreOptions,
+) -> Result<RescoreReport, ScoreError> {
+    let started = Instant::now();
+    let report = crate::db::write_tx(conn, |c| -> Result<RescoreReport, ScoreError> {
+        let at = now();
+        let rows = match &opts.scope {
+            Scope::All => store::all_contract_inputs(c)?,
+            Scope::Contracts(ids) => store::contract_inputs(c, ids)?,
+            Scope::Suppliers(orgnrs) => store::contract_inputs_for_suppliers(c, orgnrs)?,
+        };
+        let world = World::load(c)?;
+        let contract_marks = store::current_contract_marks(c)?;
+        let supplier_marks = store::current_supplier_marks(c)?;
+
+        let mut report = RescoreReport {
+            rule_set_version: rules.version().to_owned(),
+            as_of: opts.as_of,
+            reason: opts.reason.clone(),
+            contracts_assessed: rows.len() as u64,
+            contracts_recorded: 0,
+            suppliers_assessed: 0,
+            suppliers_recorded: 0,
+            tiers: BTreeMap::new(),
+            coverage: Coverage::new(rules),
+            elapsed_ms: 0,
+        };
+
+        let outcomes = assess_contracts(rules, &world, &rows, &contract_marks, opts, at);
+        let mut recorded = Vec::new();
+        for o in outcomes {
+            report.coverage.merge(&o.coverage);
+            for (tier, n) in o.tiers {
+                *report.tiers.entry(tier).or_default() += n;
+            }
+            recorded.extend(o.recorded);
+        }
+        report.contracts_recorded = recorded.len() as u64;
+
+        // Supplier-level assessments for the suppliers in scope that have register facts.
+        let mut orgnrs: Vec<&str> = rows.iter().map(|r| r.orgnr.as_str()).collect();
+        if let Scope::Suppliers(list) = &opts.scope {
+            orgnrs.extend(list.iter().map(String::as_str));
+        }
+        orgnrs.sort_unstable();
+        orgnrs.dedup();
+        let mut supplier_records = Vec::new();
+        for orgnr in orgnrs {
+            let Some(input) = world.supplier(orgnr) else {
+                continue;
+            };
+            report.suppliers_assessed += 1;
+            let approvals = world.approvals(orgnr, input.parent_orgnr());
+            let a = rules.assess_supplier(&SupplierInput {
+                supplier: &input.facts,
+                supplier_fetched_at: Some(input.fetched_at),
+                parent: input
+                    .parent_orgnr()
+                    .and_then(|p| world.supplier(p))
+                    .map(|p| &p.facts),
+                approvals: &approvals,
+                shared_address_count: world.shared_address_count(orgnr),
+                as_of: opts.as_of,
+            });
+            let input_sha = supplier_input_hash(&world, orgnr, &approvals);
+            let result_sha = assessment_result_hash(&a);
+            if !opts.force
+                && unchanged(
+                    supplier_marks.get(orgnr),
+                    rules.version(),
+                    &input_sha,
+                    &result_sha,
+                )
+            {
+                continue;
+            }
+            supplier_records.push(new_assessment(
+                None, orgnr, &world, &a, input_sha, result_sha, opts, at,
+            ));
+        }
+        report.suppliers_recorded = supplier_records.len() as u64;
+
+        if !recorded.is_empty() || !supplier_records.is_empty() {
+            store::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+            store::record_contract_assessments(c, &recorded)?;
+            store::record_supplier_assessments(c, &supplier_records)?;
+            audit::append(
+                c,
+                &opts.actor,
+                audit::Event {
+                    action: "risk.rescore",
+                    object_type: "rule_set",
+                    object_id: rules.version(),
+                    detail: serde_json::json!({
+                        "reason": opts.reason,
+                        "as_of": opts.as_of,
+                        "force": opts.force,
+                        "contracts_assessed": report.contracts_assessed,
+                        "contracts_recorded": report.contracts_recorded,
+                        "suppliers_assessed": report.suppliers_assessed,
+                        "suppliers_recorded": report.suppliers_recorded,
+                    }),
+                },
+            )?;
+        }
+        Ok(report)
+    })?;
+    Ok(RescoreReport {
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ..report
+    })
+}
+
+/// Everything outside the contract rows that assessments read: the newest register facts
+/// per org number, the approval registers, and who shares a business address.
+pub struct World {
+    facts: HashMap<String, SupplierFacts>,
+    registers: Vec<LoadedRegister>,
+    address_counts: HashMap<String, u32>,
+    address_of: HashMap<String, String>,
+}
+
+pub struct SupplierFacts {
+    pub facts_id: i64,
+    pub facts: UnitFacts,
+    pub fetched_at: NaiveDateTime,
+}
+
+impl SupplierFacts {
+    fn parent_orgnr(&self) -> Option<&str> {
+        self.facts.parent_orgnr.as_deref()
+    }
+}
+
+impl World {
+    pub fn load(conn: &mut DbConn) -> Result<World, DbError> {
+        let mut facts = HashMap::new();
+        for row in store::latest_facts(conn)? {
+            // A unit the register no longer has ("removed") or an unreadable row gives no
+            // facts: its indicators are then not computable, never silently passed.
+            let Some(unit) = row
+                .facts
+                .as_deref()
+                .and_then(|f| serde_json::from_str::<UnitFacts>(f).ok())
+            else {
+                continue;
+            };
+            facts.insert(
+                row.orgnr,
+                SupplierFacts {
+                    facts_id: row.id,
+                    facts: unit,
+                    fetched_at: row.fetched_at,
+                },
+            );
+        }
+        let ours = store::supplier_orgnrs(conn)?;
+        Ok(World::new(facts, store::latest_approval_registers(conn)?, &ours))
+    }
+
+    /// `ours`: the suppliers we hold contracts with; the shared-address count is over them.
+    pub fn new(
+        facts: HashMap<String, SupplierFacts>,
+        registers: Vec<LoadedRegister>,
+        ours: &[String],
+    ) -> World {
+        let mut address_of = HashMap::new();
+        let mut address_counts: HashMap<String, u32> = HashMap::new();
+        for orgnr in ours {
+            let Some(key) = facts
+                .get(orgnr)
+                .and_then(|f| f.facts.business_address.as_ref())
+                .and_then(address_key)
+            else {
+                continue;
+            };
+            *address_counts.entry(key.clone()).or_default() += 1;
+            address_of.insert(orgnr.clone(), key);
+        }
+        World {
+            facts,
+            registers,
+            address_counts,
+            address_of,
+        }
+    }
+
+    pub fn supplier(&self, orgnr: &str) -> Option<&SupplierFacts> {
+        self.facts.get(orgnr)
+    }
+
+    /// How many of our suppliers (this one included) have this supplier's business address;
+    /// unknown without facts or address.
+    pub fn shared_address_count(&self, orgnr: &str) -> Option<u32> {
+        self.address_of
+            .get(orgnr)
+            .and_then(|k| self.address_counts.get(k))
+            .copied()
+    }
+
+    /// One fact per loaded approval register: the entry for the unit or, failing that, its
+    /// main unit (sub-units are not registered themselves), else "not listed".
+    pub fn approvals(&self, orgnr: &str, parent: Option<&str>) -> Vec<ApprovalFact> {
+        self.registers
+            .iter()
+            .map(|reg| {
+                let entry = reg
+                    .entries
+                    .get(orgnr)
+                    .or_else(|| parent.and_then(|p| reg.entries.get(p)));
+                match entry {
+                    Some((status, date)) => ApprovalFact {
+                        register: reg.register.clone(),
+                        status: status.clone(),
+                        status_class: match StatusClass::of(status) {
+                            StatusClass::Approved => ApprovalStatus::Approved,
+                            StatusClass::Pending => ApprovalStatus::Pending,
+                            StatusClass::NotApproved => ApprovalStatus::NotApproved,
+                            StatusClass::Other => ApprovalStatus::Other,
+                        },
+                        status_date: *date,
+                        loaded_at: Some(reg.loaded_at),
+                    },
+                    None => ApprovalFact {
+                        register: reg.register.clone(),
+                        status: String::new(),
+                        status_class: ApprovalStatus::NotListed,
+                        status_date: None,
+                        loaded_at: Some(reg.loaded_at),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn register_loads(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.registers.iter().map(|r| (r.register.as_str(), r.load_id))
+    }
+}
+
+/// Lower-cased street lines and postal code; `None` for an address without street lines
+/// (a postal code alone is shared by thousands).
+fn address_key(a: &crate::brreg::facts::Address) -> Option<String> {
+    let street: Vec<String> = a
+        .lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if street.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}|{}",
+        street.join("|"),
+        a.postal_code.as_deref().unwrap_or("")
+    ))
+}
+
+/// A contract row as the rules read it.
+pub fn contract_facts(row: &ContractInputRow) -> ContractFacts {
+    let extras: BTreeMap<String, String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.extras)
+            .map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (k, text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    ContractFacts {
+        contract_no: row.contract_no.clone(),
+        title: row.title.clone(),
+        category: row.category.clone(),
+        cpv: row.cpv.clone(),
+        value_ore: row.value_ore,
+        start_date: row.start_date,
+        end_date: row.end_date,
+        unit: row.unit.clone(),
+        subcontractor_levels: row.subcontractor_levels,
+        // Hours and unit prices are not columns of the registers we import yet; the price
+        // rule reads them as unknown (not computable) until they are.
+        hours: None,
+        hourly_price_ore: None,
+        extras,
+    }
+}
+
+fn sha_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The supplier-side inputs, by identity: register rows, approval loads and statuses,
+/// shared-address count.
+fn supplier_part(world: &World, orgnr: &str, approvals: &[ApprovalFact]) -> String {
+    let s = world.supplier(orgnr);
+    let parent = s
+        .and_then(|f| f.parent_orgnr())
+        .and_then(|p| world.supplier(p))
+        .map(|p| p.facts_id);
+    let mut out = format!(
+        "supplier={orgnr};facts={:?};parent_facts={parent:?};shared={:?}",
+        s.map(|f| f.facts_id),
+        world.shared_address_count(orgnr)
+    );
+    for ((register, load), a) in world.register_loads().zip(approvals) {
+        out.push_str(&format!(
+            ";approval={register}:{load}:{}:{:?}",
+            a.status_class.as_str(),
+            a.status_date
+        ));
+    }
+    out
+}
+
+fn contract_input_hash(row: &ContractInputRow, supplier_part: &str) -> String {
+    sha_hex(&format!(
+        "contract={};version={};data={};{supplier_part}",
+        row.id, row.version, row.data_sha256
+    ))
+}
+
+fn supplier_input_hash(world: &World, orgnr: &str, approvals: &[ApprovalFact]) -> String {
+    sha_hex(&supplier_part(world, orgnr, approvals))
+}
+
+/// The outcome of a contract assessment, from the compact score (fired, passed and
+/// not-computable indicators of this rule-set version).
+fn score_result_hash(s: &Score<'_>) -> String {
+    sha_hex(&format!(
+        "score={};max={};tier={};fired={:x};passed={:x};nc={:x}",
+        s.score, s.max_possible_score, s.tier, s.fired, s.passed, s.not_computable
+    ))
+}
+
+/// The outcome of a supplier assessment.
+fn assessment_result_hash(a: &Assessment) -> String {
+    let ids = |fs: &[crate::risk::Finding]| {
+        fs.iter()
+            .map(|f| f.rule.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let passed: Vec<String> = a.passed.iter().map(|p| p.to_string()).collect();
+    sha_hex(&format!(
+        "score={};max={};tier={};fired={};nc={};passed={};industries={}",
+        a.score,
+        a.max_possible_score,
+        a.tier,
+        ids(&a.fired),
+        ids(&a.not_computable),
+        passed.join(","),
+        a.industries
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    ))
+}
+
+fn unchanged(mark: Option<&CurrentMark>, version: &str, input_sha: &str, result_sha: &str) -> bool {
+    mark.is_some_and(|m| {
+        m.rule_set_version == version
+            && m.input_sha256 == input_sha
+            && m.result_sha256.as_deref() == Some(result_sha)
+    })
+}
+
+/// The explanation as stored: rule ids with their evidence and reasons. Titles, reasons
+/// to care and sources are the rule set's, stored once per version in `rule_sets`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredExplanation {
+    pub industries: Vec<String>,
+    pub fired: Vec<StoredFinding>,
+    pub not_computable: Vec<StoredFinding>,
+    pub passed: Vec<String>,
+    pub approvals_loaded_at: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredFinding {
+    pub rule: String,
+    pub weight: u32,
+    pub evidence: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+pub fn stored_explanation(a: &Assessment) -> StoredExplanation {
+    let finding = |f: &crate::risk::Finding| StoredFinding {
+        rule: f.rule.to_string(),
+        weight: f.weight,
+        evidence: serde_json::to_value(&f.evidence).unwrap_or(serde_json::Value::Null),
+        reason: f.reason.as_ref().map(|r| r.to_string()),
+    };
+    StoredExplanation {
+        industries: a.industries.iter().map(|i| i.to_string()).collect(),
+        fired: a.fired.iter().map(finding).collect(),
+        not_computable: a.not_computable.iter().map(finding).collect(),
+        passed: a.passed.iter().map(|p| p.to_string()).collect(),
+        approvals_loaded_at: serde_json::to_value(&a.approvals_loaded_at).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// `,renhold,bygg,` (so one industry is found with `LIKE '%,renhold,%'`).
+pub fn industries_column(industries: &[String]) -> String {
+    if industries.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", industries.join(","))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_assessment(
+    contract: Option<&ContractInputRow>,
+    orgnr: &str,
+    world: &World,
+    a: &Assessment,
+    input_sha256: String,
+    result_sha256: String,
+    opts: &RescoreOptions,
+    at: NaiveDateTime,
+) -> NewAssessment {
+    let supplier = world.supplier(orgnr);
+    let explanation = stored_explanation(a);
+    NewAssessment {
+        contract_id: contract.map(|c| c.id),
+        contract_version: contract.map(|c| c.version),
+        orgnr: orgnr.to_owned(),
+        rule_set_version: a.rule_set_version.to_string(),
+        input_sha256,
+        result_sha256,
+        facts_id: supplier.map(|s| s.facts_id),
+        parent_facts_id: supplier
+            .and_then(|s| s.parent_orgnr())
+            .and_then(|p| world.supplier(p))
+            .map(|p| p.facts_id),
+        facts_fetched_at: supplier.map(|s| s.fetched_at),
+        as_of: opts.as_of,
+        score: i32::try_from(a.score).unwrap_or(i32::MAX),
+        max_possible_score: i32::try_from(a.max_possible_score).unwrap_or(i32::MAX),
+        tier: a.tier.to_string(),
+        industries: industries_column(&explanation.industries),
+        explanation: serde_json::to_string(&explanation).unwrap_or_default(),
+        reason: opts.reason.clone(),
+        assessed_at: at,
+    }
+}
+
+/// One thread's share of a run.
+struct Outcome {
+    coverage: Coverage,
+    tiers: BTreeMap<String, u64>,
+    recorded: Vec<NewAssessment>,
+}
+
+/// Scores every row (compact, for coverage and change detection) and builds a full,
+/// explained assessment for the rows whose rule set, inputs or outcome changed. Runs on
+/// every core: the rule engine is pure and shares nothing mutable.
+fn assess_contracts(
+    rules: &RuleSet,
+    world: &World,
+    rows: &[ContractInputRow],
+    marks: &HashMap<i64, CurrentMark>,
+    opts: &RescoreOptions,
+    at: NaiveDateTime,
+) -> Vec<Outcome> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let per = rows.len().div_ceil(threads).max(1);
+    let work = |chunk: &[ContractInputRow]| {
+        let mut out = Outcome {
+            coverage: Coverage::new(rules),
+            tiers: BTreeMap::new(),
+            recorded: Vec::new(),
+        };
+        let mut approvals_cache: HashMap<&str, (Vec<ApprovalFact>, String)> = HashMap::new();
+        for row in chunk {
+            let facts = contract_facts(row);
+            let supplier = world.supplier(&row.orgnr);
+            let parent_orgnr = supplier.and_then(SupplierFacts::parent_orgnr);
+            let (approvals, supplier_key) = approvals_cache.entry(row.orgnr.as_str()).or_insert_with(|| {
+                let approvals = world.approvals(&row.orgnr, parent_orgnr);
+                let key = supplier_part(world, &row.orgnr, &approvals);
+                (approvals, key)
+            });
+            let input = AssessmentInput {
+                contract: &facts,
+                supplier: supplier.map(|s| &s.facts),
+                supplier_fetched_at: supplier.map(|s| s.fetched_at),
+                parent: parent_orgnr.and_then(|p| world.supplier(p)).map(|p| &p.facts),
+                approvals,
+                shared_address_count: world.shared_address_count(&row.orgnr),
+                as_of: opts.as_of,
+            };
+            let score = rules.score(&input);
+            out.coverage.add_score(rules, &score);
+            *out.tiers.entry(score.tier.to_owned()).or_default() += 1;
+            let input_sha = contract_input_hash(row, supplier_key);
+            let result_sha = score_result_hash(&score);
+            if !opts.force && unchanged(marks.get(&row.id), rules.version(), &input_sha, &result_sha) {
+                continue;
+            }
+            let a = rules.assess(&input);
+            out.recorded.push(new_assessment(
+                Some(row),
+                &row.orgnr,
+                world,
+                &a,
+                input_sha,
+                result_sha,
+                opts,
+                at,
+            ));
+        }
+        out
+    };
+    if threads == 1 || rows.len() < 2_000 {
+        return vec![work(rows)];
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = rows
+            .chunks(per)
+            .map(|chunk| s.spawn(move || work(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(o) => o,
+                // A panic in the pure engine is a bug; re-raise it rather than record half a run.
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
+
+/// A stored assessment with its explanation spelled out: titles, reasons to care and
+/// sources from the rule set it was made with.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedAssessment {
+    pub assessment_id: i64,
+    pub subject: String,
+    pub contract_id: Option<i64>,
+    pub contract_version: Option<i32>,
+    pub orgnr: String,
+    pub score: i32,
+    pub max_possible_score: i32,
+    pub tier: String,
+    pub industries: Vec<String>,
+    pub rule_set_version: String,
+    /// Whether the texts below come from the stored rule set of that version (always, unless
+    /// it no longer loads with this version of spotcheck: then only ids and evidence).
+    pub rule_texts_available: bool,
+    pub as_of: NaiveDate,
+    pub facts_fetched_at: Option<NaiveDateTime>,
+    pub approvals_loaded_at: serde_json::Value,
+    pub input_sha256: String,
+    pub reason: String,
+    pub assessed_at: NaiveDateTime,
+    pub fired: Vec<ExplainedFinding>,
+    pub not_computable: Vec<ExplainedFinding>,
+    pub passed: Vec<PassedRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedFinding {
+    pub rule: String,
+    pub title: Option<String>,
+    pub weight: u32,
+    pub why: Option<String>,
+    pub source: Option<String>,
+    pub evidence: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PassedRule {
+    pub rule: String,
+    pub title: Option<String>,
+}
+
+/// Spells out a stored assessment with the texts of `rules` (the rule set of the
+/// assessment's version, or `None` when it is not available).
+pub fn explain(row: &store::AssessmentRow, rules: Option<&RuleSet>) -> Result<ExplainedAssessment, DbError> {
+    let stored: StoredExplanation = serde_json::from_str(&row.explanation)
+        .map_err(|e| DbError::Invalid(format!("assessment {}: unreadable explanation: {e}", row.id)))?;
+    let indicator = |id: &str| rules.and_then(|r| r.indicators().iter().find(|i| i.id == id));
+    let finding = |f: StoredFinding| {
+        let ind = indicator(&f.rule);
+        ExplainedFinding {
+            title: ind.map(|i| i.title.to_string()),
+            why: ind.map(|i| i.why.to_string()),
+            source: ind.map(|i| i.source.to_string()),
+            rule: f.rule,
+            weight: f.weight,
+            evidence: f.evidence,
+            reason: f.reason,
+        }
+    };
+    Ok(ExplainedAssessment {
+        assessment_id: row.id,
+        subject: row.subject.clone(),
+        contract_id: row.contract_id,
+        contract_version: row.contract_version,
+        orgnr: row.orgnr.clone(),
+        score: row.score,
+        max_possible_score: row.max_possible_score,
+        tier: row.tier.clone(),
+        industries: stored.industries,
+        rule_set_version: row.rule_set_version.clone(),
+        rule_texts_available: rules.is_some(),
+        as_of: row.as_of,
+        facts_fetched_at: row.facts_fetched_at,
+        approvals_loaded_at: stored.approvals_loaded_at,
+        input_sha256: row.input_sha256.clone(),
+        reason: row.reason.clone(),
+        assessed_at: row.assessed_at,
+        fired: stored.fired.into_iter().map(finding).collect(),
+        not_computable: stored.not_computable.into_iter().map(finding).collect(),
+        passed: stored
+            .passed
+            .into_iter()
+            .map(|id| PassedRule {
+                title: indicator(&id).map(|i| i.title.to_string()),
+                rule: id,
+            })
+            .collect(),
+    })
+}
+
+/// The rule set of `version`: the active one when it matches, else rebuilt from the files
+/// stored with it (`None` when they are missing or no longer load).
+pub fn rule_set_of_version(
+    conn: &mut DbConn,
+    active: &std::sync::Arc<RuleSet>,
+    version: &str,
+) -> Result<Option<std::sync::Arc<RuleSet>>, DbError> {
+    if active.version() == version {
+        return Ok(Some(std::sync::Arc::clone(active)));
+    }
+    Ok(store::rule_set_files(conn, version)?
+        .and_then(|files| RuleSet::from_files(&files).ok())
+        .map(std::sync::Arc::new))
+}
