@@ -1,5 +1,7 @@
 //! `cargo bench --bench draw`: a draw over 1,000,000 contracts from a frozen manifest.
 //! Plain timing (best of N), no harness: the numbers go into the report, not into a test.
+//! The last phase builds the manifest from 1,000,000 contracts stored in SQLite (the query,
+//! the filter and the hash that `spotcheck draw` runs before drawing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -121,4 +123,68 @@ fn main() {
         let h = sha256_hex(&flat_text);
         (h, draw(&m, seed, &DrawPlan::single(250, 250)).unwrap())
     });
+
+    stored_population();
+}
+
+/// Fills a fresh SQLite database with `N` scored contracts (one SQL statement per table, a
+/// recursive CTE for the rows) and times `draws::build_population` over it.
+fn stored_population() {
+    use diesel::connection::SimpleConnection;
+    use spotcheck::draws::{DrawFilter, StrataMode, build_population};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pool =
+        spotcheck::db::connect(&spotcheck::db::DbTarget::Sqlite(dir.path().join("bench.db")), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let t = Instant::now();
+    let ts = "'2026-01-01 00:00:00'";
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO users (id, username, role, disabled, created_at, updated_at)
+             VALUES (1, 'bench', 'kemner', 0, {ts}, {ts});
+         INSERT INTO import_batches (id, file_name, sha256, size_bytes, format, sheet, header_row, mapping,
+             uploader_id, created_at, rows_total, rows_imported, rows_rejected, contracts_created,
+             contracts_updated, contracts_unchanged, suppliers_created)
+             VALUES (1, 'bench.csv', 'x', 0, 'csv', '', 1, '{{}}', 1, {ts}, 0, 0, 0, 0, 0, 0, 0);
+         INSERT INTO suppliers (id, orgnr, name, first_batch_id, created_at, updated_at)
+             VALUES (1, '923609016', 'Bench AS', 1, {ts}, {ts});
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {N})
+         INSERT INTO contracts (id, contract_no, supplier_id, supplier_name, orgnr, start_date, end_date, unit,
+             extras, version, data_sha256, first_batch_id, last_batch_id, created_at, updated_at)
+             SELECT i, printf('K-2026-%07d', i), 1, 'Bench AS', '923609016', '2025-01-01', '2027-12-31',
+                 'enhet-' || (i % 40), '{{}}', 1, 'x', 1, 1, {ts}, {ts} FROM n;
+         INSERT INTO rule_sets (id, version, files, created_at) VALUES (1, 'bench', '[]', {ts});
+         INSERT INTO assessments (id, subject, contract_id, contract_version, orgnr, rule_set_version,
+             input_sha256, as_of, score, max_possible_score, tier, industries, explanation, reason, assessed_at)
+             SELECT id, 'contract', id, 1, '923609016', 'bench', 'x', '2026-01-01', (id * 7919) % 100, 100,
+                 'lav', CASE id % 9 WHEN 0 THEN ',,' WHEN 1 THEN ',bygg_anlegg,' WHEN 2 THEN ',renhold,bygg_anlegg,'
+                 ELSE ',renhold,' END, '[]', 'bench', {ts} FROM contracts;
+         INSERT INTO contract_risk (contract_id, assessment_id, score, max_possible_score, tier, industries,
+             rule_set_version, input_sha256, assessed_at)
+             SELECT contract_id, id, score, 100, tier, industries, 'bench', 'x', {ts} FROM assessments;
+         COMMIT;"
+    ))
+    .unwrap();
+    println!(
+        "setup: {N} contracts with risk rows stored in SQLite in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let at = chrono::Utc::now().naive_utc();
+    let (_, sha) = best(
+        "manifest from 1M stored SQLite rows (query+strata+sha256)",
+        || {
+            let pop = build_population(
+                &mut conn,
+                &DrawFilter::default(),
+                StrataMode::Industry,
+                Err("none"),
+                at,
+            )
+            .unwrap();
+            assert_eq!(pop.manifest.len() as u64, N);
+            pop.manifest.sha256_hex()
+        },
+    );
+    assert_eq!(sha.len(), 64);
 }

@@ -12,6 +12,7 @@ use crate::db::models::audit::{self, ChainStatus};
 use crate::db::models::{Actor, tokens, users};
 use crate::domain::roles::{Agency, Role};
 
+pub mod draw;
 pub mod risk;
 
 #[derive(Parser, Debug)]
@@ -60,6 +61,10 @@ pub enum Command {
         #[command(subcommand)]
         command: risk::RulesCommand,
     },
+    /// Draw a verifiable spot-check sample, or show, extend or export one (docs/draws.md).
+    Draw(Box<draw::DrawArgs>),
+    /// Recompute a stored draw from its manifest and seed; exit 0 only if every pick matches.
+    Verify(draw::VerifyArgs),
     /// Check the audit log.
     Audit {
         #[command(subcommand)]

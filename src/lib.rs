@@ -8,6 +8,7 @@
 //! - [`risk`]: the rule-set format, condition language and scoring (pure).
 //! - [`scoring`]: rescoring stored contracts and suppliers with the active rule set.
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
+//! - [`draws`]: draws as the service runs them (population → manifest, publish, extend, verify).
 //! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
 //! - [`enrich`]: the background enrichment worker (job table → register → facts).
 //! - [`auth`]: password hashing, tokens, login throttle.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod draws;
 pub mod enrich;
 pub mod import;
 pub mod risk;

@@ -47,6 +47,8 @@ fn main() -> anyhow::Result<()> {
         Command::Approvals { command } => Ok(spotcheck::cli::run_approvals(&settings, command, &mut stdout)?),
         Command::Score(args) => Ok(spotcheck::cli::risk::run_score(&settings, args, &mut stdout)?),
         Command::Rules { command } => Ok(spotcheck::cli::risk::run_rules(&settings, command, &mut stdout)?),
+        Command::Draw(args) => Ok(spotcheck::cli::draw::run_draw(&settings, *args, &mut stdout)?),
+        Command::Verify(args) => Ok(spotcheck::cli::draw::run_verify(&settings, args, &mut stdout)?),
         Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
     }
 }

@@ -521,7 +521,51 @@ async fn cli_score_and_rules_check(backend: Backend) {
     );
 }
 
+/// The whole chain with the shipped rules: an import is scored, and a draw stratified by
+/// industry weights each contract by that score (+1) and verifies.
+async fn scores_feed_a_verifiable_draw(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let kem = app.token_for("kem");
+    app.upload(&kem, "avtaler.xlsx", register(ROWS), &[]).await;
+    let page = json_of(app.api_get("/api/v1/contracts", &kem).await).await;
+    let (ok, out, err) = run_cli(
+        &app.db,
+        &[
+            "draw",
+            "--seed",
+            "terning 4-2-6",
+            "--size",
+            "3",
+            "--strata",
+            "industry",
+            "--format",
+            "json",
+            "--user",
+            "kem",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let draw: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(draw["population_size"], 4);
+    let id = draw["id"].as_i64().unwrap().to_string();
+    let (ok, manifest, err) = run_cli(&app.db, &["draw", "manifest", &id], &[]);
+    assert!(ok, "{err}");
+    // Each manifest line carries the contract's stored score + 1, in its first industry.
+    for c in page["items"].as_array().unwrap() {
+        let no = c["contract_no"].as_str().unwrap();
+        let score = c["risk"]["score"].as_i64().unwrap();
+        let stratum = c["risk"]["industries"][0].as_str().unwrap_or("annet");
+        let line = format!("{stratum}\t{no}\t{}", score + 1);
+        assert!(manifest.lines().any(|l| l == line), "{line:?} in {manifest}");
+    }
+    let (ok, out, err) = run_cli(&app.db, &["verify", &id], &[]);
+    assert!(ok, "{out}{err}");
+}
+
 backend_tests!(
+    scores_feed_a_verifiable_draw,
     import_scores_every_contract_with_explanation,
     rules_api_validates_replaces_and_keeps_history,
     cli_score_and_rules_check,

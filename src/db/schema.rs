@@ -319,3 +319,114 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 diesel::allow_tables_to_appear_in_same_query!(contract_risk, contract_versions);
 diesel::allow_tables_to_appear_in_same_query!(contract_risk, import_batches);
+
+diesel::table! {
+    draws (id) {
+        id -> BigInt,
+        algorithm -> Text,
+        seed -> Text,
+        seed_source -> Text,
+        manifest_sha256 -> Text,
+        population_size -> BigInt,
+        total_weight -> BigInt,
+        strata_mode -> Text,
+        allocation -> Text,
+        uniform_share_per_mille -> Integer,
+        min_per_stratum -> BigInt,
+        sizing -> Text,
+        filter -> Text,
+        strata -> Text,
+        weight_rule -> Text,
+        created_by_user_id -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    draw_manifests (draw_id) {
+        draw_id -> BigInt,
+        sha256 -> Text,
+        bytes -> BigInt,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    draw_rounds (id) {
+        id -> BigInt,
+        draw_id -> BigInt,
+        round -> Integer,
+        plan -> Text,
+        size_requested -> BigInt,
+        picks_made -> BigInt,
+        first_position -> BigInt,
+        created_by_user_id -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    draw_picks (id) {
+        id -> BigInt,
+        draw_id -> BigInt,
+        round -> Integer,
+        position -> BigInt,
+        stratum -> Text,
+        contract_id -> BigInt,
+        contract_no -> Text,
+        part -> Text,
+        counter -> Nullable<BigInt>,
+        ticket -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        contract_id -> BigInt,
+        source -> Text,
+        draw_id -> Nullable<BigInt>,
+        pick_id -> Nullable<BigInt>,
+        part -> Nullable<Text>,
+        stratum -> Nullable<Text>,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        assigned_to -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        dedupe_key -> Text,
+        recipient_user_id -> Nullable<BigInt>,
+        recipient_agency -> Nullable<Text>,
+        recipient_address -> Nullable<Text>,
+        subject -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(draw_manifests -> draws (draw_id));
+diesel::joinable!(draw_rounds -> draws (draw_id));
+diesel::joinable!(draw_picks -> draws (draw_id));
+diesel::joinable!(draw_picks -> contracts (contract_id));
+diesel::joinable!(cases -> contracts (contract_id));
+diesel::allow_tables_to_appear_in_same_query!(draws, draw_manifests, draw_rounds, draw_picks, cases, outbox);
+diesel::allow_tables_to_appear_in_same_query!(draw_picks, contracts);
+diesel::allow_tables_to_appear_in_same_query!(cases, contracts);
+diesel::allow_tables_to_appear_in_same_query!(draws, users);
+diesel::allow_tables_to_appear_in_same_query!(outbox, users);

@@ -21,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{username}/disabled", web::put().to(set_disabled))
         .route("/audit/verify", web::get().to(verify_audit))
         .configure(import_routes)
-        .configure(super::risk::routes);
+        .configure(super::risk::routes)
+        .configure(super::draws::routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod draws;
 pub mod error;
 pub mod pages;
 pub mod risk;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod contracts;
+pub mod draws;
 pub mod enrichment;
 pub mod imports;
 pub mod risk;

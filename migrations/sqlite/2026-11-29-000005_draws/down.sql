@@ -1,0 +1,6 @@
+DROP TABLE outbox;
+DROP TABLE cases;
+DROP TABLE draw_picks;
+DROP TABLE draw_rounds;
+DROP TABLE draw_manifests;
+DROP TABLE draws;
