@@ -70,14 +70,23 @@ const CPVS: &[&str] = &[
     "72000000-5",
     "",
 ];
-const CODES: &[&str] = &["81.210", "41.000", "43.110", "45.201", "81.300", "56.290", "78.200", "49.390", "62.010"];
+const CODES: &[&str] = &[
+    "81.210", "41.000", "43.110", "45.201", "81.300", "56.290", "78.200", "49.390", "62.010",
+];
 
 /// The `n`-th valid org number (MOD11) from 810 000 000 up.
 fn orgnr(n: usize) -> String {
     let mut base = 81_000_000 + n as u64 * 3;
     loop {
-        let digits: Vec<u64> = format!("{base:08}").bytes().map(|b| u64::from(b - b'0')).collect();
-        let sum: u64 = digits.iter().zip([3, 2, 7, 6, 5, 4, 3, 2]).map(|(d, w)| d * w).sum();
+        let digits: Vec<u64> = format!("{base:08}")
+            .bytes()
+            .map(|b| u64::from(b - b'0'))
+            .collect();
+        let sum: u64 = digits
+            .iter()
+            .zip([3, 2, 7, 6, 5, 4, 3, 2])
+            .map(|(d, w)| d * w)
+            .sum();
         let check = (11 - sum % 11) % 11;
         if check != 10 {
             return format!("{base:08}{check}");
@@ -171,7 +180,9 @@ fn main() {
     let t = Instant::now();
     let mut rng = Rng(0x5eed_2026);
     let orgnrs: Vec<String> = (0..n_suppliers).map(orgnr).collect();
-    let mut csv = String::from("Avtalenr;Avtalenavn;Leverandør;Org.nr;CPV;Kontraktsverdi;Startdato;Sluttdato;Enhet;Antall ledd\n");
+    let mut csv = String::from(
+        "Avtalenr;Avtalenavn;Leverandør;Org.nr;CPV;Kontraktsverdi;Startdato;Sluttdato;Enhet;Antall ledd\n",
+    );
     for i in 0..n {
         let s = rng.below(n_suppliers as u64) as usize;
         let start = date(&mut rng, 2019, 6 * 365);
@@ -185,7 +196,11 @@ fn main() {
             start.format("%d.%m.%Y"),
             end.format("%d.%m.%Y"),
             rng.below(40),
-            if rng.below(3) == 0 { (rng.below(4)).to_string() } else { String::new() },
+            if rng.below(3) == 0 {
+                (rng.below(4)).to_string()
+            } else {
+                String::new()
+            },
         ));
     }
     let uploader = {
@@ -202,7 +217,12 @@ fn main() {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(report.rows_imported as usize, n, "{:?}", &report.errors[..report.errors.len().min(3)]);
+    assert_eq!(
+        report.rows_imported as usize,
+        n,
+        "{:?}",
+        &report.errors[..report.errors.len().min(3)]
+    );
     drop(csv);
     // Register facts for 95 % of the suppliers, as the enrichment worker stores them.
     {
@@ -212,7 +232,12 @@ fn main() {
             .iter()
             .enumerate()
             .filter(|(i, _)| i % 20 != 0)
-            .map(|(i, o)| (o.clone(), serde_json::to_string(&supplier(&mut rng, o, i)).unwrap()))
+            .map(|(i, o)| {
+                (
+                    o.clone(),
+                    serde_json::to_string(&supplier(&mut rng, o, i)).unwrap(),
+                )
+            })
             .collect();
         spotcheck::db::write_tx(&mut conn, |c| {
             for chunk in facts.chunks(1000) {
@@ -270,7 +295,11 @@ fn main() {
             r.contracts_recorded,
             r.suppliers_assessed,
             r.suppliers_recorded,
-            if secs < 15.0 { "" } else { "  ABOVE the 15 s target" }
+            if secs < 15.0 {
+                ""
+            } else {
+                "  ABOVE the 15 s target"
+            }
         );
     }
     let sample: Vec<String> = spotcheck::db::schema::assessments::table
@@ -290,6 +319,9 @@ fn main() {
         "RSS before the runs {} MB, peak RSS (VmHWM, includes set-up) {:.1} MB; database {:.1} MB",
         rss_before / 1024,
         vm_kb("VmHWM:") as f64 / 1024.0,
-        std::fs::metadata(dir.path().join("data/spotcheck.db")).map(|m| m.len()).unwrap_or(0) as f64 / 1e6
+        std::fs::metadata(dir.path().join("data/spotcheck.db"))
+            .map(|m| m.len())
+            .unwrap_or(0) as f64
+            / 1e6
     );
 }

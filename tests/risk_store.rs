@@ -564,7 +564,76 @@ async fn scores_feed_a_verifiable_draw(backend: Backend) {
     assert!(ok, "{out}{err}");
 }
 
+/// Issue 5's "done when": the shipped rules score every contract of the fixture registers
+/// (every producer and format), each with an explanation that accounts for every indicator.
+async fn fixture_registers_are_scored_and_explained(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let kem = app.token_for("kem");
+    let indicators = spotcheck::app::load_rules(&app.settings)
+        .unwrap()
+        .indicators()
+        .len();
+    let mut total = 0;
+    for file in [
+        "register_nb.xlsx",
+        "register_en.xlsx",
+        "register.xlsb",
+        "register_utf8.csv",
+        "register_cp1252.csv",
+    ] {
+        let r = app
+            .upload(&kem, file, common::fixture(&format!("import/{file}")), &[])
+            .await;
+        assert!(r.status().is_success(), "{file}: {}", r.status());
+    }
+    let page = json_of(app.api_get("/api/v1/contracts?per_page=500", &kem).await).await;
+    for c in page["items"].as_array().unwrap() {
+        total += 1;
+        let id = c["id"].as_i64().unwrap();
+        assert!(c["risk"]["tier"].is_string(), "{c}");
+        let a = json_of(
+            app.api_get(&format!("/api/v1/contracts/{id}/assessment"), &kem)
+                .await,
+        )
+        .await;
+        let cur = &a["current"];
+        let accounted = cur["fired"].as_array().unwrap().len()
+            + cur["not_computable"].as_array().unwrap().len()
+            + cur["passed"].as_array().unwrap().len();
+        assert!(accounted > 0 && accounted <= indicators, "{cur}");
+        for f in cur["fired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(cur["not_computable"].as_array().unwrap())
+        {
+            assert!(
+                f["title"].is_string() && f["why"].is_string() && f["evidence"].is_object(),
+                "{f}"
+            );
+        }
+        for f in cur["not_computable"].as_array().unwrap() {
+            assert!(f["reason"].is_string(), "not computable says why: {f}");
+        }
+        let fired_weight: i64 = cur["fired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["weight"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            fired_weight,
+            cur["score"].as_i64().unwrap(),
+            "score = sum of fired weights: {cur}"
+        );
+    }
+    assert_eq!(total, page["total"].as_i64().unwrap());
+    assert!(total >= 15, "{total} contracts across the fixtures");
+}
+
 backend_tests!(
+    fixture_registers_are_scored_and_explained,
     scores_feed_a_verifiable_draw,
     import_scores_every_contract_with_explanation,
     rules_api_validates_replaces_and_keeps_history,
