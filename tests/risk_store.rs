@@ -632,7 +632,80 @@ async fn fixture_registers_are_scored_and_explained(backend: Backend) {
     assert!(total >= 15, "{total} contracts across the fixtures");
 }
 
+/// The pages: contracts listed with their risk and filtered by tier, a contract's
+/// explanation in Norwegian, text escaped, and no peeking at other buyers' contracts.
+async fn contract_pages_show_risk_and_explanation(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    app.add_user("inn2", Role::Innkjoper, None);
+    let inn = app.token_for("inn");
+    let mut rows = ROWS.to_vec();
+    rows.push((
+        "K-5",
+        "<script>alert(1)</script>",
+        "=2+5 AS",
+        "974760673",
+        "90910000-9",
+        10.0,
+    ));
+    app.upload(&inn, "avtaler.xlsx", register(&rows), &[]).await;
+    record_facts(&app);
+    rescore(&app, Scope::All, false);
+    let session = app.login("inn", common::PASSWORD).await.unwrap();
+
+    let r = app.get_with_session("/contracts", &session).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("5 kontrakter, høyest risiko først"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") && !html.contains("<script>alert"),
+        "{html}"
+    );
+    let k2 = html.find(">K-2<").unwrap();
+    let k3 = html.find(">K-3<").unwrap();
+    assert!(k2 < k3, "highest score first");
+    assert!(html.contains("href=\"/contracts\""), "in the menu");
+
+    let page = json_of(app.api_get("/api/v1/contracts", &inn).await).await;
+    let k2 = by_no(&page, "K-2");
+    let tier = k2["risk"]["tier"].as_str().unwrap();
+    let r = app
+        .get_with_session(&format!("/contracts?tier={}", urlencode(tier)), &session)
+        .await;
+    let filtered = r.text().await.unwrap();
+    assert!(filtered.contains(">K-2<"));
+    let n = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["risk"]["tier"] == tier)
+        .count();
+    assert!(filtered.contains(&format!("{n} kontrakter")), "{filtered}");
+
+    let id = k2["id"].as_i64().unwrap();
+    let r = app.get_with_session(&format!("/contracts/{id}"), &session).await;
+    assert_eq!(r.status(), 200);
+    let detail = r.text().await.unwrap();
+    assert!(
+        detail.contains("Konkurs, avvikling, tvangsoppløsning eller slettet"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("<code>supplier.bankrupt</code>: ja"),
+        "evidence shown: {detail}"
+    );
+    assert!(detail.contains("Kunne ikke beregnes"), "{detail}");
+    assert!(detail.contains("Historikk"));
+
+    let other = app.login("inn2", common::PASSWORD).await.unwrap();
+    let r = app.get_with_session(&format!("/contracts/{id}"), &other).await;
+    assert_eq!(r.status(), 404);
+    let r = app.get_with_session("/contracts", &other).await;
+    assert!(r.text().await.unwrap().contains("0 kontrakter"));
+}
+
 backend_tests!(
+    contract_pages_show_risk_and_explanation,
     fixture_registers_are_scored_and_explained,
     scores_feed_a_verifiable_draw,
     import_scores_every_contract_with_explanation,

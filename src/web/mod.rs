@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod contract_pages;
 pub mod draws;
 pub mod error;
 pub mod pages;
@@ -56,6 +57,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports", web::get().to(pages::imports))
         .route("/imports", web::post().to(pages::import_upload))
         .route("/imports/{id}", web::get().to(pages::import_report))
+        .route("/contracts", web::get().to(contract_pages::list))
+        .route("/contracts/{id}", web::get().to(contract_pages::detail))
         .service(web::scope("/api/v1").configure(api::routes))
         .default_service(web::to(not_found));
 }

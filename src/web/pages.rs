@@ -24,11 +24,12 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn for_user(w: &WebUser) -> Self {
+    pub(super) fn for_user(w: &WebUser) -> Self {
         let role = w.user.role;
         let mut links = vec![("/", "Oversikt")];
         if role.may(Permission::ViewOwnImports) {
             links.push(("/imports", "Import"));
+            links.push(("/contracts", "Kontrakter"));
         }
         if role.may(Permission::ManageUsers) {
             links.push(("/admin/users", "Brukere"));
@@ -45,14 +46,14 @@ impl Nav {
     }
 }
 
-fn html(body: String) -> HttpResponse {
+pub(super) fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
 }
 
-fn render(t: &impl Template) -> Result<String, PageError> {
+pub(super) fn render(t: &impl Template) -> Result<String, PageError> {
     t.render()
         .map_err(|e| PageError(AppError::Internal(e.to_string())))
 }
