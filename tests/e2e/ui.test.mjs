@@ -330,6 +330,29 @@ describe('spotcheck web UI in Chromium', { timeout: 120_000 }, () => {
       const listed = await page.locator('table tbody tr').first().locator('td').allInnerTexts();
       assert.equal(listed[1], 'register_nb.xlsx');
       assert.deepEqual(listed.slice(3, 6), ['21', '8', '13']);
+
+      // The imported contracts are scored: «Kontrakter» lists them with points and tier,
+      // and a contract's page explains its score.
+      await Promise.all([
+        page.waitForURL(`${baseUrl}/contracts`),
+        page.getByRole('navigation', { name: 'Hovedmeny' }).getByRole('link', { name: 'Kontrakter' }).click(),
+      ]);
+      assert.equal(await text(page.getByRole('heading', { level: 1 })), 'Kontrakter og risiko');
+      assert.match(await text(page.locator('table caption')), /^8 kontrakter, høyest risiko først/);
+      const contractRows = page.locator('table tbody tr');
+      assert.equal(await contractRows.count(), 8);
+      const points = await page.locator('table tbody tr td:nth-child(6)').allInnerTexts();
+      const scores = points.map((p) => parseInt(p, 10));
+      assert.ok(scores.every((s) => Number.isInteger(s)), `every contract scored: ${points}`);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'highest first');
+      await page.screenshot({ path: path.join(SHOTS, 'contracts.png'), fullPage: true });
+      await Promise.all([
+        page.waitForURL(/\/contracts\/\d+$/),
+        contractRows.first().locator('a').click(),
+      ]);
+      assert.match(await text(page.getByRole('heading', { level: 2 }).first()), /^Risikovurdering: \d+ poeng, nivå /);
+      assert.match(await text(page.locator('table caption').nth(1)), /^Kunne ikke beregnes \(\d+\)/);
+      await page.screenshot({ path: path.join(SHOTS, 'contract.png'), fullPage: true });
     });
   });
 
