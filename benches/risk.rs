@@ -8,6 +8,8 @@
 //!
 //! Profiling knobs: `RISK_BENCH_CONTRACTS=N`, `RISK_BENCH_ONLY=score|assess` (one
 //! single-threaded measurement), `RISK_BENCH_REPEAT=K` (with `score`: loop K times).
+//! `RISK_BENCH_DUMP=file` writes every assessment as one JSON line to `file` and stops
+//! (to compare the output of two versions of the engine byte for byte).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -338,6 +340,37 @@ fn main() {
     );
     let as_of = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap_or_default();
 
+    if let Ok(path) = std::env::var("RISK_BENCH_DUMP") {
+        use std::io::Write;
+        let mut out = match std::fs::File::create(&path) {
+            Ok(f) => std::io::BufWriter::new(f),
+            Err(e) => {
+                eprintln!("{path}: {e}");
+                std::process::exit(1);
+            }
+        };
+        for r in &w.rows {
+            let a = rs.assess(&AssessmentInput {
+                contract: &r.contract,
+                supplier: w.suppliers[r.supplier].as_ref(),
+                supplier_fetched_at: None,
+                parent: None,
+                approvals: &w.approvals[r.supplier],
+                shared_address_count: w.shared[r.supplier],
+                as_of,
+            });
+            let line = serde_json::to_string(&a).unwrap_or_default();
+            if let Err(e) = writeln!(out, "{line}") {
+                eprintln!("{path}: {e}");
+                std::process::exit(1);
+            }
+        }
+        if let Err(e) = out.flush() {
+            eprintln!("{path}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     if std::env::var("RISK_BENCH_ONLY").is_ok_and(|v| v == "score") {
         // For profiling the evaluator alone (RISK_BENCH_REPEAT: loops over the same rows).

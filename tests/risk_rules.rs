@@ -1242,3 +1242,178 @@ proptest! {
         prop_assert!(rank(&b.tier) >= rank(&a.tier));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `assess` and `score` agree on bench-like data (the generator of `benches/risk.rs`, small).
+// ---------------------------------------------------------------------------------------
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+    fn date(&mut self, from_year: i32, span_days: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(from_year, 1, 1)
+            .unwrap()
+            .checked_add_days(chrono::Days::new(self.below(span_days)))
+            .unwrap()
+    }
+}
+
+fn bench_like_unit(rng: &mut XorShift) -> UnitFacts {
+    const CODES: &[&str] = &[
+        "81.210", "81.220", "43.341", "41.000", "45.200", "95.310", "81.300", "56.101", "78.200", "49.410",
+        "62.010", "47.620", "70.220", "01.130", "10.202", "96.910",
+    ];
+    let kind = rng.below(100);
+    let deleted = kind < 3;
+    let mut u = healthy_unit();
+    u.org_form = Some((*rng.pick(&["ENK", "NUF", "ANS", "AS", "AS", "AS"])).to_owned());
+    u.employees = match rng.below(5) {
+        0 => Employees::NotRegistered,
+        1 => Employees::Hidden1To4,
+        2 => Employees::Known(0),
+        _ => Employees::Known(rng.below(400) as u32),
+    };
+    u.industry_codes = (0..1 + rng.below(2))
+        .map(|_| (*rng.pick(CODES)).to_owned())
+        .collect();
+    u.registered_date = Some(rng.date(1995, 30 * 365));
+    u.vat_registered = if deleted { None } else { Some(rng.below(10) != 0) };
+    u.bankrupt = (3..6).contains(&kind);
+    u.bankruptcy_date = u.bankrupt.then(|| rng.date(2022, 4 * 365));
+    u.under_liquidation = kind == 6;
+    u.forced_dissolution = kind == 7;
+    u.deleted_date = deleted.then(|| rng.date(2022, 4 * 365));
+    u.last_accounts_year = (rng.below(8) != 0).then(|| 2018 + rng.below(7) as i32);
+    u.status_flags_reported = !deleted;
+    u
+}
+
+fn bench_like_contract(rng: &mut XorShift, i: usize) -> ContractFacts {
+    const TITLES: &[&str] = &[
+        "Renhold av skoler og barnehager",
+        "Kontorrenhold rådhuset",
+        "Rehabilitering av svømmehall",
+        "Bilvask og dekkhotell for tjenestebiler",
+        "Innleie av personell til hjemmetjenesten",
+        "Skoleskyss 2025–2027",
+        "Kontorrekvisita",
+        "Snørydding og strøing",
+        "",
+    ];
+    const CPVS: &[&str] = &[
+        "90910000-9",
+        "45000000-7",
+        "50112300-6",
+        "79620000-6",
+        "30192000-1",
+        "",
+        "90919200-4; 45453000-7",
+    ];
+    let start = rng.date(2019, 7 * 365);
+    let hours = (rng.below(4) == 0).then(|| 100.0 + rng.below(20_000) as f64);
+    ContractFacts {
+        contract_no: format!("K-{i}"),
+        title: Some((*rng.pick(TITLES)).to_owned()).filter(|s| !s.is_empty()),
+        category: (rng.below(3) == 0).then(|| "Tjenester".to_owned()),
+        cpv: Some((*rng.pick(CPVS)).to_owned()).filter(|s| !s.is_empty()),
+        value_ore: (rng.below(10) != 0).then(|| (rng.below(20_000_000) as i64 + 10_000) * 100),
+        start_date: (rng.below(20) != 0).then_some(start),
+        end_date: (rng.below(5) != 0).then(|| start.checked_add_days(chrono::Days::new(730)).unwrap()),
+        unit: Some("Etat".into()),
+        subcontractor_levels: (rng.below(2) == 0).then(|| rng.below(5) as i32),
+        hours,
+        hourly_price_ore: (hours.is_none() && rng.below(3) == 0).then(|| 15_000 + rng.below(60_000) as i64),
+        extras: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn assess_and_score_agree_on_bench_like_data() {
+    let rs = rules();
+    let mask_of = |ids: &mut dyn Iterator<Item = &str>| -> u128 {
+        ids.map(|id| {
+            let i = rs.indicators().iter().position(|ind| ind.id == id).unwrap();
+            1u128 << i
+        })
+        .fold(0, |a, b| a | b)
+    };
+    let mut rng = XorShift(0x5eed_2025_0001);
+    let suppliers: Vec<Option<UnitFacts>> = (0..200)
+        .map(|_| {
+            let u = bench_like_unit(&mut rng);
+            (rng.below(20) != 0).then_some(u)
+        })
+        .collect();
+    let classes = [
+        ApprovalStatus::NotListed,
+        ApprovalStatus::Pending,
+        ApprovalStatus::NotApproved,
+        ApprovalStatus::Approved,
+        ApprovalStatus::Approved,
+        ApprovalStatus::Other,
+    ];
+    let mut fired_total = 0;
+    for i in 0..3000 {
+        let contract = bench_like_contract(&mut rng, i);
+        let supplier = &suppliers[rng.below(suppliers.len() as u64) as usize];
+        let mut approvals = Vec::new();
+        for r in ["renhold", "bilpleie", "bemanning"] {
+            if rng.below(8) != 0 {
+                approvals.push(approval(r, *rng.pick(&classes), "Godkjent"));
+            }
+        }
+        let input = AssessmentInput {
+            contract: &contract,
+            supplier: supplier.as_ref(),
+            supplier_fetched_at: None,
+            parent: None,
+            approvals: &approvals,
+            shared_address_count: (rng.below(10) != 0).then(|| 1 + rng.below(6) as u32),
+            as_of: d("2025-06-01"),
+        };
+        let a = rs.assess(&input);
+        let s = rs.score(&input);
+        assert_eq!(s.score, a.score, "contract {i}");
+        assert_eq!(s.max_possible_score, a.max_possible_score, "contract {i}");
+        assert_eq!(s.tier, a.tier.as_str(), "contract {i}");
+        assert_eq!(
+            s.fired,
+            mask_of(&mut a.fired.iter().map(|f| f.rule.as_str())),
+            "contract {i}"
+        );
+        assert_eq!(
+            s.not_computable,
+            mask_of(&mut a.not_computable.iter().map(|f| f.rule.as_str())),
+            "contract {i}"
+        );
+        assert_eq!(
+            s.passed,
+            mask_of(&mut a.passed.iter().map(|p| p.as_str())),
+            "contract {i}"
+        );
+        check_consistent(rs, &a);
+        // The JSON reads back into an `Assessment` that writes the same JSON (compared as
+        // parsed values: serde_json's float parsing may move the last digit).
+        let json = serde_json::to_string(&a).unwrap();
+        let back: Assessment = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+            "contract {i}"
+        );
+        fired_total += a.fired.len();
+    }
+    assert!(fired_total > 3000, "the generator should make indicators fire");
+}

@@ -359,14 +359,26 @@ async fn rules_api_validates_replaces_and_keeps_history(backend: Backend) {
         .unwrap()
         .replacen("supplier.bankrupt", "supplier.bankrupty", 1);
     ind["text"] = Value::String(text);
-    let r = app
-        .client
-        .post(app.url("/api/v1/rules/validate"))
-        .bearer_auth(&inn)
-        .json(&json!({"files": broken}))
-        .send()
-        .await
-        .unwrap();
+    let validate = |token: String, body: Value| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/rules/validate");
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(validate(inn.clone(), json!({"files": files})).await.status(), 403);
+    let ok = json_of(validate(kem.clone(), json!({"files": files})).await).await;
+    assert_eq!(
+        (ok["valid"].as_bool(), ok["version"].as_str()),
+        (Some(true), Some(v1.as_str()))
+    );
+    let r = validate(kem.clone(), json!({"files": broken})).await;
     assert_eq!(r.status(), 422);
     let p = json_of(r).await;
     assert_eq!(p["type"], "urn:spotcheck:problem:invalid-rules");

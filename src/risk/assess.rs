@@ -11,21 +11,27 @@ use serde::{Deserialize, Serialize};
 
 use super::cond::{Condition, Ref};
 use super::eval::eval;
+use super::evidence::Evidence;
 use super::fields::{self, Ctx};
+use super::industry::Industry;
 use super::input::{AssessmentInput, SupplierInput};
+use super::text::Text;
+use super::tiers::Tier;
 use super::value::{Miss, Tri, Val};
 use super::{Indicator, RuleSet, tiers};
 
 /// One indicator that fired or could not be computed, with what it saw.
+///
+/// The texts are [`Text`]s shared with the rule set: building a finding copies no text.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Finding {
-    pub rule: String,
-    pub title: String,
+    pub rule: Text,
+    pub title: Text,
     pub weight: u32,
-    pub why: String,
-    pub source: String,
+    pub why: Text,
+    pub source: Text,
     /// Every input the indicator's conditions refer to, by field name (`null` = missing).
-    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub evidence: Evidence,
     /// For a not-computable finding: which inputs were missing and why (Norwegian).
     pub reason: Option<String>,
 }
@@ -36,20 +42,78 @@ pub struct Assessment {
     /// The score if every not-computable indicator had fired: how high this could go once
     /// the missing facts are in. Lets a draw or a person see what missing data may hide.
     pub max_possible_score: u32,
-    pub tier: String,
+    pub tier: Text,
     /// Risk industries found from the contract (CPV, keywords) and the supplier (NACE).
-    pub industries: Vec<String>,
+    pub industries: Vec<Text>,
     pub fired: Vec<Finding>,
     pub not_computable: Vec<Finding>,
     /// Indicators that applied and did not fire.
-    pub passed: Vec<String>,
-    pub rule_set_version: String,
+    pub passed: Vec<Text>,
+    pub rule_set_version: Text,
     /// The date dated parameters were read at.
     pub as_of: NaiveDate,
     /// When the supplier's register facts were fetched.
     pub facts_fetched_at: Option<NaiveDateTime>,
     /// When each approval register that was consulted was loaded.
     pub approvals_loaded_at: BTreeMap<String, NaiveDateTime>,
+}
+
+/// What findings of one indicator are built from, worked out when the rule set is loaded:
+/// its texts (interned, see [`Text`]) and its evidence plan: every input its conditions
+/// refer to, sorted by name, each name once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Prepared {
+    id: Text,
+    title: Text,
+    why: Text,
+    source: Text,
+    evidence: Vec<(Text, Ref)>,
+}
+
+impl Prepared {
+    pub(crate) fn new(ind: &Indicator) -> Prepared {
+        let mut evidence: Vec<(Text, Ref)> = Vec::new();
+        for c in ind.applies_when.iter().chain(std::iter::once(&ind.condition)) {
+            for r in &c.refs {
+                let name = match r {
+                    Ref::Field(_, n) => Text::from_static(n),
+                    Ref::Param(_, n) | Ref::Extra(_, n) => Text::interned(n),
+                };
+                // Like a map insert: a later reference to the same name replaces it.
+                match evidence.binary_search_by(|(k, _)| k.cmp(&name)) {
+                    Ok(i) => evidence[i].1 = r.clone(),
+                    Err(i) => evidence.insert(i, (name, r.clone())),
+                }
+            }
+        }
+        Prepared {
+            id: Text::interned(&ind.id),
+            title: Text::interned(&ind.title),
+            why: Text::interned(&ind.why),
+            source: Text::interned(&ind.source),
+            evidence,
+        }
+    }
+}
+
+/// The rule set's texts that every assessment repeats.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuleSetTexts {
+    version: Text,
+    /// Parallel to the rule set's tiers.
+    tiers: Vec<Text>,
+    /// Parallel to the rule set's industries.
+    industries: Vec<Text>,
+}
+
+impl RuleSetTexts {
+    pub(crate) fn new(version: &str, tiers: &[Tier], industries: &[Industry]) -> RuleSetTexts {
+        RuleSetTexts {
+            version: Text::interned(version),
+            tiers: tiers.iter().map(|t| Text::interned(&t.id)).collect(),
+            industries: industries.iter().map(|i| Text::interned(&i.id)).collect(),
+        }
+    }
 }
 
 /// The outcome of one indicator; `NotComputable(true)` when its `applies_when` was the
@@ -110,20 +174,24 @@ impl Coverage {
     pub fn add(&mut self, a: &Assessment) {
         self.assessments += 1;
         for f in &a.fired {
-            let c = self.rules.entry(f.rule.clone()).or_default();
-            c.applied += 1;
-            c.fired += 1;
+            self.bump(&f.rule, |c| c.fired += 1);
         }
         for f in &a.not_computable {
-            let c = self.rules.entry(f.rule.clone()).or_default();
-            c.applied += 1;
-            c.not_computable += 1;
+            self.bump(&f.rule, |c| c.not_computable += 1);
         }
         for id in &a.passed {
-            let c = self.rules.entry(id.clone()).or_default();
-            c.applied += 1;
-            c.passed += 1;
+            self.bump(id, |c| c.passed += 1);
         }
+    }
+
+    /// Counts one application of `id` (added at zero when new; allocates only then).
+    fn bump(&mut self, id: &str, outcome: impl FnOnce(&mut RuleCoverage)) {
+        let c = match self.rules.get_mut(id) {
+            Some(c) => c,
+            None => self.rules.entry(id.to_owned()).or_default(),
+        };
+        c.applied += 1;
+        outcome(c);
     }
 
     /// Adds a compact [`Score`] made with `rules` (the same rule set as [`Coverage::new`]).
@@ -251,10 +319,11 @@ impl RuleSet {
     }
 
     fn run(&self, ctx: &Ctx<'_>, supplier_only: bool, fetched_at: Option<NaiveDateTime>) -> Assessment {
-        // Sized once: growing three vectors per contract shows up in bulk rescoring.
+        // Sized once: growing three vectors per contract shows up in bulk rescoring. Four
+        // findings each (rarely exceeded) keep the blocks within malloc's per-thread cache.
         let n = self.indicators.len();
-        let mut fired = Vec::with_capacity(n.min(8));
-        let mut not_computable = Vec::with_capacity(n.min(8));
+        let mut fired = Vec::with_capacity(n.min(4));
+        let mut not_computable = Vec::with_capacity(n.min(4));
         let mut passed = Vec::with_capacity(n);
         let mut score = 0u32;
         let mut unknown_weight = 0u32;
@@ -265,7 +334,7 @@ impl RuleSet {
                     score = score.saturating_add(ind.weight);
                     fired.push(self.finding(ctx, ind, None));
                 }
-                Verdict::Passed => passed.push(ind.id.clone()),
+                Verdict::Passed => passed.push(ind.prepared.id.clone()),
                 Verdict::NotComputable(in_applies_when) => {
                     unknown_weight = unknown_weight.saturating_add(ind.weight);
                     let reason = if in_applies_when {
@@ -277,7 +346,17 @@ impl RuleSet {
                 }
             }
         }
-        let industries = ctx.industry_ids();
+        let industries = match ctx.union_inds {
+            Ok(m) => self
+                .texts
+                .industries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| m & (1u64 << i) != 0)
+                .map(|(_, id)| id.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         let mut approvals_loaded_at = BTreeMap::new();
         if let Val::List(regs) = ctx.get(fields::Field::ApprovalRequiredRegisters) {
             for r in regs.iter() {
@@ -294,12 +373,15 @@ impl RuleSet {
         Assessment {
             score,
             max_possible_score: score.saturating_add(unknown_weight),
-            tier: tiers::tier_for(&self.tiers, score).map_or_else(String::new, |t| t.id.clone()),
+            tier: tiers::tier_index(&self.tiers, score)
+                .and_then(|i| self.texts.tiers.get(i))
+                .cloned()
+                .unwrap_or_default(),
             industries,
             fired,
             not_computable,
             passed,
-            rule_set_version: self.version().to_owned(),
+            rule_set_version: self.texts.version.clone(),
             as_of: ctx.as_of,
             facts_fetched_at: fetched_at,
             approvals_loaded_at,
@@ -307,20 +389,19 @@ impl RuleSet {
     }
 
     fn finding(&self, ctx: &Ctx<'_>, ind: &Indicator, reason: Option<String>) -> Finding {
-        let mut evidence = BTreeMap::new();
-        for c in ind.applies_when.iter().chain(std::iter::once(&ind.condition)) {
-            for r in &c.refs {
-                let (name, val) = self.ref_value(ctx, r);
-                evidence.insert(name.to_owned(), val.to_json());
-            }
-        }
+        let p = &ind.prepared;
+        let evidence = p
+            .evidence
+            .iter()
+            .map(|(name, r)| (name.clone(), self.ref_value(ctx, r).1.to_json()))
+            .collect();
         Finding {
-            rule: ind.id.clone(),
-            title: ind.title.clone(),
+            rule: p.id.clone(),
+            title: p.title.clone(),
             weight: ind.weight,
-            why: ind.why.clone(),
-            source: ind.source.clone(),
-            evidence,
+            why: p.why.clone(),
+            source: p.source.clone(),
+            evidence: Evidence::from_sorted(evidence),
             reason,
         }
     }
@@ -349,31 +430,38 @@ impl RuleSet {
     /// nothing is missing, the interval (hidden employee band) or computation that left
     /// it open.
     fn reason<'c>(&self, ctx: &Ctx<'_>, conds: impl Iterator<Item = &'c Condition>) -> String {
-        let mut parts = Vec::new();
+        use std::fmt::Write as _;
+        // The missing inputs are written straight into the result (the common case); the
+        // intervals are collected only in case nothing is missing.
+        let mut parts = String::with_capacity(160);
         let mut intervals = Vec::new();
         for c in conds {
             for r in &c.refs {
                 let (name, val) = self.ref_value(ctx, r);
-                match (val, r) {
+                let sep = if parts.is_empty() { "" } else { "; " };
+                // Writing to a String cannot fail.
+                let _ = match (val, r) {
                     (Val::Missing(_), Ref::Field(f, _)) => {
-                        parts.push(format!("{name}: {}", ctx.missing_reason(*f)))
+                        write!(parts, "{sep}{name}: {}", ctx.missing_reason(*f))
                     }
-                    (Val::Missing(_), Ref::Param(..)) => parts.push(format!(
-                        "{name}: ingen verdi gyldig {}",
+                    (Val::Missing(_), Ref::Param(..)) => write!(
+                        parts,
+                        "{sep}{name}: ingen verdi gyldig {}",
                         ctx.as_of.format("%d.%m.%Y")
-                    )),
+                    ),
                     (Val::Missing(_), Ref::Extra(k, _)) => {
-                        parts.push(format!("{name}: kolonnen «{k}» mangler"))
+                        write!(parts, "{sep}{name}: kolonnen «{k}» mangler")
                     }
                     (Val::Num(lo, hi), _) if lo != hi => {
-                        intervals.push(format!("{name} er bare kjent som {}", val.to_json()))
+                        intervals.push(format!("{name} er bare kjent som {}", val.to_json()));
+                        Ok(())
                     }
-                    _ => {}
-                }
+                    _ => Ok(()),
+                };
             }
         }
         if !parts.is_empty() {
-            parts.join("; ")
+            parts
         } else if !intervals.is_empty() {
             format!(
                 "{} (skjult i registeret), og det avgjør ikke vilkåret",

@@ -4,6 +4,8 @@
 //! typo suggestions come from and that `rules/README.md` documents (a test checks that the
 //! README names every field).
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDate};
 
 use super::input::{ApprovalFact, ApprovalStatus, ContractFacts};
@@ -302,17 +304,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The union of contract and supplier industries as owned ids (for the assessment).
-    pub(crate) fn industry_ids(&self) -> Vec<String> {
-        match self.union_inds {
-            Ok(m) => List::Industries(m, &self.rs.industries)
-                .iter()
-                .map(str::to_owned)
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
     pub(crate) fn get(&self, field: Field) -> Val<'_> {
         match field {
             Field::Unit(who, uf) => {
@@ -453,19 +444,19 @@ impl<'a> Ctx<'a> {
     }
 
     /// A Norwegian sentence saying why `field` has no value in this context.
-    pub(crate) fn missing_reason(&self, field: Field) -> String {
+    pub(crate) fn missing_reason(&self, field: Field) -> Cow<'static, str> {
         let desc = def(field).map_or("feltet", |d| d.desc);
         match field {
             Field::Unit(Who::Supplier, UnitField::SharedAddressCount)
                 if self.supplier.is_some() && self.shared_address_count.is_none() =>
             {
-                "antall leverandører på samme adresse er ikke beregnet".to_owned()
+                "antall leverandører på samme adresse er ikke beregnet".into()
             }
             Field::Unit(Who::Supplier, _) if self.supplier.is_none() => {
-                "leverandøren er ikke slått opp i Enhetsregisteret ennå".to_owned()
+                "leverandøren er ikke slått opp i Enhetsregisteret ennå".into()
             }
             Field::Unit(Who::Parent, _) if self.parent.is_none() => {
-                "overordnet enhet er ikke kjent eller ikke slått opp".to_owned()
+                "overordnet enhet er ikke kjent eller ikke slått opp".into()
             }
             Field::Unit(who, uf) => {
                 let u = match who {
@@ -474,35 +465,34 @@ impl<'a> Ctx<'a> {
                 };
                 match (uf, u) {
                     (UnitField::Employees, _) => {
-                        "Enhetsregisteret har ikke registrert antall ansatte (mangler er ikke null)"
-                            .to_owned()
+                        "Enhetsregisteret har ikke registrert antall ansatte (mangler er ikke null)".into()
                     }
                     (
                         UnitField::Bankrupt | UnitField::UnderLiquidation | UnitField::ForcedDissolution,
                         Some(u),
                     ) if !u.status_flags_reported => {
-                        "Enhetsregisteret oppgir ikke status for slettede enheter".to_owned()
+                        "Enhetsregisteret oppgir ikke status for slettede enheter".into()
                     }
                     (UnitField::IndustryCodes | UnitField::Industries, _) => {
-                        "enheten har ingen næringskode i Enhetsregisteret".to_owned()
+                        "enheten har ingen næringskode i Enhetsregisteret".into()
                     }
-                    _ => format!("{desc} er ikke oppgitt i Enhetsregisteret"),
+                    _ => format!("{desc} er ikke oppgitt i Enhetsregisteret").into(),
                 }
             }
             Field::ApprovalStatus | Field::ApprovalStatusText | Field::ApprovalStatusDate => {
                 self.approval_reason()
             }
             Field::ApprovalRequiredRegisters | Field::Industries => match self.supplier {
-                None => "kontrakten treffer ingen risikobransje, og leverandøren er ikke slått opp ennå"
-                    .to_owned(),
+                None => {
+                    "kontrakten treffer ingen risikobransje, og leverandøren er ikke slått opp ennå".into()
+                }
                 Some(_) => {
-                    "kontrakten mangler CPV, kategori og tittel, og leverandøren har ingen næringskode"
-                        .to_owned()
+                    "kontrakten mangler CPV, kategori og tittel, og leverandøren har ingen næringskode".into()
                 }
             },
             Field::IndustryMinWageNok => match self.union_inds {
-                Err(_) => "bransjen er ukjent".to_owned(),
-                Ok(0) => "ingen risikobransje med allmenngjort minstelønn".to_owned(),
+                Err(_) => "bransjen er ukjent".into(),
+                Ok(0) => "ingen risikobransje med allmenngjort minstelønn".into(),
                 Ok(m) => format!(
                     "ingen minstelønnssats gyldig {} for bransjen ({})",
                     self.as_of.format("%d.%m.%Y"),
@@ -510,25 +500,26 @@ impl<'a> Ctx<'a> {
                         .iter()
                         .collect::<Vec<_>>()
                         .join(", ")
-                ),
+                )
+                .into(),
             },
             Field::ContractHourlyPriceNok => {
-                "kontrakten har verken timepris eller både verdi og antall timer".to_owned()
+                "kontrakten har verken timepris eller både verdi og antall timer".into()
             }
-            Field::ContractIndustries => "kontrakten mangler CPV, kategori og tittel".to_owned(),
-            Field::ContractKind => "kontrakten mangler CPV-kode".to_owned(),
-            _ if self.contract.is_none() => "vurderingen gjelder leverandøren uten kontrakt".to_owned(),
-            _ => format!("kontrakten mangler {desc}"),
+            Field::ContractIndustries => "kontrakten mangler CPV, kategori og tittel".into(),
+            Field::ContractKind => "kontrakten mangler CPV-kode".into(),
+            _ if self.contract.is_none() => "vurderingen gjelder leverandøren uten kontrakt".into(),
+            _ => format!("kontrakten mangler {desc}").into(),
         }
     }
 
-    fn approval_reason(&self) -> String {
+    fn approval_reason(&self) -> Cow<'static, str> {
         let regs = match self.union_inds {
-            Err(_) => return "bransjen er ukjent, så påkrevd godkjenning kan ikke avgjøres".to_owned(),
+            Err(_) => return "bransjen er ukjent, så påkrevd godkjenning kan ikke avgjøres".into(),
             Ok(m) => List::Registers(m, &self.rs.industries),
         };
         if regs.len() == 0 {
-            return "ingen godkjenningsordning gjelder bransjen".to_owned();
+            return "ingen godkjenningsordning gjelder bransjen".into();
         }
         let mut parts = Vec::new();
         for r in regs.iter() {
@@ -542,9 +533,9 @@ impl<'a> Ctx<'a> {
             }
         }
         if parts.is_empty() {
-            "godkjenningsstatus mangler".to_owned()
+            "godkjenningsstatus mangler".into()
         } else {
-            parts.join("; ")
+            parts.join("; ").into()
         }
     }
 }

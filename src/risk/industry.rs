@@ -34,7 +34,8 @@ fn bucket(b0: u8, b1: u8) -> usize {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Matcher {
     /// NACE prefixes grouped by division (the first two digits, 0–99): a code is checked
-    /// only against the prefixes of its own division.
+    /// only against the prefixes of its own division. Each prefix once (SN2007 and SN2025
+    /// share most), with the bits of every industry that lists it.
     nace: Vec<Vec<(String, u64)>>,
     cpv: Vec<(String, u64)>,
     /// Keywords (lower-case UTF-8 bytes) sorted by bucket; `buckets[b]` is the range of
@@ -55,7 +56,11 @@ impl Matcher {
             let bit = 1u64 << i;
             for p in ind.nace_sn2007.iter().chain(&ind.nace_sn2025) {
                 if let Some(div) = division(p) {
-                    m.nace[div].push((p.clone(), bit));
+                    let list = &mut m.nace[div];
+                    match list.iter_mut().find(|(q, _)| q == p) {
+                        Some(e) => e.1 |= bit,
+                        None => list.push((p.clone(), bit)),
+                    }
                 }
             }
             for p in &ind.cpv {
@@ -88,7 +93,7 @@ impl Matcher {
                 continue;
             };
             for (p, bit) in prefixes {
-                if nace_has_prefix(code, p) {
+                if mask & bit != *bit && nace_has_prefix(code, p) {
                     mask |= bit;
                 }
             }
@@ -111,27 +116,23 @@ impl Matcher {
     /// Case-insensitive substring search for every keyword. Keywords are substrings, not
     /// whole words, because Norwegian writes compounds as one word (`kontorrenhold`,
     /// `bilvask`, `byggrengjøring`). The text is lower-cased into a stack buffer (heap only
-    /// past 256 bytes), so a normal title allocates nothing.
+    /// past 512 bytes, Norwegian letters included), so a normal title allocates nothing.
     pub(crate) fn match_text(&self, text: &str) -> u64 {
         if self.keywords.is_empty() || text.is_empty() {
             return 0;
         }
-        let mut stack = [0u8; 256];
-        let mut heap = Vec::new();
-        let lower: &[u8] = if text.len() <= stack.len() && text.is_ascii() {
-            for (d, s) in stack.iter_mut().zip(text.bytes()) {
-                *d = s.to_ascii_lowercase();
+        let mut stack = [0u8; 512];
+        let heap: Vec<u8>;
+        let lower: &[u8] = match lowercase_into(text, &mut stack) {
+            Some(n) => &stack[..n],
+            None => {
+                heap = text
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>()
+                    .into_bytes();
+                &heap
             }
-            &stack[..text.len()]
-        } else {
-            heap.reserve(text.len() + 8);
-            for c in text.chars() {
-                let mut buf = [0u8; 4];
-                for lc in c.to_lowercase() {
-                    heap.extend_from_slice(lc.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-            &heap
         };
         let mut mask = 0;
         for i in 0..lower.len().saturating_sub(1) {
@@ -148,6 +149,25 @@ impl Matcher {
         }
         mask
     }
+}
+
+/// Writes `text` lower-cased (as `str::to_lowercase` does, char by char) into `buf` and
+/// returns its length, or `None` when it does not fit.
+fn lowercase_into(text: &str, buf: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
+    for c in text.chars() {
+        if c.is_ascii() {
+            *buf.get_mut(len)? = (c as u8).to_ascii_lowercase();
+            len += 1;
+        } else {
+            for lc in c.to_lowercase() {
+                let n = lc.len_utf8();
+                lc.encode_utf8(buf.get_mut(len..len + n)?);
+                len += n;
+            }
+        }
+    }
+    Some(len)
 }
 
 /// The division (first two digits) of a NACE code or prefix.

@@ -563,7 +563,7 @@ pub(crate) fn build(files: &[(String, String)]) -> Result<RuleSet, RuleSetError>
     let params = build_params(&items, &sources, &mut errs);
     let industries = build_industries(&items, &sources, &params, &mut errs);
     let tiers = build_tiers(&items, &sources, &mut errs);
-    let indicators = build_indicators(&items, &sources, &params, &mut errs);
+    let mut indicators = build_indicators(&items, &sources, &params, &mut errs);
 
     if !errs.0.is_empty() {
         let mut errors = errs.0;
@@ -581,8 +581,13 @@ pub(crate) fn build(files: &[(String, String)]) -> Result<RuleSet, RuleSetError>
         })
         .collect();
     let owned: Vec<(String, String)> = sorted.iter().map(|(n, t)| (n.clone(), t.clone())).collect();
+    for ind in &mut indicators {
+        ind.prepared = super::assess::Prepared::new(ind);
+    }
+    let version = version_hash(&owned);
+    let texts = super::assess::RuleSetTexts::new(&version, &tiers, &industries);
     Ok(RuleSet {
-        version: version_hash(&owned),
+        version,
         files: owned.iter().map(|(n, _)| n.clone()).collect(),
         sources: owned,
         industries,
@@ -591,6 +596,7 @@ pub(crate) fn build(files: &[(String, String)]) -> Result<RuleSet, RuleSetError>
         tiers,
         params,
         wage_param,
+        texts,
     })
 }
 
@@ -950,6 +956,7 @@ fn build_indicators(
                 line: f.line(it.start),
                 condition: condition.1,
                 applies_when: applies_when.map(|a| a.1),
+                prepared: Default::default(),
             });
         }
     }

@@ -14,11 +14,13 @@
 mod assess;
 mod cond;
 mod eval;
+mod evidence;
 mod fields;
 mod industry;
 mod input;
 mod load;
 mod params;
+mod text;
 mod tiers;
 mod value;
 
@@ -29,10 +31,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub use assess::{Assessment, Coverage, Finding, RuleCoverage, Score};
+pub use evidence::Evidence;
 pub use industry::Industry;
 pub use input::{ApprovalFact, ApprovalStatus, AssessmentInput, ContractFacts, SupplierInput};
 pub use load::{RuleError, RuleSetError, read_dir as read_rule_files, version_hash};
 pub use params::{ParamValue, Parameter};
+pub use text::Text;
 pub use tiers::Tier;
 
 use cond::Condition;
@@ -56,6 +60,9 @@ pub struct Indicator {
     pub(crate) condition: Condition,
     #[serde(skip)]
     pub(crate) applies_when: Option<Condition>,
+    /// The texts and evidence plan findings are built from (see [`assess::Prepared`]).
+    #[serde(skip)]
+    pub(crate) prepared: assess::Prepared,
 }
 
 impl Indicator {
@@ -81,6 +88,8 @@ pub struct RuleSet {
     pub(crate) params: Vec<Parameter>,
     /// For each industry, the index in `params` of its minimum-wage parameter.
     pub(crate) wage_param: Vec<Option<usize>>,
+    /// The version, tier ids and industry ids as [`Text`], for assessments.
+    pub(crate) texts: assess::RuleSetTexts,
 }
 
 impl RuleSet {

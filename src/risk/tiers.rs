@@ -13,6 +13,10 @@ pub struct Tier {
 
 /// The tier for `score`: the last one whose `min_score` it reaches.
 pub(crate) fn tier_for(tiers: &[Tier], score: u32) -> Option<&Tier> {
-    let idx = tiers.partition_point(|t| t.min_score <= score);
-    idx.checked_sub(1).and_then(|i| tiers.get(i))
+    tier_index(tiers, score).and_then(|i| tiers.get(i))
+}
+
+/// The index in `tiers` of the tier for `score`.
+pub(crate) fn tier_index(tiers: &[Tier], score: u32) -> Option<usize> {
+    tiers.partition_point(|t| t.min_score <= score).checked_sub(1)
 }

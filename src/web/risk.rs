@@ -1,7 +1,7 @@
 //! `/api/v1` routes for the risk rules and the assessments they make.
 //!
 //! - `GET  /rules`: the active rule set, its version and activations (every role that reads rules);
-//! - `POST /rules/validate`: checks a set of files without activating it;
+//! - `POST /rules/validate`: checks a set of files without activating it (kemner);
 //! - `PUT  /rules`: replaces the files under `rules_dir`, activates them, rescores (kemner);
 //! - `POST /rules/reload`: re-reads `rules_dir` (after an edit on disk), activates, rescores (kemner);
 //! - `GET  /contracts/{id}/assessment`, `GET /suppliers/{orgnr}/assessment`: explained scores
@@ -118,7 +118,9 @@ struct Validation<'a> {
 }
 
 async fn validate_rules(user: ApiUser, body: web::Json<RuleFiles>) -> Result<HttpResponse, ApiError> {
-    user.require(Permission::ReadRules)?;
+    // Kemneren only: loading interns the texts of a rule set for the life of the process
+    // (see `risk::Text`), so arbitrary uploads from every role would grow memory unbounded.
+    user.require(Permission::ManageRules)?;
     let rules = build(&body.files).map_err(AppError::InvalidRules)?;
     Ok(HttpResponse::Ok().json(Validation {
         valid: true,
