@@ -84,6 +84,16 @@ pub enum ImportFailure {
     Db(#[from] DbError),
 }
 
+impl From<diesel::result::Error> for ImportFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportFailure::Db(e.into())
+    }
+}
+
+/// Chunks of parsed rows waiting for the store; a bound keeps a parser that is faster than
+/// the database from piling the register up in memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 /// Reads a register and, unless `dry_run`, stores it for `uploader` in one transaction.
 ///
 /// When detection finds no table and no mapping was given, the mapping this uploader last
@@ -98,34 +108,117 @@ pub fn import_register(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
     let meta = UploadMeta::from_bytes(file_name, bytes);
-    let explicit = opts.mapping.clone();
-    let parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
-        Err(ImportError::NoTable { .. }) if explicit.is_none() => {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            match imports::remembered_mapping(&mut conn, uploader.id)? {
-                Some(m) => {
-                    let retry = ImportOptions {
-                        mapping: Some(m),
-                        ..opts.clone()
-                    };
-                    crate::import::read_register(file_name, bytes, &retry, progress)?
-                }
-                None => crate::import::read_register(file_name, bytes, opts, &mut |_| {})?,
-            }
-        }
-        other => other?,
-    };
+    let explicit = opts.mapping.as_ref();
     if dry_run {
+        let parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
+            Err(e @ ImportError::NoTable { .. }) if explicit.is_none() => {
+                let mut conn = pool.get().map_err(DbError::from)?;
+                let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
+                    return Err(e.into());
+                };
+                crate::import::read_register(file_name, bytes, &with_mapping(opts, m), progress)?
+            }
+            other => other?,
+        };
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
-    Ok(imports::store(
-        &mut conn,
-        uploader,
-        &meta,
-        &parsed,
-        explicit.as_ref(),
-    )?)
+    match read_and_store(&mut conn, uploader, &meta, bytes, opts, explicit, progress) {
+        Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
+            let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
+                return Err(e.into());
+            };
+            // The remembered mapping is not remembered again: it was not given with this file.
+            let retry = with_mapping(opts, m);
+            read_and_store(&mut conn, uploader, &meta, bytes, &retry, None, progress)
+        }
+        other => other,
+    }
+}
+
+fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> ImportOptions {
+    ImportOptions {
+        mapping: Some(mapping),
+        ..opts.clone()
+    }
+}
+
+/// Page cache of a SQLite connection while it imports (negative: KiB), and the default.
+const SQLITE_IMPORT_CACHE: &str = "PRAGMA cache_size = -32768";
+const SQLITE_DEFAULT_CACHE: &str = "PRAGMA cache_size = -2000";
+
+/// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
+/// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
+/// pages that rows land on at random are spilled to the WAL and dirtied again over and over.
+fn read_and_store(
+    conn: &mut crate::db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    use diesel::connection::SimpleConnection;
+
+    let sqlite = matches!(conn, crate::db::DbConn::Sqlite(_));
+    if !sqlite {
+        return store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+    }
+    conn.batch_execute(SQLITE_IMPORT_CACHE)?;
+    let result = store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+    // Back to the default, which frees the pages before the connection returns to the pool.
+    let restored = conn.batch_execute(SQLITE_DEFAULT_CACHE);
+    let report = result?;
+    restored?;
+    Ok(report)
+}
+
+/// Parses the file and stores it in one write transaction, both at once: this thread reads
+/// the file and hands accepted rows over in chunks, a second thread stores them as they
+/// come. The import takes about as long as the slower of the two instead of their sum, and
+/// only a few chunks of rows are ever in memory. A file error or a failed write rolls the
+/// whole batch back.
+fn store_while_reading(
+    conn: &mut crate::db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    use std::sync::mpsc;
+
+    use crate::db::models::imports::{Begun, PreparedRows};
+
+    db::write_tx(conn, |c| {
+        let mut writer = match imports::begin_batch(c, uploader, meta)? {
+            Begun::AlreadyImported(report) => return Ok(report),
+            Begun::New(writer) => writer,
+        };
+        let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
+        let (parsed, stored) = std::thread::scope(|s| {
+            let store = s.spawn(move || -> Result<_, DbError> {
+                for chunk in rx {
+                    writer.add_rows(chunk)?;
+                }
+                Ok(writer)
+            });
+            // A failed store drops the receiver; the send fails and the read stops early.
+            let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
+            let parsed =
+                crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
+            drop(tx);
+            let stored = store
+                .join()
+                .unwrap_or_else(|_| Err(DbError::Invalid("the import's store thread panicked".into())));
+            (parsed, stored)
+        });
+        // A store error explains an incomplete read, so it comes first.
+        let writer = stored?;
+        Ok(writer.finish(uploader, meta, parsed?, explicit_mapping)?)
+    })
 }
 
 /// Loads a register bulk file (JSON array, gzipped or not, or the CSV dump) into the register

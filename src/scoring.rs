@@ -84,6 +84,9 @@ pub struct RescoreReport {
     pub elapsed_ms: u64,
 }
 
+/// Contracts assessed and recorded per step of a run.
+const RECORD_CHUNK: usize = 10_000;
+
 /// Rescores `opts.scope` with `rules` and records what changed, in one transaction.
 pub fn rescore(
     conn: &mut DbConn,
@@ -115,16 +118,28 @@ pub fn rescore(
             elapsed_ms: 0,
         };
 
-        let outcomes = assess_contracts(rules, &world, &rows, &contract_marks, opts, at);
-        let mut recorded = Vec::new();
-        for o in outcomes {
-            report.coverage.merge(&o.coverage);
-            for (tier, n) in o.tiers {
-                *report.tiers.entry(tier).or_default() += n;
+        // In chunks, so memory stays bounded by the chunk (explanations are ~1.5 kB each),
+        // not by the register; all chunks are in the one transaction.
+        let mut rule_set_stored = false;
+        for chunk in rows.chunks(RECORD_CHUNK) {
+            let mut recorded = Vec::new();
+            for o in assess_contracts(rules, &world, chunk, &contract_marks, opts, at) {
+                report.coverage.merge(&o.coverage);
+                for (tier, n) in o.tiers {
+                    *report.tiers.entry(tier).or_default() += n;
+                }
+                recorded.extend(o.recorded);
             }
-            recorded.extend(o.recorded);
+            if recorded.is_empty() {
+                continue;
+            }
+            if !rule_set_stored {
+                store::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                rule_set_stored = true;
+            }
+            report.contracts_recorded += recorded.len() as u64;
+            store::record_contract_assessments(c, &recorded)?;
         }
-        report.contracts_recorded = recorded.len() as u64;
 
         // Supplier-level assessments for the suppliers in scope that have register facts.
         let mut orgnrs: Vec<&str> = rows.iter().map(|r| r.orgnr.as_str()).collect();
@@ -169,9 +184,8 @@ pub fn rescore(
         }
         report.suppliers_recorded = supplier_records.len() as u64;
 
-        if !recorded.is_empty() || !supplier_records.is_empty() {
+        if report.contracts_recorded > 0 || !supplier_records.is_empty() {
             store::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
-            store::record_contract_assessments(c, &recorded)?;
             store::record_supplier_assessments(c, &supplier_records)?;
             audit::append(
                 c,
@@ -480,20 +494,44 @@ pub struct StoredFinding {
     pub reason: Option<String>,
 }
 
-pub fn stored_explanation(a: &Assessment) -> StoredExplanation {
-    let finding = |f: &crate::risk::Finding| StoredFinding {
-        rule: f.rule.to_string(),
-        weight: f.weight,
-        evidence: serde_json::to_value(&f.evidence).unwrap_or(serde_json::Value::Null),
-        reason: f.reason.as_ref().map(|r| r.to_string()),
-    };
-    StoredExplanation {
-        industries: a.industries.iter().map(|i| i.to_string()).collect(),
+/// [`StoredExplanation`] borrowed from an [`Assessment`], serialised without building
+/// intermediate JSON values (a rescoring writes one per contract).
+#[derive(Serialize)]
+struct StoredExplanationRef<'a> {
+    industries: &'a [crate::risk::Text],
+    fired: Vec<StoredFindingRef<'a>>,
+    not_computable: Vec<StoredFindingRef<'a>>,
+    passed: &'a [crate::risk::Text],
+    approvals_loaded_at: &'a BTreeMap<String, NaiveDateTime>,
+}
+
+#[derive(Serialize)]
+struct StoredFindingRef<'a> {
+    rule: &'a str,
+    weight: u32,
+    evidence: &'a crate::risk::Evidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+/// The stored explanation of `a` as JSON (the shape of [`StoredExplanation`]).
+pub fn stored_explanation_json(a: &Assessment) -> String {
+    fn finding(f: &crate::risk::Finding) -> StoredFindingRef<'_> {
+        StoredFindingRef {
+            rule: f.rule.as_str(),
+            weight: f.weight,
+            evidence: &f.evidence,
+            reason: f.reason.as_deref(),
+        }
+    }
+    let r = StoredExplanationRef {
+        industries: &a.industries,
         fired: a.fired.iter().map(finding).collect(),
         not_computable: a.not_computable.iter().map(finding).collect(),
-        passed: a.passed.iter().map(|p| p.to_string()).collect(),
-        approvals_loaded_at: serde_json::to_value(&a.approvals_loaded_at).unwrap_or(serde_json::Value::Null),
-    }
+        passed: &a.passed,
+        approvals_loaded_at: &a.approvals_loaded_at,
+    };
+    serde_json::to_string(&r).unwrap_or_default()
 }
 
 /// `,renhold,bygg,` (so one industry is found with `LIKE '%,renhold,%'`).
@@ -517,7 +555,7 @@ fn new_assessment(
     at: NaiveDateTime,
 ) -> NewAssessment {
     let supplier = world.supplier(orgnr);
-    let explanation = stored_explanation(a);
+    let industries: Vec<String> = a.industries.iter().map(|i| i.to_string()).collect();
     NewAssessment {
         contract_id: contract.map(|c| c.id),
         contract_version: contract.map(|c| c.version),
@@ -535,8 +573,8 @@ fn new_assessment(
         score: i32::try_from(a.score).unwrap_or(i32::MAX),
         max_possible_score: i32::try_from(a.max_possible_score).unwrap_or(i32::MAX),
         tier: a.tier.to_string(),
-        industries: industries_column(&explanation.industries),
-        explanation: serde_json::to_string(&explanation).unwrap_or_default(),
+        industries: industries_column(&industries),
+        explanation: stored_explanation_json(a),
         reason: opts.reason.clone(),
         assessed_at: at,
     }

@@ -172,6 +172,81 @@ async fn reimport_and_history(backend: Backend) {
     app.stop();
 }
 
+/// A register larger than one stored chunk (`import::STREAM_CHUNK` rows): rows are stored
+/// while the file is read, so suppliers met in an earlier chunk, the latest name winning, and
+/// re-imports that touch contracts in every chunk must come out as for a small file.
+async fn large_register_across_chunks(backend: Backend) {
+    use diesel::prelude::*;
+    use spotcheck::db::schema::{contracts, suppliers};
+
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let orgnrs = ["923609016", "991825827", "974760673"];
+    let n = 2 * spotcheck::import::STREAM_CHUNK + 500;
+    let rows = |count: usize, changed_from: usize| -> Vec<(String, String, String, String)> {
+        (0..count)
+            .map(|i| {
+                let org = orgnrs[i % 3];
+                // The first supplier is renamed in the file's last row.
+                let name = if i == n - 1 && i % 3 == 0 {
+                    "Leverandør 0 Nytt Navn AS".to_owned()
+                } else {
+                    format!("Leverandør {} AS", i % 3)
+                };
+                let value = if i >= changed_from { "2 000" } else { "1 000" };
+                (format!("S-{i:05}"), name, org.to_owned(), value.to_owned())
+            })
+            .collect()
+    };
+    let as_refs = |v: &[(String, String, String, String)]| -> Vec<u8> {
+        let r: Vec<(&str, &str, &str, &str)> = v
+            .iter()
+            .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+            .collect();
+        register(&r)
+    };
+    assert_eq!((n - 1) % 3, 0, "the last row belongs to the first supplier");
+
+    let first = json(app.upload(&token, "stor.xlsx", as_refs(&rows(n, n)), &[]).await).await;
+    assert_eq!(first["rows_imported"], n as u64, "{first}");
+    assert_eq!(first["contracts_created"], n as u64);
+    assert_eq!(first["suppliers_created"], 3);
+    let mut conn = app.pool.get().unwrap();
+    let name: String = suppliers::table
+        .filter(suppliers::orgnr.eq("923609016"))
+        .select(suppliers::name)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        name, "Leverandør 0 Nytt Navn AS",
+        "the latest name in the file wins"
+    );
+    let id_of = |conn: &mut spotcheck::db::PooledConn, no: &str| -> i64 {
+        contracts::table
+            .filter(contracts::contract_no.eq(no))
+            .select(contracts::id)
+            .first(conn)
+            .unwrap()
+    };
+    let late_id = id_of(&mut conn, "S-02400");
+
+    // The same contracts, the last 500 with a new value, and 100 more.
+    let second = json(
+        app.upload(&token, "stor2.xlsx", as_refs(&rows(n + 100, n - 500)), &[])
+            .await,
+    )
+    .await;
+    assert_eq!(second["contracts_created"], 100, "{second}");
+    assert_eq!(second["contracts_updated"], 500);
+    assert_eq!(second["contracts_unchanged"], (n - 500) as u64);
+    assert_eq!(second["suppliers_created"], 0);
+    assert_eq!(app.count("contracts"), (n + 100) as i64);
+    assert_eq!(app.count("contract_versions"), (n + 100 + 500) as i64);
+    assert_eq!(id_of(&mut conn, "S-02400"), late_id, "contract ids stay");
+    app.stop();
+}
+
 async fn unreadable_files_store_nothing(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.add_user("inn", Role::Innkjoper, None);
@@ -524,6 +599,7 @@ backend_tests!(
     web_upload_page,
     api_import_stores_report_and_contracts,
     reimport_and_history,
+    large_register_across_chunks,
     unreadable_files_store_nothing,
     upload_limit,
     mapping_given_then_remembered,

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use calamine::DataRef;
 
-use super::rows::{Flow, TableBuilder};
+use super::rows::{Flow, RowSink, TableBuilder};
 use super::{FileFormat, ImportError, ImportOptions, ParsedRegister};
 
 const CANDIDATES: [u8; 3] = [b';', b',', b'\t'];
@@ -130,11 +130,12 @@ fn blank_lines_at(body: &[u8], mut pos: usize) -> u64 {
     n
 }
 
-pub(crate) fn read(
+pub(crate) fn read<'a>(
     file_name: &str,
     bytes: &[u8],
-    opts: &ImportOptions,
-    progress: &mut dyn FnMut(u64),
+    opts: &'a ImportOptions,
+    progress: &'a mut dyn FnMut(u64),
+    sink: Option<&'a mut RowSink<'a>>,
 ) -> Result<ParsedRegister, ImportError> {
     let text = decode(bytes);
     let (delimiter, body) = match sep_line(&text) {
@@ -150,7 +151,7 @@ pub(crate) fn read(
             available: vec![sheet],
         });
     }
-    let mut builder = TableBuilder::new(FileFormat::Csv, opts, progress);
+    let mut builder = TableBuilder::new(FileFormat::Csv, opts, progress, sink);
     builder.start_sheet(&sheet);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)

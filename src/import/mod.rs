@@ -39,6 +39,7 @@ use crate::domain::orgnr::OrgNr;
 
 pub use cells::{CellProblem, MAX_VALUE_ORE, amount_text, date_text, float_to_ore, format_amount_nb};
 pub use header::{known_field, normalize as normalize_header};
+pub use rows::{RowSink, STREAM_CHUNK};
 
 /// The fields of a contract row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -319,7 +320,8 @@ pub struct ParsedRegister {
     pub mapping: ColumnMapping,
     /// The header row as written (trimmed), one entry per column from A; "" where empty.
     pub headers: Vec<String>,
-    /// Accepted rows in file order.
+    /// Accepted rows in file order; empty after [`read_register_streamed`], which hands
+    /// them to its sink instead.
     pub rows: Vec<ContractRow>,
     /// Problems of rejected rows in file order (one or more per rejected row).
     pub errors: Vec<RowError>,
@@ -494,6 +496,31 @@ pub fn read_register(
     opts: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedRegister, ImportError> {
+    read(file_name, bytes, opts, progress, None)
+}
+
+/// [`read_register`], handing the accepted rows to `sink` in file order, [`STREAM_CHUNK`] at
+/// a time, as they are read: a caller that stores them while the file is still being parsed
+/// never holds the whole register in memory. The returned register has everything but the
+/// rows (the errors, counts, sheet, mapping). When `sink` returns `false` the read stops
+/// early and the result is incomplete; the sink's owner knows why.
+pub fn read_register_streamed(
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(u64),
+    sink: &mut RowSink<'_>,
+) -> Result<ParsedRegister, ImportError> {
+    read(file_name, bytes, opts, progress, Some(sink))
+}
+
+fn read<'a>(
+    file_name: &str,
+    bytes: &[u8],
+    opts: &'a ImportOptions,
+    progress: &'a mut dyn FnMut(u64),
+    sink: Option<&'a mut RowSink<'a>>,
+) -> Result<ParsedRegister, ImportError> {
     if bytes.len() as u64 > opts.max_bytes {
         return Err(ImportError::TooLarge {
             size: bytes.len() as u64,
@@ -504,10 +531,10 @@ pub fn read_register(
     // calamine is a parser of untrusted input; a panic inside it (an index out of range on a
     // crafted record) must become "corrupt file", not a crashed worker.
     let result = catch_unwind(AssertUnwindSafe(|| match format {
-        FileFormat::Csv => csv::read(file_name, bytes, opts, progress),
+        FileFormat::Csv => csv::read(file_name, bytes, opts, progress, sink),
         _ => {
             detect::check_zip_inflation(format, bytes, opts.max_inflated_bytes)?;
-            sheet::read(format, bytes, opts, progress)
+            sheet::read(format, bytes, opts, progress, sink)
         }
     }));
     match result {

@@ -20,6 +20,15 @@ pub(crate) const HEADER_SCAN_ROWS: u32 = 200;
 /// How often the progress callback is called.
 const PROGRESS_EVERY: u64 = 1000;
 
+/// Accepted rows handed to a [`RowSink`] at a time: large enough that the receiver's
+/// per-chunk work (look-ups, id allocation) is amortised, small enough that a chunk in
+/// flight costs well under a megabyte.
+pub const STREAM_CHUNK: usize = 1000;
+
+/// Receives accepted rows in file order, [`STREAM_CHUNK`] at a time, while the file is still
+/// being read. Returns `false` to stop reading (the receiver failed; it reports why).
+pub type RowSink<'s> = dyn FnMut(Vec<ContractRow>) -> bool + 's;
+
 /// What the reader should do after a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flow {
@@ -47,6 +56,11 @@ pub(crate) struct TableBuilder<'a> {
     header_row: u32,
     cells_seen: u64,
     rows: Vec<ContractRow>,
+    /// When set, accepted rows go here in chunks instead of staying in `rows`, so a large
+    /// register is never held in memory whole.
+    sink: Option<&'a mut RowSink<'a>>,
+    /// The sink asked to stop: the remaining rows are not read.
+    stopped: bool,
     errors: Vec<RowError>,
     rows_total: u64,
     rows_rejected: u64,
@@ -54,7 +68,12 @@ pub(crate) struct TableBuilder<'a> {
 }
 
 impl<'a> TableBuilder<'a> {
-    pub(crate) fn new(format: FileFormat, opts: &'a ImportOptions, progress: &'a mut dyn FnMut(u64)) -> Self {
+    pub(crate) fn new(
+        format: FileFormat,
+        opts: &'a ImportOptions,
+        progress: &'a mut dyn FnMut(u64),
+        sink: Option<&'a mut RowSink<'a>>,
+    ) -> Self {
         Self {
             opts,
             progress,
@@ -67,6 +86,8 @@ impl<'a> TableBuilder<'a> {
             header_row: 0,
             cells_seen: 0,
             rows: Vec::new(),
+            sink,
+            stopped: false,
             errors: Vec::new(),
             rows_total: 0,
             rows_rejected: 0,
@@ -102,7 +123,15 @@ impl<'a> TableBuilder<'a> {
     pub(crate) fn row(&mut self, row: u32, cells: &[(u32, DataRef<'_>)]) -> Result<Flow, ImportError> {
         if self.layout.is_some() {
             self.data_row(row, cells);
-            return Ok(Flow::Continue);
+            if self.rows.len() >= STREAM_CHUNK {
+                self.flush();
+            }
+            // The header is found, so ending this sheet ends the read.
+            return Ok(if self.stopped {
+                Flow::NextSheet
+            } else {
+                Flow::Continue
+            });
         }
         let texts: Vec<(u32, String)> = cells
             .iter()
@@ -286,7 +315,22 @@ impl<'a> TableBuilder<'a> {
         });
     }
 
-    pub(crate) fn finish(self) -> Result<ParsedRegister, ImportError> {
+    /// Hands the accepted rows so far to the sink, if there is one.
+    fn flush(&mut self) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        if self.stopped || self.rows.is_empty() {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.rows, Vec::with_capacity(STREAM_CHUNK));
+        if !sink(chunk) {
+            self.stopped = true;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Result<ParsedRegister, ImportError> {
+        self.flush();
         let Some(layout) = self.layout else {
             if !self.any_content {
                 return Err(ImportError::Empty);

@@ -21,20 +21,21 @@ use calamine::{
 };
 
 use super::cells::is_blank;
-use super::rows::{Flow, TableBuilder};
+use super::rows::{Flow, RowSink, TableBuilder};
 use super::{FileFormat, ImportError, ImportOptions, ParsedRegister};
 
 /// Widest merged region we fill, in columns: a region merged across the whole sheet
 /// width must not turn each row into 16 384 cells.
 const MAX_MERGE_FILL_COLS: u32 = 256;
 
-pub(crate) fn read(
+pub(crate) fn read<'a>(
     format: FileFormat,
     bytes: &[u8],
-    opts: &ImportOptions,
-    progress: &mut dyn FnMut(u64),
+    opts: &'a ImportOptions,
+    progress: &'a mut dyn FnMut(u64),
+    sink: Option<&'a mut RowSink<'a>>,
 ) -> Result<ParsedRegister, ImportError> {
-    let mut builder = TableBuilder::new(format, opts, progress);
+    let mut builder = TableBuilder::new(format, opts, progress, sink);
     match format {
         FileFormat::Xlsx | FileFormat::Xlsm => read_xlsx(format, bytes, opts, &mut builder)?,
         FileFormat::Xlsb => read_xlsb(bytes, opts, &mut builder)?,
