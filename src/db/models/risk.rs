@@ -140,7 +140,8 @@ pub fn activations(conn: &mut DbConn, limit: i64) -> Result<Vec<Activation>, DbE
 // Reading the inputs of a rescoring run.
 
 /// A contract as the rules read it, with what identifies its data version.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contracts)]
 pub struct ContractInputRow {
     pub id: i64,
     pub contract_no: String,
@@ -158,45 +159,11 @@ pub struct ContractInputRow {
     pub data_sha256: String,
 }
 
-type ContractInputColumns = (
-    contracts::id,
-    contracts::contract_no,
-    contracts::title,
-    contracts::orgnr,
-    contracts::category,
-    contracts::cpv,
-    contracts::value_ore,
-    contracts::start_date,
-    contracts::end_date,
-    contracts::unit,
-    contracts::subcontractor_levels,
-    contracts::extras,
-    contracts::version,
-    contracts::data_sha256,
-);
-
-const CONTRACT_INPUT_COLUMNS: ContractInputColumns = (
-    contracts::id,
-    contracts::contract_no,
-    contracts::title,
-    contracts::orgnr,
-    contracts::category,
-    contracts::cpv,
-    contracts::value_ore,
-    contracts::start_date,
-    contracts::end_date,
-    contracts::unit,
-    contracts::subcontractor_levels,
-    contracts::extras,
-    contracts::version,
-    contracts::data_sha256,
-);
-
 /// Every contract, in id order.
 pub fn all_contract_inputs(conn: &mut DbConn) -> Result<Vec<ContractInputRow>, DbError> {
     Ok(contracts::table
         .order(contracts::id.asc())
-        .select(CONTRACT_INPUT_COLUMNS)
+        .select(ContractInputRow::as_select())
         .load(conn)?)
 }
 
@@ -207,7 +174,7 @@ pub fn contract_inputs(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<ContractInp
         out.extend(
             contracts::table
                 .filter(contracts::id.eq_any(chunk))
-                .select(CONTRACT_INPUT_COLUMNS)
+                .select(ContractInputRow::as_select())
                 .load::<ContractInputRow>(conn)?,
         );
     }
@@ -225,7 +192,7 @@ pub fn contract_inputs_for_suppliers(
         out.extend(
             contracts::table
                 .filter(contracts::orgnr.eq_any(chunk))
-                .select(CONTRACT_INPUT_COLUMNS)
+                .select(ContractInputRow::as_select())
                 .load::<ContractInputRow>(conn)?,
         );
     }
