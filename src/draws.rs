@@ -845,6 +845,21 @@ pub struct Published {
     pub round: i32,
     pub cases_opened: usize,
     pub notifications_queued: usize,
+    /// Things the person publishing should act on (e.g. nobody to notify).
+    pub warnings: Vec<String>,
+}
+
+/// The warnings for a publish or extension that queued `notifications` messages.
+fn publish_warnings(notifications: usize) -> Vec<String> {
+    if notifications == 0 {
+        vec![
+            "ingen aktive A-krim-brukere å varsle: sakene er opprettet, men ingen fikk beskjed; \
+             legg dem til med `spotcheck users add NAVN --role akrim --agency ETAT`"
+                .to_owned(),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 fn corrupt(id: i64, reason: impl Into<String>) -> DrawError {
@@ -1073,6 +1088,7 @@ pub fn publish(
         round: 1,
         cases_opened: effects.cases,
         notifications_queued: effects.notifications,
+        warnings: publish_warnings(effects.notifications),
     })
 }
 
@@ -1154,6 +1170,7 @@ pub fn extend(
         round,
         cases_opened: effects.cases,
         notifications_queued: effects.notifications,
+        warnings: publish_warnings(effects.notifications),
     })
 }
 

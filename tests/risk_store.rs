@@ -561,6 +561,14 @@ async fn scores_feed_a_verifiable_draw(backend: Backend) {
     assert!(ok, "{err}");
     let draw: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(draw["population_size"], 4);
+    assert_eq!(draw["notifications_queued"], 0);
+    assert!(
+        draw["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("ingen aktive A-krim-brukere"),
+        "nobody to notify is said: {draw}"
+    );
     let id = draw["id"].as_i64().unwrap().to_string();
     let (ok, manifest, err) = run_cli(&app.db, &["draw", "manifest", &id], &[]);
     assert!(ok, "{err}");

@@ -307,6 +307,9 @@ fn print_published(r: &Published, json: bool, out: &mut dyn Write) -> Result<(),
         "{} saker opprettet, {} varsler lagt i utboksen",
         r.cases_opened, r.notifications_queued
     )?;
+    for w in &r.warnings {
+        writeln!(out, "advarsel: {w}")?;
+    }
     print_view(&r.draw, out)
 }
 
