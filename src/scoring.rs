@@ -315,12 +315,7 @@ impl World {
                     Some((status, date)) => ApprovalFact {
                         register: reg.register.clone(),
                         status: status.clone(),
-                        status_class: match StatusClass::of(status) {
-                            StatusClass::Approved => ApprovalStatus::Approved,
-                            StatusClass::Pending => ApprovalStatus::Pending,
-                            StatusClass::NotApproved => ApprovalStatus::NotApproved,
-                            StatusClass::Other => ApprovalStatus::Other,
-                        },
+                        status_class: StatusClass::of(status).into(),
                         status_date: *date,
                         loaded_at: Some(reg.loaded_at),
                     },

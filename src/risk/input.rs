@@ -51,6 +51,19 @@ pub enum ApprovalStatus {
     Other,
 }
 
+impl From<crate::brreg::approvals::StatusClass> for ApprovalStatus {
+    /// A register entry's reading; `NotListed` has no entry and so no class.
+    fn from(c: crate::brreg::approvals::StatusClass) -> Self {
+        use crate::brreg::approvals::StatusClass;
+        match c {
+            StatusClass::Approved => ApprovalStatus::Approved,
+            StatusClass::Pending => ApprovalStatus::Pending,
+            StatusClass::NotApproved => ApprovalStatus::NotApproved,
+            StatusClass::Other => ApprovalStatus::Other,
+        }
+    }
+}
+
 impl ApprovalStatus {
     /// The word conditions compare against (`approval.status == "not_listed"`).
     pub fn as_str(self) -> &'static str {
