@@ -123,7 +123,7 @@ pub fn import_register(
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
-    match read_and_store(&mut conn, uploader, &meta, bytes, opts, explicit, progress) {
+    let report = match read_and_store(&mut conn, uploader, &meta, bytes, opts, explicit, progress) {
         Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
             let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
                 return Err(e.into());
@@ -133,7 +133,11 @@ pub fn import_register(
             read_and_store(&mut conn, uploader, &meta, bytes, &retry, None, progress)
         }
         other => other,
+    }?;
+    if matches!(*conn, crate::db::DbConn::Sqlite(_)) && report.rows_imported > 0 {
+        checkpoint_in_background(pool);
     }
+    Ok(report)
 }
 
 fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> ImportOptions {
@@ -143,9 +147,34 @@ fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> 
     }
 }
 
-/// Page cache of a SQLite connection while it imports (negative: KiB), and the default.
-const SQLITE_IMPORT_CACHE: &str = "PRAGMA cache_size = -32768";
-const SQLITE_DEFAULT_CACHE: &str = "PRAGMA cache_size = -2000";
+/// A SQLite connection while it imports: a larger page cache (negative: KiB), and no
+/// checkpoint when the batch commits ([`checkpoint_in_background`] runs it); then back to
+/// SQLite's defaults.
+const SQLITE_IMPORT_PRAGMAS: &str = "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;";
+const SQLITE_DEFAULT_PRAGMAS: &str = "PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;";
+
+/// Copies a large import's pages from the write-ahead log into the database file on
+/// another connection, after the batch has committed. SQLite would otherwise do it while
+/// committing, on the importing thread: copying ~100 MB of pages after a 100 000-row
+/// register, which the person waiting for the import report does not need to wait for.
+/// Readers and writers carry on meanwhile (a passive checkpoint takes no lock they need);
+/// if it fails, the next commit's automatic checkpoint does the work.
+fn checkpoint_in_background(pool: &Pool) {
+    use diesel::connection::SimpleConnection;
+
+    let pool = pool.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let Ok(mut conn) = pool.get() else { return };
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::warn!(error = %e, "background checkpoint after an import failed");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the background checkpoint");
+    }
+}
 
 /// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
 /// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
@@ -165,10 +194,10 @@ fn read_and_store(
     if !sqlite {
         return store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
     }
-    conn.batch_execute(SQLITE_IMPORT_CACHE)?;
+    conn.batch_execute(SQLITE_IMPORT_PRAGMAS)?;
     let result = store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
-    // Back to the default, which frees the pages before the connection returns to the pool.
-    let restored = conn.batch_execute(SQLITE_DEFAULT_CACHE);
+    // Back to the defaults, which frees the pages before the connection returns to the pool.
+    let restored = conn.batch_execute(SQLITE_DEFAULT_PRAGMAS);
     let report = result?;
     restored?;
     Ok(report)
@@ -197,16 +226,16 @@ fn store_while_reading(
             Begun::AlreadyImported(report) => return Ok(report),
             Begun::New(writer) => writer,
         };
-        let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
+        let (tx, rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
         let (parsed, stored) = std::thread::scope(|s| {
             let store = s.spawn(move || -> Result<_, DbError> {
-                for chunk in rx {
-                    writer.add_rows(chunk)?;
+                for rows in rx {
+                    writer.add_rows(PreparedRows::new(rows))?;
                 }
                 Ok(writer)
             });
             // A failed store drops the receiver; the send fails and the read stops early.
-            let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
+            let mut sink = |rows| tx.send(rows).is_ok();
             let parsed =
                 crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
             drop(tx);

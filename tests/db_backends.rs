@@ -118,3 +118,25 @@ async fn foreign_keys_are_enforced(backend: Backend) {
 }
 
 backend_tests!(every_table_loads, foreign_keys_are_enforced);
+
+/// The bundled SQLite is built as `.cargo/config.toml` asks (LIBSQLITE3_FLAGS): without the
+/// per-call mutexes diesel does not need and without global memory statistics. A build that
+/// lost the setting still works, only slower; this says so instead of leaving it to a
+/// benchmark.
+#[test]
+fn bundled_sqlite_is_built_for_one_thread_per_connection() {
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+    let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+    let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+        .load::<CompileOption>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.compile_options)
+        .collect();
+    assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+}

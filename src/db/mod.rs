@@ -4,6 +4,7 @@
 //! chosen from the URL scheme, never by trial (`establish` would hand any string to SQLite).
 //! Queries that need backend-specific SQL match on [`DbConn`] (see [`write_tx`]).
 
+pub(crate) mod cached_insert;
 pub mod models;
 pub mod schema;
 

@@ -39,14 +39,14 @@ impl OrgNr {
         if s.len() != 9 {
             return Err(OrgNrError::WrongLength(s.len()));
         }
-        let digits: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
-        let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+        let digit = |b: u8| u32::from(b - b'0');
+        let sum: u32 = s.bytes().zip(WEIGHTS).map(|(b, w)| digit(b) * w).sum();
         let check = match 11 - sum % 11 {
             11 => 0,
             10 => return Err(OrgNrError::BadCheckDigit),
             c => c,
         };
-        if digits[8] != check {
+        if s.as_bytes().get(8).copied().map(digit) != Some(check) {
             return Err(OrgNrError::BadCheckDigit);
         }
         Ok(OrgNr(s.to_owned()))
@@ -55,6 +55,10 @@ impl OrgNr {
     /// Parses what people and spreadsheets write: spaces, no-break spaces, dots, a
     /// `NO … MVA` VAT wrapper and a trailing `.0` from a number cell are removed first.
     pub fn parse_lenient(raw: &str) -> Result<Self, OrgNrError> {
+        // Most registers write the plain nine digits: nothing to remove, nothing to copy.
+        if raw.len() == 9 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Self::parse_canonical(raw);
+        }
         let mut s: String = raw
             .trim()
             .chars()

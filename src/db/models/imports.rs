@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::audit::{self, Event};
 use super::users::User;
 use super::{Actor, now};
+use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
     contract_versions, contracts, import_batches, import_errors, import_mappings, suppliers,
 };
@@ -297,7 +298,8 @@ impl PreparedRow {
 }
 
 /// A chunk of accepted rows ready for [`BatchWriter::add_rows`]. Preparing is pure CPU work
-/// (JSON, SHA-256), so it can run on whichever thread has time for it.
+/// (JSON, SHA-256), so it can run on whichever thread has time for it: the import's store
+/// thread does it, because reading the file is the busier side.
 pub struct PreparedRows(Vec<PreparedRow>);
 
 impl PreparedRows {
@@ -419,28 +421,6 @@ impl ToSql<diesel::sql_types::Date, Pg> for SqlDate {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
         ToSql::<diesel::sql_types::Date, Pg>::to_sql(&self.0, out)
     }
-}
-
-/// Inserts `$values` (a Vec of column tuples): on SQLite one row per statement, which diesel
-/// prepares once and reuses (a multi-row INSERT of any length would be compiled afresh
-/// each time, and one of a fixed length is only cached for owned values); on PostgreSQL
-/// with a binary COPY (multi-row INSERTs of 1 000 rows cost ~100 ms each there, measured
-/// with `cargo bench --bench import`).
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $values:expr) => {
-        match $conn {
-            DbConn::Sqlite(c) => {
-                for one in &$values {
-                    diesel::insert_into($table).values(one).execute(c)?;
-                }
-            }
-            DbConn::Postgresql(c) => {
-                if !$values.is_empty() {
-                    diesel::copy_from($table).from_insertable(&$values).execute(c)?;
-                }
-            }
-        }
-    };
 }
 
 /// How [`begin_batch`] found the file.
@@ -706,6 +686,12 @@ impl BatchWriter<'_> {
                 }
             }
         }
+        // New suppliers wait for enrichment in the job table; the look-ups run later, in the
+        // background, so the register being slow or down never holds up an import. Queued
+        // here, chunk by chunk, rather than at the end, so it overlaps with reading the file.
+        let mut orgnrs: Vec<&str> = unseen.iter().map(|u| u.0).collect();
+        orgnrs.sort_unstable();
+        super::enrichment::enqueue_missing(self.conn, &orgnrs)?;
         let new: Vec<(&str, &str)> = unseen
             .into_iter()
             .filter(|(o, _)| !self.suppliers.contains_key(*o))
@@ -785,12 +771,6 @@ impl BatchWriter<'_> {
                 .set((suppliers::name.eq(&s.latest_name), suppliers::updated_at.eq(t)))
                 .execute(c)?;
         }
-        // New suppliers wait for enrichment in the job table; the look-ups run later, in the
-        // background, so the register being slow or down never holds up an import.
-        let mut orgnrs: Vec<&str> = seen.keys().map(String::as_str).collect();
-        orgnrs.sort_unstable();
-        super::enrichment::enqueue_missing(c, &orgnrs)?;
-
         let mapping_json = serde_json::to_string(&parsed.mapping).unwrap_or_else(|_| "{}".into());
         diesel::update(import_batches::table.find(batch_id))
             .set((
