@@ -354,7 +354,7 @@ fn main() {
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe().expect("exe");
     println!(
-        "register: {rows} rows x {} columns, {:.1} MB xlsx; best of {runs} runs per phase",
+        "register: {rows} rows x {} columns, {:.1} MB xlsx; best of {runs} rounds (each phase once per round)",
         COLUMNS.len(),
         size as f64 / 1e6
     );
@@ -363,13 +363,25 @@ fn main() {
         "{:<10} {:>10} {:>10} {:>12} {:>10} {:>10} {:>10}",
         "phase", "best ms", "median ms", "peak RSS MB", "rows", "rows/s", "cpu ms"
     );
-    let mut results: Vec<(&str, f64, f64, f64)> = Vec::new();
-    for (name, _) in PHASES {
-        let mut times = Vec::new();
-        let mut peak = 0u64;
-        let mut cpu_best = f64::INFINITY;
-        let mut out_rows = 0u64;
-        for _ in 0..runs {
+    // Round robin (every phase once, then again …) rather than phase after phase, so that
+    // a spell of load on a shared machine hits every phase alike and the ratios stay fair.
+    struct Samples {
+        times: Vec<f64>,
+        peak_kb: u64,
+        cpu_best: f64,
+        rows: u64,
+    }
+    let mut samples: Vec<Samples> = PHASES
+        .iter()
+        .map(|_| Samples {
+            times: Vec::new(),
+            peak_kb: 0,
+            cpu_best: f64::INFINITY,
+            rows: 0,
+        })
+        .collect();
+    for _ in 0..runs {
+        for ((name, _), s) in PHASES.iter().zip(samples.iter_mut()) {
             let out = Command::new(&exe)
                 .args(["--phase", name, "--file"])
                 .arg(&file)
@@ -383,22 +395,26 @@ fn main() {
             let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
             let mut it = line.split_whitespace();
             let ms: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
-            out_rows = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            s.rows = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             let kb: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             let cpu: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
-            cpu_best = cpu_best.min(cpu);
-            times.push(ms);
-            peak = peak.max(kb);
+            s.cpu_best = s.cpu_best.min(cpu);
+            s.times.push(ms);
+            s.peak_kb = s.peak_kb.max(kb);
         }
-        times.sort_by(f64::total_cmp);
-        let best = times[0];
-        let median = times[times.len() / 2];
-        let mb = peak as f64 / 1024.0;
-        let per_s = out_rows as f64 / (best / 1000.0);
+    }
+    let mut results: Vec<(&str, f64, f64, f64)> = Vec::new();
+    for ((name, _), s) in PHASES.iter().zip(samples.iter_mut()) {
+        s.times.sort_by(f64::total_cmp);
+        let best = s.times[0];
+        let median = s.times[s.times.len() / 2];
+        let mb = s.peak_kb as f64 / 1024.0;
+        let per_s = s.rows as f64 / (best / 1000.0);
         println!(
-            "{name:<10} {best:>10.1} {median:>10.1} {mb:>12.1} {out_rows:>10} {per_s:>10.0} {cpu_best:>10.1}"
+            "{name:<10} {best:>10.1} {median:>10.1} {mb:>12.1} {:>10} {per_s:>10.0} {:>10.1}",
+            s.rows, s.cpu_best
         );
-        results.push((name, best, mb, cpu_best));
+        results.push((name, best, mb, s.cpu_best));
     }
     println!("load average after: {}", load_average());
     if let Some(base) = results.iter().find(|r| r.0 == "calamine") {

@@ -226,16 +226,17 @@ fn store_while_reading(
             Begun::AlreadyImported(report) => return Ok(report),
             Begun::New(writer) => writer,
         };
-        let (tx, rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
         let (parsed, stored) = std::thread::scope(|s| {
             let store = s.spawn(move || -> Result<_, DbError> {
-                for rows in rx {
-                    writer.add_rows(PreparedRows::new(rows))?;
+                for chunk in rx {
+                    writer.add_rows(chunk)?;
                 }
                 Ok(writer)
             });
             // A failed store drops the receiver; the send fails and the read stops early.
-            let mut sink = |rows| tx.send(rows).is_ok();
+            // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
+            let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
             let parsed =
                 crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
             drop(tx);

@@ -70,7 +70,7 @@ where
 
 /// Rows per INSERT statement on SQLite. 32 rows of the widest table (contracts, 21
 /// columns) bind 672 values, far below SQLite's limit of 32 766.
-pub(crate) const SQLITE_ROWS_PER_INSERT: usize = 32;
+pub(crate) const SQLITE_ROWS_PER_INSERT: usize = 128;
 
 /// Inserts `$values` (a `Vec` of column tuples, every row with the same columns) into
 /// `$table`, inside the caller's transaction; `?` converts diesel's errors.

@@ -298,8 +298,8 @@ impl PreparedRow {
 }
 
 /// A chunk of accepted rows ready for [`BatchWriter::add_rows`]. Preparing is pure CPU work
-/// (JSON, SHA-256), so it can run on whichever thread has time for it: the import's store
-/// thread does it, because reading the file is the busier side.
+/// (JSON, SHA-256), so it can run on whichever thread has time for it: the import's reading
+/// thread does it, because storing is the busier side.
 pub struct PreparedRows(Vec<PreparedRow>);
 
 impl PreparedRows {
