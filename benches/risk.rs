@@ -4,7 +4,10 @@
 //! (5 % not enriched, a mix of healthy, new, bankrupt, deleted, ENK/NUF, hidden employee
 //! band), realistic titles, CPV codes, values and dates. Prints the best of 3 runs, on one
 //! thread and on all available cores (`std::thread::scope`, one chunk per core).
-//! Target (issue 5): under 2 s for 1,000,000 contracts on the 2-core machine.
+//! Target (issue 5): under 2 s for 1,000,000 contracts on the 2-core machine. `score` is the
+//! scoring itself (score, tier and every indicator's outcome: fired, passed, not computable);
+//! `assess` adds the explanation that is stored with each assessment (evidence values, the
+//! reasons for what could not be computed), so both are printed.
 //!
 //! Profiling knobs: `RISK_BENCH_CONTRACTS=N`, `RISK_BENCH_ONLY=score|assess` (one
 //! single-threaded measurement), `RISK_BENCH_REPEAT=K` (with `score`: loop K times).
