@@ -140,17 +140,17 @@ fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
     // On SQLite the import hands the WAL checkpoint to a background connection after its
     // commit; this is how long that deferred work still takes once the report is back
     // (waiting for the background checkpoint, then emptying the log).
-    let after_start = Instant::now();
     if !url.starts_with("postgres") {
         use diesel::connection::SimpleConnection;
+        let after_start = Instant::now();
         let mut conn = pool.get().expect("conn");
         conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
             .expect("checkpoint");
+        let after_ms = after_start.elapsed().as_secs_f64() * 1000.0;
+        AFTER_MS.with(|t| t.set(Some(after_ms)));
     }
-    let after_ms = after_start.elapsed().as_secs_f64() * 1000.0;
     drop(pool);
     cleanup();
-    AFTER_MS.with(|t| t.set(Some(after_ms)));
     TIMED_MS.with(|t| t.set(Some((ms, cpu))));
     report.rows_total
 }
