@@ -230,6 +230,28 @@ async fn large_register_across_chunks(backend: Backend) {
             .unwrap()
     };
     let late_id = id_of(&mut conn, "S-02400");
+    // Every row landed in its own columns and with its own supplier, whichever INSERT
+    // statement (a group of rows, or one of the rows left over) carried it.
+    let stored: Vec<(String, Option<i64>, String, String, i32)> = contracts::table
+        .inner_join(suppliers::table)
+        .select((
+            contracts::contract_no,
+            contracts::value_ore,
+            contracts::orgnr,
+            suppliers::orgnr,
+            contracts::version,
+        ))
+        .order(contracts::contract_no)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(stored.len(), n);
+    for (i, (no, value, orgnr, supplier_orgnr, version)) in stored.iter().enumerate() {
+        assert_eq!(no, &format!("S-{i:05}"));
+        assert_eq!(*value, Some(100_000), "{no}");
+        assert_eq!(orgnr, orgnrs[i % 3], "{no}");
+        assert_eq!(supplier_orgnr, orgnr, "{no}: linked to its own supplier");
+        assert_eq!(*version, 1, "{no}");
+    }
 
     // The same contracts, the last 500 with a new value, and 100 more.
     let second = json(
