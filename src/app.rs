@@ -308,9 +308,7 @@ pub fn load_bulk<R: std::io::Read>(
                 )
             })
             .collect();
-        crate::on_backend!(c, |x| diesel::insert_into(register_facts::table)
-            .values(&rows)
-            .execute(x))?;
+        crate::db::cached_insert::insert_rows!(&mut *c, register_facts::table, rows);
         let orgnrs: Vec<&str> = buf.iter().map(|u| u.orgnr.as_str()).collect();
         diesel::update(enrichment_jobs::table.filter(enrichment_jobs::orgnr.eq_any(&orgnrs)))
             .set((

@@ -12,6 +12,7 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
     cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws, outbox, users,
 };
@@ -325,9 +326,7 @@ pub fn insert_picks(
                 )
             })
             .collect();
-        crate::on_backend!(conn, |c| diesel::insert_into(draw_picks::table)
-            .values(&values)
-            .execute(c))?;
+        insert_rows!(&mut *conn, draw_picks::table, values);
     }
     Ok(draw_picks::table
         .filter(draw_picks::draw_id.eq(draw_id))
@@ -370,9 +369,7 @@ pub fn open_cases_for_picks(
                 )
             })
             .collect();
-        crate::on_backend!(conn, |c| diesel::insert_into(cases::table)
-            .values(&values)
-            .execute(c))?;
+        insert_rows!(&mut *conn, cases::table, values);
     }
     Ok(picks.len())
 }
@@ -455,9 +452,7 @@ pub fn enqueue_messages(
                 )
             })
             .collect();
-        crate::on_backend!(conn, |c| diesel::insert_into(outbox::table)
-            .values(&values)
-            .execute(c))?;
+        insert_rows!(&mut *conn, outbox::table, values);
     }
     Ok(())
 }

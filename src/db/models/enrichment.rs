@@ -9,6 +9,7 @@ use serde_json::json;
 use super::audit::{self, Event};
 use super::{Actor, now};
 use crate::brreg::{BrregError, Lookup, Outcome, UnitFacts};
+use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{approval_entries, approval_loads, enrichment_jobs, register_facts, suppliers};
 use crate::db::{DbConn, DbError, write_tx};
 
@@ -473,9 +474,7 @@ pub fn enqueue_missing(conn: &mut DbConn, orgnrs: &[&str]) -> Result<usize, DbEr
             .collect();
         added += missing.len();
         if !missing.is_empty() {
-            crate::on_backend!(conn, |c| diesel::insert_into(enrichment_jobs::table)
-                .values(&missing)
-                .execute(c))?;
+            insert_rows!(&mut *conn, enrichment_jobs::table, missing);
         }
     }
     Ok(added)

@@ -9,29 +9,15 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
     approval_entries, approval_loads, assessments, contract_risk, contracts, register_facts,
     rule_set_activations, rule_sets, supplier_risk, suppliers,
 };
 use crate::db::{DbConn, DbError};
 
-/// Rows per statement: 19 bound columns × 500 stays far below SQLite's variable limit.
+/// Assessments recorded per round of history insert + index update (and ids per look-up).
 const CHUNK: usize = 500;
-
-/// Inserts `values` (a Vec of column tuples): a multi-row INSERT on SQLite, a binary COPY
-/// on PostgreSQL (multi-row INSERTs are an order of magnitude slower there).
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $values:expr) => {
-        match $conn {
-            DbConn::Sqlite(c) => {
-                diesel::insert_into($table).values(&$values).execute(c)?;
-            }
-            DbConn::Postgresql(c) => {
-                diesel::copy_from($table).from_insertable(&$values).execute(c)?;
-            }
-        }
-    };
-}
 
 #[derive(Serialize, Deserialize)]
 struct StoredFile {
@@ -394,7 +380,7 @@ fn insert_history(conn: &mut DbConn, subject: &str, chunk: &[NewAssessment]) -> 
             )
         })
         .collect();
-    insert_all!(conn, assessments::table, values);
+    insert_rows!(conn, assessments::table, values);
     Ok(())
 }
 
@@ -438,7 +424,7 @@ pub fn record_contract_assessments(conn: &mut DbConn, items: &[NewAssessment]) -
                 contract_risk::assessed_at.eq(a.assessed_at),
             ));
         }
-        insert_all!(conn, contract_risk::table, values);
+        insert_rows!(conn, contract_risk::table, values);
     }
     Ok(())
 }
@@ -479,7 +465,7 @@ pub fn record_supplier_assessments(conn: &mut DbConn, items: &[NewAssessment]) -
                 supplier_risk::assessed_at.eq(a.assessed_at),
             ));
         }
-        insert_all!(conn, supplier_risk::table, values);
+        insert_rows!(conn, supplier_risk::table, values);
     }
     Ok(())
 }
