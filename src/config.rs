@@ -58,8 +58,11 @@ pub struct Settings {
     pub enrich_max_age_hours: i64,
     /// How often the background worker looks for due look-ups (`SPOTCHECK_ENRICH_POLL_SECONDS`; 0 turns it off).
     pub enrich_poll_seconds: u64,
-    /// Folder of the risk rule files (`SPOTCHECK_RULES_DIR`); see `rules/README.md`.
-    pub rules_dir: PathBuf,
+    /// A folder of rule files to import at start-up and on `POST /api/v1/rules/reload`
+    /// (`SPOTCHECK_RULES_DIR`). Unset (the default): the rule set lives in the database only.
+    pub rules_dir: Option<PathBuf>,
+    /// How often `serve` looks for a rule set another instance activated (`0`: never).
+    pub rules_poll_seconds: u64,
 }
 
 impl Default for Settings {
@@ -78,7 +81,8 @@ impl Default for Settings {
             brreg_contact: None,
             enrich_max_age_hours: 7 * 24,
             enrich_poll_seconds: 10,
-            rules_dir: PathBuf::from("./rules"),
+            rules_dir: None,
+            rules_poll_seconds: 30,
         }
     }
 }
@@ -101,6 +105,7 @@ impl std::fmt::Debug for Settings {
             .field("enrich_max_age_hours", &self.enrich_max_age_hours)
             .field("enrich_poll_seconds", &self.enrich_poll_seconds)
             .field("rules_dir", &self.rules_dir)
+            .field("rules_poll_seconds", &self.rules_poll_seconds)
             .finish()
     }
 }
@@ -176,7 +181,10 @@ impl Settings {
             self.enrich_poll_seconds = num("SPOTCHECK_ENRICH_POLL_SECONDS", v)?;
         }
         if let Some(v) = env("SPOTCHECK_RULES_DIR") {
-            self.rules_dir = PathBuf::from(v);
+            self.rules_dir = (!v.trim().is_empty()).then(|| PathBuf::from(v));
+        }
+        if let Some(v) = env("SPOTCHECK_RULES_POLL_SECONDS") {
+            self.rules_poll_seconds = num("SPOTCHECK_RULES_POLL_SECONDS", v)?;
         }
         if let Some(v) = env("SPOTCHECK_LOG_FORMAT") {
             self.log_format = match v.as_str() {

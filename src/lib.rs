@@ -2,19 +2,19 @@
 //!
 //! Module map (see README.md, "Architecture"):
 //! - [`config`]: settings from defaults, a TOML file and `SPOTCHECK_*` variables.
-//! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries + audit).
+//! - [`db`]: diesel over SQLite and PostgreSQL; schema, migrations, models (queries).
 //! - [`domain`]: pure logic (org numbers, roles, the audit hash chain).
 //! - [`import`]: reading contract registers from spreadsheets and csv (pure).
 //! - [`risk`]: the rule-set format, condition language and scoring (pure).
-//! - [`scoring`]: rescoring stored contracts and suppliers with the active rule set.
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
-//! - [`draws`]: draws as the service runs them (population → manifest, publish, extend, verify).
-//! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage yet).
-//! - [`enrich`]: the background enrichment worker (job table → register → facts).
+//! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage).
 //! - [`auth`]: password hashing, tokens, login throttle.
-//! - [`web`]: actix-web pages and the `/api/v1` JSON API.
-//! - [`cli`]: the `spotcheck` command line (serve, migrate, users, audit).
+//! - [`service`]: one function per use case; owns transactions and audit entries.
+//! - [`web`]: actix-web pages and the `/api/v1` JSON API (thin handlers over `service`).
+//! - [`cli`]: the `spotcheck` command line, one file per subcommand.
 //! - [`app`]: start-up wiring shared by the CLI and tests.
+//!
+//! `docs/architecture.md` describes the data flow and where each use case lives.
 
 pub mod app;
 pub mod auth;
@@ -23,12 +23,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod draws;
-pub mod enrich;
 pub mod import;
 pub mod risk;
 pub mod sampling;
-pub mod scoring;
+pub mod service;
 pub mod web;
 
 /// The allocator of every binary built on this library (the service, the tests and the

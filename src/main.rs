@@ -5,8 +5,9 @@ use std::net::TcpListener;
 use anyhow::Context;
 use clap::Parser;
 use spotcheck::app::{self, FirstAdmin};
-use spotcheck::cli::{Cli, Command};
+use spotcheck::cli::{self, Cli, Command, Ctx};
 use spotcheck::config::{LogFormat, Settings};
+use spotcheck::service::rules::ActiveRules;
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -40,23 +41,21 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Users { command } => Ok(spotcheck::cli::run_users(&settings, command, &mut stdout)?),
-        Command::Import(args) => Ok(spotcheck::cli::run_import(&settings, args, &mut stdout)?),
-        Command::Enrich(args) => Ok(spotcheck::cli::run_enrich(&settings, args, &mut stdout)?),
-        Command::Brreg { command } => Ok(spotcheck::cli::run_brreg(&settings, command, &mut stdout)?),
-        Command::Approvals { command } => Ok(spotcheck::cli::run_approvals(&settings, command, &mut stdout)?),
-        Command::Score(args) => Ok(spotcheck::cli::risk::run_score(&settings, args, &mut stdout)?),
-        Command::Rules { command } => Ok(spotcheck::cli::risk::run_rules(&settings, command, &mut stdout)?),
-        Command::Draw(args) => Ok(spotcheck::cli::draw::run_draw(&settings, *args, &mut stdout)?),
-        Command::Verify(args) => Ok(spotcheck::cli::draw::run_verify(&settings, args, &mut stdout)?),
-        Command::Audit { command } => Ok(spotcheck::cli::run_audit(&settings, command, &mut stdout)?),
+        Command::Users { command } => Ok(cli::users::run(&Ctx::open(&settings)?, command, &mut stdout)?),
+        Command::Import(args) => Ok(cli::import::run(&Ctx::open(&settings)?, args, &mut stdout)?),
+        Command::Enrich(args) => Ok(cli::enrich::run(&Ctx::open(&settings)?, args, &mut stdout)?),
+        Command::Brreg { command } => Ok(cli::brreg::run(&Ctx::open(&settings)?, command, &mut stdout)?),
+        Command::Approvals { command } => Ok(cli::approvals::run(&Ctx::open(&settings)?, command, &mut stdout)?),
+        Command::Score(args) => Ok(cli::score::run(&Ctx::open(&settings)?, args, &mut stdout)?),
+        Command::Rules { command } => Ok(cli::rules::run(&settings, command, &mut stdout)?),
+        Command::Draw(args) => Ok(cli::draw::run_draw(&settings, *args, &mut stdout)?),
+        Command::Verify(args) => Ok(cli::draw::run_verify(&settings, args, &mut stdout)?),
+        Command::Audit { command } => Ok(cli::audit::run(&Ctx::open(&settings)?, command, &mut stdout)?),
     }
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(settings = ?settings, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
-    // A broken rule set stops the start: scoring with half a rule set would mislead.
-    let rules = spotcheck::cli::risk::load_rules(&settings)?;
     let pool = app::open_database(&settings).context("opening the database")?;
     match app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())? {
         FirstAdmin::Exists => {}
@@ -75,22 +74,17 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
                 .and_then(|()| std::io::Write::flush(&mut out));
         }
     }
-    let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
-    tracing::info!("listening on http://{}", settings.bind);
-    let enricher = (settings.enrich_poll_seconds > 0)
-        .then(|| spotcheck::enrich::Enricher::from_settings(pool.clone(), &settings))
-        .transpose()
-        .context("setting up the register client")?;
-    let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
     let system = spotcheck::db::models::Actor::system();
-    if app::activate_rules(&pool, &rules, &system)? {
-        tracing::info!(version = rules.version(), "a new rule set is active");
-    }
+    // A broken rule set stops the start: scoring with half a rule set would mislead.
+    let rules = app::load_rules(&pool, &settings, &system).with_context(|| match &settings.rules_dir {
+        Some(dir) => format!("the rule set in {} does not load", dir.display()),
+        None => "the rule set in force does not load".to_owned(),
+    })?;
     // Scores what changed while the service was down (new rules, imports by the CLI).
-    let report = app::rescore(
-        &pool,
+    let report = spotcheck::service::scoring::rescore_today(
+        &mut *pool.get().context("database connection")?,
         &rules,
-        spotcheck::scoring::Scope::All,
+        spotcheck::service::scoring::Scope::All,
         false,
         "startup",
         &system,
@@ -100,9 +94,19 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         assessed = report.contracts_assessed,
         recorded = report.contracts_recorded,
         ms = report.elapsed_ms,
-        "rescored at start-up"
+        "rule set in force; rescored at start-up"
     );
-    let rules = std::sync::Arc::new(spotcheck::risk::ActiveRuleSet::new(rules));
+    let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    tracing::info!("listening on http://{}", settings.bind);
+    let enricher = (settings.enrich_poll_seconds > 0)
+        .then(|| spotcheck::service::enrichment::Enricher::from_settings(pool.clone(), &settings))
+        .transpose()
+        .context("setting up the register client")?;
+    let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
+    let rules = std::sync::Arc::new(ActiveRules::new(rules));
+    if settings.rules_poll_seconds > 0 {
+        spawn_rules_poller(pool.clone(), std::sync::Arc::clone(&rules), settings.rules_poll_seconds)?;
+    }
     let enricher = enricher.map(|e| e.with_rules(std::sync::Arc::clone(&rules)));
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
     // Enrichment runs on a thread and runtime of its own, so a slow or unreachable register
@@ -127,5 +131,33 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         server.await
     })?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Picks up a rule set that another instance (or `spotcheck rules import`) activated, so
+/// every instance on one database scores and draws with the same rules.
+fn spawn_rules_poller(
+    pool: spotcheck::db::Pool,
+    rules: std::sync::Arc<ActiveRules>,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("rules-poller".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(seconds));
+                let refreshed = pool
+                    .get()
+                    .map_err(spotcheck::db::DbError::from)
+                    .map_err(spotcheck::service::rules::RulesError::from)
+                    .and_then(|mut c| spotcheck::service::rules::refresh(&mut c, &rules));
+                match refreshed {
+                    Ok(Some(version)) => tracing::info!(version, "switched to the rule set activated elsewhere"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not check for a newly activated rule set"),
+                }
+            }
+        })
+        .context("starting the rule-set poller")?;
     Ok(())
 }

@@ -1,15 +1,14 @@
-//! `spotcheck draw …` and `spotcheck verify ID`: thin wrappers over [`crate::draws`].
+//! `spotcheck draw …` and `spotcheck verify ID`: thin wrappers over [`crate::service::draws`].
 
 use std::io::Write;
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 
+use super::{CliError, Ctx, OutputFormat};
 use crate::config::Settings;
 use crate::db::DbError;
-use crate::db::models::users::{self, User};
-use crate::db::{DbConn, Pool, PooledConn};
-use crate::draws::{self, DrawError, DrawFilter, DrawSpec, DrawView, Published, ShareInput, StrataMode};
+use crate::service::draws::{self, DrawError, DrawFilter, DrawSpec, DrawView, Published, ShareInput, StrataMode};
 use crate::sampling::Part;
 
 /// `spotcheck draw`: flags for a new draw, or a subcommand for a stored one.
@@ -35,23 +34,23 @@ pub enum DrawCommand {
         /// Share of the new picks drawn uniformly (default: the draw's own).
         #[arg(long)]
         uniform_share: Option<String>,
-        /// The user who extends (role kemner; also SPOTCHECK_USER).
+        /// The user who extends (role kemner; also SPOTCHECK_USER); without it, the operations user.
         #[arg(long, env = "SPOTCHECK_USER")]
         user: Option<String>,
         /// `text` (default) or `json`.
-        #[arg(long, default_value = "text")]
-        format: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
     /// Show a stored draw with its picks.
     Show {
         id: i64,
-        #[arg(long, default_value = "text")]
-        format: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
     /// List the draws, newest first.
     List {
-        #[arg(long, default_value = "text")]
-        format: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
     },
 }
 
@@ -116,9 +115,9 @@ pub struct NewDrawArgs {
     #[arg(long)]
     pub preview: bool,
     /// `text` (default) or `json` (one JSON object on stdout).
-    #[arg(long, default_value = "text")]
-    pub format: String,
-    /// The user who draws (role kemner; also SPOTCHECK_USER).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+    /// The user who draws (role kemner; also SPOTCHECK_USER); without it, the operations user.
     #[arg(long, env = "SPOTCHECK_USER")]
     pub user: Option<String>,
 }
@@ -128,8 +127,8 @@ pub struct NewDrawArgs {
 pub struct VerifyArgs {
     pub id: i64,
     /// `text` (default) or `json`.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,37 +137,12 @@ pub enum DrawCliError {
     Draw(#[from] DrawError),
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("oppgi hvem som trekker med --user NAVN (rollen kemner) eller SPOTCHECK_USER")]
-    NoUser,
-    #[error("ingen bruker heter «{0}» (velg med --user)")]
-    UnknownUser(String),
-    #[error("ukjent --format «{0}»: bruk text eller json")]
-    Format(String),
+    #[error(transparent)]
+    Setup(#[from] CliError),
     #[error("{0}")]
     VerifyFailed(String),
     #[error("output failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-fn json_format(format: &str) -> Result<bool, DrawCliError> {
-    match format {
-        "json" => Ok(true),
-        "text" => Ok(false),
-        other => Err(DrawCliError::Format(other.to_owned())),
-    }
-}
-
-fn connect(settings: &Settings) -> Result<(Pool, PooledConn), DrawCliError> {
-    let pool = crate::app::open_database(settings)?;
-    let conn = pool.get().map_err(DbError::from)?;
-    Ok((pool, conn))
-}
-
-fn acting_user(conn: &mut DbConn, name: Option<String>) -> Result<User, DrawCliError> {
-    let name = name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or(DrawCliError::NoUser)?;
-    users::find_by_username(conn, &name)?.ok_or(DrawCliError::UnknownUser(name))
 }
 
 /// Runs `spotcheck draw …`.
@@ -176,7 +150,8 @@ pub fn run_draw(settings: &Settings, args: DrawArgs, out: &mut dyn Write) -> Res
     match args.command {
         None => new_draw(settings, args.new, out),
         Some(DrawCommand::Manifest { id }) => {
-            let (_pool, mut conn) = connect(settings)?;
+            let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
             let text = draws::manifest_text(&mut conn, id)?;
             // Exactly the hashed bytes: no trailing newline added, nothing re-encoded.
             out.write_all(text.as_bytes())?;
@@ -190,16 +165,18 @@ pub fn run_draw(settings: &Settings, args: DrawArgs, out: &mut dyn Write) -> Res
             user,
             format,
         }) => {
-            let json = json_format(&format)?;
-            let (_pool, mut conn) = connect(settings)?;
-            let user = acting_user(&mut conn, user)?;
+            let json = format.is_json();
+            let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
+            let user = ctx.acting_user(user.as_deref())?;
             let share = uniform_share.map(|s| ShareInput::Text(s).parse()).transpose()?;
             let result = draws::extend(&mut conn, &user, id, size, share)?;
             print_published(&result, json, out)
         }
         Some(DrawCommand::Show { id, format }) => {
-            let json = json_format(&format)?;
-            let (_pool, mut conn) = connect(settings)?;
+            let json = format.is_json();
+            let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
             let view = draws::show(&mut conn, id)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&view).unwrap_or_default())?;
@@ -209,8 +186,9 @@ pub fn run_draw(settings: &Settings, args: DrawArgs, out: &mut dyn Write) -> Res
             Ok(())
         }
         Some(DrawCommand::List { format }) => {
-            let json = json_format(&format)?;
-            let (_pool, mut conn) = connect(settings)?;
+            let json = format.is_json();
+            let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
             let list = draws::list(&mut conn, 500)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&list).unwrap_or_default())?;
@@ -229,7 +207,7 @@ pub fn run_draw(settings: &Settings, args: DrawArgs, out: &mut dyn Write) -> Res
 }
 
 fn new_draw(settings: &Settings, a: NewDrawArgs, out: &mut dyn Write) -> Result<(), DrawCliError> {
-    let json = json_format(&a.format)?;
+    let json = a.format.is_json();
     let strata = match &a.strata {
         Some(s) => StrataMode::parse(s)?,
         None => StrataMode::None,
@@ -257,12 +235,13 @@ fn new_draw(settings: &Settings, a: NewDrawArgs, out: &mut dyn Write) -> Result<
         expected_manifest_sha256: a.expect_sha256,
         preview: a.preview,
     };
-    let (_pool, mut conn) = connect(settings)?;
-    let user = acting_user(&mut conn, a.user)?;
-    let rules = draws::load_rules(&settings.rules_dir);
-    let rules_ref = rules.as_ref().map_err(String::as_str);
+    let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
+    let user = ctx.acting_user(a.user.as_deref())?;
+    // The set in force: the one the contracts were scored with.
+    let rules = ctx.rules()?;
     if spec.preview {
-        let p = draws::preview(&mut conn, &user, &spec, rules_ref)?;
+        let p = draws::preview(&mut conn, &user, &spec, &rules)?;
         if json {
             writeln!(out, "{}", serde_json::to_string(&p).unwrap_or_default())?;
             return Ok(());
@@ -288,7 +267,7 @@ fn new_draw(settings: &Settings, a: NewDrawArgs, out: &mut dyn Write) -> Result<
         )?;
         return Ok(());
     }
-    let result = draws::publish(&mut conn, &user, &spec, rules_ref)?;
+    let result = draws::publish(&mut conn, &user, &spec, &rules)?;
     print_published(&result, json, out)
 }
 
@@ -335,8 +314,9 @@ fn print_view(v: &DrawView, out: &mut dyn Write) -> Result<(), DrawCliError> {
 
 /// Runs `spotcheck verify ID`: exit 0 only when every pick is reproduced.
 pub fn run_verify(settings: &Settings, args: VerifyArgs, out: &mut dyn Write) -> Result<(), DrawCliError> {
-    let json = json_format(&args.format)?;
-    let (_pool, mut conn) = connect(settings)?;
+    let json = args.format.is_json();
+    let ctx = Ctx::open(settings)?;
+            let mut conn = ctx.conn()?;
     let v = draws::verify_stored(&mut conn, args.id)?;
     if json {
         writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default())?;

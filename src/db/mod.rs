@@ -29,6 +29,69 @@ pub enum DbConn {
 pub type Pool = r2d2::Pool<ConnManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnManager>;
 
+/// Something asked for by key that is not there (or that the caller may not see: the two
+/// are answered alike, so an id reveals nothing). Rendered in English for the API and
+/// logs and in Norwegian for pages and the CLI (`web::error`, `cli`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    User(String),
+    Contract(i64),
+    Supplier(String),
+    ImportBatch(i64),
+    Draw(i64),
+    /// A row just written that could not be read back.
+    Stored(&'static str),
+}
+
+impl Missing {
+    /// The Norwegian sentence for pages and the CLI.
+    pub fn norwegian(&self) -> String {
+        match self {
+            Missing::User(n) => format!("ingen bruker heter «{n}»"),
+            Missing::Contract(id) => format!("kontrakt {id} finnes ikke, eller du har ikke tilgang til den"),
+            Missing::Supplier(o) => format!("ingen leverandør har organisasjonsnummer {o}"),
+            Missing::ImportBatch(id) => format!("import {id} finnes ikke, eller du har ikke tilgang til den"),
+            Missing::Draw(id) => format!("trekning {id} finnes ikke"),
+            Missing::Stored(what) => format!("{what} ble ikke lagret"),
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::User(n) => write!(f, "no user named '{n}'"),
+            Missing::Contract(id) => write!(f, "no contract {id} that you can see"),
+            Missing::Supplier(o) => write!(f, "no supplier with org number {o}"),
+            Missing::ImportBatch(id) => write!(f, "no import batch {id} that you can see"),
+            Missing::Draw(id) => write!(f, "no draw {id}"),
+            Missing::Stored(what) => write!(f, "the {what} was not stored"),
+        }
+    }
+}
+
+/// A change refused because of what is already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    UserExists(String),
+}
+
+impl Conflict {
+    pub fn norwegian(&self) -> String {
+        match self {
+            Conflict::UserExists(n) => format!("brukeren «{n}» finnes allerede"),
+        }
+    }
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::UserExists(n) => write!(f, "a user named '{n}' exists already"),
+        }
+    }
+}
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -41,11 +104,16 @@ pub enum DbError {
     #[error("could not prepare the data folder {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Missing),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
+    /// A value a person gave that the store refuses (a user name, a role without its agency).
     #[error("{0}")]
     Invalid(String),
+    /// Stored data that cannot be read back, or a secret that could not be made: a fault
+    /// on our side, logged, never shown in detail.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 impl From<r2d2::PoolError> for DbError {
@@ -220,8 +288,7 @@ where
 }
 
 /// Checks that the database answers (used by `/readyz`).
-pub fn ping(pool: &Pool) -> Result<(), DbError> {
-    let mut conn = pool.get()?;
+pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
 }

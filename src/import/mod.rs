@@ -198,6 +198,17 @@ impl ColumnMapping {
         Ok(m)
     }
 
+    /// Parses either form people give: a JSON object (`{"orgnr": "Org nummer"}`) or the
+    /// [`parse_spec`](Self::parse_spec) text.
+    pub fn parse_any(s: &str) -> Result<Self, ImportError> {
+        if s.trim_start().starts_with('{') {
+            serde_json::from_str(s)
+                .map_err(|e| ImportError::InvalidMapping(e.to_string()))
+        } else {
+            Self::parse_spec(s)
+        }
+    }
+
     pub fn insert(&mut self, field: Field, header: impl Into<String>) {
         self.0.insert(field, header.into());
     }

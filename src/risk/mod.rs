@@ -1,5 +1,6 @@
-//! The risk-rules engine (DESIGN.md step 3, "Score"): pure, no I/O except reading the rule
-//! files from a folder.
+//! The risk-rules engine (the "score" step of import → facts → score → draw): pure, no I/O
+//! except reading rule files from a folder (the exchange format; the service keeps the
+//! sets in its database, see `service::rules`).
 //!
 //! - `load`: the rule-file format (TOML), validation with Norwegian errors, version hash.
 //! - `cond` + `eval` + `value`: the condition language, parsed and type-checked at load,
@@ -25,7 +26,6 @@ mod tiers;
 mod value;
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -191,43 +191,6 @@ impl RuleSet {
             (None, true) => Val::Missing(Miss::NoSource),
             (None, false) => Val::Missing(Miss::Absent),
         }
-    }
-}
-
-/// The rule set a running service uses. A reload that fails keeps the previous set active
-/// and returns the errors; the service should refuse to start when the first load fails.
-#[derive(Debug)]
-pub struct ActiveRuleSet {
-    current: RwLock<Arc<RuleSet>>,
-}
-
-impl ActiveRuleSet {
-    pub fn new(rules: RuleSet) -> Self {
-        ActiveRuleSet {
-            current: RwLock::new(Arc::new(rules)),
-        }
-    }
-
-    /// The set in force now; cheap to call per request (an `Arc` clone).
-    pub fn get(&self) -> Arc<RuleSet> {
-        match self.current.read() {
-            Ok(g) => Arc::clone(&g),
-            // A panic while holding the lock cannot leave a half-written Arc behind.
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Loads `dir`; on success swaps it in and returns the new version, on failure keeps
-    /// the previous set and returns every error.
-    pub fn reload(&self, dir: &Path) -> Result<String, RuleSetError> {
-        let next = RuleSet::load_dir(dir)?;
-        let version = next.version().to_owned();
-        let mut g = match self.current.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *g = Arc::new(next);
-        Ok(version)
     }
 }
 

@@ -7,7 +7,12 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
-use crate::db::DbError;
+use crate::service::draws::DrawError;
+use crate::service::imports::ImportFailure;
+use crate::service::rules::RulesError;
+use crate::service::scoring::ScoreError;
+
+use crate::db::{Conflict, DbError, Missing};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -16,7 +21,11 @@ pub enum AppError {
     #[error("your role does not give access to this")]
     Forbidden,
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Missing),
+    #[error("no resource at {0}")]
+    NoRoute(String),
+    #[error("{0}")]
+    Exists(Conflict),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -45,7 +54,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound(m) => AppError::NotFound(m),
-            DbError::Conflict(m) => AppError::Conflict(m),
+            DbError::Conflict(c) => AppError::Exists(c),
             DbError::Invalid(m) => AppError::BadRequest(m),
             DbError::Connect(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
@@ -53,15 +62,69 @@ impl From<DbError> for AppError {
     }
 }
 
-impl From<crate::app::ImportFailure> for AppError {
-    fn from(e: crate::app::ImportFailure) -> Self {
+impl From<ImportFailure> for AppError {
+    fn from(e: ImportFailure) -> Self {
         match e {
-            crate::app::ImportFailure::File(f @ crate::import::ImportError::TooLarge { .. }) => {
+            ImportFailure::File(f @ crate::import::ImportError::TooLarge { .. }) => {
                 AppError::PayloadTooLarge(f.to_string())
             }
-            crate::app::ImportFailure::File(f) => AppError::Unprocessable(f.to_string()),
-            crate::app::ImportFailure::Db(d) => d.into(),
+            ImportFailure::File(f) => AppError::Unprocessable(f.to_string()),
+            ImportFailure::Db(d) => d.into(),
         }
+    }
+}
+
+impl From<crate::service::users::UserError> for AppError {
+    fn from(e: crate::service::users::UserError) -> Self {
+        use crate::auth::AuthError;
+        use crate::service::users::UserError;
+        match e {
+            UserError::Db(d) => d.into(),
+            UserError::Password(p @ AuthError::PasswordTooShort) => AppError::BadRequest(p.to_string()),
+            UserError::Password(p) => AppError::Internal(p.to_string()),
+        }
+    }
+}
+
+impl From<DrawError> for AppError {
+    fn from(e: DrawError) -> Self {
+        match e {
+            DrawError::Forbidden(_) => AppError::Forbidden,
+            DrawError::NotFound(id) => AppError::NotFound(Missing::Draw(id)),
+            DrawError::Invalid(_) | DrawError::UnknownContracts { .. } | DrawError::Sampling(_) => {
+                AppError::BadRequest(e.to_string())
+            }
+            DrawError::Unscored { .. }
+            | DrawError::EmptyPopulation
+            | DrawError::ManifestChanged { .. }
+            | DrawError::Exhausted(_) => AppError::Conflict(e.to_string()),
+            DrawError::Db(d) => d.into(),
+            DrawError::Corrupt { .. } | DrawError::Random(_) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<RulesError> for AppError {
+    fn from(e: RulesError) -> Self {
+        match e {
+            RulesError::Invalid(errors) => AppError::InvalidRules(errors),
+            RulesError::Db(d) => d.into(),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ScoreError> for AppError {
+    fn from(e: ScoreError) -> Self {
+        match e {
+            ScoreError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<crate::risk::RuleSetError> for AppError {
+    fn from(e: crate::risk::RuleSetError) -> Self {
+        AppError::InvalidRules(e)
     }
 }
 
@@ -76,9 +139,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::NoRoute(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Exists(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) | AppError::InvalidRules(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -92,9 +155,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
-            AppError::NotFound(_) => "not-found",
+            AppError::NotFound(_) | AppError::NoRoute(_) => "not-found",
             AppError::BadRequest(_) => "bad-request",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::Exists(_) => "conflict",
             AppError::Throttled { .. } => "too-many-attempts",
             AppError::BadCredentials => "bad-credentials",
             AppError::Csrf => "csrf",
@@ -110,9 +173,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "Authentication required",
             AppError::Forbidden => "Forbidden",
-            AppError::NotFound(_) => "Not found",
+            AppError::NotFound(_) | AppError::NoRoute(_) => "Not found",
             AppError::BadRequest(_) => "Bad request",
-            AppError::Conflict(_) => "Conflict",
+            AppError::Conflict(_) | AppError::Exists(_) => "Conflict",
             AppError::Throttled { .. } => "Too many attempts",
             AppError::BadCredentials => "Bad credentials",
             AppError::Csrf => "Invalid form token",
@@ -150,7 +213,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "Du må logge inn først.".into(),
             AppError::Forbidden => "Rollen din gir ikke tilgang til denne siden. Kontakt en administrator hvis du trenger tilgang.".into(),
-            AppError::NotFound(m) => format!("Fant ikke det du ba om. {m}"),
+            AppError::NotFound(m) => format!("Fant ikke det du ba om: {}.", m.norwegian()),
+            AppError::NoRoute(path) => format!("Fant ikke det du ba om: ingen side på {path}."),
+            AppError::Exists(c) => format!("{}.", c.norwegian()),
             AppError::BadRequest(m)
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
@@ -198,20 +263,8 @@ impl<E: Into<AppError>> From<E> for PageError {
     }
 }
 
-impl From<crate::app::ImportFailure> for ApiError {
-    fn from(e: crate::app::ImportFailure) -> Self {
-        ApiError(e.into())
-    }
-}
-
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError(e.into())
     }
 }

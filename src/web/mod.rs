@@ -1,16 +1,15 @@
 //! HTTP interface: server-rendered Norwegian pages and the JSON API under `/api/v1`.
-//! Handlers stay thin: extract, check the role, call `db::models` inside `web::block`.
+//!
+//! A handler is four steps: extract (`extract`), authorise (`require`), one service call
+//! through [`AppState::db`], respond. Errors are chosen in one place (`error`).
 
 pub mod api;
-pub mod auth;
-pub mod contract_pages;
-pub mod draws;
 pub mod error;
+pub mod extract;
 pub mod pages;
-pub mod risk;
-pub mod upload;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
@@ -19,20 +18,22 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::config::Settings;
-use crate::db::{self, Pool};
+use crate::db::{DbConn, DbError, Pool};
+use crate::risk::RuleSet;
+use crate::service::rules::ActiveRules;
 use error::{ApiError, AppError, PageError};
 
 /// Shared by every request.
 pub struct AppState {
-    pub pool: Pool,
+    pool: Pool,
     pub settings: Settings,
     pub throttle: LoginThrottle,
-    /// The rule set in force; `PUT /api/v1/rules` and reloads swap it atomically.
-    pub rules: std::sync::Arc<crate::risk::ActiveRuleSet>,
+    /// The rule set in force; swapped when a new set is activated (here or elsewhere).
+    pub rules: Arc<ActiveRules>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, settings: Settings, rules: std::sync::Arc<crate::risk::ActiveRuleSet>) -> Self {
+    pub fn new(pool: Pool, settings: Settings, rules: Arc<ActiveRules>) -> Self {
         AppState {
             pool,
             settings,
@@ -40,25 +41,53 @@ impl AppState {
             rules,
         }
     }
+
+    /// The rule set in force now.
+    pub fn rule_set(&self) -> Arc<RuleSet> {
+        self.rules.get()
+    }
+
+    /// Runs `f` with a database connection on the blocking pool. The one place where the web
+    /// layer touches the connection pool: handlers call services through it.
+    pub async fn db<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || -> Result<T, AppError> {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+
+    /// Runs `f` on the blocking pool with the whole pool, for services that use several
+    /// connections (an import stores on one and checkpoints on another).
+    pub async fn pooled<T, E>(&self, f: impl FnOnce(&Pool) -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || f(&pool).map_err(Into::into)).await?
+    }
+
+    /// Runs CPU-heavy work that needs no database (parsing a rule set) off the async workers.
+    pub async fn compute<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        web::block(move || f().map_err(Into::into)).await?
+    }
 }
 
 /// All routes. Each handler checks its permission itself (see `auth::WebUser::require`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/static/style.css", web::get().to(pages::stylesheet))
-        .route("/login", web::get().to(pages::login_form))
-        .route("/login", web::post().to(pages::login_submit))
-        .route("/logout", web::post().to(pages::logout))
-        .route("/", web::get().to(pages::home))
-        .route("/admin/users", web::get().to(pages::admin_users))
-        .route("/admin/users", web::post().to(pages::admin_create_user))
-        .route("/admin/audit", web::get().to(pages::admin_audit))
-        .route("/imports", web::get().to(pages::imports))
-        .route("/imports", web::post().to(pages::import_upload))
-        .route("/imports/{id}", web::get().to(pages::import_report))
-        .route("/contracts", web::get().to(contract_pages::list))
-        .route("/contracts/{id}", web::get().to(contract_pages::detail))
+        .configure(pages::routes)
         .service(web::scope("/api/v1").configure(api::routes))
         .default_service(web::to(not_found));
 }
@@ -112,22 +141,20 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
-    match web::block(move || db::ping(&pool)).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
-        Ok(Err(e)) => {
+    match state.db(crate::db::ping).await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
         }
-        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "overloaded"})),
     }
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::Result<HttpResponse> {
-    let what = format!("Ingen side på {}", req.path());
+    let error = AppError::NoRoute(req.path().to_owned());
     if req.path().starts_with("/api/") {
-        Err(ApiError(AppError::NotFound(format!("no resource at {}", req.path()))).into())
+        Err(ApiError(error).into())
     } else {
-        Err(PageError(AppError::NotFound(what)).into())
+        Err(PageError(error).into())
     }
 }

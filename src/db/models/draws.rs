@@ -3,7 +3,7 @@
 //!
 //! The draw tables are append-only (SQL triggers refuse UPDATE and DELETE; this module has no
 //! function that changes a stored draw). Writers call these inside [`crate::db::write_tx`];
-//! the application logic that decides *what* to store lives in `crate::draws`.
+//! the application logic that decides *what* to store lives in `crate::service::draws`.
 
 use std::collections::HashSet;
 
@@ -178,7 +178,7 @@ pub fn insert_draw(conn: &mut DbConn, d: &NewDraw<'_>) -> Result<i64, DbError> {
     let id: i64 = draws::table
         .select(max(draws::id))
         .first::<Option<i64>>(conn)?
-        .ok_or_else(|| DbError::NotFound("the draw was not stored".into()))?;
+        .ok_or_else(|| DbError::NotFound(crate::db::Missing::Stored("draw")))?;
     diesel::insert_into(draw_manifests::table)
         .values((
             draw_manifests::draw_id.eq(id),

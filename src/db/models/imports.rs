@@ -250,7 +250,7 @@ pub fn visible_batch_report(
 ) -> Result<ImportReport, DbError> {
     let batch = find_batch(conn, id)?
         .filter(|b| uploader_scope.is_none_or(|u| b.uploader_id == u))
-        .ok_or_else(|| DbError::NotFound(format!("Import {id} finnes ikke, eller du har ikke tilgang.")))?;
+        .ok_or_else(|| DbError::NotFound(crate::db::Missing::ImportBatch(id)))?;
     batch_report(conn, &batch, false)
 }
 
@@ -356,7 +356,7 @@ impl IdSource {
             IdSource::Sequence(table) => {
                 use diesel::sql_types::{BigInt, Text};
                 let DbConn::Postgresql(pg) = conn else {
-                    return Err(DbError::Invalid("id sequence outside PostgreSQL".into()));
+                    return Err(DbError::Corrupt("id sequence outside PostgreSQL".into()));
                 };
                 let ids = diesel::sql_query(
                     "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
@@ -691,7 +691,7 @@ impl BatchWriter<'_> {
         // here, chunk by chunk, rather than at the end, so it overlaps with reading the file.
         let mut orgnrs: Vec<&str> = unseen.iter().map(|u| u.0).collect();
         orgnrs.sort_unstable();
-        super::enrichment::enqueue_missing(self.conn, &orgnrs)?;
+        super::suppliers::enqueue_missing(self.conn, &orgnrs)?;
         let new: Vec<(&str, &str)> = unseen
             .into_iter()
             .filter(|(o, _)| !self.suppliers.contains_key(*o))
@@ -744,7 +744,7 @@ impl BatchWriter<'_> {
             ..
         } = self;
         if counts.imported + parsed.rows_rejected != parsed.rows_total {
-            return Err(DbError::Invalid(format!(
+            return Err(DbError::Corrupt(format!(
                 "the import stored {} of {} accepted rows",
                 counts.imported,
                 parsed.rows_total.saturating_sub(parsed.rows_rejected)

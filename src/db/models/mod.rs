@@ -1,13 +1,13 @@
 //! Row structs and queries, one module per aggregate. Every state change runs in
 //! [`crate::db::write_tx`] and appends to the audit log in the same transaction.
 
+pub mod assessments;
 pub mod audit;
 pub mod contracts;
 pub mod draws;
-pub mod enrichment;
 pub mod imports;
-pub mod risk;
 pub mod sessions;
+pub mod suppliers;
 pub mod tokens;
 pub mod users;
 

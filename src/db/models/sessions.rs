@@ -21,8 +21,8 @@ pub struct ActiveSession {
 }
 
 pub fn create(conn: &mut DbConn, user_id: i64, ttl: Duration) -> Result<NewSession, DbError> {
-    let cookie_value = new_secret("ses_").map_err(|e| DbError::Invalid(e.to_string()))?;
-    let csrf_token = new_secret("").map_err(|e| DbError::Invalid(e.to_string()))?;
+    let cookie_value = new_secret("ses_").map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let csrf_token = new_secret("").map_err(|e| DbError::Corrupt(e.to_string()))?;
     let t = now();
     diesel::insert_into(sessions::table)
         .values((

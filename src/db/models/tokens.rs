@@ -15,11 +15,11 @@ pub const TOKEN_PREFIX: &str = "sct_";
 
 /// Creates a token for `username` and returns the plaintext, which is never stored.
 pub fn create(conn: &mut DbConn, actor: &Actor, username: &str, label: &str) -> Result<String, DbError> {
-    let token = new_secret(TOKEN_PREFIX).map_err(|e| DbError::Invalid(e.to_string()))?;
+    let token = new_secret(TOKEN_PREFIX).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let hash = secret_hash(&token);
     write_tx(conn, |c| {
         let user = users::find_by_username(c, username)?
-            .ok_or_else(|| DbError::NotFound(format!("ingen bruker heter «{}»", username.trim())))?;
+            .ok_or_else(|| DbError::NotFound(crate::db::Missing::User(username.trim().to_owned())))?;
         diesel::insert_into(api_tokens::table)
             .values((
                 api_tokens::user_id.eq(user.id),

@@ -39,11 +39,11 @@ impl TryFrom<UserRow> for User {
         let role = r
             .role
             .parse()
-            .map_err(|e| DbError::Invalid(format!("user {}: {e}", r.username)))?;
+            .map_err(|e| DbError::Corrupt(format!("user {}: {e}", r.username)))?;
         let agency = match r.agency {
             Some(a) => Some(
                 a.parse()
-                    .map_err(|e| DbError::Invalid(format!("user {}: {e}", r.username)))?,
+                    .map_err(|e| DbError::Corrupt(format!("user {}: {e}", r.username)))?,
             ),
             None => None,
         };
@@ -147,7 +147,7 @@ pub fn create(
             .count()
             .get_result(c)?;
         if exists > 0 {
-            return Err(DbError::Conflict(format!("brukeren «{name}» finnes allerede")));
+            return Err(DbError::Conflict(crate::db::Conflict::UserExists(name.clone())));
         }
         let t = now();
         diesel::insert_into(users::table)
@@ -162,7 +162,7 @@ pub fn create(
             ))
             .execute(c)?;
         let user = find_by_username(c, &name)?
-            .ok_or_else(|| DbError::NotFound(format!("brukeren «{name}» ble ikke lagret")))?;
+            .ok_or_else(|| DbError::NotFound(crate::db::Missing::Stored("user")))?;
         audit::append(
             c,
             actor,
@@ -179,7 +179,7 @@ pub fn create(
 
 fn require(conn: &mut DbConn, username: &str) -> Result<User, DbError> {
     find_by_username(conn, username)?
-        .ok_or_else(|| DbError::NotFound(format!("ingen bruker heter «{}»", username.trim())))
+        .ok_or_else(|| DbError::NotFound(crate::db::Missing::User(username.trim().to_owned())))
 }
 
 pub fn set_role(

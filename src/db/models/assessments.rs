@@ -47,7 +47,7 @@ pub fn ensure_rule_set(
             text: text.clone(),
         })
         .collect();
-    let json = serde_json::to_string(&stored).map_err(|e| DbError::Invalid(e.to_string()))?;
+    let json = serde_json::to_string(&stored).map_err(|e| DbError::Corrupt(e.to_string()))?;
     diesel::insert_into(rule_sets::table)
         .values((
             rule_sets::version.eq(version),
@@ -97,7 +97,7 @@ pub fn rule_set_files(conn: &mut DbConn, version: &str) -> Result<Option<Vec<(St
     json.map(|j| {
         serde_json::from_str::<Vec<StoredFile>>(&j)
             .map(|v| v.into_iter().map(|f| (f.name, f.text)).collect())
-            .map_err(|e| DbError::Invalid(format!("stored rule set {version}: {e}")))
+            .map_err(|e| DbError::Corrupt(format!("stored rule set {version}: {e}")))
     })
     .transpose()
 }
@@ -407,7 +407,7 @@ pub fn record_contract_assessments(conn: &mut DbConn, items: &[NewAssessment]) -
                 continue;
             };
             let Some(assessment_id) = newest.get(&contract_id) else {
-                return Err(DbError::Invalid(format!(
+                return Err(DbError::Corrupt(format!(
                     "the assessment of contract {contract_id} was not stored"
                 )));
             };
@@ -447,7 +447,7 @@ pub fn record_supplier_assessments(conn: &mut DbConn, items: &[NewAssessment]) -
         let mut values = Vec::with_capacity(chunk.len());
         for a in chunk {
             let Some(assessment_id) = newest.get(&a.orgnr) else {
-                return Err(DbError::Invalid(format!(
+                return Err(DbError::Corrupt(format!(
                     "the assessment of supplier {} was not stored",
                     a.orgnr
                 )));

@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use crate::brreg::{BrregClient, BrregConfig, BrregError};
 use crate::config::Settings;
-use crate::db::models::{Actor, enrichment};
+use crate::db::models::{Actor, suppliers};
 use crate::db::{DbError, Pool};
 use crate::domain::orgnr::OrgNr;
-use crate::risk::ActiveRuleSet;
+use crate::service::rules::ActiveRules;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnrichError {
@@ -62,7 +62,7 @@ pub struct Enricher {
     max_age: chrono::Duration,
     batch: i64,
     /// When set, the contracts of suppliers with fresh facts are rescored after each pass.
-    rules: Option<Arc<ActiveRuleSet>>,
+    rules: Option<Arc<ActiveRules>>,
 }
 
 /// The register client as configured (base URL, contact in the User-Agent).
@@ -98,7 +98,7 @@ impl Enricher {
     }
 
     /// Rescore the contracts of suppliers whose facts a pass fetched, with this rule set.
-    pub fn with_rules(mut self, rules: Arc<ActiveRuleSet>) -> Self {
+    pub fn with_rules(mut self, rules: Arc<ActiveRules>) -> Self {
         self.rules = Some(rules);
         self
     }
@@ -121,8 +121,8 @@ impl Enricher {
         let (pool, max_age, batch) = (self.pool.clone(), self.max_age, self.batch);
         let due = blocking(move || {
             let mut conn = pool.get()?;
-            enrichment::requeue_stale(&mut conn, max_age)?;
-            enrichment::claim_due(&mut conn, at, batch)
+            suppliers::requeue_stale(&mut conn, max_age)?;
+            suppliers::claim_due(&mut conn, at, batch)
         })
         .await?;
         let mut summary = PassSummary {
@@ -159,7 +159,7 @@ impl Enricher {
         blocking(move || {
             let mut conn = pool.get()?;
             for (orgnr, result) in &results {
-                enrichment::record(&mut conn, orgnr, result, at)?;
+                suppliers::record(&mut conn, orgnr, result, at)?;
             }
             let fresh: Vec<String> = results
                 .iter()
@@ -169,11 +169,8 @@ impl Enricher {
             if let (Some(rules), false) = (rules, fresh.is_empty()) {
                 // New facts change scores; a failure here leaves the facts stored and is
                 // caught up by the next pass or `spotcheck score`.
-                let scope = crate::scoring::Scope::Suppliers(fresh);
-                match crate::app::rescore(&pool, &rules, scope, false, "enrichment", &Actor::system()) {
-                    Ok(r) => tracing::debug!(recorded = r.contracts_recorded, "rescored after enrichment"),
-                    Err(e) => tracing::warn!(error = %e, "rescoring after enrichment failed"),
-                }
+                let scope = crate::service::scoring::Scope::Suppliers(fresh);
+                crate::service::scoring::rescore_after(&mut conn, &rules, scope, "enrichment", &Actor::system());
             }
             Ok(())
         })
@@ -201,7 +198,7 @@ impl Enricher {
         for feed in ["enheter", "underenheter"] {
             for _ in 0..max_pages {
                 let pool = self.pool.clone();
-                let pos = blocking(move || enrichment::feed_position(&mut *pool.get()?, feed)).await?;
+                let pos = blocking(move || suppliers::feed_position(&mut *pool.get()?, feed)).await?;
                 let page = match (pos, feed) {
                     (Some(id), "enheter") => self.client.updates(id, 1000).await?,
                     (Some(id), _) => self.client.subunit_updates(id, 1000).await?,
@@ -216,7 +213,7 @@ impl Enricher {
                 let changed: Vec<String> = page.updates.iter().map(|u| u.orgnr.clone()).collect();
                 let (pool, next) = (self.pool.clone(), page.next_after_id);
                 summary.queued +=
-                    blocking(move || enrichment::apply_feed_page(&mut *pool.get()?, feed, &changed, next))
+                    blocking(move || suppliers::apply_feed_page(&mut *pool.get()?, feed, &changed, next))
                         .await?;
                 if !page.has_more {
                     break;

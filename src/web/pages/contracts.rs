@@ -6,15 +6,15 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::AppState;
-use super::auth::WebUser;
-use super::error::{AppError, PageError};
-use super::pages::{Nav, html, render};
-use crate::db::DbError;
-use crate::db::models::contracts::{self, Contract, ContractFilter, ContractPage, ContractSort};
-use crate::db::models::risk as store;
+use super::{Nav, html, render};
+use crate::db::models::assessments::AssessmentRow;
+use crate::db::models::contracts::{Contract, ContractFilter, ContractPage, ContractSort};
 use crate::domain::roles::Permission;
-use crate::scoring::{self, ExplainedAssessment};
+use crate::service;
+use crate::service::scoring::ExplainedAssessment;
+use crate::web::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::{WebUser, uploader_scope};
 
 const PER_PAGE: i64 = 100;
 
@@ -64,7 +64,7 @@ pub async fn list(
     let (tier, industry, supplier) = (nonempty(q.tier), nonempty(q.industry), nonempty(q.supplier));
     let filter = ContractFilter {
         supplier: supplier.clone(),
-        visible_to_uploader: super::api::uploader_scope(&user.user),
+        visible_to_uploader: uploader_scope(&user.user),
         tiers: tier.clone().map(|t| vec![t]),
         industry: industry.clone(),
         sort: ContractSort::Score,
@@ -72,9 +72,8 @@ pub async fn list(
         per_page: PER_PAGE,
         ..ContractFilter::default()
     };
-    let pool = state.pool.clone();
-    let page = web::block(move || contracts::list(&mut *pool.get()?, &filter)).await??;
-    let rules = state.rules.get();
+    let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+    let rules = state.rule_set();
     let keep = [("tier", &tier), ("industry", &industry), ("supplier", &supplier)]
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
@@ -108,7 +107,7 @@ struct DetailPage {
     nav: Nav,
     contract: Contract,
     current: Option<ExplainedAssessment>,
-    history: Vec<store::AssessmentRow>,
+    history: Vec<AssessmentRow>,
 }
 
 pub async fn detail(
@@ -118,28 +117,12 @@ pub async fn detail(
 ) -> Result<HttpResponse, PageError> {
     user.require(Permission::ViewOwnImports)?;
     let id = path.into_inner();
-    let scope = super::api::uploader_scope(&user.user);
-    let pool = state.pool.clone();
-    let active = state.rules.get();
-    let (contract, current, history) = web::block(move || {
-        let mut conn = pool.get()?;
-        let Some(contract) = contracts::get_visible(&mut conn, id, scope)? else {
-            return Err(DbError::NotFound(format!(
-                "Kontrakt {id} finnes ikke, eller du har ikke tilgang til den."
-            )));
-        };
-        let history = store::contract_history(&mut conn, id)?;
-        let current = match history.first() {
-            Some(row) => {
-                let rules = scoring::rule_set_of_version(&mut conn, &active, &row.rule_set_version)?;
-                Some(scoring::explain(row, rules.as_deref())?)
-            }
-            None => None,
-        };
-        Ok((contract, current, history))
-    })
-    .await?
-    .map_err(AppError::from)?;
+    let scope = uploader_scope(&user.user);
+    let active = state.rule_set();
+    let (contract, view) = state
+        .db(move |c| service::contracts::show(c, &active, id, scope))
+        .await?;
+    let (current, history) = (view.current, view.history);
     let body = DetailPage {
         nav: Nav::for_user(&user),
         contract,
@@ -149,34 +132,3 @@ pub async fn detail(
     Ok(html(render(&body)?))
 }
 
-/// Evidence values as people read them: text without quotes, `ukjent` for missing.
-pub fn evidence_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "ukjent".into(),
-        serde_json::Value::Bool(true) => "ja".into(),
-        serde_json::Value::Bool(false) => "nei".into(),
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(xs) => xs.iter().map(evidence_text).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
-/// Øre as `1 234 567,50 kr`.
-pub fn nok(ore: &Option<i64>) -> String {
-    let Some(ore) = *ore else { return String::new() };
-    let (sign, ore) = if ore < 0 { ("-", -ore) } else { ("", ore) };
-    let kroner = (ore / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in kroner.chars().enumerate() {
-        if i > 0 && (kroner.len() - i) % 3 == 0 {
-            grouped.push('\u{a0}');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped},{:02}\u{a0}kr", ore % 100)
-}
-
-/// The first 12 characters of a version hash, enough to tell versions apart on screen.
-pub fn short(version: &str) -> &str {
-    version.get(..12).unwrap_or(version)
-}

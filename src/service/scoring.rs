@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::brreg::UnitFacts;
 use crate::brreg::approvals::StatusClass;
 use crate::db::models::audit;
-use crate::db::models::risk::{self as store, ContractInputRow, CurrentMark, LoadedRegister, NewAssessment};
+use crate::db::models::assessments::{self, ContractInputRow, CurrentMark, LoadedRegister, NewAssessment};
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError};
 use crate::risk::{
@@ -97,13 +97,13 @@ pub fn rescore(
     let report = crate::db::write_tx(conn, |c| -> Result<RescoreReport, ScoreError> {
         let at = now();
         let rows = match &opts.scope {
-            Scope::All => store::all_contract_inputs(c)?,
-            Scope::Contracts(ids) => store::contract_inputs(c, ids)?,
-            Scope::Suppliers(orgnrs) => store::contract_inputs_for_suppliers(c, orgnrs)?,
+            Scope::All => assessments::all_contract_inputs(c)?,
+            Scope::Contracts(ids) => assessments::contract_inputs(c, ids)?,
+            Scope::Suppliers(orgnrs) => assessments::contract_inputs_for_suppliers(c, orgnrs)?,
         };
         let world = World::load(c)?;
-        let contract_marks = store::current_contract_marks(c)?;
-        let supplier_marks = store::current_supplier_marks(c)?;
+        let contract_marks = assessments::current_contract_marks(c)?;
+        let supplier_marks = assessments::current_supplier_marks(c)?;
 
         let mut report = RescoreReport {
             rule_set_version: rules.version().to_owned(),
@@ -134,11 +134,11 @@ pub fn rescore(
                 continue;
             }
             if !rule_set_stored {
-                store::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
                 rule_set_stored = true;
             }
             report.contracts_recorded += recorded.len() as u64;
-            store::record_contract_assessments(c, &recorded)?;
+            assessments::record_contract_assessments(c, &recorded)?;
         }
 
         // Supplier-level assessments for the suppliers in scope that have register facts.
@@ -185,8 +185,8 @@ pub fn rescore(
         report.suppliers_recorded = supplier_records.len() as u64;
 
         if report.contracts_recorded > 0 || !supplier_records.is_empty() {
-            store::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
-            store::record_supplier_assessments(c, &supplier_records)?;
+            assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+            assessments::record_supplier_assessments(c, &supplier_records)?;
             audit::append(
                 c,
                 &opts.actor,
@@ -238,7 +238,7 @@ impl SupplierFacts {
 impl World {
     pub fn load(conn: &mut DbConn) -> Result<World, DbError> {
         let mut facts = HashMap::new();
-        for row in store::latest_facts(conn)? {
+        for row in assessments::latest_facts(conn)? {
             // A unit the register no longer has ("removed") or an unreadable row gives no
             // facts: its indicators are then not computable, never silently passed.
             let Some(unit) = row
@@ -257,8 +257,8 @@ impl World {
                 },
             );
         }
-        let ours = store::supplier_orgnrs(conn)?;
-        Ok(World::new(facts, store::latest_approval_registers(conn)?, &ours))
+        let ours = assessments::supplier_orgnrs(conn)?;
+        Ok(World::new(facts, assessments::latest_approval_registers(conn)?, &ours))
     }
 
     /// `ours`: the suppliers we hold contracts with; the shared-address count is over them.
@@ -709,9 +709,9 @@ pub struct PassedRule {
 
 /// Spells out a stored assessment with the texts of `rules` (the rule set of the
 /// assessment's version, or `None` when it is not available).
-pub fn explain(row: &store::AssessmentRow, rules: Option<&RuleSet>) -> Result<ExplainedAssessment, DbError> {
+pub fn explain(row: &assessments::AssessmentRow, rules: Option<&RuleSet>) -> Result<ExplainedAssessment, DbError> {
     let stored: StoredExplanation = serde_json::from_str(&row.explanation)
-        .map_err(|e| DbError::Invalid(format!("assessment {}: unreadable explanation: {e}", row.id)))?;
+        .map_err(|e| DbError::Corrupt(format!("assessment {}: unreadable explanation: {e}", row.id)))?;
     let indicator = |id: &str| rules.and_then(|r| r.indicators().iter().find(|i| i.id == id));
     let finding = |f: StoredFinding| {
         let ind = indicator(&f.rule);
@@ -766,7 +766,50 @@ pub fn rule_set_of_version(
     if active.version() == version {
         return Ok(Some(std::sync::Arc::clone(active)));
     }
-    Ok(store::rule_set_files(conn, version)?
+    Ok(assessments::rule_set_files(conn, version)?
         .and_then(|files| RuleSet::from_files(&files).ok())
         .map(std::sync::Arc::new))
+}
+
+/// Rescores `scope` with `rules` as of today (UTC), recording what changed.
+pub fn rescore_today(
+    conn: &mut DbConn,
+    rules: &RuleSet,
+    scope: Scope,
+    force: bool,
+    reason: &str,
+    actor: &Actor,
+) -> Result<RescoreReport, ScoreError> {
+    rescore(
+        conn,
+        rules,
+        &RescoreOptions {
+            scope,
+            force,
+            reason: reason.to_owned(),
+            as_of: chrono::Utc::now().date_naive(),
+            actor: actor.clone(),
+        },
+    )
+}
+
+/// Rescores after a change that is already stored (an import, new register facts, an
+/// approval load). A failure is logged, not returned: the change itself stands and the
+/// next rescoring (at start-up, or `spotcheck score`) catches up.
+pub fn rescore_after(conn: &mut DbConn, rules: &RuleSet, scope: Scope, reason: &str, actor: &Actor) {
+    if matches!(&scope, Scope::Contracts(ids) if ids.is_empty())
+        || matches!(&scope, Scope::Suppliers(s) if s.is_empty())
+    {
+        return;
+    }
+    match rescore_today(conn, rules, scope, false, reason, actor) {
+        Ok(r) => tracing::info!(
+            reason,
+            assessed = r.contracts_assessed,
+            recorded = r.contracts_recorded,
+            ms = r.elapsed_ms,
+            "rescored"
+        ),
+        Err(e) => tracing::warn!(error = %e, reason, "rescoring failed; run `spotcheck score`"),
+    }
 }

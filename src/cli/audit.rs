@@ -1,0 +1,58 @@
+//! `spotcheck audit …`: check the hash chain, show the newest entries.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+use super::{CliError, Ctx};
+use crate::db::models::audit::ChainStatus;
+use crate::service;
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit 0 only when it is intact.
+    Verify,
+    /// Show the latest entries.
+    Tail {
+        #[arg(long, default_value_t = 20)]
+        n: i64,
+    },
+}
+
+pub fn run(ctx: &Ctx, cmd: AuditCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut conn = ctx.conn()?;
+    match cmd {
+        AuditCommand::Verify => match service::users::verify_audit(&mut conn)? {
+            ChainStatus::Intact { entries } => {
+                writeln!(out, "audit log intact: {entries} entries verified")?;
+                Ok(())
+            }
+            ChainStatus::Broken {
+                verified,
+                first_break,
+            } => Err(CliError::AuditBroken {
+                entry: verified + 1,
+                problem: first_break.to_string(),
+            }),
+        },
+        AuditCommand::Tail { n } => {
+            let mut rows = service::users::recent_audit(&mut conn, n)?;
+            rows.reverse();
+            for r in rows {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{} {}\t{}",
+                    r.id,
+                    crate::domain::audit_chain::format_at(&r.at),
+                    r.actor,
+                    r.action,
+                    r.object_type,
+                    r.object_id,
+                    r.detail
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+

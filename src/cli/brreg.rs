@@ -1,0 +1,68 @@
+//! `spotcheck brreg load FILE`: the register's bulk files (offline enrichment).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{CliError, Ctx};
+use crate::db::models::Actor;
+use crate::service;
+
+#[derive(Subcommand, Debug)]
+pub enum BrregCommand {
+    /// Load a bulk download (`enheter_alle.json.gz`, `underenheter_alle.json.gz` or the CSV
+    /// dump, gzipped or not): by default only the org numbers we hold.
+    Load {
+        file: PathBuf,
+        /// Store every unit in the file, not only our suppliers.
+        #[arg(long)]
+        all: bool,
+        /// `json` or `csv`; by default from the file name.
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+/// `spotcheck brreg load`: streams a bulk file into the register history, in one transaction.
+pub fn run(ctx: &Ctx, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let BrregCommand::Load { file, all, format } = cmd;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let csv = match format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(CliError::Load(format!(
+                "unknown --format «{other}»: use json or csv"
+            )));
+        }
+        None => name.contains(".csv"),
+    };
+    let mut conn = ctx.conn()?;
+    let reader =
+        std::fs::File::open(&file).map_err(|e| CliError::Load(format!("{}: {e}", file.display())))?;
+    let stats = service::suppliers::load_bulk(
+        &mut conn,
+        std::io::BufReader::new(reader),
+        csv,
+        all,
+        &Actor::cli(),
+        &name,
+    )?;
+    drop(conn);
+    ctx.rescore_after(service::scoring::Scope::All, "enrichment");
+    writeln!(
+        out,
+        "{name}: {} units read, {} stored, {} skipped (not our suppliers), {} rejected; {} of our suppliers not in the file",
+        stats.read,
+        stats.delivered,
+        stats.skipped,
+        stats.rejected,
+        stats.not_found.len()
+    )?;
+    Ok(())
+}
+

@@ -1,0 +1,73 @@
+//! `spotcheck enrich`: look suppliers up in Enhetsregisteret now.
+
+use std::io::Write;
+
+use super::{CliError, Ctx};
+use crate::service;
+
+#[derive(clap::Args, Debug)]
+pub struct EnrichArgs {
+    /// Also fetch again what is older than the maximum age (SPOTCHECK_ENRICH_MAX_AGE_HOURS).
+    #[arg(long)]
+    pub stale: bool,
+    /// Fetch these org numbers now (queued if new).
+    #[arg(long, num_args = 1..)]
+    pub orgnr: Vec<String>,
+    /// First read the register's change feeds and queue our suppliers that changed.
+    #[arg(long)]
+    pub feed: bool,
+}
+
+fn orgnr_arg(raw: &str) -> Result<String, CliError> {
+    crate::domain::orgnr::OrgNr::parse_lenient(raw)
+        .map(|o| o.to_string())
+        .map_err(|e| CliError::Load(format!("«{raw}»: {e}")))
+}
+
+/// `spotcheck enrich`: runs due look-ups until none are left, then reports the queue.
+pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let settings = ctx.settings;
+    {
+        let mut conn = ctx.conn()?;
+        if !args.orgnr.is_empty() {
+            let list = args
+                .orgnr
+                .iter()
+                .map(|o| orgnr_arg(o))
+                .collect::<Result<Vec<_>, _>>()?;
+            service::suppliers::enqueue(&mut conn, &list)?;
+        }
+        if args.stale {
+            let n =
+                service::suppliers::requeue_stale(&mut conn, chrono::Duration::hours(settings.enrich_max_age_hours))?;
+            writeln!(out, "{n} stale suppliers queued")?;
+        }
+    }
+    let rules = ctx.rules()?;
+    let enricher = service::enrichment::Enricher::from_settings(ctx.pool.clone(), settings)?
+        .with_rules(std::sync::Arc::new(service::rules::ActiveRules::new(rules)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Io)?;
+    if args.feed {
+        let f = runtime.block_on(enricher.follow_feeds(100))?;
+        writeln!(
+            out,
+            "change feeds: {} updates, {} of our suppliers queued",
+            f.updates, f.queued
+        )?;
+    }
+    let s = runtime.block_on(enricher.run_until_idle())?;
+    writeln!(
+        out,
+        "looked up {}: {} ok, {} to retry later, {} failed",
+        s.claimed, s.succeeded, s.retrying, s.failed
+    )?;
+    let mut conn = ctx.conn()?;
+    for (state, n) in service::suppliers::job_counts(&mut conn)? {
+        writeln!(out, "  {state}: {n}")?;
+    }
+    Ok(())
+}
+

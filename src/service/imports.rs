@@ -1,0 +1,257 @@
+//! Importing a contract register: read the file, store the batch in one transaction (the
+//! store runs beside the reader), audit it, and score what it brought in.
+//!
+//! The one import path of the web form, the API, the CLI and the tests.
+
+use crate::db::models::imports::{self, ImportReport, UploadMeta};
+use crate::db::models::users::User;
+use crate::db::models::{Actor, assessments};
+use crate::risk::RuleSet;
+use crate::service::scoring;
+use crate::db::{self, DbError, Pool};
+use crate::import::{ImportError, ImportOptions};
+
+/// Why an import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    /// The file cannot be read as a contract register; the message says why and what to do.
+    #[error("{0}")]
+    File(#[from] ImportError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ImportFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportFailure::Db(e.into())
+    }
+}
+
+/// Chunks of parsed rows waiting for the store; a bound keeps a parser that is faster than
+/// the database from piling the register up in memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Reads a register and, unless `dry_run`, stores it for `uploader` in one transaction.
+///
+/// When detection finds no table and no mapping was given, the mapping this uploader last
+/// gave by hand is tried before giving up.
+pub fn import_register(
+    pool: &Pool,
+    uploader: &User,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    let meta = UploadMeta::from_bytes(file_name, bytes);
+    let explicit = opts.mapping.as_ref();
+    if dry_run {
+        let parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
+            Err(e @ ImportError::NoTable { .. }) if explicit.is_none() => {
+                let mut conn = pool.get().map_err(DbError::from)?;
+                let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
+                    return Err(e.into());
+                };
+                crate::import::read_register(file_name, bytes, &with_mapping(opts, m), progress)?
+            }
+            other => other?,
+        };
+        return Ok(ImportReport::dry_run(&meta, &parsed));
+    }
+    let mut conn = pool.get().map_err(DbError::from)?;
+    let report = match read_and_store(&mut conn, uploader, &meta, bytes, opts, explicit, progress) {
+        Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
+            let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
+                return Err(e.into());
+            };
+            // The remembered mapping is not remembered again: it was not given with this file.
+            let retry = with_mapping(opts, m);
+            read_and_store(&mut conn, uploader, &meta, bytes, &retry, None, progress)
+        }
+        other => other,
+    }?;
+    if matches!(*conn, db::DbConn::Sqlite(_)) && report.rows_imported > 0 {
+        checkpoint_in_background(pool);
+    }
+    Ok(report)
+}
+
+fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> ImportOptions {
+    ImportOptions {
+        mapping: Some(mapping),
+        ..opts.clone()
+    }
+}
+
+/// A SQLite connection while it imports: a larger page cache (negative: KiB), and no
+/// checkpoint when the batch commits ([`checkpoint_in_background`] runs it); then back to
+/// SQLite's defaults.
+const SQLITE_IMPORT_PRAGMAS: &str = "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;";
+const SQLITE_DEFAULT_PRAGMAS: &str = "PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;";
+
+/// Copies a large import's pages from the write-ahead log into the database file on
+/// another connection, after the batch has committed. SQLite would otherwise do it while
+/// committing, on the importing thread: copying ~100 MB of pages after a 100 000-row
+/// register, which the person waiting for the import report does not need to wait for.
+/// Readers and writers carry on meanwhile (a passive checkpoint takes no lock they need);
+/// if it fails, the next commit's automatic checkpoint does the work.
+fn checkpoint_in_background(pool: &Pool) {
+    use diesel::connection::SimpleConnection;
+
+    let pool = pool.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let Ok(mut conn) = pool.get() else { return };
+            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::warn!(error = %e, "background checkpoint after an import failed");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the background checkpoint");
+    }
+}
+
+/// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
+/// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
+/// pages that rows land on at random are spilled to the WAL and dirtied again over and over.
+fn read_and_store(
+    conn: &mut db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    use diesel::connection::SimpleConnection;
+
+    let sqlite = matches!(conn, db::DbConn::Sqlite(_));
+    if !sqlite {
+        return store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+    }
+    conn.batch_execute(SQLITE_IMPORT_PRAGMAS)?;
+    let result = store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+    // Back to the defaults, which frees the pages before the connection returns to the pool.
+    let restored = conn.batch_execute(SQLITE_DEFAULT_PRAGMAS);
+    let report = result?;
+    restored?;
+    Ok(report)
+}
+
+/// Parses the file and stores it in one write transaction, both at once: this thread reads
+/// the file and hands accepted rows over in chunks, a second thread stores them as they
+/// come. The import takes about as long as the slower of the two instead of their sum, and
+/// only a few chunks of rows are ever in memory. A file error or a failed write rolls the
+/// whole batch back.
+fn store_while_reading(
+    conn: &mut db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    use std::sync::mpsc;
+
+    use crate::db::models::imports::{Begun, PreparedRows};
+
+    db::write_tx(conn, |c| {
+        let mut writer = match imports::begin_batch(c, uploader, meta)? {
+            Begun::AlreadyImported(report) => return Ok(report),
+            Begun::New(writer) => writer,
+        };
+        let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
+        let (parsed, stored) = std::thread::scope(|s| {
+            let store = s.spawn(move || -> Result<_, DbError> {
+                for chunk in rx {
+                    writer.add_rows(chunk)?;
+                }
+                Ok(writer)
+            });
+            // A failed store drops the receiver; the send fails and the read stops early.
+            // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
+            let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
+            let parsed =
+                crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
+            drop(tx);
+            let stored = store
+                .join()
+                .unwrap_or_else(|_| Err(DbError::Corrupt("the import's store thread panicked".into())));
+            (parsed, stored)
+        });
+        // A store error explains an incomplete read, so it comes first.
+        let writer = stored?;
+        Ok(writer.finish(uploader, meta, parsed?, explicit_mapping)?)
+    })
+}
+
+
+/// [`import_register`], then scores the contracts the batch created or changed, before the
+/// report goes back, so the person sees their contracts' risk at once. A scoring failure
+/// is logged: the batch is stored and the next rescoring catches up.
+#[allow(clippy::too_many_arguments)]
+pub fn import_and_score(
+    pool: &Pool,
+    rules: &RuleSet,
+    uploader: &User,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    let report = import_register(pool, uploader, file_name, bytes, opts, dry_run, progress)?;
+    if let (Some(batch_id), false) = (report.batch_id, report.already_imported) {
+        let mut conn = pool.get().map_err(DbError::from)?;
+        match assessments::contract_ids_of_batch(&mut conn, batch_id) {
+            Ok(ids) => scoring::rescore_after(
+                &mut conn,
+                rules,
+                scoring::Scope::Contracts(ids),
+                "import",
+                &Actor::user(&uploader.username),
+            ),
+            Err(e) => tracing::warn!(error = %e, batch_id, "not rescored after the import; run `spotcheck score`"),
+        }
+    }
+    Ok(report)
+}
+
+/// Import options from form fields: `sheet`, `mapping` (`field=Header;…` or a JSON
+/// object), `dry_run`. Shared by the upload form and the API.
+pub fn options_from_fields(
+    max_bytes: u64,
+    fields: &std::collections::HashMap<String, String>,
+) -> Result<(ImportOptions, bool), ImportError> {
+    let mut opts = ImportOptions {
+        max_bytes,
+        ..Default::default()
+    };
+    if let Some(s) = fields.get("sheet").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        opts.sheet = Some(s.to_owned());
+    }
+    if let Some(m) = fields.get("mapping").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        opts.mapping = Some(crate::import::ColumnMapping::parse_any(m)?);
+    }
+    let dry_run = fields
+        .get("dry_run")
+        .is_some_and(|v| matches!(v.trim(), "true" | "1" | "on" | "yes"));
+    Ok((opts, dry_run))
+}
+
+/// Batches, newest first; `uploader` limits to one person's (an innkjøper sees their own).
+pub fn list_batches(
+    conn: &mut db::DbConn,
+    uploader: Option<i64>,
+    limit: i64,
+) -> Result<Vec<imports::BatchRow>, DbError> {
+    imports::list_batches(conn, uploader, limit)
+}
+
+/// The report of batch `id`, if the caller may see it (`uploader`: an innkjøper's own id).
+pub fn batch_report(conn: &mut db::DbConn, id: i64, uploader: Option<i64>) -> Result<ImportReport, DbError> {
+    imports::visible_batch_report(conn, id, uploader)
+}

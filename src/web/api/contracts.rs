@@ -1,0 +1,78 @@
+//! `/api/v1/contracts`: contracts with their current risk, and one contract's assessment.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::db::models::contracts::{ContractFilter, ContractSort};
+use crate::domain::roles::Permission;
+use crate::service;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::{ApiUser, uploader_scope};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/contracts", web::get().to(list))
+        .route("/contracts/{id}/assessment", web::get().to(assessment));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractQuery {
+    unit: Option<String>,
+    supplier: Option<String>,
+    category: Option<String>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    /// One tier id, or several separated by commas (`hoy,kritisk`).
+    tier: Option<String>,
+    industry: Option<String>,
+    sort: Option<ContractSort>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    query: web::Query<ContractQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewOwnImports)?;
+    let q = query.into_inner();
+    let filter = ContractFilter {
+        unit: q.unit,
+        supplier: q.supplier,
+        category: q.category,
+        active_from: q.from,
+        active_to: q.to,
+        visible_to_uploader: uploader_scope(&user.user),
+        tiers: q.tier.map(|t| {
+            t.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        }),
+        industry: q.industry,
+        sort: q.sort.unwrap_or_default(),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(100),
+    };
+    let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The current assessment explained, and the history; 404 for a contract the caller may
+/// not see, exactly as for one that does not exist.
+async fn assessment(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ViewOwnImports)?;
+    let id = path.into_inner();
+    let scope = uploader_scope(&user.user);
+    let active = state.rule_set();
+    let view = state
+        .db(move |c| service::contracts::assessment(c, &active, id, scope))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

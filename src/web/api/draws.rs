@@ -1,0 +1,122 @@
+//! `/api/v1/draws`: publish, preview, read, export, verify and extend spot-check draws.
+//! Thin handlers over [`crate::service::draws`]; Kemneren draws, A-krim partners read published draws.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::domain::roles::Permission;
+use crate::service::draws::{self, DrawSpec, ShareInput};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::ApiUser;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/draws", web::post().to(create))
+        .route("/draws", web::get().to(list))
+        .route("/draws/{id}", web::get().to(show))
+        .route("/draws/{id}/manifest", web::get().to(manifest))
+        .route("/draws/{id}/verify", web::get().to(verify))
+        .route("/draws/{id}/extend", web::post().to(extend));
+}
+
+/// `POST /draws`: `"preview": true` answers 200 with population, strata and fingerprint and
+/// stores nothing; otherwise the draw is published (201).
+async fn create(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Json<DrawSpec>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::RunDraws)?;
+    let spec = body.into_inner();
+    // The set that scored the contracts is the set that filters them.
+    let rules = state.rule_set();
+    let who = user.user;
+    if spec.preview {
+        let p = state
+            .db(move |c| draws::preview(c, &who, &spec, &rules))
+            .await?;
+        return Ok(HttpResponse::Ok().json(p));
+    }
+    let published = state
+        .db(move |c| draws::publish(c, &who, &spec, &rules))
+        .await?;
+    Ok(HttpResponse::Created().json(published))
+}
+
+async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReadPublishedDraws)?;
+    let list = state.db(|c| draws::list(c, 500)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReadPublishedDraws)?;
+    let id = path.into_inner();
+    let view = state.db(move |c| draws::show(c, id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The manifest as `text/plain`, the exact bytes that were hashed.
+async fn manifest(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReadPublishedDraws)?;
+    let id = path.into_inner();
+    let text = state.db(move |c| draws::manifest_text(c, id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"draw-{id}-manifest.tsv\""),
+        ))
+        .body(text))
+}
+
+/// Re-runs the draw; 200 either way, with `"ok": false` and the first mismatch when it fails.
+async fn verify(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReadPublishedDraws)?;
+    let id = path.into_inner();
+    let v = state.db(move |c| draws::verify_stored(c, id)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtendBody {
+    /// How many more contracts.
+    size: u64,
+    /// Share of the new picks drawn uniformly (default: the draw's own).
+    uniform_share: Option<ShareInput>,
+}
+
+async fn extend(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ExtendBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::RunDraws)?;
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let who = user.user;
+    let share = body
+        .uniform_share
+        .as_ref()
+        .map(ShareInput::parse)
+        .transpose()
+        .map_err(crate::web::error::AppError::from)?;
+    let published = state
+        .db(move |c| draws::extend(c, &who, id, body.size, share))
+        .await?;
+    Ok(HttpResponse::Created().json(published))
+}

@@ -1,0 +1,264 @@
+//! Request logic shared by handlers, in one place:
+//! - who is asking: browser sessions (cookie) and API clients (bearer token), and the CSRF
+//!   check for forms. Every handler asks for one of these and then calls
+//!   `require(Permission)`, so the role is checked on the server for every route;
+//! - what the caller may see ([`uploader_scope`]);
+//! - an org number in a path ([`OrgNrPath`]);
+//! - an uploaded register with its import options ([`read_upload`], [`Upload::options`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_multipart::Multipart;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+
+use super::AppState;
+use super::error::{ApiError, AppError, PageError};
+use crate::auth::constant_time_eq;
+use crate::db::models::users::User;
+use crate::domain::roles::Permission;
+use crate::service;
+
+pub const SESSION_COOKIE: &str = "spotcheck_session";
+pub const LOGIN_CSRF_COOKIE: &str = "spotcheck_login_csrf";
+
+/// A signed-in browser user.
+pub struct WebUser {
+    pub user: User,
+    pub csrf_token: String,
+    pub cookie_value: String,
+}
+
+impl WebUser {
+    pub fn require(&self, p: Permission) -> Result<(), PageError> {
+        if self.user.role.may(p) {
+            Ok(())
+        } else {
+            tracing::info!(user = %self.user.username, role = %self.user.role, permission = ?p, "forbidden");
+            Err(PageError(AppError::Forbidden))
+        }
+    }
+
+    /// Checks the synchroniser token a form sent back.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        if constant_time_eq(sent, &self.csrf_token) {
+            Ok(())
+        } else {
+            Err(PageError(AppError::Csrf))
+        }
+    }
+}
+
+impl FromRequest for WebUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| PageError(AppError::Internal("no app state".into())))?;
+            let Some(cookie_value) = cookie else {
+                return Err(PageError(AppError::Unauthenticated));
+            };
+            let lookup_value = cookie_value.clone();
+            let found = state
+                .db(move |c| service::auth::session(c, &lookup_value))
+                .await?;
+            match found {
+                Some(s) => Ok(WebUser {
+                    user: s.user,
+                    csrf_token: s.csrf_token,
+                    cookie_value,
+                }),
+                None => Err(PageError(AppError::Unauthenticated)),
+            }
+        })
+    }
+}
+
+/// A machine client authenticated with `Authorization: Bearer <token>`.
+pub struct ApiUser {
+    pub user: User,
+}
+
+impl ApiUser {
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.user.role.may(p) {
+            Ok(())
+        } else {
+            tracing::info!(user = %self.user.username, role = %self.user.role, permission = ?p, "forbidden");
+            Err(ApiError(AppError::Forbidden))
+        }
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| rest.trim().to_owned())
+            });
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError(AppError::Internal("no app state".into())))?;
+            let Some(token) = token else {
+                return Err(ApiError(AppError::Unauthenticated));
+            };
+            let user = state.db(move |c| service::auth::token_user(c, &token)).await?;
+            user.map(|user| ApiUser { user })
+                .ok_or(ApiError(AppError::Unauthenticated))
+        })
+    }
+}
+
+/// Builds a cookie with the flags every spotcheck cookie carries.
+pub fn cookie(name: &str, value: String, secure: bool, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build(name.to_owned(), value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+/// The client address used for throttling: the TCP peer. Behind a reverse proxy every
+/// request shares the proxy's address, so the per-address limit then acts per proxy.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The import batches and contracts the caller may see: `None` for roles that see every
+/// contract (Kemneren), the user's own id for those who see their own imports.
+pub fn uploader_scope(user: &User) -> Option<i64> {
+    if user.role.may(Permission::ViewAllContracts) {
+        None
+    } else {
+        Some(user.id)
+    }
+}
+
+/// An organisation number from the path, checked (MOD11) and in canonical form; a bad
+/// one is answered 400 before the handler runs.
+pub struct OrgNrPath(pub String);
+
+impl FromRequest for OrgNrPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.match_info().get("orgnr").unwrap_or_default();
+        std::future::ready(
+            crate::domain::orgnr::OrgNr::parse_lenient(raw)
+                .map(|o| OrgNrPath(o.to_string()))
+                .map_err(|e| ApiError(AppError::BadRequest(e.to_string()))),
+        )
+    }
+}
+
+/// An uploaded register and the other fields of its form.
+pub struct Upload {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    /// The other (text) fields of the form.
+    pub fields: HashMap<String, String>,
+}
+
+impl Upload {
+    /// Import options from the form's fields (`sheet`, `mapping`, `dry_run`).
+    pub fn options(&self, max_bytes: u64) -> Result<(crate::import::ImportOptions, bool), AppError> {
+        service::imports::options_from_fields(max_bytes, &self.fields)
+            .map_err(|e| AppError::BadRequest(e.to_string()))
+    }
+}
+
+impl Upload {
+    /// Imports the uploaded register for `uploader` and scores what it brought in, before
+    /// the answer goes back (the one import call of the API and the web form).
+    pub async fn import(
+        self,
+        state: &AppState,
+        uploader: &User,
+    ) -> Result<crate::db::models::imports::ImportReport, AppError> {
+        let (opts, dry_run) = self.options(state.settings.max_upload_bytes)?;
+        let rules = state.rule_set();
+        let uploader = uploader.clone();
+        state
+            .pooled(move |pool| {
+                service::imports::import_and_score(
+                    pool,
+                    &rules,
+                    &uploader,
+                    &self.file_name,
+                    &self.bytes,
+                    &opts,
+                    dry_run,
+                    &mut |_| {},
+                )
+            })
+            .await
+    }
+}
+
+/// Reads the `file` part and the small text parts of a form, refusing it as soon as it
+/// passes the limit. Text parts are capped at 64 KiB.
+pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Upload, AppError> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut fields = HashMap::new();
+    while let Some(item) = payload.next().await {
+        let mut field =
+            item.map_err(|e| AppError::BadRequest(format!("Opplastingen kunne ikke leses: {e}")))?;
+        let (name, file_name) = match field.content_disposition() {
+            Some(cd) => (
+                cd.get_name().unwrap_or_default().to_owned(),
+                cd.get_filename().map(str::to_owned),
+            ),
+            None => (String::new(), None),
+        };
+        let is_file = name == "file";
+        let limit = if is_file { max_bytes } else { 64 * 1024 };
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("Opplastingen ble avbrutt: {e}")))?;
+            if (buf.len() + chunk.len()) as u64 > limit {
+                return Err(AppError::PayloadTooLarge(format!(
+                    "Filen er større enn grensen på {} MB. Del registeret i flere filer, eller fjern ark og kolonner som ikke trengs.",
+                    max_bytes / (1024 * 1024)
+                )));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if is_file {
+            let file_name = file_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "opplasting".into());
+            file = Some((file_name, buf));
+        } else if !name.is_empty() {
+            fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
+        }
+    }
+    let (file_name, bytes) =
+        file.ok_or_else(|| AppError::BadRequest("Skjemaet mangler filen (feltet «file»).".into()))?;
+    Ok(Upload {
+        file_name,
+        bytes,
+        fields,
+    })
+}

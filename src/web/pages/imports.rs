@@ -1,0 +1,82 @@
+//! Import pages: the upload form with the batches the caller may see, and a batch's report.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Nav, html, render};
+use crate::db::models::imports::{BatchRow, ImportReport};
+use crate::domain::roles::Permission;
+use crate::service;
+use crate::web::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::{WebUser, read_upload, uploader_scope};
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    nav: Nav,
+    batches: Vec<BatchRow>,
+    all: bool,
+    max_mb: u64,
+}
+
+pub async fn list(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ViewOwnImports)?;
+    let scope = uploader_scope(&user.user);
+    let all = scope.is_none();
+    let batches = state
+        .db(move |c| service::imports::list_batches(c, scope, 200))
+        .await?;
+    let page = ImportsPage {
+        nav: Nav::for_user(&user),
+        batches,
+        all,
+        max_mb: state.settings.max_upload_bytes / (1024 * 1024),
+    };
+    Ok(html(render(&page)?))
+}
+
+#[derive(Template)]
+#[template(path = "import_report.html")]
+struct ImportReportPage {
+    nav: Nav,
+    report: ImportReport,
+}
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    user: WebUser,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ImportContracts)?;
+    let upload = read_upload(payload, state.settings.max_upload_bytes).await?;
+    user.check_csrf(
+        upload
+            .fields
+            .get("csrf_token")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )?;
+    let report = upload.import(&state, &user.user).await?;
+    Ok(html(render(&ImportReportPage {
+        nav: Nav::for_user(&user),
+        report,
+    })?))
+}
+
+pub async fn report(
+    state: web::Data<AppState>,
+    user: WebUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ViewOwnImports)?;
+    let id = path.into_inner();
+    let scope = uploader_scope(&user.user);
+    let report = state
+        .db(move |c| service::imports::batch_report(c, id, scope))
+        .await?;
+    Ok(html(render(&ImportReportPage {
+        nav: Nav::for_user(&user),
+        report,
+    })?))
+}
