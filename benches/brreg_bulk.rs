@@ -88,7 +88,7 @@ fn child_sqlite(file: &str, n: usize) {
     for (i, o) in wanted(n).iter().enumerate() {
         csv.push_str(&format!("K-{i};Leverandør {i} AS;{o};100000\n"));
     }
-    let report = spotcheck::app::import_register(
+    let report = spotcheck::service::imports::import_register(
         &pool,
         &user,
         "leverandorer.csv",

@@ -131,7 +131,7 @@ fn main() {
 /// recursive CTE for the rows) and times `draws::build_population` over it.
 fn stored_population() {
     use diesel::connection::SimpleConnection;
-    use spotcheck::draws::{DrawFilter, StrataMode, build_population};
+    use spotcheck::service::draws::{DrawFilter, StrataMode, build_population};
 
     let dir = tempfile::tempdir().unwrap();
     let pool =

@@ -123,7 +123,7 @@ fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let report = spotcheck::app::import_register(
+    let report = spotcheck::service::imports::import_register(
         &pool,
         &user,
         &name,

@@ -23,7 +23,7 @@ use spotcheck::config::Settings;
 use spotcheck::db::models::{Actor, users};
 use spotcheck::db::schema::register_facts;
 use spotcheck::domain::roles::Role;
-use spotcheck::scoring::{RescoreOptions, Scope};
+use spotcheck::service::scoring::{RescoreOptions, Scope};
 
 struct Rng(u64);
 
@@ -207,7 +207,7 @@ fn main() {
         let mut conn = pool.get().unwrap();
         users::create(&mut conn, &Actor::system(), "bench", Role::Kemner, None, None).unwrap()
     };
-    let report = spotcheck::app::import_register(
+    let report = spotcheck::service::imports::import_register(
         &pool,
         &uploader,
         "register.csv",
@@ -276,7 +276,7 @@ fn main() {
         ("forced --all (all recorded)", true),
     ] {
         let t = Instant::now();
-        let r = spotcheck::scoring::rescore(
+        let r = spotcheck::service::scoring::rescore(
             &mut conn,
             &rules,
             &RescoreOptions {

@@ -74,7 +74,6 @@ pub fn ensure_first_admin(pool: &Pool, given_password: Option<String>) -> Result
     })
 }
 
-
 /// The rule set to run with. With a rules folder configured (`SPOTCHECK_RULES_DIR`), the
 /// folder is imported first (validated, stored, activated when its version is new) and a
 /// folder that does not load is an error; otherwise the set in force is read from the

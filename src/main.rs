@@ -45,7 +45,9 @@ fn main() -> anyhow::Result<()> {
         Command::Import(args) => Ok(cli::import::run(&Ctx::open(&settings)?, args, &mut stdout)?),
         Command::Enrich(args) => Ok(cli::enrich::run(&Ctx::open(&settings)?, args, &mut stdout)?),
         Command::Brreg { command } => Ok(cli::brreg::run(&Ctx::open(&settings)?, command, &mut stdout)?),
-        Command::Approvals { command } => Ok(cli::approvals::run(&Ctx::open(&settings)?, command, &mut stdout)?),
+        Command::Approvals { command } => {
+            Ok(cli::approvals::run(&Ctx::open(&settings)?, command, &mut stdout)?)
+        }
         Command::Score(args) => Ok(cli::score::run(&Ctx::open(&settings)?, args, &mut stdout)?),
         Command::Rules { command } => Ok(cli::rules::run(&settings, command, &mut stdout)?),
         Command::Draw(args) => Ok(cli::draw::run_draw(&settings, *args, &mut stdout)?),
@@ -105,7 +107,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
     let rules = std::sync::Arc::new(ActiveRules::new(rules));
     if settings.rules_poll_seconds > 0 {
-        spawn_rules_poller(pool.clone(), std::sync::Arc::clone(&rules), settings.rules_poll_seconds)?;
+        spawn_rules_poller(
+            pool.clone(),
+            std::sync::Arc::clone(&rules),
+            settings.rules_poll_seconds,
+        )?;
     }
     let enricher = enricher.map(|e| e.with_rules(std::sync::Arc::clone(&rules)));
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
@@ -152,7 +158,9 @@ fn spawn_rules_poller(
                     .map_err(spotcheck::service::rules::RulesError::from)
                     .and_then(|mut c| spotcheck::service::rules::refresh(&mut c, &rules));
                 match refreshed {
-                    Ok(Some(version)) => tracing::info!(version, "switched to the rule set activated elsewhere"),
+                    Ok(Some(version)) => {
+                        tracing::info!(version, "switched to the rule set activated elsewhere")
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "could not check for a newly activated rule set"),
                 }

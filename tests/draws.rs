@@ -16,7 +16,7 @@ use spotcheck::db::models::{Actor, users};
 use spotcheck::db::schema::{assessments, contract_risk, contracts, rule_sets};
 use spotcheck::db::{DbConn, Pool};
 use spotcheck::domain::roles::{Agency, Role};
-use spotcheck::draws::{self, DrawFilter, DrawSpec, StrataMode};
+use spotcheck::service::draws::{self, DrawFilter, DrawSpec, StrataMode};
 
 const SEED: &str = "2026-03-02 rådhuset: 3 8 1 5 0 6 2 2 7 9";
 
@@ -91,7 +91,7 @@ fn load_register(pool: &Pool, rows: &[Row]) {
         };
         csv.push_str(&format!("{no};{name};{orgnr};01.01.2024;{end};{unit}\n"));
     }
-    let report = spotcheck::app::import_register(
+    let report = spotcheck::service::imports::import_register(
         pool,
         &uploader,
         "register.csv",
@@ -207,7 +207,7 @@ fn rules() -> spotcheck::risk::RuleSet {
 /// Publishes through the library (for tests that look at storage rather than HTTP).
 fn publish(pool: &Pool, spec: &DrawSpec) -> draws::Published {
     let rs = rules();
-    draws::publish(&mut pool.get().unwrap(), &kemner(pool), spec, Ok(&rs)).unwrap()
+    draws::publish(&mut pool.get().unwrap(), &kemner(pool), spec, &rs).unwrap()
 }
 
 fn spec(size: u64) -> DrawSpec {
@@ -609,7 +609,7 @@ async fn filters_shape_the_population(backend: Backend) {
                 filter: f,
                 ..DrawSpec::default()
             },
-            Ok(&rs),
+            &rs,
         )
     };
     assert_eq!(pv(DrawFilter::default()).unwrap().population_size, 25);
@@ -650,7 +650,7 @@ async fn filters_shape_the_population(backend: Backend) {
             binomial,
             ..DrawSpec::default()
         };
-        draws::preview(&mut app.pool.get().unwrap(), &user, &s, Ok(&rs)).unwrap()
+        draws::preview(&mut app.pool.get().unwrap(), &user, &s, &rs).unwrap()
     };
     assert_eq!(planned(false).size, Some(12));
     assert_eq!(planned(true).size, Some(11));
@@ -658,7 +658,7 @@ async fn filters_shape_the_population(backend: Backend) {
         tolerable_rate: Some(0.2),
         ..spec(3)
     };
-    assert!(draws::preview(&mut app.pool.get().unwrap(), &user, &both, Ok(&rs)).is_err());
+    assert!(draws::preview(&mut app.pool.get().unwrap(), &user, &both, &rs).is_err());
 
     // Contracts drawn in the last N months are left out of the next draw.
     let d = publish(&app.pool, &spec(5));
@@ -856,7 +856,7 @@ async fn roles_are_enforced(backend: Backend) {
     let ola = users::find_by_username(&mut app.pool.get().unwrap(), "ola")
         .unwrap()
         .unwrap();
-    let err = draws::publish(&mut app.pool.get().unwrap(), &ola, &spec(2), Ok(&rules())).unwrap_err();
+    let err = draws::publish(&mut app.pool.get().unwrap(), &ola, &spec(2), &rules()).unwrap_err();
     assert!(matches!(err, draws::DrawError::Forbidden(_)));
     app.stop();
 }

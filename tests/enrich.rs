@@ -11,7 +11,7 @@ use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 use spotcheck::brreg::{BrregClient, BrregConfig};
 use spotcheck::domain::roles::Role;
-use spotcheck::enrich::Enricher;
+use spotcheck::service::enrichment::Enricher;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -305,7 +305,7 @@ async fn bulk_and_approval_files(backend: Backend) {
 }
 
 async fn change_feed_queues_changed_suppliers(backend: Backend) {
-    use spotcheck::db::models::enrichment;
+    use spotcheck::db::models::suppliers;
     use wiremock::matchers::query_param;
     let app = TestApp::start(backend).await;
     app.add_user("kem", Role::Kemner, None);
@@ -318,8 +318,8 @@ async fn change_feed_queues_changed_suppliers(backend: Backend) {
     app.upload(&kem, "r.xlsx", register(&rows), &[]).await;
     {
         let mut conn = app.pool.get().unwrap();
-        enrichment::apply_feed_page(&mut conn, "enheter", &[], 21000100).unwrap();
-        enrichment::apply_feed_page(&mut conn, "underenheter", &[], 7).unwrap();
+        suppliers::apply_feed_page(&mut conn, "enheter", &[], 21000100).unwrap();
+        suppliers::apply_feed_page(&mut conn, "underenheter", &[], 7).unwrap();
     }
     let server = MockServer::start().await;
     for (from, file) in [
@@ -351,7 +351,7 @@ async fn change_feed_queues_changed_suppliers(backend: Backend) {
     );
     let mut conn = app.pool.get().unwrap();
     assert_eq!(
-        enrichment::feed_position(&mut conn, "enheter").unwrap(),
+        suppliers::feed_position(&mut conn, "enheter").unwrap(),
         Some(21000110)
     );
     // The next round continues where it stopped and finds nothing new.

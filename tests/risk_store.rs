@@ -9,9 +9,9 @@ use common::{Backend, TestApp, run_cli};
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 use spotcheck::brreg::{Lookup, Outcome};
-use spotcheck::db::models::{Actor, enrichment};
+use spotcheck::db::models::{Actor, suppliers};
 use spotcheck::domain::roles::{Agency, Role};
-use spotcheck::scoring::Scope;
+use spotcheck::service::scoring::Scope;
 
 /// (contract id, title, supplier, orgnr, CPV, value in NOK)
 type Row<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, f64);
@@ -110,13 +110,21 @@ fn record_facts(app: &TestApp) {
         ("310000043", "enhet_konkurs_avvikling_310000043.json"),
         ("991825827", "enhet_aktiv_991825827.json"),
     ] {
-        enrichment::record(&mut conn, orgnr, &Ok(lookup(file)), at).unwrap();
+        suppliers::record(&mut conn, orgnr, &Ok(lookup(file)), at).unwrap();
     }
 }
 
-fn rescore(app: &TestApp, scope: Scope, force: bool) -> spotcheck::scoring::RescoreReport {
-    let rules = spotcheck::app::load_rules(&app.settings).unwrap();
-    spotcheck::app::rescore(&app.pool, &rules, scope, force, "test", &Actor::system()).unwrap()
+fn rescore(app: &TestApp, scope: Scope, force: bool) -> spotcheck::service::scoring::RescoreReport {
+    let rules = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system()).unwrap();
+    spotcheck::service::scoring::rescore_today(
+        &mut app.pool.get().unwrap(),
+        &rules,
+        scope,
+        force,
+        "test",
+        &Actor::system(),
+    )
+    .unwrap()
 }
 
 fn by_no<'a>(page: &'a Value, no: &str) -> &'a Value {
@@ -304,7 +312,7 @@ fn urlencode(s: &str) -> String {
 
 fn rule_files(app: &TestApp) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&app.settings.rules_dir)
+    let mut entries: Vec<_> = std::fs::read_dir(app.settings.rules_dir.as_ref().unwrap())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -422,7 +430,12 @@ async fn rules_api_validates_replaces_and_keeps_history(backend: Backend) {
         done["rescore"]["contracts_recorded"], 4,
         "a new version records anew"
     );
-    assert_eq!(rule_files(&app), heavier, "the folder holds the new files");
+    // The set lives in the database now: the folder is the exchange format, untouched.
+    assert_eq!(
+        rule_files(&app),
+        files,
+        "PUT stores a version; it writes no files"
+    );
     let rules = json_of(app.api_get("/api/v1/rules", &kem).await).await;
     assert_eq!(rules["version"], v2.as_str());
     assert_eq!(rules["activations"][1]["version"], v1.as_str());
@@ -461,7 +474,7 @@ async fn rules_api_validates_replaces_and_keeps_history(backend: Backend) {
 
     // A broken edit on disk: reload refuses and the active set stays.
     std::fs::write(
-        app.settings.rules_dir.join("zz_broken.toml"),
+        app.settings.rules_dir.as_ref().unwrap().join("zz_broken.toml"),
         "[[indicator]]\nid = \n",
     )
     .unwrap();
@@ -484,7 +497,13 @@ async fn cli_score_and_rules_check(backend: Backend) {
     app.add_user("kem", Role::Kemner, None);
     let kem = app.token_for("kem");
     app.upload(&kem, "avtaler.xlsx", register(ROWS), &[]).await;
-    let rules_dir = app.settings.rules_dir.to_string_lossy().into_owned();
+    let rules_dir = app
+        .settings
+        .rules_dir
+        .as_ref()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let env = [("SPOTCHECK_RULES_DIR", rules_dir.as_str())];
 
     let (ok, out, err) = run_cli(&app.db, &["score", "--format", "json"], &env);
@@ -590,7 +609,7 @@ async fn fixture_registers_are_scored_and_explained(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.add_user("kem", Role::Kemner, None);
     let kem = app.token_for("kem");
-    let indicators = spotcheck::app::load_rules(&app.settings)
+    let indicators = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system())
         .unwrap()
         .indicators()
         .len();

@@ -5,8 +5,8 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::{CliError, Ctx};
-use crate::db::models::audit::ChainStatus;
 use crate::service;
+use crate::service::users::ChainStatus;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
@@ -55,4 +55,3 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand, out: &mut dyn Write) -> Result<(), CliE
         }
     }
 }
-

@@ -65,4 +65,3 @@ pub fn run(ctx: &Ctx, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliE
     )?;
     Ok(())
 }
-

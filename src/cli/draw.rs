@@ -8,8 +8,10 @@ use clap::{Args, Subcommand};
 use super::{CliError, Ctx, OutputFormat};
 use crate::config::Settings;
 use crate::db::DbError;
-use crate::service::draws::{self, DrawError, DrawFilter, DrawSpec, DrawView, Published, ShareInput, StrataMode};
 use crate::sampling::Part;
+use crate::service::draws::{
+    self, DrawError, DrawFilter, DrawSpec, DrawView, Published, ShareInput, StrataMode,
+};
 
 /// `spotcheck draw`: flags for a new draw, or a subcommand for a stored one.
 #[derive(Args, Debug)]
@@ -236,7 +238,7 @@ fn new_draw(settings: &Settings, a: NewDrawArgs, out: &mut dyn Write) -> Result<
         preview: a.preview,
     };
     let ctx = Ctx::open(settings)?;
-            let mut conn = ctx.conn()?;
+    let mut conn = ctx.conn()?;
     let user = ctx.acting_user(a.user.as_deref())?;
     // The set in force: the one the contracts were scored with.
     let rules = ctx.rules()?;
@@ -316,7 +318,7 @@ fn print_view(v: &DrawView, out: &mut dyn Write) -> Result<(), DrawCliError> {
 pub fn run_verify(settings: &Settings, args: VerifyArgs, out: &mut dyn Write) -> Result<(), DrawCliError> {
     let json = args.format.is_json();
     let ctx = Ctx::open(settings)?;
-            let mut conn = ctx.conn()?;
+    let mut conn = ctx.conn()?;
     let v = draws::verify_stored(&mut conn, args.id)?;
     if json {
         writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default())?;

@@ -38,8 +38,10 @@ pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliEr
             service::suppliers::enqueue(&mut conn, &list)?;
         }
         if args.stale {
-            let n =
-                service::suppliers::requeue_stale(&mut conn, chrono::Duration::hours(settings.enrich_max_age_hours))?;
+            let n = service::suppliers::requeue_stale(
+                &mut conn,
+                chrono::Duration::hours(settings.enrich_max_age_hours),
+            )?;
             writeln!(out, "{n} stale suppliers queued")?;
         }
     }
@@ -70,4 +72,3 @@ pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliEr
     }
     Ok(())
 }
-

@@ -130,4 +130,3 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     }
     Ok(())
 }
-

@@ -136,7 +136,6 @@ pub enum CliError {
     Io(#[from] std::io::Error),
 }
 
-
 /// What every command needs: the settings and the database (created and migrated if new).
 pub struct Ctx<'a> {
     pub settings: &'a Settings,
@@ -169,7 +168,11 @@ impl<'a> Ctx<'a> {
     /// The user named by `--user`, or the operations user.
     pub fn acting_user(&self, name: Option<&str>) -> Result<User, CliError> {
         let name = name.map(str::trim).filter(|n| !n.is_empty());
-        Ok(crate::service::users::acting_user(&mut *self.conn()?, &Actor::cli(), name)?)
+        Ok(crate::service::users::acting_user(
+            &mut *self.conn()?,
+            &Actor::cli(),
+            name,
+        )?)
     }
 
     /// After a command changed what scores read: rescores `scope` with the rule set in

@@ -35,7 +35,11 @@ pub enum RulesCommand {
     Export { dir: PathBuf },
 }
 
-pub fn run(settings: &crate::config::Settings, cmd: RulesCommand, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(
+    settings: &crate::config::Settings,
+    cmd: RulesCommand,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     match cmd {
         // Checking needs no database.
         RulesCommand::Check { dir, format } => check(dir, format, out),
@@ -44,10 +48,14 @@ pub fn run(settings: &crate::config::Settings, cmd: RulesCommand, out: &mut dyn 
             let files = service::rules::read_folder(&dir)?;
             let actor = Actor::cli();
             let active = service::rules::ActiveRules::new(ctx.rules()?);
-            let replaced = service::rules::replace(&mut *ctx.conn()?, &actor, &active, &files).map_err(|e| match e {
-                service::rules::RulesError::Invalid(errors) => CliError::Rules { dir: dir.clone(), errors },
-                other => other.into(),
-            })?;
+            let replaced =
+                service::rules::replace(&mut *ctx.conn()?, &actor, &active, &files).map_err(|e| match e {
+                    service::rules::RulesError::Invalid(errors) => CliError::Rules {
+                        dir: dir.clone(),
+                        errors,
+                    },
+                    other => other.into(),
+                })?;
             if format.is_json() {
                 writeln!(out, "{}", serde_json::to_string(&replaced).unwrap_or_default())?;
             } else if replaced.activated {
@@ -60,7 +68,12 @@ pub fn run(settings: &crate::config::Settings, cmd: RulesCommand, out: &mut dyn 
                     replaced.rescore.contracts_recorded
                 )?;
             } else {
-                writeln!(out, "{}: version {} was already active", dir.display(), replaced.version)?;
+                writeln!(
+                    out,
+                    "{}: version {} was already active",
+                    dir.display(),
+                    replaced.version
+                )?;
             }
             Ok(())
         }

@@ -21,7 +21,14 @@ pub struct ScoreArgs {
 
 pub fn run(ctx: &Ctx, args: ScoreArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let rules = ctx.rules()?;
-    let report = scoring::rescore_today(&mut *ctx.conn()?, &rules, Scope::All, args.all, "manual", &Actor::cli())?;
+    let report = scoring::rescore_today(
+        &mut *ctx.conn()?,
+        &rules,
+        Scope::All,
+        args.all,
+        "manual",
+        &Actor::cli(),
+    )?;
     if args.format.is_json() {
         writeln!(out, "{}", serde_json::to_string(&report).unwrap_or_default())?;
     } else {
@@ -58,4 +65,3 @@ fn print_report(r: &RescoreReport, out: &mut dyn Write) -> Result<(), CliError> 
     }
     Ok(())
 }
-

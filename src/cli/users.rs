@@ -100,7 +100,8 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
             }
         }
         UsersCommand::SetRole { name, role, agency } => {
-            let user = service::users::set_role(&mut conn, &actor, &name, role.parse()?, parse_agency(agency)?)?;
+            let user =
+                service::users::set_role(&mut conn, &actor, &name, role.parse()?, parse_agency(agency)?)?;
             writeln!(out, "{} now has role {}", user.username, user.role)?;
         }
         UsersCommand::Disable { name } => {
@@ -123,4 +124,3 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
     }
     Ok(())
 }
-

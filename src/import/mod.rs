@@ -202,8 +202,7 @@ impl ColumnMapping {
     /// [`parse_spec`](Self::parse_spec) text.
     pub fn parse_any(s: &str) -> Result<Self, ImportError> {
         if s.trim_start().starts_with('{') {
-            serde_json::from_str(s)
-                .map_err(|e| ImportError::InvalidMapping(e.to_string()))
+            serde_json::from_str(s).map_err(|e| ImportError::InvalidMapping(e.to_string()))
         } else {
             Self::parse_spec(s)
         }

@@ -69,7 +69,11 @@ pub fn assessment(
 }
 
 /// A supplier's own assessment (supplier-level indicators) and its history.
-pub fn supplier_assessment(conn: &mut DbConn, active: &Arc<RuleSet>, orgnr: &str) -> Result<AssessmentView, DbError> {
+pub fn supplier_assessment(
+    conn: &mut DbConn,
+    active: &Arc<RuleSet>,
+    orgnr: &str,
+) -> Result<AssessmentView, DbError> {
     let history = assessments::supplier_history(conn, orgnr)?;
     explained(conn, active, history)
 }

@@ -170,7 +170,13 @@ impl Enricher {
                 // New facts change scores; a failure here leaves the facts stored and is
                 // caught up by the next pass or `spotcheck score`.
                 let scope = crate::service::scoring::Scope::Suppliers(fresh);
-                crate::service::scoring::rescore_after(&mut conn, &rules, scope, "enrichment", &Actor::system());
+                crate::service::scoring::rescore_after(
+                    &mut conn,
+                    &rules,
+                    scope,
+                    "enrichment",
+                    &Actor::system(),
+                );
             }
             Ok(())
         })

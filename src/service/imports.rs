@@ -6,10 +6,10 @@
 use crate::db::models::imports::{self, ImportReport, UploadMeta};
 use crate::db::models::users::User;
 use crate::db::models::{Actor, assessments};
-use crate::risk::RuleSet;
-use crate::service::scoring;
 use crate::db::{self, DbError, Pool};
 use crate::import::{ImportError, ImportOptions};
+use crate::risk::RuleSet;
+use crate::service::scoring;
 
 /// Why an import stored nothing.
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +188,6 @@ fn store_while_reading(
     })
 }
 
-
 /// [`import_register`], then scores the contracts the batch created or changed, before the
 /// report goes back, so the person sees their contracts' risk at once. A scoring failure
 /// is logged: the batch is stored and the next rescoring catches up.
@@ -214,7 +213,9 @@ pub fn import_and_score(
                 "import",
                 &Actor::user(&uploader.username),
             ),
-            Err(e) => tracing::warn!(error = %e, batch_id, "not rescored after the import; run `spotcheck score`"),
+            Err(e) => {
+                tracing::warn!(error = %e, batch_id, "not rescored after the import; run `spotcheck score`")
+            }
         }
     }
     Ok(report)

@@ -133,7 +133,10 @@ pub fn validate(files: &[(String, String)]) -> Result<RuleSet, RuleSetError> {
 
 /// The version named by the newest activation, if any.
 pub fn active_version(conn: &mut DbConn) -> Result<Option<String>, DbError> {
-    Ok(assessments::activations(conn, 1)?.into_iter().next().map(|a| a.version))
+    Ok(assessments::activations(conn, 1)?
+        .into_iter()
+        .next()
+        .map(|a| a.version))
 }
 
 fn load_version(conn: &mut DbConn, version: &str) -> Result<Option<RuleSet>, RulesError> {

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use crate::brreg::UnitFacts;
 use crate::brreg::approvals::StatusClass;
-use crate::db::models::audit;
 use crate::db::models::assessments::{self, ContractInputRow, CurrentMark, LoadedRegister, NewAssessment};
+use crate::db::models::audit;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError};
 use crate::risk::{
@@ -258,7 +258,11 @@ impl World {
             );
         }
         let ours = assessments::supplier_orgnrs(conn)?;
-        Ok(World::new(facts, assessments::latest_approval_registers(conn)?, &ours))
+        Ok(World::new(
+            facts,
+            assessments::latest_approval_registers(conn)?,
+            &ours,
+        ))
     }
 
     /// `ours`: the suppliers we hold contracts with; the shared-address count is over them.
@@ -709,7 +713,10 @@ pub struct PassedRule {
 
 /// Spells out a stored assessment with the texts of `rules` (the rule set of the
 /// assessment's version, or `None` when it is not available).
-pub fn explain(row: &assessments::AssessmentRow, rules: Option<&RuleSet>) -> Result<ExplainedAssessment, DbError> {
+pub fn explain(
+    row: &assessments::AssessmentRow,
+    rules: Option<&RuleSet>,
+) -> Result<ExplainedAssessment, DbError> {
     let stored: StoredExplanation = serde_json::from_str(&row.explanation)
         .map_err(|e| DbError::Corrupt(format!("assessment {}: unreadable explanation: {e}", row.id)))?;
     let indicator = |id: &str| rules.and_then(|r| r.indicators().iter().find(|i| i.id == id));

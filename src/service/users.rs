@@ -1,7 +1,8 @@
 //! Users, roles and API tokens, and the operations user the command line acts as.
 
 use crate::auth::{self, check_password_policy, hash_password};
-use crate::db::models::audit::{self, AuditRow, ChainStatus};
+use crate::db::models::audit;
+pub use crate::db::models::audit::{AuditRow, ChainStatus};
 use crate::db::models::users::{self, User};
 use crate::db::models::{Actor, tokens};
 use crate::db::{DbConn, DbError, Missing};
@@ -57,18 +58,33 @@ pub fn set_role(
     users::set_role(conn, actor, username, role, agency)
 }
 
-pub fn set_disabled(conn: &mut DbConn, actor: &Actor, username: &str, disabled: bool) -> Result<User, DbError> {
+pub fn set_disabled(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<User, DbError> {
     users::set_disabled(conn, actor, username, disabled)
 }
 
-pub fn set_password(conn: &mut DbConn, actor: &Actor, username: &str, password: &str) -> Result<(), UserError> {
+pub fn set_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+) -> Result<(), UserError> {
     check_password_policy(password)?;
     let hash = hash_password(password)?;
     Ok(users::set_password(conn, actor, username, hash)?)
 }
 
 /// Creates an API token for `username`; the plaintext is returned once and never stored.
-pub fn create_token(conn: &mut DbConn, actor: &Actor, username: &str, label: &str) -> Result<String, DbError> {
+pub fn create_token(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    label: &str,
+) -> Result<String, DbError> {
     tokens::create(conn, actor, username, label)
 }
 
@@ -76,7 +92,8 @@ pub fn create_token(conn: &mut DbConn, actor: &Actor, username: &str, label: &st
 /// audited as `actor`).
 pub fn acting_user(conn: &mut DbConn, actor: &Actor, name: Option<&str>) -> Result<User, DbError> {
     if let Some(name) = name {
-        return users::find_by_username(conn, name)?.ok_or_else(|| DbError::NotFound(Missing::User(name.trim().to_owned())));
+        return users::find_by_username(conn, name)?
+            .ok_or_else(|| DbError::NotFound(Missing::User(name.trim().to_owned())));
     }
     if let Some(u) = users::find_by_username(conn, OPERATOR)? {
         return Ok(u);

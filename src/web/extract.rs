@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_multipart::Multipart;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_multipart::Multipart;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 

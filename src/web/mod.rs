@@ -49,7 +49,10 @@ impl AppState {
 
     /// Runs `f` with a database connection on the blocking pool. The one place where the web
     /// layer touches the connection pool: handlers call services through it.
-    pub async fn db<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+    pub async fn db<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, AppError>
     where
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
@@ -64,7 +67,10 @@ impl AppState {
 
     /// Runs `f` on the blocking pool with the whole pool, for services that use several
     /// connections (an import stores on one and checkpoints on another).
-    pub async fn pooled<T, E>(&self, f: impl FnOnce(&Pool) -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+    pub async fn pooled<T, E>(
+        &self,
+        f: impl FnOnce(&Pool) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, AppError>
     where
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,

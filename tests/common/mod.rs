@@ -92,7 +92,7 @@ impl TestDb {
         Settings {
             data_dir: self.dir.path().join("data"),
             database_url: Some(self.url.clone()),
-            rules_dir,
+            rules_dir: Some(rules_dir),
             ..Settings::default()
         }
     }
@@ -146,9 +146,8 @@ impl TestApp {
         app::ensure_first_admin(&pool, Some(ADMIN_PASSWORD.into())).expect("first admin");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let rules = app::load_rules(&settings).expect("the shipped rule set loads");
-        app::activate_rules(&pool, &rules, &Actor::system()).expect("activate rules");
-        let rules = std::sync::Arc::new(spotcheck::risk::ActiveRuleSet::new(rules));
+        let rules = app::load_rules(&pool, &settings, &Actor::system()).expect("the shipped rule set loads");
+        let rules = std::sync::Arc::new(spotcheck::service::rules::ActiveRules::new(rules));
         let state = actix_web::web::Data::new(spotcheck::web::AppState::new(
             pool.clone(),
             settings.clone(),
@@ -321,7 +320,10 @@ pub fn run_cli(db: &TestDb, args: &[&str], envs: &[(&str, &str)]) -> (bool, Stri
         .env("SPOTCHECK_DATABASE_URL", &db.url)
         .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
         .env("RUST_LOG", "warn")
-        .env("SPOTCHECK_RULES_DIR", db.settings().rules_dir)
+        .env(
+            "SPOTCHECK_RULES_DIR",
+            db.settings().rules_dir.expect("rules folder"),
+        )
         .envs(envs.iter().copied())
         .output()
         .expect("run spotcheck");

@@ -18,7 +18,9 @@ mod spec;
 mod verify;
 mod views;
 
-pub use population::{Population, Preview, StratumInfo, StratumPlan, build_population, normalise_filter, preview};
+pub use population::{
+    Population, Preview, StratumInfo, StratumPlan, build_population, normalise_filter, preview,
+};
 pub use publish::{Published, extend, picks_sha256, publish};
 pub use spec::{DrawFilter, DrawSpec, ShareInput, Sizing, StrataMode, parse_allocation};
 pub use verify::{StoredVerification, verify_stored};
@@ -32,11 +34,9 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::db::models::audit::{self, Event};
 use crate::db::models;
-use crate::db::models::draws::{
-    NewDraw, NewMessage, NewPick, NewRound, PickRow, PopulationRow,
-};
+use crate::db::models::audit::{self, Event};
+use crate::db::models::draws::{NewDraw, NewMessage, NewPick, NewRound, PickRow, PopulationRow};
 use crate::db::models::users::User;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError, write_tx};
@@ -46,7 +46,6 @@ use crate::sampling::{
     self, ALGORITHM, Allocation, DrawPlan, DrawRecord, Manifest, ManifestEntry, Part, Pick, SamplingError,
     SizeModel, UniformShare, VerifyReport,
 };
-
 
 /// How a contract's weight (risk points) follows from its risk score.
 pub const WEIGHT_RULE: &str = "score+1";
@@ -99,14 +98,12 @@ impl From<diesel::result::Error> for DrawError {
     }
 }
 
-
 pub(crate) fn require(user: &User, p: Permission, what: &'static str) -> Result<(), DrawError> {
     if user.disabled || !user.role.may(p) {
         return Err(DrawError::Forbidden(what));
     }
     Ok(())
 }
-
 
 pub(crate) fn corrupt(id: i64, reason: impl Into<String>) -> DrawError {
     DrawError::Corrupt {
@@ -115,8 +112,10 @@ pub(crate) fn corrupt(id: i64, reason: impl Into<String>) -> DrawError {
     }
 }
 
-
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(id: i64, what: &str, text: &str) -> Result<T, DrawError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    id: i64,
+    what: &str,
+    text: &str,
+) -> Result<T, DrawError> {
     serde_json::from_str(text).map_err(|e| corrupt(id, format!("{what} kan ikke leses: {e}")))
 }
-

@@ -236,7 +236,11 @@ pub fn build_population(
     })
 }
 
-pub(super) fn check_known(what: &'static str, asked: &[String], found: &HashSet<String>) -> Result<(), DrawError> {
+pub(super) fn check_known(
+    what: &'static str,
+    asked: &[String],
+    found: &HashSet<String>,
+) -> Result<(), DrawError> {
     let missing: Vec<&str> = asked
         .iter()
         .filter(|id| !found.contains(*id))
@@ -285,7 +289,6 @@ pub struct Preview {
     pub rule_set_versions: Vec<String>,
     pub weight_rule: &'static str,
 }
-
 
 pub(super) fn strata_plans(pop: &Population, plan: Option<&DrawPlan>) -> Vec<StratumPlan> {
     pop.strata
@@ -349,4 +352,3 @@ pub fn preview(
         weight_rule: WEIGHT_RULE,
     })
 }
-

@@ -134,7 +134,6 @@ pub(super) fn store_round(
     })
 }
 
-
 /// The outcome of publishing or extending.
 #[derive(Debug, Clone, Serialize)]
 pub struct Published {
@@ -160,7 +159,6 @@ pub(super) fn publish_warnings(notifications: usize) -> Vec<String> {
         Vec::new()
     }
 }
-
 
 /// Publishes a new draw: freezes the population, draws with the seed (given, or 128 bits
 /// from the OS), and stores the draw, its picks, a case per pick, a message per liaison and
@@ -348,4 +346,3 @@ pub fn extend(
         warnings: publish_warnings(effects.notifications),
     })
 }
-

@@ -43,7 +43,11 @@ pub fn verify_stored(conn: &mut DbConn, id: i64) -> Result<StoredVerification, D
     })
 }
 
-pub(super) fn audit_check(conn: &mut DbConn, id: i64, record: &DrawRecord) -> Result<Option<String>, DrawError> {
+pub(super) fn audit_check(
+    conn: &mut DbConn,
+    id: i64,
+    record: &DrawRecord,
+) -> Result<Option<String>, DrawError> {
     let entries = models::draws::audit_entries(conn, id)?;
     let mut rounds_seen = 0usize;
     let mut position = 0usize;
@@ -91,4 +95,3 @@ pub(super) fn audit_check(conn: &mut DbConn, id: i64, record: &DrawRecord) -> Re
     }
     Ok(None)
 }
-

@@ -52,7 +52,6 @@ pub struct DrawSummary {
     pub created_at: NaiveDateTime,
 }
 
-
 pub(super) fn pick_of(row: &PickRow) -> Result<Pick, DrawError> {
     let part = match (row.part.as_str(), row.counter, &row.ticket) {
         ("weighted", Some(c), None) => Part::Weighted {
@@ -73,7 +72,6 @@ pub(super) fn pick_of(row: &PickRow) -> Result<Pick, DrawError> {
         part,
     })
 }
-
 
 /// The stored record needed to re-run the draw.
 pub fn load_record(conn: &mut DbConn, id: i64) -> Result<DrawRecord, DrawError> {
@@ -167,4 +165,3 @@ pub fn manifest_text(conn: &mut DbConn, id: i64) -> Result<String, DrawError> {
     models::draws::find_draw(conn, id)?.ok_or(DrawError::NotFound(id))?;
     models::draws::manifest_text(conn, id)?.ok_or_else(|| corrupt(id, "manifestet mangler"))
 }
-

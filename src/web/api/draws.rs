@@ -32,14 +32,10 @@ async fn create(
     let rules = state.rule_set();
     let who = user.user;
     if spec.preview {
-        let p = state
-            .db(move |c| draws::preview(c, &who, &spec, &rules))
-            .await?;
+        let p = state.db(move |c| draws::preview(c, &who, &spec, &rules)).await?;
         return Ok(HttpResponse::Ok().json(p));
     }
-    let published = state
-        .db(move |c| draws::publish(c, &who, &spec, &rules))
-        .await?;
+    let published = state.db(move |c| draws::publish(c, &who, &spec, &rules)).await?;
     Ok(HttpResponse::Created().json(published))
 }
 

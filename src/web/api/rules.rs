@@ -117,7 +117,8 @@ async fn reload(state: web::Data<AppState>, user: ApiUser) -> Result<HttpRespons
     user.require(Permission::ManageRules)?;
     let Some(dir) = state.settings.rules_dir.clone() else {
         return Err(ApiError(AppError::Conflict(
-            "no rules folder is configured (SPOTCHECK_RULES_DIR); send the files with PUT /api/v1/rules".into(),
+            "no rules folder is configured (SPOTCHECK_RULES_DIR); send the files with PUT /api/v1/rules"
+                .into(),
         )));
     };
     let actor = Actor::user(&user.user.username);

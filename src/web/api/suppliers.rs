@@ -40,13 +40,15 @@ async fn list(
 
 async fn show(state: web::Data<AppState>, user: ApiUser, orgnr: OrgNrPath) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ViewAllContracts)?;
-    let view = state
-        .db(move |c| service::suppliers::show(c, &orgnr.0))
-        .await?;
+    let view = state.db(move |c| service::suppliers::show(c, &orgnr.0)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn refresh(state: web::Data<AppState>, user: ApiUser, orgnr: OrgNrPath) -> Result<HttpResponse, ApiError> {
+async fn refresh(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    orgnr: OrgNrPath,
+) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ViewAllContracts)?;
     let actor = Actor::user(&user.user.username);
     let job = state

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::db::models::Actor;
-use crate::db::models::audit::ChainStatus;
 use crate::domain::roles::{Agency, Permission, Role};
 use crate::service;
+use crate::service::users::ChainStatus;
 use crate::web::AppState;
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::ApiUser;

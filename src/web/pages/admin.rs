@@ -6,10 +6,10 @@ use serde::Deserialize;
 
 use super::{Nav, html, render};
 use crate::db::models::Actor;
-use crate::db::models::audit::{AuditRow, ChainStatus};
 use crate::db::models::users::User;
 use crate::domain::roles::{Agency, Permission, Role};
 use crate::service;
+use crate::service::users::{AuditRow, ChainStatus};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
 use crate::web::extract::WebUser;
@@ -102,7 +102,10 @@ pub async fn audit(state: web::Data<AppState>, user: WebUser) -> Result<HttpResp
     user.require(Permission::ReadAuditLog)?;
     let (status, entries) = state
         .db(|c| -> Result<_, crate::db::DbError> {
-            Ok((service::users::verify_audit(c)?, service::users::recent_audit(c, 100)?))
+            Ok((
+                service::users::verify_audit(c)?,
+                service::users::recent_audit(c, 100)?,
+            ))
         })
         .await?;
     let (chain_ok, chain_status) = match status {
@@ -125,4 +128,3 @@ pub async fn audit(state: web::Data<AppState>, user: WebUser) -> Result<HttpResp
         entries,
     })?))
 }
-

@@ -141,4 +141,3 @@ pub async fn logout(
         .cookie(expired(SESSION_COOKIE))
         .finish())
 }
-

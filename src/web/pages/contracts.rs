@@ -131,4 +131,3 @@ pub async fn detail(
     };
     Ok(html(render(&body)?))
 }
-

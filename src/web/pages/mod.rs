@@ -94,4 +94,3 @@ pub async fn home(user: WebUser) -> Result<HttpResponse, PageError> {
     };
     Ok(html(render(&page)?))
 }
-
