@@ -102,7 +102,7 @@ fn child_sqlite(file: &str, n: usize) {
     drop(csv);
     let rss_before = vm_kb("VmRSS:");
     let started = Instant::now();
-    let stats = spotcheck::app::load_bulk(
+    let stats = spotcheck::service::suppliers::load_bulk(
         &mut conn,
         std::io::BufReader::new(File::open(file).unwrap()),
         false,

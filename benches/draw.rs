@@ -171,6 +171,7 @@ fn stored_population() {
         t.elapsed().as_secs_f64()
     );
     let at = chrono::Utc::now().naive_utc();
+    let rules = spotcheck::service::rules::default_rule_set().unwrap();
     let (_, sha) = best(
         "manifest from 1M stored SQLite rows (query+strata+sha256)",
         || {
@@ -178,7 +179,7 @@ fn stored_population() {
                 &mut conn,
                 &DrawFilter::default(),
                 StrataMode::Industry,
-                Err("none"),
+                &rules,
                 at,
             )
             .unwrap();

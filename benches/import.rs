@@ -8,7 +8,7 @@
 //! re-executed with `--phase NAME`), so its peak memory (VmHWM at the end of the child, all
 //! its threads together) is its own. A phase is one `fn(&Path) -> u64` (rows); add more to
 //! `PHASES`. `sqlite` and `postgres` run the whole import (parse, validate, store in one
-//! transaction, report) into a fresh database, through `app::import_register`, which parses on
+//! transaction, report) into a fresh database, through `service::imports::import_register`, which parses on
 //! the calling thread and stores on a second one; their setup (migrations, the uploader) is
 //! not timed, the memory is all theirs (setup included).
 //!
@@ -18,7 +18,7 @@
 //! regardless of load; with a second core free, an import's wall time approaches the larger
 //! of its two threads' shares of it. `after ms` (median) is work an import leaves running in
 //! the background once its report is back: on SQLite, copying the write-ahead log into the
-//! database file (see `app::checkpoint_in_background`).
+//! database file (see `service::imports::checkpoint_in_background`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};

@@ -170,11 +170,12 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         data_dir: dir.path().join("data"),
-        rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        rules_dir: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")),
         ..Settings::default()
     };
     let pool = spotcheck::app::open_database(&settings).unwrap();
-    let rules = spotcheck::app::load_rules(&settings).unwrap();
+    let rules =
+        spotcheck::app::load_rules(&pool, &settings, &spotcheck::db::models::Actor::system()).unwrap();
 
     // Set-up: the register through the normal import path.
     let t = Instant::now();

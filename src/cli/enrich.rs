@@ -45,9 +45,7 @@ pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliEr
             writeln!(out, "{n} stale suppliers queued")?;
         }
     }
-    let rules = ctx.rules()?;
-    let enricher = service::enrichment::Enricher::from_settings(ctx.pool.clone(), settings)?
-        .with_rules(std::sync::Arc::new(service::rules::ActiveRules::new(rules)));
+    let enricher = ctx.enricher()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -175,6 +175,15 @@ impl<'a> Ctx<'a> {
         )?)
     }
 
+    /// The enrichment worker, rescoring with the rule set in force.
+    pub fn enricher(&self) -> Result<crate::service::enrichment::Enricher, CliError> {
+        let rules = std::sync::Arc::new(crate::service::rules::ActiveRules::new(self.rules()?));
+        Ok(
+            crate::service::enrichment::Enricher::from_settings(self.pool.clone(), self.settings)?
+                .with_rules(rules),
+        )
+    }
+
     /// After a command changed what scores read: rescores `scope` with the rule set in
     /// force. The command's own work is stored already, so a failure is a warning.
     pub fn rescore_after(&self, scope: crate::service::scoring::Scope, reason: &str) {

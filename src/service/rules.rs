@@ -154,10 +154,10 @@ fn load_version(conn: &mut DbConn, version: &str) -> Result<Option<RuleSet>, Rul
 /// The set in force: the newest activated version; on a database where none was ever
 /// activated, the embedded default, activated now by `actor`.
 pub fn load_active(conn: &mut DbConn, actor: &Actor) -> Result<RuleSet, RulesError> {
-    if let Some(version) = active_version(conn)? {
-        if let Some(rules) = load_version(conn, &version)? {
-            return Ok(rules);
-        }
+    if let Some(version) = active_version(conn)?
+        && let Some(rules) = load_version(conn, &version)?
+    {
+        return Ok(rules);
     }
     let rules = default_rule_set()?;
     activate(conn, actor, &rules)?;
