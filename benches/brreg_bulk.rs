@@ -1,7 +1,7 @@
 //! Bulk enrichment benchmark (`cargo bench --bench brreg_bulk`).
 //!
 //! Generates (deterministically) gzip bulk files shaped like the register's
-//! `/enheter/lastned` (one pretty-printed JSON array of units as in DOMAIN.md §1.4, valid
+//! `/enheter/lastned` (one pretty-printed JSON array of units as in docs/sources.md §1.4, valid
 //! MOD11 org numbers), then enriches 10 000 of them through `bulk::read_json_gz` with a
 //! filter set. Each read runs in a child process so its peak RSS (`VmHWM`) is its own;
 //! running it on 100 000 and 300 000 units shows memory does not grow with the file.

@@ -1,4 +1,4 @@
-//! Approval registers loaded from files (DOMAIN.md §2): Renholdsregisteret (cleaning),
+//! Approval registers loaded from files (docs/sources.md §2): Renholdsregisteret (cleaning),
 //! the car-care register (bilpleie, hjulskift, hjullagring) and the staffing-agency
 //! register (bemanningsforetak).
 //!
@@ -68,7 +68,7 @@ pub enum StatusClass {
     /// `Godkjent`, `Godkjent med ansatte`, `Godkjent uten ansatte`, `Lovlig – godkjent`.
     Approved,
     /// `Søknad under behandling`, `HMS-kortbestilling under behandling`: legal to buy from
-    /// meanwhile (DOMAIN.md §2).
+    /// meanwhile (docs/sources.md §2).
     Pending,
     /// `Ikke godkjent`, `Avslått`, `Tilbakekalt`, `Slettet`, `Utgått`.
     NotApproved,
@@ -315,7 +315,7 @@ const STATUS_DATE_ELEMENTS: [&str; 5] = [
     "sistendret",
 ];
 /// Where a file may carry its own date: an attribute on the root element or an element
-/// outside the entries. The published file's header is not documented (DOMAIN.md §9), so
+/// outside the entries. The published file's header is not documented (docs/sources.md §9), so
 /// several spellings are accepted.
 const FILE_DATE_NAMES: [&str; 8] = [
     "generert",

@@ -1,4 +1,4 @@
-//! Offline enrichment from the register's bulk downloads (DOMAIN.md §1.7).
+//! Offline enrichment from the register's bulk downloads (docs/sources.md §1.7).
 //!
 //! The full main-unit file holds ~1.5 million units, so both readers stream: one unit is
 //! parsed, filtered, mapped and handed to the callback at a time, and memory stays flat in

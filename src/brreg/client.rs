@@ -24,7 +24,7 @@ use super::facts::{FactsError, UnitFacts, parse_unit_json};
 use super::feed::{self, UpdatePage};
 use crate::domain::orgnr::OrgNr;
 
-/// Media types for the v2 JSON representation (DOMAIN.md §1.9). Pinning the version keeps
+/// Media types for the v2 JSON representation (docs/sources.md §1.9). Pinning the version keeps
 /// a future v3 from changing field shapes under us; the register answers 415 if it ever
 /// drops v2, which surfaces as [`BrregError::UnexpectedStatus`].
 const ACCEPT_ENHET: &str = "application/vnd.brreg.enhetsregisteret.enhet.v2+json";

@@ -1,7 +1,7 @@
 //! Mapping of a register unit (JSON from the API or the bulk file, or a CSV row) to the
 //! facts the risk rules use ([`UnitFacts`]).
 //!
-//! The register's payloads are treated as untrusted and inconsistent (DOMAIN.md §1.10):
+//! The register's payloads are treated as untrusted and inconsistent (docs/sources.md §1.10):
 //! every scalar field is optional, `""` means null, strings may come where numbers or
 //! booleans are expected (and the other way round), address line arrays may hold `null`.
 //! `respons_klasse` is ignored: old payloads lack it, and deletion is recognised by

@@ -1,4 +1,4 @@
-//! The register's change feed (`/oppdateringer/enheter`, DOMAIN.md §1.6).
+//! The register's change feed (`/oppdateringer/enheter`, docs/sources.md §1.6).
 //!
 //! We page by update id, not by page number: `oppdateringsid=N` returns updates with id
 //! `>= N` in ascending order, so continuing from "last id + 1" never skips or repeats an

@@ -80,7 +80,7 @@ impl Role {
         }
     }
 
-    /// Least privilege: each role gets what DESIGN.md's role table gives it and nothing more.
+    /// Least privilege: each role gets what its work needs (README, "First login") and nothing more.
     /// The admin runs the system but does not read contracts or cases.
     pub fn may(self, p: Permission) -> bool {
         use Permission::*;

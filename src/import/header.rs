@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use super::{ColumnMapping, Field};
 
-/// Norwegian and English names for each field (DOMAIN.md §7.1 and common variants). The
+/// Norwegian and English names for each field (docs/sources.md §7.1 and common variants). The
 /// first one is the name suggested in error messages.
 pub(crate) const SYNONYMS: &[(Field, &[&str])] = &[
     (
