@@ -7,6 +7,8 @@
 //! running it on 100 000 and 300 000 units shows memory does not grow with the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,6 +16,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use common::rng::XorShift;
+use common::vm_kb;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::json;
@@ -144,20 +148,6 @@ fn orgnrs() -> impl Iterator<Item = String> {
     })
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so every run writes the same file.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn generate(path: &Path, n: usize) -> (u64, u64) {
     const FORMS: [(&str, &str); 5] = [
         ("AS", "Aksjeselskap"),
@@ -181,7 +171,8 @@ fn generate(path: &Path, n: usize) -> (u64, u64) {
         ("4006", "STAVANGER", "STAVANGER", "1103"),
     ];
     let base = "https://data.brreg.no/enhetsregisteret/api";
-    let mut rng = Rng(0x5EED_CAFE_F00D_0001);
+    // Fixed seed, so every run writes the same file.
+    let mut rng = XorShift(0x5EED_CAFE_F00D_0001);
     let file = File::create(path).unwrap();
     let mut gz = BufWriter::new(GzEncoder::new(BufWriter::new(file), Compression::fast()));
     let mut raw = 0u64;
@@ -243,16 +234,6 @@ fn generate(path: &Path, n: usize) -> (u64, u64) {
     write(&mut gz, b" ]\n");
     gz.into_inner().unwrap().finish().unwrap().flush().unwrap();
     (raw, std::fs::metadata(path).unwrap().len())
-}
-
-fn vm_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn child(file: &str, n: usize) {

@@ -21,13 +21,16 @@
 //! database file (see `service::imports::checkpoint_in_background`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use common::vm_kb;
+use common::workbook::{Cell, Xlsx};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 type Phase = fn(&Path) -> u64;
 
@@ -254,52 +257,50 @@ fn generate(path: &Path, rows: u32) -> Result<(), Box<dyn std::error::Error>> {
             (format!("{w} {} AS", i + 1), orgnr(&mut rng))
         })
         .collect();
-    let mut wb = Workbook::new();
-    let date_fmt = Format::new().set_num_format("dd.mm.yyyy");
-    let money = Format::new().set_num_format("# ##0.00");
-    let ws = wb.add_worksheet();
-    ws.set_name("Kontrakter")?;
-    for (c, h) in COLUMNS.iter().enumerate() {
-        ws.write_string(0, c as u16, *h)?;
-    }
+    let mut xlsx = Xlsx::named("Kontrakter", &COLUMNS)?;
     for r in 1..=rows {
+        // Cells in column order: the generator is drawn from in that order.
         let (name, org) = &suppliers[rng.random_range(0..suppliers.len())];
-        ws.write_string(r, 0, format!("BK-2024-{r:06}"))?;
-        ws.write_string(
-            r,
-            1,
-            format!(
-                "{} {}",
-                words[rng.random_range(0..words.len())],
-                units[r as usize % units.len()]
-            ),
-        )?;
-        ws.write_string(r, 2, name)?;
-        if r % 10 == 0 {
+        let title = format!(
+            "{} {}",
+            words[rng.random_range(0..words.len())],
+            units[r as usize % units.len()]
+        );
+        let org = if r % 10 == 0 {
             // Some registers keep org numbers as grouped text.
             let s = org.to_string();
-            ws.write_string(r, 3, format!("{} {} {}", &s[0..3], &s[3..6], &s[6..9]))?;
+            Cell::Text(format!("{} {} {}", &s[0..3], &s[3..6], &s[6..9]))
         } else {
-            ws.write_number(r, 3, f64::from(*org))?;
-        }
-        ws.write_string(r, 4, cats[rng.random_range(0..cats.len())])?;
-        ws.write_string(r, 5, format!("{}", rng.random_range(45_000_000..99_000_000)))?;
+            Cell::Number(f64::from(*org))
+        };
+        let category = cats[rng.random_range(0..cats.len())];
+        let cpv = format!("{}", rng.random_range(45_000_000..99_000_000));
         let ore: i64 = rng.random_range(100_000..5_000_000_000);
-        ws.write_number_with_format(r, 6, ore as f64 / 100.0, &money)?;
         let y = rng.random_range(2018..2026u16);
         let m = rng.random_range(1..=12u8);
         let d = rng.random_range(1..=28u8);
-        ws.write_datetime_with_format(r, 7, &ExcelDateTime::from_ymd(y, m, d)?, &date_fmt)?;
         let ye = y + rng.random_range(1..5u16);
-        ws.write_datetime_with_format(r, 8, &ExcelDateTime::from_ymd(ye, m, d)?, &date_fmt)?;
-        ws.write_string(r, 9, units[rng.random_range(0..units.len())])?;
-        ws.write_string(r, 10, people[rng.random_range(0..people.len())])?;
-        ws.write_number(r, 11, f64::from(rng.random_range(0..4u8)))?;
-        if rng.random_bool(0.3) {
-            ws.write_string(r, 12, "Opsjon på forlengelse 1+1 år")?;
-        }
+        xlsx.row([
+            Cell::Text(format!("BK-2024-{r:06}")),
+            Cell::Text(title),
+            Cell::from(name.as_str()),
+            org,
+            Cell::from(category),
+            Cell::Text(cpv),
+            Cell::Formatted(ore as f64 / 100.0, "# ##0.00"),
+            Cell::Date(y, m, d),
+            Cell::Date(ye, m, d),
+            Cell::from(units[rng.random_range(0..units.len())]),
+            Cell::from(people[rng.random_range(0..people.len())]),
+            Cell::Number(f64::from(rng.random_range(0..4u8))),
+            if rng.random_bool(0.3) {
+                Cell::from("Opsjon på forlengelse 1+1 år")
+            } else {
+                Cell::Empty
+            },
+        ])?;
     }
-    wb.save(path)?;
+    std::fs::write(path, xlsx.finish()?)?;
     Ok(())
 }
 
@@ -312,17 +313,6 @@ fn cpu_ms() -> f64 {
     }
     let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
     ms(u.ru_utime) + ms(u.ru_stime)
-}
-
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 /// The 1, 5 and 15 minute load averages, from /proc/loadavg.
@@ -352,7 +342,7 @@ fn main() {
         let after = AFTER_MS
             .with(|c| c.get())
             .map_or("-".to_owned(), |a| format!("{a:.1}"));
-        println!("{ms:.1} {rows} {} {cpu:.1} {after}", vm_hwm_kb());
+        println!("{ms:.1} {rows} {} {cpu:.1} {after}", vm_kb("VmHWM:"));
         return;
     }
     let rows: u32 = arg(&args, "--rows")

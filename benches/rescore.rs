@@ -15,8 +15,13 @@
 //! `RESCORE_BENCH_CONTRACTS=N` changes the size.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Instant;
 
+use common::rng::XorShift;
+use common::rules::shipped_rules_dir;
+use common::vm_kb;
 use diesel::prelude::*;
 use spotcheck::brreg::facts::{Address, Employees, UnitFacts};
 use spotcheck::config::Settings;
@@ -24,23 +29,6 @@ use spotcheck::db::models::{Actor, users};
 use spotcheck::db::schema::register_facts;
 use spotcheck::domain::roles::Role;
 use spotcheck::service::scoring::{RescoreOptions, Scope};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 const TITLES: &[&str] = &[
     "Renhold av skoler og barnehager",
@@ -95,11 +83,7 @@ fn orgnr(n: usize) -> String {
     }
 }
 
-fn date(rng: &mut Rng, year: i32, span_days: u64) -> chrono::NaiveDate {
-    chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap() + chrono::Days::new(rng.below(span_days))
-}
-
-fn supplier(rng: &mut Rng, orgnr: &str, i: usize) -> UnitFacts {
+fn supplier(rng: &mut XorShift, orgnr: &str, i: usize) -> UnitFacts {
     let kind = rng.below(100);
     let deleted = kind < 3;
     let org_form = match rng.below(10) {
@@ -119,18 +103,18 @@ fn supplier(rng: &mut Rng, orgnr: &str, i: usize) -> UnitFacts {
         org_form: Some(org_form.to_owned()),
         industry_codes: vec![(*rng.pick(CODES)).to_owned()],
         employees,
-        registered_date: Some(date(rng, 1995, 30 * 365)),
+        registered_date: Some(rng.date(1995, 30 * 365)),
         founded_date: None,
         vat_registered: if deleted { None } else { Some(rng.below(10) != 0) },
         vat_registered_date: None,
         bankrupt: (3..6).contains(&kind),
-        bankruptcy_date: (3..6).contains(&kind).then(|| date(rng, 2022, 4 * 365)),
+        bankruptcy_date: (3..6).contains(&kind).then(|| rng.date(2022, 4 * 365)),
         under_liquidation: kind == 6,
         liquidation_date: None,
         forced_dissolution: kind == 7,
         forced_dissolution_reasons: vec![],
         forced_dissolution_date: None,
-        deleted_date: deleted.then(|| date(rng, 2022, 4 * 365)),
+        deleted_date: deleted.then(|| rng.date(2022, 4 * 365)),
         closed_date: None,
         last_accounts_year: (rng.below(8) != 0).then(|| 2018 + rng.below(7) as i32),
         business_address: Some(Address {
@@ -151,16 +135,6 @@ fn supplier(rng: &mut Rng, orgnr: &str, i: usize) -> UnitFacts {
     }
 }
 
-fn vm_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn main() {
     let n: usize = std::env::var("RESCORE_BENCH_CONTRACTS")
         .ok()
@@ -170,7 +144,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         data_dir: dir.path().join("data"),
-        rules_dir: Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")),
+        rules_dir: Some(shipped_rules_dir()),
         ..Settings::default()
     };
     let pool = spotcheck::app::open_database(&settings).unwrap();
@@ -179,14 +153,14 @@ fn main() {
 
     // Set-up: the register through the normal import path.
     let t = Instant::now();
-    let mut rng = Rng(0x5eed_2026);
+    let mut rng = XorShift(0x5eed_2026);
     let orgnrs: Vec<String> = (0..n_suppliers).map(orgnr).collect();
     let mut csv = String::from(
         "Avtalenr;Avtalenavn;Leverandør;Org.nr;CPV;Kontraktsverdi;Startdato;Sluttdato;Enhet;Antall ledd\n",
     );
     for i in 0..n {
         let s = rng.below(n_suppliers as u64) as usize;
-        let start = date(&mut rng, 2019, 6 * 365);
+        let start = rng.date(2019, 6 * 365);
         let end = start + chrono::Days::new(365 + rng.below(3 * 365));
         csv.push_str(&format!(
             "A-{i:07};{};Leverandør {s};{};{};{};{};{};Enhet {};{}\n",

@@ -14,11 +14,14 @@
 //! `RISK_BENCH_DUMP=file` writes every assessment as one JSON line to `file` and stops
 //! (to compare the output of two versions of the engine byte for byte).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
+use common::rng::XorShift;
+use common::rules::shipped_rules;
 use spotcheck::brreg::facts::{Address, Employees, UnitFacts};
 use spotcheck::risk::{ApprovalFact, ApprovalStatus, AssessmentInput, ContractFacts, Coverage, RuleSet};
 
@@ -30,24 +33,6 @@ fn contracts() -> usize {
         .unwrap_or(1_000_000)
 }
 const SUPPLIERS: usize = 100_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 const TITLES: &[&str] = &[
     "Renhold av skoler og barnehager",
@@ -94,13 +79,7 @@ const CODES: &[&str] = &[
     "62.010", "47.620", "70.220", "01.130", "10.202", "96.910",
 ];
 
-fn date(rng: &mut Rng, from_year: i32, span_days: u64) -> NaiveDate {
-    NaiveDate::from_ymd_opt(from_year, 1, 1)
-        .and_then(|d| d.checked_add_days(Days::new(rng.below(span_days))))
-        .unwrap_or_default()
-}
-
-fn supplier(rng: &mut Rng, i: usize) -> UnitFacts {
+fn supplier(rng: &mut XorShift, i: usize) -> UnitFacts {
     let kind = rng.below(100);
     let deleted = kind < 3;
     let org_form = match rng.below(10) {
@@ -126,12 +105,12 @@ fn supplier(rng: &mut Rng, i: usize) -> UnitFacts {
         org_form: Some(org_form.to_owned()),
         industry_codes: codes,
         employees,
-        registered_date: Some(date(rng, 1995, 30 * 365)),
+        registered_date: Some(rng.date(1995, 30 * 365)),
         founded_date: None,
         vat_registered: if deleted { None } else { Some(rng.below(10) != 0) },
         vat_registered_date: None,
         bankrupt: (3..6).contains(&kind),
-        bankruptcy_date: (3..6).contains(&kind).then(|| date(rng, 2022, 4 * 365)),
+        bankruptcy_date: (3..6).contains(&kind).then(|| rng.date(2022, 4 * 365)),
         under_liquidation: kind == 6,
         liquidation_date: None,
         forced_dissolution: kind == 7,
@@ -141,7 +120,7 @@ fn supplier(rng: &mut Rng, i: usize) -> UnitFacts {
             vec![]
         },
         forced_dissolution_date: None,
-        deleted_date: deleted.then(|| date(rng, 2022, 4 * 365)),
+        deleted_date: deleted.then(|| rng.date(2022, 4 * 365)),
         closed_date: None,
         last_accounts_year: (rng.below(8) != 0).then(|| 2018 + rng.below(7) as i32),
         business_address: Some(Address {
@@ -175,7 +154,7 @@ struct World {
 }
 
 fn world() -> World {
-    let mut rng = Rng(0x5eed_2025_0001);
+    let mut rng = XorShift(0x5eed_2025_0001);
     let mut suppliers = Vec::with_capacity(SUPPLIERS);
     let mut approvals = Vec::with_capacity(SUPPLIERS);
     let mut shared = Vec::with_capacity(SUPPLIERS);
@@ -203,7 +182,7 @@ fn world() -> World {
     }
     let mut rows = Vec::with_capacity(contracts());
     for i in 0..contracts() {
-        let start = date(&mut rng, 2019, 7 * 365);
+        let start = rng.date(2019, 7 * 365);
         let hours = (rng.below(4) == 0).then(|| 100.0 + rng.below(20_000) as f64);
         rows.push(Row {
             contract: ContractFacts {
@@ -324,14 +303,7 @@ fn best_of_3(label: &str, mut f: impl FnMut() -> (u64, usize)) -> Duration {
 }
 
 fn main() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"));
-    let rs = match RuleSet::load_dir(dir) {
-        Ok(rs) => rs,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
+    let rs = shipped_rules();
     let t = Instant::now();
     let w = world();
     println!(

@@ -2,10 +2,12 @@
 //! recorded and synthetic answers in `fixtures/brreg/`. Nothing here reaches data.brreg.no.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use common::dates::date;
 use spotcheck::brreg::{BrregClient, BrregConfig, BrregError, ChangeType, Employees, Lookup, Outcome};
 use spotcheck::domain::orgnr::OrgNr;
 use wiremock::matchers::{header, method, path, query_param};
@@ -40,10 +42,6 @@ fn client(server: &MockServer) -> BrregClient {
 
 fn orgnr(s: &str) -> OrgNr {
     OrgNr::parse_canonical(s).unwrap()
-}
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
 fn json(body: String) -> ResponseTemplate {

@@ -2,11 +2,14 @@
 //! registers (Renholdsregisteret XML in both schema versions, simple CSV).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Write};
 
 use chrono::NaiveDate;
+use common::dates::date;
 use spotcheck::brreg::approvals::{self, Register, StatusClass};
 use spotcheck::brreg::bulk::{self, BulkError};
 use spotcheck::brreg::facts::parse_unit_json;
@@ -16,10 +19,6 @@ macro_rules! path {
     ($dir:literal, $name:literal) => {
         concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/", $dir, "/", $name)
     };
-}
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
 fn collect_json(only: Option<&HashSet<String>>) -> (bulk::BulkStats, Vec<UnitFacts>) {

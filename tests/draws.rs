@@ -8,6 +8,7 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
+use common::rules::{shipped_rules, shipped_rules_dir};
 use common::{Backend, TestApp, TestDb, run_cli};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -199,14 +200,9 @@ fn kemner(pool: &Pool) -> users::User {
         .unwrap()
 }
 
-fn rules() -> spotcheck::risk::RuleSet {
-    spotcheck::risk::RuleSet::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
-        .unwrap()
-}
-
 /// Publishes through the library (for tests that look at storage rather than HTTP).
 fn publish(pool: &Pool, spec: &DrawSpec) -> draws::Published {
-    let rs = rules();
+    let rs = shipped_rules();
     draws::publish(&mut pool.get().unwrap(), &kemner(pool), spec, &rs).unwrap()
 }
 
@@ -599,7 +595,7 @@ async fn stratum_minimums_hold(backend: Backend) {
 
 async fn filters_shape_the_population(backend: Backend) {
     let (app, _token) = setup(backend).await;
-    let rs = rules();
+    let rs = shipped_rules();
     let user = kemner(&app.pool);
     let pv = |f: DrawFilter| {
         draws::preview(
@@ -856,7 +852,7 @@ async fn roles_are_enforced(backend: Backend) {
     let ola = users::find_by_username(&mut app.pool.get().unwrap(), "ola")
         .unwrap()
         .unwrap();
-    let err = draws::publish(&mut app.pool.get().unwrap(), &ola, &spec(2), &rules()).unwrap_err();
+    let err = draws::publish(&mut app.pool.get().unwrap(), &ola, &spec(2), &shipped_rules()).unwrap_err();
     assert!(matches!(err, draws::DrawError::Forbidden(_)));
     app.stop();
 }
@@ -885,10 +881,7 @@ fn cli_db(backend: Backend) -> TestDb {
 fn rules_env() -> (&'static str, String) {
     (
         "SPOTCHECK_RULES_DIR",
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules")
-            .to_string_lossy()
-            .into_owned(),
+        shipped_rules_dir().to_string_lossy().into_owned(),
     )
 }
 

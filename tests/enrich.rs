@@ -6,8 +6,8 @@
 
 mod common;
 
+use common::workbook::xlsx;
 use common::{Backend, TestApp, fixture, run_cli};
-use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 use spotcheck::brreg::{BrregClient, BrregConfig};
 use spotcheck::domain::roles::Role;
@@ -16,22 +16,11 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn register(rows: &[(&str, &str, &str)]) -> Vec<u8> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    for (c, h) in ["Avtalenr", "Leverandør", "Org.nr", "Kontraktsverdi"]
-        .iter()
-        .enumerate()
-    {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
-    for (i, (id, name, orgnr)) in rows.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, *id).unwrap();
-        ws.write_string(r, 1, *name).unwrap();
-        ws.write_string(r, 2, *orgnr).unwrap();
-        ws.write_string(r, 3, "100 000").unwrap();
-    }
-    wb.save_to_buffer().unwrap()
+    xlsx(
+        &["Avtalenr", "Leverandør", "Org.nr", "Kontraktsverdi"],
+        rows.iter()
+            .map(|&(id, name, orgnr)| vec![id.into(), name.into(), orgnr.into(), "100 000".into()]),
+    )
 }
 
 /// A client that gives up quickly, so tests do not wait for real backoff.

@@ -4,9 +4,9 @@
 
 mod common;
 
+use common::workbook::xlsx;
 use common::{Backend, TestApp, fixture, run_cli};
 use diesel::connection::SimpleConnection;
-use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 use spotcheck::domain::roles::{Agency, Role};
 
@@ -19,20 +19,18 @@ fn register(rows: &[(&str, &str, &str, &str)]) -> Vec<u8> {
 }
 
 fn register_with_headers(headers: &[&str], rows: &[(&str, &str, &str, &str)]) -> Vec<u8> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
-    for (i, (id, name, orgnr, value)) in rows.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, *id).unwrap();
-        ws.write_string(r, 1, *name).unwrap();
-        ws.write_string(r, 2, *orgnr).unwrap();
-        ws.write_string(r, 3, *value).unwrap();
-        ws.write_string(r, 4, "01.01.2025").unwrap();
-    }
-    wb.save_to_buffer().unwrap()
+    xlsx(
+        headers,
+        rows.iter().map(|&(id, name, orgnr, value)| {
+            vec![
+                id.into(),
+                name.into(),
+                orgnr.into(),
+                value.into(),
+                "01.01.2025".into(),
+            ]
+        }),
+    )
 }
 
 async fn json(resp: reqwest::Response) -> Value {

@@ -3,11 +3,16 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
+use common::dates::{date as d, datetime as dt};
+use common::rng::XorShift;
+use common::rules::{shipped_rules, shipped_rules_dir};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use spotcheck::brreg::facts::{Address, Employees, UnitFacts};
@@ -17,18 +22,13 @@ use spotcheck::risk::{
 };
 use spotcheck::service::rules::ActiveRules;
 
-const RULES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| match RuleSet::load_dir(Path::new(RULES_DIR)) {
-        Ok(r) => r,
-        Err(e) => panic!("the default rule set must load:\n{e}"),
-    })
+    RULES.get_or_init(shipped_rules)
 }
 
 fn rule_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(RULES_DIR)
+    let mut files: Vec<(String, String)> = std::fs::read_dir(shipped_rules_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -39,14 +39,6 @@ fn rule_files() -> Vec<(String, String)> {
         .collect();
     files.sort();
     files
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn dt(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -682,7 +674,7 @@ fn version_is_sha256_of_sorted_names_lengths_and_bytes() {
 
 #[test]
 fn readme_documents_every_field_and_function() {
-    let readme = std::fs::read_to_string(Path::new(RULES_DIR).join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(shipped_rules_dir().join("README.md")).unwrap();
     for f in spotcheck::risk::condition_fields() {
         assert!(
             readme.contains(&format!("`{f}`")),
@@ -1255,29 +1247,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // `assess` and `score` agree on bench-like data (the generator of `benches/risk.rs`, small).
 // ---------------------------------------------------------------------------------------
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-    fn date(&mut self, from_year: i32, span_days: u64) -> NaiveDate {
-        NaiveDate::from_ymd_opt(from_year, 1, 1)
-            .unwrap()
-            .checked_add_days(chrono::Days::new(self.below(span_days)))
-            .unwrap()
-    }
-}
 
 fn bench_like_unit(rng: &mut XorShift) -> UnitFacts {
     const CODES: &[&str] = &[

@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::workbook::xlsx;
 use common::{Backend, TestApp, run_cli};
-use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 use spotcheck::brreg::{Lookup, Outcome};
 use spotcheck::db::models::{Actor, suppliers};
@@ -17,33 +17,28 @@ use spotcheck::service::scoring::Scope;
 type Row<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, f64);
 
 fn register(rows: &[Row<'_>]) -> Vec<u8> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    for (c, h) in [
-        "Avtalenr",
-        "Avtalenavn",
-        "Leverandør",
-        "Org.nr",
-        "CPV",
-        "Kontraktsverdi",
-        "Startdato",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
-    for (i, (id, title, name, orgnr, cpv, value)) in rows.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, *id).unwrap();
-        ws.write_string(r, 1, *title).unwrap();
-        ws.write_string(r, 2, *name).unwrap();
-        ws.write_string(r, 3, *orgnr).unwrap();
-        ws.write_string(r, 4, *cpv).unwrap();
-        ws.write_number(r, 5, *value).unwrap();
-        ws.write_string(r, 6, "01.03.2025").unwrap();
-    }
-    wb.save_to_buffer().unwrap()
+    xlsx(
+        &[
+            "Avtalenr",
+            "Avtalenavn",
+            "Leverandør",
+            "Org.nr",
+            "CPV",
+            "Kontraktsverdi",
+            "Startdato",
+        ],
+        rows.iter().map(|&(id, title, name, orgnr, cpv, value)| {
+            vec![
+                id.into(),
+                title.into(),
+                name.into(),
+                orgnr.into(),
+                cpv.into(),
+                value.into(),
+                "01.03.2025".into(),
+            ]
+        }),
+    )
 }
 
 const ROWS: &[Row<'static>] = &[

@@ -29,10 +29,7 @@ async fn first_start_prints_admin_password_and_admin_can_sign_in() {
         .env_remove("SPOTCHECK_CONFIG")
         .env_remove("SPOTCHECK_ADMIN_PASSWORD")
         .env("SPOTCHECK_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "SPOTCHECK_RULES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
-        )
+        .env("SPOTCHECK_RULES_DIR", common::rules::shipped_rules_dir())
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

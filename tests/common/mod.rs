@@ -1,6 +1,12 @@
 //! Test harness: a real server on a loopback port over a real database, SQLite (a temp
-//! file) or PostgreSQL (a fresh schema per test in SPOTCHECK_TEST_DATABASE_URL).
+//! file) or PostgreSQL (a fresh schema per test in SPOTCHECK_TEST_DATABASE_URL); and the
+//! helpers the tests share: dates, the seeded generator, xlsx registers, the shipped rules.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod dates;
+pub mod rng;
+pub mod rules;
+pub mod workbook;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -80,7 +86,7 @@ impl TestDb {
         let rules_dir = self.dir.path().join("rules");
         if !rules_dir.exists() {
             std::fs::create_dir_all(&rules_dir).expect("rules dir");
-            let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+            let shipped = rules::shipped_rules_dir();
             for entry in std::fs::read_dir(&shipped).expect("read rules/") {
                 let path = entry.expect("entry").path();
                 if path.is_file() {
