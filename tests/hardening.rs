@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{Backend, PASSWORD, TestApp};
 use spotcheck::domain::roles::Role;
 
 fn shipped_rule_files() -> Vec<serde_json::Value> {
@@ -131,7 +131,79 @@ async fn deeply_nested_toml_is_a_rule_error(backend: Backend) {
     app.stop();
 }
 
+async fn paging_out_of_range_is_a_bad_request(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let token = app.token_for("kem");
+    let max = i64::MAX.to_string();
+    let min = i64::MIN.to_string();
+    for query in [
+        format!("page={max}"),
+        format!("page={max}&per_page={max}"),
+        format!("per_page={max}"),
+        format!("page={min}"),
+        "page=0".into(),
+        "page=-1".into(),
+        "per_page=0".into(),
+        "per_page=-100".into(),
+        "per_page=501".into(),
+        "page=1000001".into(),
+        "page=92233720368547758&per_page=100".into(),
+    ] {
+        for path in ["/api/v1/contracts", "/api/v1/suppliers"] {
+            let r = app.api_get(&format!("{path}?{query}"), &token).await;
+            assert_eq!(r.status(), 400, "{path}?{query}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let p: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(p["type"], "urn:spotcheck:problem:bad-request");
+            let detail = p["detail"].as_str().unwrap();
+            assert!(detail.contains("out of range"), "{path}?{query}: {detail}");
+        }
+    }
+    // In range is fine, also far past the last page (an empty page, not an error).
+    for query in [
+        "",
+        "page=1",
+        "page=2&per_page=500",
+        "page=1000000&per_page=500",
+        "per_page=1",
+    ] {
+        let r = app.api_get(&format!("/api/v1/contracts?{query}"), &token).await;
+        assert_eq!(r.status(), 200, "{query}");
+        let page: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(page["items"], serde_json::json!([]), "{query}");
+        let r = app.api_get(&format!("/api/v1/suppliers?{query}"), &token).await;
+        assert_eq!(r.status(), 200, "{query}");
+    }
+
+    // The contracts page answers with the Norwegian error page.
+    let session = app.login("kem", PASSWORD).await.unwrap();
+    for query in [
+        format!("page={max}"),
+        "page=0".into(),
+        "page=-3".into(),
+        format!("page={min}"),
+    ] {
+        let r = app
+            .get_with_session(&format!("/contracts?{query}"), &session)
+            .await;
+        assert_eq!(r.status(), 400, "{query}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let body = r.text().await.unwrap();
+        assert!(body.contains("ugyldig sidenummer"), "{query}: {body}");
+    }
+    let r = app.get_with_session("/contracts?page=2", &session).await;
+    assert_eq!(r.status(), 200);
+    app.stop();
+}
+
 backend_tests!(
     deeply_nested_condition_is_a_rule_error_and_the_server_lives,
     deeply_nested_toml_is_a_rule_error,
+    paging_out_of_range_is_a_bad_request,
 );

@@ -46,6 +46,9 @@ pub enum DbError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A page or page size out of range (see [`crate::domain::paging`]).
+    #[error(transparent)]
+    Paging(#[from] crate::domain::paging::PagingError),
 }
 
 impl From<r2d2::PoolError> for DbError {

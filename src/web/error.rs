@@ -35,6 +35,9 @@ pub enum AppError {
     /// A rule set that does not load; the problems go out as `errors` in the problem document.
     #[error("{0}")]
     InvalidRules(crate::risk::RuleSetError),
+    /// A page or page size out of range; English here, Norwegian on the pages.
+    #[error("{}", .0.english())]
+    Paging(crate::domain::paging::PagingError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -47,6 +50,7 @@ impl From<DbError> for AppError {
             DbError::NotFound(m) => AppError::NotFound(m),
             DbError::Conflict(m) => AppError::Conflict(m),
             DbError::Invalid(m) => AppError::BadRequest(m),
+            DbError::Paging(e) => AppError::Paging(e),
             DbError::Connect(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
         }
@@ -77,7 +81,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Paging(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,7 +97,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not-found",
-            AppError::BadRequest(_) => "bad-request",
+            AppError::BadRequest(_) | AppError::Paging(_) => "bad-request",
             AppError::Conflict(_) => "conflict",
             AppError::Throttled { .. } => "too-many-attempts",
             AppError::BadCredentials => "bad-credentials",
@@ -111,7 +115,7 @@ impl AppError {
             AppError::Unauthenticated => "Authentication required",
             AppError::Forbidden => "Forbidden",
             AppError::NotFound(_) => "Not found",
-            AppError::BadRequest(_) => "Bad request",
+            AppError::BadRequest(_) | AppError::Paging(_) => "Bad request",
             AppError::Conflict(_) => "Conflict",
             AppError::Throttled { .. } => "Too many attempts",
             AppError::BadCredentials => "Bad credentials",
@@ -155,6 +159,7 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
             | AppError::Unprocessable(m) => m.clone(),
+            AppError::Paging(e) => e.to_string(),
             AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
