@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, TestApp};
+use common::{ADMIN_PASSWORD, Backend, PASSWORD, TestApp, hidden_field, run_cli};
 use spotcheck::domain::roles::Role;
 
 fn shipped_rule_files() -> Vec<serde_json::Value> {
@@ -202,8 +202,198 @@ async fn paging_out_of_range_is_a_bad_request(backend: Backend) {
     app.stop();
 }
 
+async fn put_role(app: &TestApp, token: &str, user: &str, body: serde_json::Value) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/v1/users/{user}/role")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn put_disabled(app: &TestApp, token: &str, user: &str, disabled: bool) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/v1/users/{user}/disabled")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "disabled": disabled }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn role_of(app: &TestApp, token: &str, user: &str) -> String {
+    let list: serde_json::Value = app.api_get("/api/v1/users", token).await.json().await.unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == user)
+        .map(|u| u["role"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+async fn the_last_admin_stays(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token_for("admin");
+
+    // The only admin demotes themself: refused, and still admin.
+    let r = put_role(&app, &admin, "admin", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "urn:spotcheck:problem:last-admin");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("last enabled administrator"), "{detail}");
+    assert_eq!(role_of(&app, &admin, "admin").await, "admin");
+    assert!(app.login("admin", ADMIN_PASSWORD).await.is_ok(), "still signs in");
+
+    // With a second admin it works.
+    app.add_user("admin2", Role::Admin, None);
+    let admin2 = app.token_for("admin2");
+    let r = put_role(&app, &admin, "admin", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(role_of(&app, &admin2, "admin").await, "kemner");
+
+    // Now admin2 is the last one; a disabled admin does not count.
+    app.add_user("admin3", Role::Admin, None);
+    assert_eq!(put_disabled(&app, &admin2, "admin3", true).await.status(), 200);
+    let r = put_role(&app, &admin2, "admin2", serde_json::json!({"role": "innkjoper"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(role_of(&app, &admin2, "admin2").await, "admin");
+    // Demoting a disabled admin leaves the enabled ones as they were: allowed.
+    let r = put_role(&app, &admin2, "admin3", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    // Disabling oneself was refused before; it still is.
+    assert_eq!(put_disabled(&app, &admin2, "admin2", true).await.status(), 400);
+
+    // The CLI is held to the same rule, in Norwegian.
+    app.stop();
+    let (ok, _, err) = run_cli(&app.db, &["users", "disable", "admin2"], &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("siste aktive administratoren"), "{err}");
+    let (ok, _, err) = run_cli(&app.db, &["users", "set-role", "admin2", "--role", "kemner"], &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("siste aktive administratoren"), "{err}");
+    let (ok, out, _) = run_cli(&app.db, &["users", "list"], &[]);
+    assert!(ok && out.contains("admin2\tadmin\t-\tactive"), "{out}");
+    // Another admin first, then the old one may go.
+    let (ok, out, err) = run_cli(&app.db, &["users", "set-role", "admin3", "--role", "admin"], &[]);
+    assert!(ok, "{out} {err}");
+    let (ok, out, err) = run_cli(&app.db, &["users", "enable", "admin3"], &[]);
+    assert!(ok, "{out} {err}");
+    let (ok, out, err) = run_cli(&app.db, &["users", "disable", "admin2"], &[]);
+    assert!(ok, "{out} {err}");
+}
+
+async fn only_akrim_has_an_agency(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token_for("admin");
+    for role in ["innkjoper", "kemner", "admin"] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"username": "ny", "role": role, "agency": "nav"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{role}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = r.json().await.unwrap();
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains("only the role akrim"), "{detail}");
+        assert_eq!(role_of(&app, &admin, "ny").await, "", "not created");
+    }
+    // Required for akrim, in English for API clients.
+    let r = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"username": "ny", "role": "akrim"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("requires an agency"),
+        "{p}"
+    );
+
+    // Changing role: an agency only with akrim.
+    app.add_user("ola", Role::Akrim, Some(spotcheck::domain::roles::Agency::Nav));
+    let r = put_role(
+        &app,
+        &admin,
+        "ola",
+        serde_json::json!({"role": "kemner", "agency": "nav"}),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(role_of(&app, &admin, "ola").await, "akrim");
+    let r = put_role(&app, &admin, "ola", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    let u: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (u["role"].as_str(), u["agency"].as_null()),
+        (Some("kemner"), Some(()))
+    );
+
+    // The admin page says so in Norwegian.
+    let session = app.login("admin", ADMIN_PASSWORD).await.unwrap();
+    let page = app
+        .get_with_session("/admin/users", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let r = app
+        .client
+        .post(app.url("/admin/users"))
+        .header("Cookie", format!("spotcheck_session={session}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "kari"),
+            ("role", "innkjoper"),
+            ("agency", "nav"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("bare rollen akrim"), "{body}");
+
+    // And so does the CLI.
+    app.stop();
+    let (ok, _, err) = run_cli(
+        &app.db,
+        &["users", "add", "per", "--role", "kemner", "--agency", "nav"],
+        &[("SPOTCHECK_PASSWORD", PASSWORD)],
+    );
+    assert!(!ok && err.contains("bare rollen akrim"), "{err}");
+    let (ok, _, err) = run_cli(
+        &app.db,
+        &[
+            "users",
+            "set-role",
+            "ola",
+            "--role",
+            "innkjoper",
+            "--agency",
+            "nav",
+        ],
+        &[],
+    );
+    assert!(!ok && err.contains("bare rollen akrim"), "{err}");
+}
+
 backend_tests!(
     deeply_nested_condition_is_a_rule_error_and_the_server_lives,
     deeply_nested_toml_is_a_rule_error,
     paging_out_of_range_is_a_bad_request,
+    the_last_admin_stays,
+    only_akrim_has_an_agency,
 );

@@ -49,6 +49,9 @@ pub enum DbError {
     /// A page or page size out of range (see [`crate::domain::paging`]).
     #[error(transparent)]
     Paging(#[from] crate::domain::paging::PagingError),
+    /// A user change the rules forbid: the last admin, a role/agency mismatch.
+    #[error(transparent)]
+    User(#[from] models::users::UserError),
 }
 
 impl From<r2d2::PoolError> for DbError {

@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Serialize;
 
 use crate::db::DbError;
+use crate::db::models::users::UserError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -38,6 +39,10 @@ pub enum AppError {
     /// A page or page size out of range; English here, Norwegian on the pages.
     #[error("{}", .0.english())]
     Paging(crate::domain::paging::PagingError),
+    /// A user change the rules forbid (the last admin, a role/agency mismatch); English
+    /// here, Norwegian on the pages and in the CLI.
+    #[error("{}", .0.english())]
+    User(UserError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -51,6 +56,7 @@ impl From<DbError> for AppError {
             DbError::Conflict(m) => AppError::Conflict(m),
             DbError::Invalid(m) => AppError::BadRequest(m),
             DbError::Paging(e) => AppError::Paging(e),
+            DbError::User(e) => AppError::User(e),
             DbError::Connect(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
         }
@@ -83,6 +89,8 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::Paging(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::User(UserError::LastAdmin { .. }) => StatusCode::CONFLICT,
+            AppError::User(UserError::Role(_)) => StatusCode::BAD_REQUEST,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) | AppError::InvalidRules(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -97,8 +105,11 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not-found",
-            AppError::BadRequest(_) | AppError::Paging(_) => "bad-request",
+            AppError::BadRequest(_) | AppError::Paging(_) | AppError::User(UserError::Role(_)) => {
+                "bad-request"
+            }
             AppError::Conflict(_) => "conflict",
+            AppError::User(UserError::LastAdmin { .. }) => "last-admin",
             AppError::Throttled { .. } => "too-many-attempts",
             AppError::BadCredentials => "bad-credentials",
             AppError::Csrf => "csrf",
@@ -115,8 +126,11 @@ impl AppError {
             AppError::Unauthenticated => "Authentication required",
             AppError::Forbidden => "Forbidden",
             AppError::NotFound(_) => "Not found",
-            AppError::BadRequest(_) | AppError::Paging(_) => "Bad request",
+            AppError::BadRequest(_) | AppError::Paging(_) | AppError::User(UserError::Role(_)) => {
+                "Bad request"
+            }
             AppError::Conflict(_) => "Conflict",
+            AppError::User(UserError::LastAdmin { .. }) => "The last administrator must stay",
             AppError::Throttled { .. } => "Too many attempts",
             AppError::BadCredentials => "Bad credentials",
             AppError::Csrf => "Invalid form token",
@@ -160,6 +174,7 @@ impl AppError {
             | AppError::PayloadTooLarge(m)
             | AppError::Unprocessable(m) => m.clone(),
             AppError::Paging(e) => e.to_string(),
+            AppError::User(e) => e.to_string(),
             AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
