@@ -56,7 +56,7 @@ pub enum RoleError {
     UnknownAgency(String),
     #[error("rollen akrim krever en etat (--agency arbeidstilsynet|skatteetaten|politiet|nav|kemneren)")]
     AgencyRequired,
-    #[error("bare rollen akrim har etat; rollen {0} kan ikke ha det (la etat stå tom)")]
+    #[error("bare rollen akrim har etat, ikke rollen {0}: la etat være tom (uten --agency)")]
     AgencyNotAllowed(Role),
 }
 
