@@ -2,6 +2,7 @@
 //! and when it loads, used to assess a few fixed contracts.
 #![no_main]
 
+#[allow(dead_code)] // each target uses one of the entry points
 #[path = "../harness.rs"]
 mod harness;
 
