@@ -129,7 +129,7 @@ pub enum CliError {
     #[error(transparent)]
     RuleStore(#[from] crate::service::rules::RulesError),
     #[error(transparent)]
-    User(#[from] crate::service::users::UserError),
+    User(#[from] crate::service::users::AccountError),
     #[error(transparent)]
     Score(#[from] crate::service::scoring::ScoreError),
     #[error("output failed: {0}")]

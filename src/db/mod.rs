@@ -114,6 +114,12 @@ pub enum DbError {
     /// on our side, logged, never shown in detail.
     #[error("{0}")]
     Corrupt(String),
+    /// A page or page size out of range (see [`crate::domain::paging`]).
+    #[error(transparent)]
+    Paging(#[from] crate::domain::paging::PagingError),
+    /// A user change the rules forbid: the last admin, a role/agency mismatch.
+    #[error(transparent)]
+    User(#[from] models::users::UserError),
 }
 
 impl From<r2d2::PoolError> for DbError {

@@ -2,4 +2,5 @@
 
 pub mod audit_chain;
 pub mod orgnr;
+pub mod paging;
 pub mod roles;

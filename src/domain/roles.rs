@@ -56,6 +56,26 @@ pub enum RoleError {
     UnknownAgency(String),
     #[error("rollen akrim krever en etat (--agency arbeidstilsynet|skatteetaten|politiet|nav|kemneren)")]
     AgencyRequired,
+    #[error("bare rollen akrim har etat, ikke rollen {0}: la etat være tom (uten --agency)")]
+    AgencyNotAllowed(Role),
+}
+
+impl RoleError {
+    /// The same problem in English, for API clients (`Display` is Norwegian, for people).
+    pub fn english(&self) -> String {
+        match self {
+            RoleError::UnknownRole(r) => {
+                format!("unknown role '{r}': use innkjoper, kemner, akrim or admin")
+            }
+            RoleError::UnknownAgency(a) => format!(
+                "unknown agency '{a}': use arbeidstilsynet, skatteetaten, politiet, nav or kemneren"
+            ),
+            RoleError::AgencyRequired => "the role akrim requires an agency: set 'agency' to arbeidstilsynet, skatteetaten, politiet, nav or kemneren".into(),
+            RoleError::AgencyNotAllowed(role) => format!(
+                "only the role akrim has an agency; leave 'agency' out for the role {role}"
+            ),
+        }
+    }
 }
 
 impl Role {
@@ -165,12 +185,14 @@ impl FromStr for Agency {
     }
 }
 
-/// Checks the role/agency combination: an A-krim partner must say which agency they speak for.
+/// Checks the role/agency combination: an A-krim partner must say which agency they speak
+/// for, and nobody else has one (an agency on a kemner would read as an A-krim liaison).
 pub fn validate_role_agency(role: Role, agency: Option<Agency>) -> Result<(), RoleError> {
-    if role == Role::Akrim && agency.is_none() {
-        return Err(RoleError::AgencyRequired);
+    match (role, agency) {
+        (Role::Akrim, None) => Err(RoleError::AgencyRequired),
+        (Role::Akrim, Some(_)) | (_, None) => Ok(()),
+        (other, Some(_)) => Err(RoleError::AgencyNotAllowed(other)),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -202,5 +224,17 @@ mod tests {
             Err(RoleError::AgencyRequired)
         );
         assert!(validate_role_agency(Role::Akrim, Some(Agency::Nav)).is_ok());
+    }
+
+    #[test]
+    fn only_akrim_has_an_agency() {
+        for role in [Role::Innkjoper, Role::Kemner, Role::Admin] {
+            assert!(validate_role_agency(role, None).is_ok());
+            let e = validate_role_agency(role, Some(Agency::Kemneren));
+            assert_eq!(e, Err(RoleError::AgencyNotAllowed(role)));
+            let e = e.err().unwrap_or_else(|| panic!());
+            assert!(e.to_string().contains("bare rollen akrim"), "{e}");
+            assert!(e.english().contains("only the role akrim"), "{}", e.english());
+        }
     }
 }

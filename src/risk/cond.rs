@@ -19,6 +19,18 @@ use chrono::NaiveDate;
 use super::fields::{self, FIELDS, Field};
 use super::value::Type;
 
+/// How deeply a condition may nest: parentheses, `not`, minus signs and function calls
+/// while parsing, and operators and calls in the compiled tree (a chain `a and b and c`
+/// is as deep as `a and (b and c)`). The parser, the evaluator and dropping a tree all
+/// recurse once per level, so without a limit a hostile condition (20 000 parentheses)
+/// overflows the stack and aborts the whole service. The shipped conditions are under 10
+/// levels; documented in `rules/README.md`.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Identifiers longer than this get no "did you mean" suggestion: the edit distance is
+/// quadratic, and no field or parameter name is anywhere near this long.
+const MAX_SUGGEST_LEN: usize = 64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CmpOp {
     Lt,
@@ -197,6 +209,23 @@ fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, CondError> {
     })
 }
 
+fn too_deep<T>(offset: usize) -> Result<T, CondError> {
+    err(
+        offset,
+        format!(
+            "vilkåret er nøstet for dypt: høyst {MAX_DEPTH} nivåer med parenteser, operatorer og funksjonskall er tillatt (del det opp eller forenkle det)"
+        ),
+    )
+}
+
+/// A node of the compiled tree, `height` levels high, refused past [`MAX_DEPTH`].
+fn node(e: Expr, ty: Type, pos: usize, height: usize) -> Result<Typed, CondError> {
+    if height > MAX_DEPTH {
+        return too_deep(pos);
+    }
+    Ok(Typed { e, ty, pos, height })
+}
+
 fn lex(src: &str) -> Result<Vec<(Tok, usize)>, CondError> {
     let mut out = Vec::new();
     let mut it = src.char_indices().peekable();
@@ -294,6 +323,8 @@ struct Typed {
     e: Expr,
     ty: Type,
     pos: usize,
+    /// Levels in `e` (a leaf is 1); at most [`MAX_DEPTH`].
+    height: usize,
 }
 
 /// Resolves `param.<id>` names to indices.
@@ -308,6 +339,8 @@ struct Parser<'p> {
     end: usize,
     params: &'p dyn ParamNames,
     refs: Vec<Ref>,
+    /// Nested parentheses, `not`, minus signs and calls open right now; at most [`MAX_DEPTH`].
+    depth: usize,
 }
 
 fn is_kw(t: Option<&Tok>, words: &[&str]) -> bool {
@@ -331,6 +364,7 @@ pub(crate) fn compile(src: &str, params: &dyn ParamNames) -> Result<Condition, C
         end: src.len(),
         params,
         refs: Vec::new(),
+        depth: 0,
     };
     let t = p.or()?;
     if let Some((tok, pos)) = p.toks.get(p.i) {
@@ -372,6 +406,20 @@ impl Parser<'_> {
         self.toks.get(self.i).map_or(self.end, |t| t.1)
     }
 
+    /// Opens one level of nesting while parsing (a parenthesis, `not`, a minus sign, a call's
+    /// arguments); refused past [`MAX_DEPTH`] before recursing any further.
+    fn enter(&mut self, pos: usize) -> Result<(), CondError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return too_deep(pos);
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     fn add_ref(&mut self, r: Ref) {
         if !self.refs.contains(&r) {
             self.refs.push(r);
@@ -399,11 +447,8 @@ impl Parser<'_> {
             let r = self.and()?;
             self.expect_bool(&l, "or")?;
             self.expect_bool(&r, "or")?;
-            l = Typed {
-                e: Expr::Or(Box::new(l.e), Box::new(r.e)),
-                ty: Type::Bool,
-                pos: l.pos,
-            };
+            let height = 1 + l.height.max(r.height);
+            l = node(Expr::Or(Box::new(l.e), Box::new(r.e)), Type::Bool, l.pos, height)?;
         }
         Ok(l)
     }
@@ -415,11 +460,8 @@ impl Parser<'_> {
             let r = self.not()?;
             self.expect_bool(&l, "and")?;
             self.expect_bool(&r, "and")?;
-            l = Typed {
-                e: Expr::And(Box::new(l.e), Box::new(r.e)),
-                ty: Type::Bool,
-                pos: l.pos,
-            };
+            let height = 1 + l.height.max(r.height);
+            l = node(Expr::And(Box::new(l.e), Box::new(r.e)), Type::Bool, l.pos, height)?;
         }
         Ok(l)
     }
@@ -428,18 +470,16 @@ impl Parser<'_> {
         if is_kw(self.peek(), NOT) {
             let pos = self.pos();
             self.i += 1;
+            self.enter(pos)?;
             let t = self.not()?;
+            self.leave();
             if t.ty != Type::Bool {
                 return err(
                     t.pos,
                     format!("«not» krever sann/usann, men fikk {}", t.ty.name()),
                 );
             }
-            return Ok(Typed {
-                e: Expr::Not(Box::new(t.e)),
-                ty: Type::Bool,
-                pos,
-            });
+            return node(Expr::Not(Box::new(t.e)), Type::Bool, pos, t.height + 1);
         }
         self.cmp()
     }
@@ -467,11 +507,13 @@ impl Parser<'_> {
                     ),
                 );
             }
-            return Ok(Typed {
-                e: Expr::In(Box::new(l.e), Box::new(r.e), negated_in),
-                ty: Type::Bool,
-                pos: l.pos,
-            });
+            let height = 1 + l.height.max(r.height);
+            return node(
+                Expr::In(Box::new(l.e), Box::new(r.e), negated_in),
+                Type::Bool,
+                l.pos,
+                height,
+            );
         }
         let Some(Tok::Cmp(op)) = self.peek().cloned() else {
             return Ok(l);
@@ -507,11 +549,13 @@ impl Parser<'_> {
                 "to sammenligninger etter hverandre; skriv «a < b and b < c»",
             );
         }
-        Ok(Typed {
-            e: Expr::Cmp(op, Box::new(l.e), Box::new(r.e)),
-            ty: Type::Bool,
-            pos: l.pos,
-        })
+        let height = 1 + l.height.max(r.height);
+        node(
+            Expr::Cmp(op, Box::new(l.e), Box::new(r.e)),
+            Type::Bool,
+            l.pos,
+            height,
+        )
     }
 
     fn sum(&mut self) -> Result<Typed, CondError> {
@@ -553,29 +597,29 @@ impl Parser<'_> {
                 ),
             );
         }
-        Ok(Typed {
-            e: Expr::Arith(op, Box::new(l.e), Box::new(r.e)),
-            ty: Type::Num,
-            pos: l.pos,
-        })
+        let height = 1 + l.height.max(r.height);
+        node(
+            Expr::Arith(op, Box::new(l.e), Box::new(r.e)),
+            Type::Num,
+            l.pos,
+            height,
+        )
     }
 
     fn unary(&mut self) -> Result<Typed, CondError> {
         if let Some(Tok::Arith(ArithOp::Sub)) = self.peek() {
             let pos = self.pos();
             self.i += 1;
+            self.enter(pos)?;
             let t = self.unary()?;
+            self.leave();
             if t.ty != Type::Num {
                 return err(
                     t.pos,
                     format!("minustegn krever et tall, men fikk {}", t.ty.name()),
                 );
             }
-            return Ok(Typed {
-                e: Expr::Neg(Box::new(t.e)),
-                ty: Type::Num,
-                pos,
-            });
+            return node(Expr::Neg(Box::new(t.e)), Type::Num, pos, t.height + 1);
         }
         self.primary()
     }
@@ -586,12 +630,14 @@ impl Parser<'_> {
             return err(pos, "forventet et uttrykk, men vilkåret slutter her");
         };
         self.i += 1;
-        let typed = |e, ty| Ok(Typed { e, ty, pos });
+        let typed = |e, ty| node(e, ty, pos, 1);
         match tok {
             Tok::Num(n) => typed(Expr::Num(n), Type::Num),
             Tok::Str(s) => typed(Expr::Str(s), Type::Str),
             Tok::LParen => {
+                self.enter(pos)?;
                 let t = self.or()?;
+                self.leave();
                 if self.peek() != Some(&Tok::RParen) {
                     return err(self.pos(), "mangler «)»");
                 }
@@ -643,7 +689,7 @@ impl Parser<'_> {
     }
 
     fn ident(&mut self, name: String, pos: usize) -> Result<Typed, CondError> {
-        let typed = |e, ty| Ok(Typed { e, ty, pos });
+        let typed = |e, ty| node(e, ty, pos, 1);
         match name.as_str() {
             "true" | "sant" => return typed(Expr::Bool(true), Type::Bool),
             "false" | "usant" => return typed(Expr::Bool(false), Type::Bool),
@@ -693,6 +739,7 @@ impl Parser<'_> {
 
     fn call(&mut self, name: &str, pos: usize) -> Result<Typed, CondError> {
         let mut args = Vec::new();
+        self.enter(pos)?;
         if self.peek() == Some(&Tok::RParen) {
             self.i += 1;
         } else {
@@ -713,14 +760,11 @@ impl Parser<'_> {
                 }
             }
         }
+        self.leave();
         if name == "date" {
             return match args.as_slice() {
                 [Typed { e: Expr::Str(s), .. }] => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                    Ok(d) => Ok(Typed {
-                        e: Expr::Date(d),
-                        ty: Type::Date,
-                        pos,
-                    }),
+                    Ok(d) => node(Expr::Date(d), Type::Date, pos, 1),
                     Err(_) => err(
                         pos,
                         format!("ugyldig dato «{s}» (skriv ÅÅÅÅ-MM-DD, f.eks. \"2024-07-01\")"),
@@ -780,11 +824,13 @@ impl Parser<'_> {
                 }
             }
         }
-        Ok(Typed {
-            e: Expr::Call(func, args.into_iter().map(|a| a.e).collect()),
-            ty: ret,
+        let height = 1 + args.iter().map(|a| a.height).max().unwrap_or(0);
+        node(
+            Expr::Call(func, args.into_iter().map(|a| a.e).collect()),
+            ret,
             pos,
-        })
+            height,
+        )
     }
 }
 
@@ -793,8 +839,13 @@ impl Parser<'_> {
 /// `nyregistrert_maaneder`: people abbreviate the end of long names).
 pub(crate) fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let len = word.chars().count();
+    if len > MAX_SUGGEST_LEN {
+        return None;
+    }
     let limit = (len / 3).clamp(1, 4);
-    let candidates: Vec<&str> = candidates.collect();
+    let candidates: Vec<&str> = candidates
+        .filter(|c| c.chars().count() <= MAX_SUGGEST_LEN)
+        .collect();
     let by_distance = candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -858,6 +909,144 @@ mod tests {
         ] {
             assert!(compile(src, &P).is_ok(), "{src}: {:?}", compile(src, &P).err());
         }
+    }
+
+    fn too_deep_at(src: &str) -> usize {
+        match compile(src, &P) {
+            Err(e) => {
+                assert!(e.message.contains("nøstet for dypt"), "{}", e.message);
+                assert!(e.message.contains(&MAX_DEPTH.to_string()), "{}", e.message);
+                e.offset
+            }
+            Ok(_) => panic!("accepted a condition nested too deeply"),
+        }
+    }
+
+    /// Levels in a compiled tree (what evaluating and dropping it recurse through).
+    fn height(e: &Expr) -> usize {
+        1 + match e {
+            Expr::Not(a) | Expr::Neg(a) => height(a),
+            Expr::And(a, b)
+            | Expr::Or(a, b)
+            | Expr::Cmp(_, a, b)
+            | Expr::In(a, b, _)
+            | Expr::Arith(_, a, b) => height(a).max(height(b)),
+            Expr::Call(_, args) => args.iter().map(height).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn deep_parentheses_are_an_error_not_a_stack_overflow() {
+        // The 63 KB body from the issue: one comparison inside 20 000 parentheses.
+        let n = 20_000;
+        let src = format!("{}contract.value_nok > 1{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(
+            too_deep_at(&src),
+            MAX_DEPTH,
+            "points at the first parenthesis too many"
+        );
+        // Unbalanced is refused the same way, before the missing `)` is noticed.
+        too_deep_at(&"(".repeat(n));
+        // Just inside the limit is fine.
+        let ok = MAX_DEPTH - 1;
+        let src = format!("{}contract.value_nok > 1{}", "(".repeat(ok), ")".repeat(ok));
+        assert!(compile(&src, &P).is_ok(), "{:?}", compile(&src, &P).err());
+    }
+
+    #[test]
+    fn every_recursive_form_is_limited() {
+        let n = 20_000;
+        too_deep_at(&format!("{}true", "not ".repeat(n)));
+        too_deep_at(&format!("{}true", "ikke ".repeat(n)));
+        too_deep_at(&format!("contract.value_nok > {}1", "-".repeat(n)));
+        too_deep_at(&format!("contract.value_nok > {}1", "- ".repeat(n)));
+        too_deep_at(&format!(
+            "contract.value_nok > {}1{}",
+            "min(1, ".repeat(n),
+            ")".repeat(n)
+        ));
+        too_deep_at(&format!("is_missing({}", "len(".repeat(n)));
+        too_deep_at(&format!("{}true{}", "(not ".repeat(n), ")".repeat(n)));
+        // Left-leaning chains parse in a loop, but the tree they build is as deep as they
+        // are long, and evaluating or dropping it recurses through every level.
+        too_deep_at(&vec!["true"; n].join(" and "));
+        too_deep_at(&vec!["false"; n].join(" or "));
+        too_deep_at(&format!("contract.value_nok > {}", vec!["1"; n].join(" + ")));
+        too_deep_at(&format!("contract.value_nok > {}", vec!["2"; n].join(" * ")));
+        // Flat things stay flat: a long list is one level, a long comment none.
+        let list: Vec<String> = (0..n).map(|i| format!("\"{i}\"")).collect();
+        let src = format!("supplier.org_form in [{}]", list.join(", "));
+        assert!(compile(&src, &P).is_ok());
+        let src = format!("true # {}", "(".repeat(n));
+        assert!(compile(&src, &P).is_ok());
+    }
+
+    #[test]
+    fn accepted_trees_are_at_most_max_depth_high() {
+        for src in [
+            vec!["true"; MAX_DEPTH].join(" and "),
+            format!("{}true", "not ".repeat(MAX_DEPTH - 1)),
+            format!("contract.value_nok > {}", vec!["1"; MAX_DEPTH - 1].join(" + ")),
+        ] {
+            match compile(&src, &P) {
+                Ok(c) => assert!(height(&c.expr) <= MAX_DEPTH),
+                Err(e) => assert!(e.message.contains("nøstet for dypt"), "{}", e.message),
+            }
+        }
+        let c = compile(&vec!["true"; MAX_DEPTH - 1].join(" and "), &P);
+        assert_eq!(c.map(|c| height(&c.expr)).ok(), Some(MAX_DEPTH - 1));
+    }
+
+    #[test]
+    fn the_deepest_accepted_conditions_fit_a_worker_stack() {
+        // Parsing recurses through eight to ten functions per level; at the limit that must
+        // fit inside an actix worker's 2 MiB with room to spare, also in a debug build (where
+        // nested calls take about 0.9 MiB; a release build needs far less).
+        let kib = 1536;
+        let (parens, calls, nots) = (MAX_DEPTH - 1, MAX_DEPTH - 2, MAX_DEPTH / 2 - 1);
+        for src in [
+            format!(
+                "{}contract.value_nok > 1{}",
+                "(".repeat(parens),
+                ")".repeat(parens)
+            ),
+            format!(
+                "contract.value_nok > {}1{}",
+                "min(1, ".repeat(calls),
+                ")".repeat(calls)
+            ),
+            format!("{}true{}", "(not ".repeat(nots), ")".repeat(nots)),
+        ] {
+            let handle = std::thread::Builder::new()
+                .stack_size(kib * 1024)
+                .spawn(move || compile(&src, &P).map(|_| ()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let res = handle.join().unwrap_or_else(|_| panic!("panicked"));
+            assert!(res.is_ok(), "{res:?}");
+        }
+    }
+
+    #[test]
+    fn shipped_conditions_are_far_from_the_limit() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let rules = crate::risk::RuleSet::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for ind in rules.indicators() {
+            let conds = std::iter::once(&ind.condition).chain(ind.applies_when.as_ref());
+            for c in conds {
+                assert!(height(&c.expr) < 10, "{}: {}", ind.id, height(&c.expr));
+            }
+        }
+    }
+
+    #[test]
+    fn huge_identifiers_get_no_suggestion() {
+        let name = format!("supplier.{}", "x".repeat(100_000));
+        let e = compile(&format!("{name} > 1"), &P)
+            .err()
+            .unwrap_or_else(|| panic!());
+        assert!(e.message.starts_with("ukjent felt"), "{}", &e.message[..40]);
+        assert!(!e.message.contains("mente du"));
     }
 
     #[test]

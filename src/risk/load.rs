@@ -474,7 +474,14 @@ pub(crate) fn build(files: &[(String, String)]) -> Result<RuleSet, RuleSetError>
             Ok(doc) => docs.push((i, doc)),
             Err(e) => {
                 let offset = e.span().map_or(0, |s| s.start);
-                errs.push(f, offset, None, format!("ugyldig TOML: {}", e.message().trim()));
+                let message = match e.message().trim() {
+                    // `toml` stops at 80 levels rather than overflow the stack.
+                    "cannot recurse further; max recursion depth met" | "recursion limit" => {
+                        "nøstet for dypt (høyst 80 nivåer med lister, tabeller og punktum-nøkler)"
+                    }
+                    other => other,
+                };
+                errs.push(f, offset, None, format!("ugyldig TOML: {message}"));
             }
         }
     }
@@ -969,4 +976,99 @@ fn build_indicators(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIER: &str = "[[tier]]\nid = \"lav\"\nmin_score = 0\n";
+
+    fn errors(text: &str) -> Vec<RuleError> {
+        match build(&[("a.toml".to_owned(), text.to_owned())]) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors,
+        }
+    }
+
+    fn indicator(condition: &str) -> String {
+        format!(
+            "{TIER}\n[[indicator]]\nid = \"dyp\"\ntitle = \"Dyp\"\nweight = 1\nwhy = \"x\"\nsource = \"x\"\ncondition = '''{condition}'''\n"
+        )
+    }
+
+    #[test]
+    fn deeply_nested_condition_is_a_rule_error_with_file_and_line() {
+        let n = 20_000;
+        let text = indicator(&format!(
+            "{}contract.value_nok > 1{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        ));
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let e = &errs[0];
+        assert_eq!((e.file.as_str(), e.rule.as_deref()), ("a.toml", Some("dyp")));
+        assert_eq!(e.line, 11, "the line of the condition: {e}");
+        assert!(e.message.contains("nøstet for dypt"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("a.toml:11: regel «dyp»: feil i «condition»"),
+            "{e}"
+        );
+        // A chain of 20 000 `and`s: parsed in a loop, but too deep a tree all the same.
+        let text = indicator(&vec!["true"; n].join("\nand "));
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].message.contains("nøstet for dypt"), "{}", errs[0]);
+    }
+
+    /// The TOML parser is the other recursive descent a rule file meets: `toml` limits its
+    /// nesting (80 levels) and reports a syntax error, which must reach the author as one.
+    #[test]
+    fn deeply_nested_toml_is_an_error_not_a_stack_overflow() {
+        let n = 20_000;
+        let keys = vec!["a"; n].join(".");
+        for (what, text) in [
+            ("arrays", format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n))),
+            ("open arrays", format!("x = {}\n", "[".repeat(n))),
+            (
+                "inline tables",
+                format!("x = {}1{}\n", "{ a = ".repeat(n), " }".repeat(n)),
+            ),
+            ("open inline tables", format!("x = {}\n", "{a=".repeat(n))),
+            ("mixed", format!("x = {}1{}\n", "[{a=".repeat(n), "}]".repeat(n))),
+            ("dotted keys", format!("{keys} = 1\n")),
+            ("table header", format!("[{keys}]\nb = 1\n")),
+            ("array-of-tables header", format!("[[{keys}]]\nb = 1\n")),
+            (
+                "indicator with a nested value",
+                format!(
+                    "{TIER}[[indicator]]\nid = \"dyp\"\nweight = {}1{}\n",
+                    "[".repeat(n),
+                    "]".repeat(n)
+                ),
+            ),
+        ] {
+            let text = format!("# {what}\n{text}");
+            let errs = errors(&text);
+            assert!(
+                errs.iter().any(|e| e.file == "a.toml"
+                    && e.line >= 1
+                    && e.message == "ugyldig TOML: nøstet for dypt (høyst 80 nivåer med lister, tabeller og punktum-nøkler)"),
+                "{what}: {errs:?}"
+            );
+        }
+        // Within the limit, nesting is merely the wrong type for a rule field.
+        let text = format!(
+            "{TIER}[[indicator]]\nid = \"dyp\"\ntitle = {}\"x\"{}\n",
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let errs = errors(&text);
+        assert!(
+            errs.iter().any(|e| e.message.contains("«title» skal være tekst")),
+            "{errs:?}"
+        );
+    }
 }

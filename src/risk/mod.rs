@@ -194,6 +194,45 @@ impl RuleSet {
     }
 }
 
+/// A problem in one condition: a byte offset into its text and a Norwegian message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConditionError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConditionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "posisjon {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for ConditionError {}
+
+/// Every `param.<id>` counts as defined: a condition checked outside a rule set.
+struct AnyParam;
+
+impl cond::ParamNames for AnyParam {
+    fn index_of(&self, _id: &str) -> Option<usize> {
+        Some(0)
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Parses and type-checks one condition the way the rule loader does, outside any rule set
+/// (every `param.<id>` counts as defined). Never panics, whatever the text; the entry point
+/// of the `condition` fuzz target (`fuzz/`).
+pub fn check_condition(text: &str) -> Result<(), ConditionError> {
+    cond::compile(text, &AnyParam)
+        .map(|_| ())
+        .map_err(|e| ConditionError {
+            offset: e.offset,
+            message: e.message,
+        })
+}
+
 /// Every field name a condition can read (documented in `rules/README.md`).
 pub fn condition_fields() -> Vec<&'static str> {
     fields::FIELDS.iter().map(|f| f.name).collect()

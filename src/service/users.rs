@@ -14,7 +14,7 @@ use crate::domain::roles::{Agency, Role};
 pub const OPERATOR: &str = "drift";
 
 #[derive(Debug, thiserror::Error)]
-pub enum UserError {
+pub enum AccountError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -29,7 +29,7 @@ pub fn create(
     role: Role,
     agency: Option<Agency>,
     password: Option<&str>,
-) -> Result<User, UserError> {
+) -> Result<User, AccountError> {
     let hash = match password {
         Some(p) => {
             check_password_policy(p)?;
@@ -72,7 +72,7 @@ pub fn set_password(
     actor: &Actor,
     username: &str,
     password: &str,
-) -> Result<(), UserError> {
+) -> Result<(), AccountError> {
     check_password_policy(password)?;
     let hash = hash_password(password)?;
     Ok(users::set_password(conn, actor, username, hash)?)

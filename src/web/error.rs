@@ -12,6 +12,7 @@ use crate::service::imports::ImportFailure;
 use crate::service::rules::RulesError;
 use crate::service::scoring::ScoreError;
 
+use crate::db::models::users::UserError;
 use crate::db::{Conflict, DbError, Missing};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,13 @@ pub enum AppError {
     /// A rule set that does not load; the problems go out as `errors` in the problem document.
     #[error("{0}")]
     InvalidRules(crate::risk::RuleSetError),
+    /// A page or page size out of range; English here, Norwegian on the pages.
+    #[error("{}", .0.english())]
+    Paging(crate::domain::paging::PagingError),
+    /// A user change the rules forbid (the last admin, a role/agency mismatch); English
+    /// here, Norwegian on the pages and in the CLI.
+    #[error("{}", .0.english())]
+    User(UserError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -56,6 +64,8 @@ impl From<DbError> for AppError {
             DbError::NotFound(m) => AppError::NotFound(m),
             DbError::Conflict(c) => AppError::Exists(c),
             DbError::Invalid(m) => AppError::BadRequest(m),
+            DbError::Paging(e) => AppError::Paging(e),
+            DbError::User(e) => AppError::User(e),
             DbError::Connect(m) => AppError::Unavailable(m),
             other => AppError::Internal(other.to_string()),
         }
@@ -74,14 +84,14 @@ impl From<ImportFailure> for AppError {
     }
 }
 
-impl From<crate::service::users::UserError> for AppError {
-    fn from(e: crate::service::users::UserError) -> Self {
+impl From<crate::service::users::AccountError> for AppError {
+    fn from(e: crate::service::users::AccountError) -> Self {
         use crate::auth::AuthError;
-        use crate::service::users::UserError;
+        use crate::service::users::AccountError;
         match e {
-            UserError::Db(d) => d.into(),
-            UserError::Password(p @ AuthError::PasswordTooShort) => AppError::BadRequest(p.to_string()),
-            UserError::Password(p) => AppError::Internal(p.to_string()),
+            AccountError::Db(d) => d.into(),
+            AccountError::Password(p @ AuthError::PasswordTooShort) => AppError::BadRequest(p.to_string()),
+            AccountError::Password(p) => AppError::Internal(p.to_string()),
         }
     }
 }
@@ -140,8 +150,10 @@ impl AppError {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::NoRoute(_) => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Paging(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) | AppError::Exists(_) => StatusCode::CONFLICT,
+            AppError::User(UserError::LastAdmin { .. }) => StatusCode::CONFLICT,
+            AppError::User(UserError::Role(_)) => StatusCode::BAD_REQUEST,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) | AppError::InvalidRules(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -156,8 +168,11 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) | AppError::NoRoute(_) => "not-found",
-            AppError::BadRequest(_) => "bad-request",
+            AppError::BadRequest(_) | AppError::Paging(_) | AppError::User(UserError::Role(_)) => {
+                "bad-request"
+            }
             AppError::Conflict(_) | AppError::Exists(_) => "conflict",
+            AppError::User(UserError::LastAdmin { .. }) => "last-admin",
             AppError::Throttled { .. } => "too-many-attempts",
             AppError::BadCredentials => "bad-credentials",
             AppError::Csrf => "csrf",
@@ -174,8 +189,11 @@ impl AppError {
             AppError::Unauthenticated => "Authentication required",
             AppError::Forbidden => "Forbidden",
             AppError::NotFound(_) | AppError::NoRoute(_) => "Not found",
-            AppError::BadRequest(_) => "Bad request",
+            AppError::BadRequest(_) | AppError::Paging(_) | AppError::User(UserError::Role(_)) => {
+                "Bad request"
+            }
             AppError::Conflict(_) | AppError::Exists(_) => "Conflict",
+            AppError::User(UserError::LastAdmin { .. }) => "The last administrator must stay",
             AppError::Throttled { .. } => "Too many attempts",
             AppError::BadCredentials => "Bad credentials",
             AppError::Csrf => "Invalid form token",
@@ -220,6 +238,8 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
             | AppError::Unprocessable(m) => m.clone(),
+            AppError::Paging(e) => e.to_string(),
+            AppError::User(e) => e.to_string(),
             AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::db::schema::{contract_risk, contract_versions, contracts, import_batches};
 use crate::db::{DbConn, DbError};
+use crate::domain::paging::Paging;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -51,7 +52,9 @@ pub struct ContractFilter {
     pub industry: Option<String>,
     /// `score` (highest first, unscored last; the default) or `contract_no`.
     pub sort: ContractSort,
+    /// From 1; checked with `per_page` by [`Paging`]: out of range is [`DbError::Paging`].
     pub page: i64,
+    /// 1 to [`MAX_PER_PAGE`].
     pub per_page: i64,
 }
 
@@ -89,7 +92,7 @@ pub struct ContractWithRisk {
     pub risk: Option<RiskSummary>,
 }
 
-pub const MAX_PER_PAGE: i64 = 500;
+pub use crate::domain::paging::MAX_PER_PAGE;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContractPage {
@@ -99,9 +102,10 @@ pub struct ContractPage {
     pub items: Vec<ContractWithRisk>,
 }
 
+/// One page of contracts; a page or page size out of range is refused
+/// ([`DbError::Paging`]), never clamped or wrapped.
 pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
-    let per_page = f.per_page.clamp(1, MAX_PER_PAGE);
-    let page = f.page.max(1);
+    let paging = Paging::new(f.page, f.per_page)?;
     let build = || {
         let mut q = contracts::table.left_join(contract_risk::table).into_boxed();
         if let Some(tiers) = &f.tiers {
@@ -155,8 +159,8 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         ContractSort::ContractNo => q.order(contracts::contract_no.asc()),
     };
     let rows: Vec<(Contract, Option<RiskSummary>)> = q
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(paging.limit())
+        .offset(paging.offset())
         .select((
             Contract::as_select(),
             (
@@ -177,8 +181,8 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         .collect();
     Ok(ContractPage {
         total,
-        page,
-        per_page,
+        page: paging.page(),
+        per_page: paging.per_page(),
         items,
     })
 }

@@ -397,12 +397,13 @@ pub struct SupplierSummary {
     pub last_error: Option<String>,
 }
 
+/// One page of suppliers; a page or page size out of range is [`DbError::Paging`].
 pub fn list_suppliers(
     conn: &mut DbConn,
     page: i64,
     per_page: i64,
 ) -> Result<(i64, Vec<SupplierSummary>), DbError> {
-    let per_page = per_page.clamp(1, 500);
+    let paging = crate::domain::paging::Paging::new(page, per_page)?;
     let total: i64 = suppliers::table.count().get_result(conn)?;
     type Row = (
         String,
@@ -415,8 +416,8 @@ pub fn list_suppliers(
     let rows: Vec<Row> = suppliers::table
         .left_join(enrichment_jobs::table.on(enrichment_jobs::orgnr.eq(suppliers::orgnr)))
         .order(suppliers::orgnr.asc())
-        .limit(per_page)
-        .offset((page.max(1) - 1) * per_page)
+        .limit(paging.limit())
+        .offset(paging.offset())
         .select((
             suppliers::orgnr,
             suppliers::name,

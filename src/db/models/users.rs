@@ -8,7 +8,81 @@ use super::audit::{self, Event};
 use super::{Actor, now};
 use crate::db::schema::{sessions, users};
 use crate::db::{DbConn, DbError, write_tx};
-use crate::domain::roles::{Agency, Role, validate_role_agency};
+use crate::domain::roles::{Agency, Role, RoleError, validate_role_agency};
+
+/// A user change that the rules forbid. `Display` is Norwegian (CLI, pages);
+/// [`UserError::english`] is for API clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    /// The change would leave the service without an enabled administrator, and so
+    /// without anyone who can manage users through the web or the API.
+    #[error(
+        "«{username}» er den siste aktive administratoren og kan ikke {}; gi først en annen bruker rollen admin",
+        .change.norwegian()
+    )]
+    LastAdmin { username: String, change: AdminChange },
+    /// A role and agency that do not go together.
+    #[error(transparent)]
+    Role(#[from] RoleError),
+}
+
+/// What would have removed the last administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    Demote,
+    Disable,
+}
+
+impl AdminChange {
+    fn norwegian(self) -> &'static str {
+        match self {
+            AdminChange::Demote => "miste rollen admin",
+            AdminChange::Disable => "deaktiveres",
+        }
+    }
+
+    fn english(self) -> &'static str {
+        match self {
+            AdminChange::Demote => "given another role",
+            AdminChange::Disable => "disabled",
+        }
+    }
+}
+
+impl UserError {
+    pub fn english(&self) -> String {
+        match self {
+            UserError::LastAdmin { username, change } => format!(
+                "'{username}' is the last enabled administrator and cannot be {}; give another user the role admin first",
+                change.english()
+            ),
+            UserError::Role(e) => e.english(),
+        }
+    }
+}
+
+/// Refuses a change to `before` that would leave no enabled administrator. Runs inside the
+/// write transaction, which serialises writers (see `write_tx`), so two admins demoting
+/// each other at once cannot both succeed.
+fn keep_an_admin(c: &mut DbConn, before: &User, change: AdminChange) -> Result<(), DbError> {
+    if before.role != Role::Admin || before.disabled {
+        return Ok(());
+    }
+    let others: i64 = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(before.id))
+        .count()
+        .get_result(c)?;
+    if others == 0 {
+        return Err(UserError::LastAdmin {
+            username: before.username.clone(),
+            change,
+        }
+        .into());
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -130,7 +204,8 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
         .collect()
 }
 
-/// Creates a user; `password_hash` is `None` for token-only (machine) users.
+/// Creates a user; `password_hash` is `None` for token-only (machine) users. A role/agency
+/// mismatch is [`UserError::Role`].
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -140,7 +215,7 @@ pub fn create(
     password_hash: Option<String>,
 ) -> Result<User, DbError> {
     let name = normalise_username(username)?;
-    validate_role_agency(role, agency).map_err(|e| DbError::Invalid(e.to_string()))?;
+    validate_role_agency(role, agency).map_err(UserError::from)?;
     write_tx(conn, |c| {
         let exists: i64 = users::table
             .filter(users::username.eq(&name))
@@ -182,6 +257,8 @@ fn require(conn: &mut DbConn, username: &str) -> Result<User, DbError> {
         .ok_or_else(|| DbError::NotFound(crate::db::Missing::User(username.trim().to_owned())))
 }
 
+/// Gives a user another role (and agency); refused with [`UserError`] for a role/agency
+/// mismatch, or when it would take the role admin from the last enabled administrator.
 pub fn set_role(
     conn: &mut DbConn,
     actor: &Actor,
@@ -189,9 +266,12 @@ pub fn set_role(
     role: Role,
     agency: Option<Agency>,
 ) -> Result<User, DbError> {
-    validate_role_agency(role, agency).map_err(|e| DbError::Invalid(e.to_string()))?;
+    validate_role_agency(role, agency).map_err(UserError::from)?;
     write_tx(conn, |c| {
         let before = require(c, username)?;
+        if role != Role::Admin {
+            keep_an_admin(c, &before, AdminChange::Demote)?;
+        }
         diesel::update(users::table.find(before.id))
             .set((
                 users::role.eq(role.as_str()),
@@ -219,6 +299,8 @@ pub fn set_role(
     })
 }
 
+/// Disables or enables a user; refused with [`UserError::LastAdmin`] for the last enabled
+/// administrator.
 pub fn set_disabled(
     conn: &mut DbConn,
     actor: &Actor,
@@ -227,6 +309,9 @@ pub fn set_disabled(
 ) -> Result<User, DbError> {
     write_tx(conn, |c| {
         let before = require(c, username)?;
+        if disabled {
+            keep_an_admin(c, &before, AdminChange::Disable)?;
+        }
         diesel::update(users::table.find(before.id))
             .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
             .execute(c)?;

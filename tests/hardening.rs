@@ -1,0 +1,399 @@
+//! Issue 16, "close the holes found by trying to break the service", over the real HTTP
+//! stack on SQLite and PostgreSQL: a condition nested 20 000 levels deep is a rule error
+//! (not a stack overflow that aborts the process), paging out of range is a 400 (not a
+//! wrapped offset), the last administrator stays, and only A-krim partners have an agency.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Backend, PASSWORD, TestApp, hidden_field, run_cli};
+use spotcheck::domain::roles::Role;
+
+fn shipped_rule_files() -> Vec<serde_json::Value> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut files: Vec<serde_json::Value> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            serde_json::json!({
+                "name": p.file_name().unwrap().to_string_lossy(),
+                "text": std::fs::read_to_string(&p).unwrap(),
+            })
+        })
+        .collect();
+    files.sort_by_key(|f| f["name"].as_str().unwrap().to_owned());
+    files
+}
+
+async fn deeply_nested_condition_is_a_rule_error_and_the_server_lives(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let token = app.token_for("kem");
+    // One comparison inside 20 000 parentheses, on line 8 of its own file.
+    let n = 20_000;
+    let text = format!(
+        "# Et vilkår som prøver å velte tjenesten.\n\
+         [[indicator]]\n\
+         id = \"dyp\"\n\
+         title = \"Dyp\"\n\
+         weight = 1\n\
+         why = \"x\"\n\
+         source = \"x\"\n\
+         condition = '''{}contract.value_nok > 1{}'''\n",
+        "(".repeat(n),
+        ")".repeat(n)
+    );
+    assert!(text.len() > 40_000);
+    let mut files = shipped_rule_files();
+    files.push(serde_json::json!({"name": "zz_dyp.toml", "text": text}));
+    let r = app
+        .client
+        .post(app.url("/api/v1/rules/validate"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "files": files }))
+        .send()
+        .await
+        .expect("the server answers instead of aborting");
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "urn:spotcheck:problem:invalid-rules");
+    let errors = p["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{p}");
+    assert_eq!(errors[0]["file"], "zz_dyp.toml");
+    assert_eq!(errors[0]["line"], 8);
+    assert_eq!(errors[0]["rule"], "dyp");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("nøstet for dypt"), "{message}");
+    assert!(message.contains("64"), "{message}");
+
+    // The same through PUT /rules: refused, the active set stays.
+    let before: serde_json::Value = app.api_get("/api/v1/rules", &token).await.json().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/api/v1/rules"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "files": files }))
+        .send()
+        .await
+        .expect("the server answers instead of aborting");
+    assert_eq!(r.status(), 422);
+    let after: serde_json::Value = app.api_get("/api/v1/rules", &token).await.json().await.unwrap();
+    assert_eq!(before["version"], after["version"]);
+
+    // And it is still there.
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop();
+}
+
+async fn deeply_nested_toml_is_a_rule_error(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let token = app.token_for("kem");
+    let n = 20_000;
+    let keys = vec!["a"; n].join(".");
+    for text in [
+        format!("\n[[indicator]]\nid = {}1{}\n", "[".repeat(n), "]".repeat(n)),
+        format!(
+            "\n[[indicator]]\nid = {}1{}\n",
+            "{ a = ".repeat(n),
+            " }".repeat(n)
+        ),
+        format!("\n[{keys}]\nb = 1\n"),
+    ] {
+        let mut files = shipped_rule_files();
+        files.push(serde_json::json!({"name": "zz_dyp.toml", "text": text}));
+        let r = app
+            .client
+            .post(app.url("/api/v1/rules/validate"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "files": files }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(r.status(), 422);
+        let p: serde_json::Value = r.json().await.unwrap();
+        let errors = p["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["file"] == "zz_dyp.toml"
+                    && e["message"].as_str().unwrap().contains("nøstet for dypt")),
+            "{p}"
+        );
+    }
+    assert_eq!(
+        app.client.get(app.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    app.stop();
+}
+
+async fn paging_out_of_range_is_a_bad_request(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let token = app.token_for("kem");
+    let max = i64::MAX.to_string();
+    let min = i64::MIN.to_string();
+    for query in [
+        format!("page={max}"),
+        format!("page={max}&per_page={max}"),
+        format!("per_page={max}"),
+        format!("page={min}"),
+        "page=0".into(),
+        "page=-1".into(),
+        "per_page=0".into(),
+        "per_page=-100".into(),
+        "per_page=501".into(),
+        "page=1000001".into(),
+        "page=92233720368547758&per_page=100".into(),
+    ] {
+        for path in ["/api/v1/contracts", "/api/v1/suppliers"] {
+            let r = app.api_get(&format!("{path}?{query}"), &token).await;
+            assert_eq!(r.status(), 400, "{path}?{query}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let p: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(p["type"], "urn:spotcheck:problem:bad-request");
+            let detail = p["detail"].as_str().unwrap();
+            assert!(detail.contains("out of range"), "{path}?{query}: {detail}");
+        }
+    }
+    // In range is fine, also far past the last page (an empty page, not an error).
+    for query in [
+        "",
+        "page=1",
+        "page=2&per_page=500",
+        "page=1000000&per_page=500",
+        "per_page=1",
+    ] {
+        let r = app.api_get(&format!("/api/v1/contracts?{query}"), &token).await;
+        assert_eq!(r.status(), 200, "{query}");
+        let page: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(page["items"], serde_json::json!([]), "{query}");
+        let r = app.api_get(&format!("/api/v1/suppliers?{query}"), &token).await;
+        assert_eq!(r.status(), 200, "{query}");
+    }
+
+    // The contracts page answers with the Norwegian error page.
+    let session = app.login("kem", PASSWORD).await.unwrap();
+    for query in [
+        format!("page={max}"),
+        "page=0".into(),
+        "page=-3".into(),
+        format!("page={min}"),
+    ] {
+        let r = app
+            .get_with_session(&format!("/contracts?{query}"), &session)
+            .await;
+        assert_eq!(r.status(), 400, "{query}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let body = r.text().await.unwrap();
+        assert!(body.contains("ugyldig sidenummer"), "{query}: {body}");
+    }
+    let r = app.get_with_session("/contracts?page=2", &session).await;
+    assert_eq!(r.status(), 200);
+    app.stop();
+}
+
+async fn put_role(app: &TestApp, token: &str, user: &str, body: serde_json::Value) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/v1/users/{user}/role")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn put_disabled(app: &TestApp, token: &str, user: &str, disabled: bool) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/api/v1/users/{user}/disabled")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "disabled": disabled }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn role_of(app: &TestApp, token: &str, user: &str) -> String {
+    let list: serde_json::Value = app.api_get("/api/v1/users", token).await.json().await.unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == user)
+        .map(|u| u["role"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+async fn the_last_admin_stays(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token_for("admin");
+
+    // The only admin demotes themself: refused, and still admin.
+    let r = put_role(&app, &admin, "admin", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "urn:spotcheck:problem:last-admin");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("last enabled administrator"), "{detail}");
+    assert_eq!(role_of(&app, &admin, "admin").await, "admin");
+    assert!(app.login("admin", ADMIN_PASSWORD).await.is_ok(), "still signs in");
+
+    // With a second admin it works.
+    app.add_user("admin2", Role::Admin, None);
+    let admin2 = app.token_for("admin2");
+    let r = put_role(&app, &admin, "admin", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(role_of(&app, &admin2, "admin").await, "kemner");
+
+    // Now admin2 is the last one; a disabled admin does not count.
+    app.add_user("admin3", Role::Admin, None);
+    assert_eq!(put_disabled(&app, &admin2, "admin3", true).await.status(), 200);
+    let r = put_role(&app, &admin2, "admin2", serde_json::json!({"role": "innkjoper"})).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(role_of(&app, &admin2, "admin2").await, "admin");
+    // Demoting a disabled admin leaves the enabled ones as they were: allowed.
+    let r = put_role(&app, &admin2, "admin3", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    // Disabling oneself was refused before; it still is.
+    assert_eq!(put_disabled(&app, &admin2, "admin2", true).await.status(), 400);
+
+    // The CLI is held to the same rule, in Norwegian.
+    app.stop();
+    let (ok, _, err) = run_cli(&app.db, &["users", "disable", "admin2"], &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("siste aktive administratoren"), "{err}");
+    let (ok, _, err) = run_cli(&app.db, &["users", "set-role", "admin2", "--role", "kemner"], &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("siste aktive administratoren"), "{err}");
+    let (ok, out, _) = run_cli(&app.db, &["users", "list"], &[]);
+    assert!(ok && out.contains("admin2\tadmin\t-\tactive"), "{out}");
+    // Another admin first, then the old one may go.
+    let (ok, out, err) = run_cli(&app.db, &["users", "set-role", "admin3", "--role", "admin"], &[]);
+    assert!(ok, "{out} {err}");
+    let (ok, out, err) = run_cli(&app.db, &["users", "enable", "admin3"], &[]);
+    assert!(ok, "{out} {err}");
+    let (ok, out, err) = run_cli(&app.db, &["users", "disable", "admin2"], &[]);
+    assert!(ok, "{out} {err}");
+}
+
+async fn only_akrim_has_an_agency(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token_for("admin");
+    for role in ["innkjoper", "kemner", "admin"] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"username": "ny", "role": role, "agency": "nav"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{role}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = r.json().await.unwrap();
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains("only the role akrim"), "{detail}");
+        assert_eq!(role_of(&app, &admin, "ny").await, "", "not created");
+    }
+    // Required for akrim, in English for API clients.
+    let r = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"username": "ny", "role": "akrim"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("requires an agency"),
+        "{p}"
+    );
+
+    // Changing role: an agency only with akrim.
+    app.add_user("ola", Role::Akrim, Some(spotcheck::domain::roles::Agency::Nav));
+    let r = put_role(
+        &app,
+        &admin,
+        "ola",
+        serde_json::json!({"role": "kemner", "agency": "nav"}),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(role_of(&app, &admin, "ola").await, "akrim");
+    let r = put_role(&app, &admin, "ola", serde_json::json!({"role": "kemner"})).await;
+    assert_eq!(r.status(), 200);
+    let u: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (u["role"].as_str(), u["agency"].as_null()),
+        (Some("kemner"), Some(()))
+    );
+
+    // The admin page says so in Norwegian.
+    let session = app.login("admin", ADMIN_PASSWORD).await.unwrap();
+    let page = app
+        .get_with_session("/admin/users", &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let r = app
+        .client
+        .post(app.url("/admin/users"))
+        .header("Cookie", format!("spotcheck_session={session}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "kari"),
+            ("role", "innkjoper"),
+            ("agency", "nav"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("bare rollen akrim"), "{body}");
+
+    // And so does the CLI.
+    app.stop();
+    let (ok, _, err) = run_cli(
+        &app.db,
+        &["users", "add", "per", "--role", "kemner", "--agency", "nav"],
+        &[("SPOTCHECK_PASSWORD", PASSWORD)],
+    );
+    assert!(!ok && err.contains("bare rollen akrim"), "{err}");
+    let (ok, _, err) = run_cli(
+        &app.db,
+        &[
+            "users",
+            "set-role",
+            "ola",
+            "--role",
+            "innkjoper",
+            "--agency",
+            "nav",
+        ],
+        &[],
+    );
+    assert!(!ok && err.contains("bare rollen akrim"), "{err}");
+}
+
+backend_tests!(
+    deeply_nested_condition_is_a_rule_error_and_the_server_lives,
+    deeply_nested_toml_is_a_rule_error,
+    paging_out_of_range_is_a_bad_request,
+    the_last_admin_stays,
+    only_akrim_has_an_agency,
+);
