@@ -79,7 +79,7 @@ fn child_sqlite(file: &str, n: usize) {
     };
     let pool = spotcheck::app::open_database(&settings).unwrap();
     let mut conn = pool.get().unwrap();
-    let user = spotcheck::db::models::users::create(
+    let user = spotcheck::service::users::create_hashed(
         &mut conn,
         &spotcheck::db::models::Actor::system(),
         "bench",

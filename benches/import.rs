@@ -108,7 +108,7 @@ fn phase_postgres(path: &Path) -> u64 {
 }
 
 fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
-    use spotcheck::db::models::{Actor, users};
+    use spotcheck::db::models::Actor;
     use spotcheck::domain::roles::Role;
     let settings = spotcheck::config::Settings {
         database_url: Some(url.to_owned()),
@@ -117,7 +117,15 @@ fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
     let pool = spotcheck::app::open_database(&settings).expect("database");
     let user = {
         let mut conn = pool.get().expect("conn");
-        users::create(&mut conn, &Actor::system(), "bench", Role::Innkjoper, None, None).expect("user")
+        spotcheck::service::users::create_hashed(
+            &mut conn,
+            &Actor::system(),
+            "bench",
+            Role::Innkjoper,
+            None,
+            None,
+        )
+        .expect("user")
     };
     let cpu_start = cpu_ms();
     let bytes_start = Instant::now();

@@ -25,7 +25,7 @@ use common::vm_kb;
 use diesel::prelude::*;
 use spotcheck::brreg::facts::{Address, Employees, UnitFacts};
 use spotcheck::config::Settings;
-use spotcheck::db::models::{Actor, users};
+use spotcheck::db::models::Actor;
 use spotcheck::db::schema::register_facts;
 use spotcheck::domain::roles::Role;
 use spotcheck::service::scoring::{RescoreOptions, Scope};
@@ -180,7 +180,15 @@ fn main() {
     }
     let uploader = {
         let mut conn = pool.get().unwrap();
-        users::create(&mut conn, &Actor::system(), "bench", Role::Kemner, None, None).unwrap()
+        spotcheck::service::users::create_hashed(
+            &mut conn,
+            &Actor::system(),
+            "bench",
+            Role::Kemner,
+            None,
+            None,
+        )
+        .unwrap()
     };
     let report = spotcheck::service::imports::import_register(
         &pool,

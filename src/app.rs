@@ -55,7 +55,7 @@ pub fn ensure_first_admin(pool: &Pool, given_password: Option<String>) -> Result
         None => (auth::new_readable_password()?, true),
     };
     let hash = hash_password(&password)?;
-    match users::create(
+    match crate::service::users::create_hashed(
         &mut conn,
         &Actor::system(),
         "admin",

@@ -75,7 +75,15 @@ fn load_register(pool: &Pool, rows: &[Row]) {
     let mut conn = pool.get().unwrap();
     let uploader = match users::find_by_username(&mut conn, "loader").unwrap() {
         Some(u) => u,
-        None => users::create(&mut conn, &Actor::system(), "loader", Role::Kemner, None, None).unwrap(),
+        None => spotcheck::service::users::create_hashed(
+            &mut conn,
+            &Actor::system(),
+            "loader",
+            Role::Kemner,
+            None,
+            None,
+        )
+        .unwrap(),
     };
     let mut csv = String::from("Avtalenr;Leverandør;Org.nr;Startdato;Sluttdato;Enhet\n");
     for (i, (no, unit, _, _)) in rows.iter().enumerate() {
@@ -863,8 +871,16 @@ fn cli_db(backend: Backend) -> TestDb {
     let pool = spotcheck::app::open_database(&db.settings()).unwrap();
     {
         let mut conn = pool.get().unwrap();
-        users::create(&mut conn, &Actor::system(), "kari", Role::Kemner, None, None).unwrap();
-        users::create(
+        spotcheck::service::users::create_hashed(
+            &mut conn,
+            &Actor::system(),
+            "kari",
+            Role::Kemner,
+            None,
+            None,
+        )
+        .unwrap();
+        spotcheck::service::users::create_hashed(
             &mut conn,
             &Actor::system(),
             "ola",

@@ -184,7 +184,9 @@ fn store_while_reading(
         });
         // A store error explains an incomplete read, so it comes first.
         let writer = stored?;
-        Ok(writer.finish(uploader, meta, parsed?, explicit_mapping)?)
+        let report = writer.finish(uploader, meta, parsed?, explicit_mapping)?;
+        audit_import(c, uploader, meta, &report)?;
+        Ok(report)
     })
 }
 
@@ -255,4 +257,31 @@ pub fn list_batches(
 /// The report of batch `id`, if the caller may see it (`uploader`: an innkjøper's own id).
 pub fn batch_report(conn: &mut db::DbConn, id: i64, uploader: Option<i64>) -> Result<ImportReport, DbError> {
     imports::visible_batch_report(conn, id, uploader)
+}
+
+/// The audit entry of a stored batch, written in the batch's transaction.
+fn audit_import(
+    c: &mut db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    report: &ImportReport,
+) -> Result<(), DbError> {
+    let batch_id = report.batch_id.map(|id| id.to_string()).unwrap_or_default();
+    crate::db::models::audit::append(
+        c,
+        &Actor::user(&uploader.username),
+        crate::db::models::audit::Event {
+            action: "import.create",
+            object_type: "import_batch",
+            object_id: &batch_id,
+            detail: serde_json::json!({
+                "file_name": meta.file_name, "sha256": meta.sha256, "size_bytes": meta.size_bytes,
+                "format": report.format, "sheet": report.sheet,
+                "rows_total": report.rows_total, "rows_imported": report.rows_imported,
+                "rows_rejected": report.rows_rejected,
+                "contracts_created": report.contracts_created, "contracts_updated": report.contracts_updated,
+                "contracts_unchanged": report.contracts_unchanged, "suppliers_created": report.suppliers_created,
+            }),
+        },
+    )
 }

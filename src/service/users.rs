@@ -1,11 +1,13 @@
 //! Users, roles and API tokens, and the operations user the command line acts as.
 
-use crate::auth::{self, check_password_policy, hash_password};
-use crate::db::models::audit;
+use serde_json::json;
+
+use crate::auth::{self, check_password_policy, hash_password, new_secret, secret_hash};
+use crate::db::models::audit::{self, Event};
 pub use crate::db::models::audit::{AuditRow, ChainStatus};
 use crate::db::models::users::{self, User};
 use crate::db::models::{Actor, tokens};
-use crate::db::{DbConn, DbError, Missing};
+use crate::db::{DbConn, DbError, Missing, write_tx};
 use crate::domain::roles::{Agency, Role};
 
 /// The user CLI commands act as when no `--user` is given: role kemner, no password (it
@@ -37,7 +39,32 @@ pub fn create(
         }
         None => None,
     };
-    Ok(users::create(conn, actor, username, role, agency, hash)?)
+    Ok(create_hashed(conn, actor, username, role, agency, hash)?)
+}
+
+/// [`create`] with the password already hashed (the first admin, test set-ups).
+pub fn create_hashed(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    role: Role,
+    agency: Option<Agency>,
+    password_hash: Option<String>,
+) -> Result<User, DbError> {
+    write_tx(conn, |c| {
+        let user = users::insert(c, username, role, agency, password_hash)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.create",
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                detail: json!({"username": user.username, "role": role, "agency": agency}),
+            },
+        )?;
+        Ok(user)
+    })
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
@@ -48,6 +75,7 @@ pub fn find(conn: &mut DbConn, username: &str) -> Result<Option<User>, DbError> 
     users::find_by_username(conn, username)
 }
 
+/// Gives a user another role (ending their sessions), audited.
 pub fn set_role(
     conn: &mut DbConn,
     actor: &Actor,
@@ -55,18 +83,50 @@ pub fn set_role(
     role: Role,
     agency: Option<Agency>,
 ) -> Result<User, DbError> {
-    users::set_role(conn, actor, username, role, agency)
+    write_tx(conn, |c| {
+        let (before, after) = users::update_role(c, username, role, agency)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.set_role",
+                object_type: "user",
+                object_id: &before.id.to_string(),
+                detail: json!({
+                    "username": before.username,
+                    "from": {"role": before.role, "agency": before.agency},
+                    "to": {"role": role, "agency": agency},
+                }),
+            },
+        )?;
+        Ok(after)
+    })
 }
 
+/// Disables (ending their sessions) or enables a user, audited.
 pub fn set_disabled(
     conn: &mut DbConn,
     actor: &Actor,
     username: &str,
     disabled: bool,
 ) -> Result<User, DbError> {
-    users::set_disabled(conn, actor, username, disabled)
+    write_tx(conn, |c| {
+        let user = users::update_disabled(c, username, disabled)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: if disabled { "user.disable" } else { "user.enable" },
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                detail: json!({"username": user.username}),
+            },
+        )?;
+        Ok(user)
+    })
 }
 
+/// Sets a new password (ending the user's sessions), audited.
 pub fn set_password(
     conn: &mut DbConn,
     actor: &Actor,
@@ -75,7 +135,19 @@ pub fn set_password(
 ) -> Result<(), AccountError> {
     check_password_policy(password)?;
     let hash = hash_password(password)?;
-    Ok(users::set_password(conn, actor, username, hash)?)
+    Ok(write_tx(conn, |c| {
+        let user = users::update_password(c, username, hash)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "user.set_password",
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                detail: json!({"username": user.username}),
+            },
+        )
+    })?)
 }
 
 /// Creates an API token for `username`; the plaintext is returned once and never stored.
@@ -85,7 +157,24 @@ pub fn create_token(
     username: &str,
     label: &str,
 ) -> Result<String, DbError> {
-    tokens::create(conn, actor, username, label)
+    let token = new_secret(tokens::TOKEN_PREFIX).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let hash = secret_hash(&token);
+    write_tx(conn, |c| {
+        let user = users::require(c, username)?;
+        tokens::insert(c, &user, &hash, label)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "token.create",
+                object_type: "user",
+                object_id: &user.id.to_string(),
+                // The hash prefix identifies the token in the log without revealing it.
+                detail: json!({"username": user.username, "label": label, "token_sha256_prefix": &hash[..12]}),
+            },
+        )
+    })?;
+    Ok(token)
 }
 
 /// The user named `name`, or, without a name, the operations user (created on first use,
@@ -98,7 +187,7 @@ pub fn acting_user(conn: &mut DbConn, actor: &Actor, name: Option<&str>) -> Resu
     if let Some(u) = users::find_by_username(conn, OPERATOR)? {
         return Ok(u);
     }
-    match users::create(conn, actor, OPERATOR, Role::Kemner, None, None) {
+    match create_hashed(conn, actor, OPERATOR, Role::Kemner, None, None) {
         // Another process created it first.
         Err(DbError::Conflict(_)) => users::find_by_username(conn, OPERATOR)?
             .ok_or_else(|| DbError::NotFound(Missing::User(OPERATOR.to_owned()))),

@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use spotcheck::app;
 use spotcheck::config::Settings;
-use spotcheck::db::models::{Actor, tokens, users};
+use spotcheck::db::models::Actor;
 use spotcheck::db::{DbConn, DbTarget, Pool};
 use spotcheck::domain::roles::{Agency, Role};
 
@@ -184,12 +184,13 @@ impl TestApp {
     pub fn add_user(&self, name: &str, role: Role, agency: Option<Agency>) {
         let mut conn = self.pool.get().expect("conn");
         let hash = spotcheck::auth::hash_password(PASSWORD).expect("hash");
-        users::create(&mut conn, &Actor::system(), name, role, agency, Some(hash)).expect("create user");
+        spotcheck::service::users::create_hashed(&mut conn, &Actor::system(), name, role, agency, Some(hash))
+            .expect("create user");
     }
 
     pub fn token_for(&self, name: &str) -> String {
         let mut conn = self.pool.get().expect("conn");
-        tokens::create(&mut conn, &Actor::system(), name, "test").expect("token")
+        spotcheck::service::users::create_token(&mut conn, &Actor::system(), name, "test").expect("token")
     }
 
     /// Signs in through the login form; returns the session cookie value.

@@ -15,12 +15,10 @@ use diesel::prelude::*;
 use diesel::serialize::{IsNull, Output, ToSql};
 use diesel::sqlite::Sqlite;
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::audit::{self, Event};
+use super::now;
 use super::users::User;
-use super::{Actor, now};
 use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
     contract_versions, contracts, import_batches, import_errors, import_mappings, suppliers,
@@ -432,7 +430,7 @@ pub enum Begun<'c> {
 }
 
 /// Stores one import batch while its file is still being read: chunks of accepted rows go
-/// in with [`add_rows`](Self::add_rows), the counts, row errors and audit entry with
+/// in with [`add_rows`](Self::add_rows), the counts and row errors with
 /// [`finish`](Self::finish). Everything runs in the caller's [`write_tx`](crate::db::write_tx): on any error,
 /// the caller's transaction rolls back and nothing of the file is stored.
 pub struct BatchWriter<'c> {
@@ -727,7 +725,7 @@ impl BatchWriter<'_> {
 
     /// Completes the batch once the whole file is read: row errors, supplier names (the
     /// latest in the file wins), enrichment jobs for new org numbers, the batch record's
-    /// counts, the remembered mapping and the audit entry. Returns the report.
+    /// counts and the remembered mapping. Returns the report (the service audits it).
     pub fn finish(
         self,
         uploader: &User,
@@ -802,23 +800,6 @@ impl BatchWriter<'_> {
                 ))
                 .execute(c)?;
         }
-        audit::append(
-            c,
-            &Actor::user(&uploader.username),
-            Event {
-                action: "import.create",
-                object_type: "import_batch",
-                object_id: &batch_id.to_string(),
-                detail: json!({
-                    "file_name": meta.file_name, "sha256": meta.sha256, "size_bytes": meta.size_bytes,
-                    "format": parsed.format, "sheet": parsed.sheet,
-                    "rows_total": parsed.rows_total, "rows_imported": counts.imported,
-                    "rows_rejected": parsed.rows_rejected,
-                    "contracts_created": counts.created, "contracts_updated": counts.updated,
-                    "contracts_unchanged": counts.unchanged, "suppliers_created": counts.suppliers_created,
-                }),
-            },
-        )?;
         Ok(ImportReport {
             batch_id: Some(batch_id),
             rows_total: parsed.rows_total,

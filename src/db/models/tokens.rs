@@ -1,47 +1,29 @@
 //! API tokens for machine clients: shown once, stored as SHA-256.
 
 use diesel::prelude::*;
-use serde_json::json;
 
-use super::audit::{self, Event};
+use super::now;
 use super::users::{self, User};
-use super::{Actor, now};
-use crate::auth::{new_secret, secret_hash};
+use crate::auth::secret_hash;
 use crate::db::schema::api_tokens;
-use crate::db::{DbConn, DbError, write_tx};
+use crate::db::{DbConn, DbError};
 
 /// Prefix that makes a leaked token recognisable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "sct_";
 
-/// Creates a token for `username` and returns the plaintext, which is never stored.
-pub fn create(conn: &mut DbConn, actor: &Actor, username: &str, label: &str) -> Result<String, DbError> {
-    let token = new_secret(TOKEN_PREFIX).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let hash = secret_hash(&token);
-    write_tx(conn, |c| {
-        let user = users::find_by_username(c, username)?
-            .ok_or_else(|| DbError::NotFound(crate::db::Missing::User(username.trim().to_owned())))?;
-        diesel::insert_into(api_tokens::table)
-            .values((
-                api_tokens::user_id.eq(user.id),
-                api_tokens::token_hash.eq(&hash),
-                api_tokens::label.eq(label),
-                api_tokens::created_at.eq(now()),
-                api_tokens::revoked.eq(false),
-            ))
-            .execute(c)?;
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: "token.create",
-                object_type: "user",
-                object_id: &user.id.to_string(),
-                // The hash prefix identifies the token in the log without revealing it.
-                detail: json!({"username": user.username, "label": label, "token_sha256_prefix": &hash[..12]}),
-            },
-        )
-    })?;
-    Ok(token)
+/// Stores a token's hash for `user`. Runs inside the caller's write transaction; the
+/// plaintext never reaches this module.
+pub fn insert(c: &mut DbConn, user: &User, token_hash: &str, label: &str) -> Result<(), DbError> {
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::user_id.eq(user.id),
+            api_tokens::token_hash.eq(token_hash),
+            api_tokens::label.eq(label),
+            api_tokens::created_at.eq(now()),
+            api_tokens::revoked.eq(false),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 /// The active user behind a bearer token, if the token is known, not revoked and its user enabled.

@@ -2,12 +2,10 @@
 
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::json;
 
-use super::audit::{self, Event};
-use super::{Actor, now};
+use super::now;
 use crate::db::schema::{sessions, users};
-use crate::db::{DbConn, DbError, write_tx};
+use crate::db::{DbConn, DbError};
 use crate::domain::roles::{Agency, Role, RoleError, validate_role_agency};
 
 /// A user change that the rules forbid. `Display` is Norwegian (CLI, pages);
@@ -204,11 +202,10 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
         .collect()
 }
 
-/// Creates a user; `password_hash` is `None` for token-only (machine) users. A role/agency
-/// mismatch is [`UserError::Role`].
-pub fn create(
-    conn: &mut DbConn,
-    actor: &Actor,
+/// Inserts a user; `password_hash` is `None` for token-only (machine) users. A role/agency
+/// mismatch is [`UserError::Role`]. Runs inside the caller's write transaction.
+pub fn insert(
+    c: &mut DbConn,
     username: &str,
     role: Role,
     agency: Option<Agency>,
@@ -216,146 +213,88 @@ pub fn create(
 ) -> Result<User, DbError> {
     let name = normalise_username(username)?;
     validate_role_agency(role, agency).map_err(UserError::from)?;
-    write_tx(conn, |c| {
-        let exists: i64 = users::table
-            .filter(users::username.eq(&name))
-            .count()
-            .get_result(c)?;
-        if exists > 0 {
-            return Err(DbError::Conflict(crate::db::Conflict::UserExists(name.clone())));
-        }
-        let t = now();
-        diesel::insert_into(users::table)
-            .values((
-                users::username.eq(&name),
-                users::role.eq(role.as_str()),
-                users::agency.eq(agency.map(Agency::as_str)),
-                users::password_hash.eq(password_hash),
-                users::disabled.eq(false),
-                users::created_at.eq(t),
-                users::updated_at.eq(t),
-            ))
-            .execute(c)?;
-        let user = find_by_username(c, &name)?
-            .ok_or_else(|| DbError::NotFound(crate::db::Missing::Stored("user")))?;
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: "user.create",
-                object_type: "user",
-                object_id: &user.id.to_string(),
-                detail: json!({"username": name, "role": role, "agency": agency}),
-            },
-        )?;
-        Ok(user)
-    })
+    let exists: i64 = users::table
+        .filter(users::username.eq(&name))
+        .count()
+        .get_result(c)?;
+    if exists > 0 {
+        return Err(DbError::Conflict(crate::db::Conflict::UserExists(name.clone())));
+    }
+    let t = now();
+    diesel::insert_into(users::table)
+        .values((
+            users::username.eq(&name),
+            users::role.eq(role.as_str()),
+            users::agency.eq(agency.map(Agency::as_str)),
+            users::password_hash.eq(password_hash),
+            users::disabled.eq(false),
+            users::created_at.eq(t),
+            users::updated_at.eq(t),
+        ))
+        .execute(c)?;
+    find_by_username(c, &name)?.ok_or_else(|| DbError::NotFound(crate::db::Missing::Stored("user")))
 }
 
-fn require(conn: &mut DbConn, username: &str) -> Result<User, DbError> {
+pub fn require(conn: &mut DbConn, username: &str) -> Result<User, DbError> {
     find_by_username(conn, username)?
         .ok_or_else(|| DbError::NotFound(crate::db::Missing::User(username.trim().to_owned())))
 }
 
-/// Gives a user another role (and agency); refused with [`UserError`] for a role/agency
-/// mismatch, or when it would take the role admin from the last enabled administrator.
-pub fn set_role(
-    conn: &mut DbConn,
-    actor: &Actor,
+/// Gives a user another role (and agency) and ends their sessions; returns the user before
+/// and after. Refused with [`UserError`] for a role/agency mismatch, or when it would take
+/// the role admin from the last enabled administrator. Runs inside the caller's write
+/// transaction.
+pub fn update_role(
+    c: &mut DbConn,
     username: &str,
     role: Role,
     agency: Option<Agency>,
-) -> Result<User, DbError> {
+) -> Result<(User, User), DbError> {
     validate_role_agency(role, agency).map_err(UserError::from)?;
-    write_tx(conn, |c| {
-        let before = require(c, username)?;
-        if role != Role::Admin {
-            keep_an_admin(c, &before, AdminChange::Demote)?;
-        }
-        diesel::update(users::table.find(before.id))
-            .set((
-                users::role.eq(role.as_str()),
-                users::agency.eq(agency.map(Agency::as_str)),
-                users::updated_at.eq(now()),
-            ))
-            .execute(c)?;
-        // A role change ends the user's sessions: the next request must sign in under the new role.
+    let before = require(c, username)?;
+    if role != Role::Admin {
+        keep_an_admin(c, &before, AdminChange::Demote)?;
+    }
+    diesel::update(users::table.find(before.id))
+        .set((
+            users::role.eq(role.as_str()),
+            users::agency.eq(agency.map(Agency::as_str)),
+            users::updated_at.eq(now()),
+        ))
+        .execute(c)?;
+    // A role change ends the user's sessions: the next request must sign in under the new role.
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(before.id))).execute(c)?;
+    let after = require(c, username)?;
+    Ok((before, after))
+}
+
+/// Disables (ending their sessions) or enables a user; refused with
+/// [`UserError::LastAdmin`] for the last enabled administrator. Runs inside the caller's
+/// write transaction.
+pub fn update_disabled(c: &mut DbConn, username: &str, disabled: bool) -> Result<User, DbError> {
+    let before = require(c, username)?;
+    if disabled {
+        keep_an_admin(c, &before, AdminChange::Disable)?;
+    }
+    diesel::update(users::table.find(before.id))
+        .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
+        .execute(c)?;
+    if disabled {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(before.id))).execute(c)?;
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: "user.set_role",
-                object_type: "user",
-                object_id: &before.id.to_string(),
-                detail: json!({
-                    "username": before.username,
-                    "from": {"role": before.role, "agency": before.agency},
-                    "to": {"role": role, "agency": agency},
-                }),
-            },
-        )?;
-        require(c, username)
-    })
+    }
+    require(c, username)
 }
 
-/// Disables or enables a user; refused with [`UserError::LastAdmin`] for the last enabled
-/// administrator.
-pub fn set_disabled(
-    conn: &mut DbConn,
-    actor: &Actor,
-    username: &str,
-    disabled: bool,
-) -> Result<User, DbError> {
-    write_tx(conn, |c| {
-        let before = require(c, username)?;
-        if disabled {
-            keep_an_admin(c, &before, AdminChange::Disable)?;
-        }
-        diesel::update(users::table.find(before.id))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now())))
-            .execute(c)?;
-        if disabled {
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(before.id))).execute(c)?;
-        }
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: if disabled { "user.disable" } else { "user.enable" },
-                object_type: "user",
-                object_id: &before.id.to_string(),
-                detail: json!({"username": before.username}),
-            },
-        )?;
-        require(c, username)
-    })
-}
-
-pub fn set_password(
-    conn: &mut DbConn,
-    actor: &Actor,
-    username: &str,
-    password_hash: String,
-) -> Result<(), DbError> {
-    write_tx(conn, |c| {
-        let user = require(c, username)?;
-        diesel::update(users::table.find(user.id))
-            .set((
-                users::password_hash.eq(password_hash),
-                users::updated_at.eq(now()),
-            ))
-            .execute(c)?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(c)?;
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: "user.set_password",
-                object_type: "user",
-                object_id: &user.id.to_string(),
-                detail: json!({"username": user.username}),
-            },
-        )
-    })
+/// Sets a new password hash and ends the user's sessions. Runs inside the caller's write
+/// transaction.
+pub fn update_password(c: &mut DbConn, username: &str, password_hash: String) -> Result<User, DbError> {
+    let user = require(c, username)?;
+    diesel::update(users::table.find(user.id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::updated_at.eq(now()),
+        ))
+        .execute(c)?;
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(c)?;
+    Ok(user)
 }
