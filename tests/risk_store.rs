@@ -9,7 +9,7 @@ use common::workbook::xlsx;
 use common::{Backend, TestApp, run_cli};
 use serde_json::{Value, json};
 use spotcheck::brreg::{Lookup, Outcome};
-use spotcheck::db::models::{Actor, suppliers};
+use spotcheck::db::models::Actor;
 use spotcheck::domain::roles::{Agency, Role};
 use spotcheck::service::scoring::Scope;
 
@@ -105,7 +105,7 @@ fn record_facts(app: &TestApp) {
         ("310000043", "enhet_konkurs_avvikling_310000043.json"),
         ("991825827", "enhet_aktiv_991825827.json"),
     ] {
-        suppliers::record(&mut conn, orgnr, &Ok(lookup(file)), at).unwrap();
+        spotcheck::service::enrichment::record_lookup(&mut conn, orgnr, &Ok(lookup(file)), at).unwrap();
     }
 }
 

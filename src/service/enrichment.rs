@@ -159,7 +159,7 @@ impl Enricher {
         blocking(move || {
             let mut conn = pool.get()?;
             for (orgnr, result) in &results {
-                suppliers::record(&mut conn, orgnr, result, at)?;
+                record_lookup(&mut conn, orgnr, result, at)?;
             }
             let fresh: Vec<String> = results
                 .iter()
@@ -260,4 +260,30 @@ impl Enricher {
             tokio::time::sleep(poll).await;
         }
     }
+}
+
+/// Stores what the register answered for `orgnr` and moves its job on, in one transaction;
+/// a unit the register removed (410) has its cached facts deleted, and says so in the audit
+/// log.
+pub fn record_lookup(
+    conn: &mut crate::db::DbConn,
+    orgnr: &str,
+    result: &Result<crate::brreg::Lookup, BrregError>,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    crate::db::write_tx(conn, |c| {
+        if suppliers::record(c, orgnr, result, at)? {
+            crate::db::models::audit::append(
+                c,
+                &Actor::system(),
+                crate::db::models::audit::Event {
+                    action: "brreg.removed",
+                    object_type: "supplier",
+                    object_id: orgnr,
+                    detail: serde_json::json!({"note": "410 from Enhetsregisteret: cached register data deleted"}),
+                },
+            )?;
+        }
+        Ok(())
+    })
 }

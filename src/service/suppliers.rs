@@ -224,5 +224,20 @@ pub fn load_approvals(
     parsed: &crate::brreg::approvals::ApprovalFile,
 ) -> Result<i64, DbError> {
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
-    suppliers::store_approval_file(conn, actor, file_name, &sha, parsed)
+    write_tx(conn, |c| {
+        let load_id = suppliers::insert_approval_load(c, actor, file_name, &sha, parsed)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "approvals.load",
+                object_type: "approval_load",
+                object_id: &load_id.to_string(),
+                detail: serde_json::json!({"register": parsed.register.as_str(), "file_name": file_name,
+                    "sha256": sha, "entries": parsed.entries.len(), "rejected": parsed.rejected.len(),
+                    "file_date": parsed.file_date}),
+            },
+        )?;
+        Ok(load_id)
+    })
 }

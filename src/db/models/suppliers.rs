@@ -4,9 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::json;
 
-use super::audit::{self, Event};
 use super::{Actor, now};
 use crate::brreg::{BrregError, Lookup, Outcome, UnitFacts};
 use crate::db::cached_insert::insert_rows;
@@ -153,14 +151,17 @@ fn insert_facts(
     Ok(())
 }
 
-/// Stores the outcome of one look-up and moves its job on.
+/// Stores the outcome of one look-up and moves its job on; returns whether the register
+/// answered that the unit was removed (its cached facts are then deleted). Runs inside the
+/// caller's write transaction.
 pub fn record(
-    conn: &mut DbConn,
+    c: &mut DbConn,
     orgnr: &str,
     result: &Result<Lookup, BrregError>,
     at: NaiveDateTime,
-) -> Result<(), DbError> {
-    write_tx(conn, |c| {
+) -> Result<bool, DbError> {
+    let mut removed = false;
+    {
         let job = enrichment_jobs::table
             .find(orgnr)
             .select(Job::as_select())
@@ -176,16 +177,7 @@ pub fn record(
                     // keep only the fact that it was removed (and say so in the audit log).
                     diesel::delete(register_facts::table.filter(register_facts::orgnr.eq(orgnr)))
                         .execute(c)?;
-                    audit::append(
-                        c,
-                        &Actor::system(),
-                        Event {
-                            action: "brreg.removed",
-                            object_type: "supplier",
-                            object_id: orgnr,
-                            detail: json!({"note": "410 from Enhetsregisteret: cached register data deleted"}),
-                        },
-                    )?;
+                    removed = true;
                 }
                 insert_facts(
                     c,
@@ -240,8 +232,8 @@ pub fn record(
                     .execute(c)?;
             }
         }
-        Ok(())
-    })
+    }
+    Ok(removed)
 }
 
 pub fn job(conn: &mut DbConn, orgnr: &str) -> Result<Option<Job>, DbError> {
@@ -332,15 +324,16 @@ pub fn approvals(
     Ok(out)
 }
 
-/// Stores a loaded approval-register file as one dated load, in one transaction.
-pub fn store_approval_file(
-    conn: &mut DbConn,
+/// Stores a loaded approval-register file as one dated load; returns its id. Runs inside
+/// the caller's write transaction.
+pub fn insert_approval_load(
+    c: &mut DbConn,
     actor: &Actor,
     file_name: &str,
     sha256: &str,
     file: &crate::brreg::approvals::ApprovalFile,
 ) -> Result<i64, DbError> {
-    write_tx(conn, |c| {
+    {
         let t = now();
         diesel::insert_into(approval_loads::table)
             .values((
@@ -371,19 +364,8 @@ pub fn store_approval_file(
                 ))
                 .execute(c)?;
         }
-        audit::append(
-            c,
-            actor,
-            Event {
-                action: "approvals.load",
-                object_type: "approval_load",
-                object_id: &load_id.to_string(),
-                detail: json!({"register": file.register.as_str(), "file_name": file_name, "sha256": sha256,
-                    "entries": file.entries.len(), "rejected": file.rejected.len(), "file_date": file.file_date}),
-            },
-        )?;
         Ok(load_id)
-    })
+    }
 }
 
 /// Supplier with its enrichment state, for lists.
