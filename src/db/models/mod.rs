@@ -1,5 +1,6 @@
-//! Row structs and queries, one module per aggregate. Every state change runs in
-//! [`crate::db::write_tx`] and appends to the audit log in the same transaction.
+//! Row structs and queries, one module per aggregate. Functions that change state run
+//! inside the caller's [`crate::db::write_tx`]; the service that opened it appends the audit
+//! entry in the same transaction (`crate::service`). Only `audit` writes the audit log.
 
 pub mod assessments;
 pub mod audit;
