@@ -390,7 +390,60 @@ async fn only_akrim_has_an_agency(backend: Backend) {
     assert!(!ok && err.contains("bare rollen akrim"), "{err}");
 }
 
+/// A page asked for with a query that does not parse answers with a Norwegian page that
+/// keeps the menu, not with the API's problem+json; the API keeps problem+json.
+async fn a_bad_query_on_a_page_gets_a_page(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let session = app.login("kem", PASSWORD).await.unwrap();
+    let r = app.get_with_session("/contracts?page=abc", &session).await;
+    assert_eq!(r.status(), 400);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Adressen har en ugyldig verdi"), "{body}");
+    let r = app
+        .api_get("/api/v1/contracts?page=abc", &app.token_for("kem"))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+/// HSTS is sent when the service is published over https, and only then.
+async fn hsts_follows_the_base_url(backend: Backend) {
+    let plain = TestApp::start(backend).await;
+    let r = plain.client.get(plain.url("/healthz")).send().await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
+    let https = TestApp::start_with(backend, |s| s.base_url = "https://spotcheck.example.no".into()).await;
+    let r = https.client.get(https.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}
+
+/// Expired sessions do not pile up: a sign-in removes them.
+async fn expired_sessions_are_purged(backend: Backend) {
+    use diesel::prelude::*;
+    use spotcheck::db::schema::sessions;
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    app.login("kem", PASSWORD).await.unwrap();
+    app.login("kem", PASSWORD).await.unwrap();
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::days(1);
+    {
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(sessions::table)
+            .set(sessions::expires_at.eq(past))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(app.count("sessions"), 2);
+    app.login("kem", PASSWORD).await.unwrap();
+    assert_eq!(app.count("sessions"), 1, "only the new session is left");
+}
+
 backend_tests!(
+    a_bad_query_on_a_page_gets_a_page,
+    hsts_follows_the_base_url,
+    expired_sessions_are_purged,
     deeply_nested_condition_is_a_rule_error_and_the_server_lives,
     deeply_nested_toml_is_a_rule_error,
     paging_out_of_range_is_a_bad_request,

@@ -51,6 +51,9 @@ pub fn login(
         .unwrap_or_else(|| username.to_owned());
     write_tx(conn, |c| match (user, reason) {
         (Some(user), None) => {
+            // Sessions past their expiry are useless and hold a secret's hash: each sign-in
+            // clears them out, so the table stays the size of the active sessions.
+            sessions::purge_expired(c)?;
             let session = sessions::create(c, user.id, ttl)?;
             audit::append(
                 c,

@@ -101,7 +101,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Starts the server on an already bound listener (tests bind port 0).
 pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let json_limit = 1024 * 1024;
+    // Behind https, browsers are told to use nothing else (a year; the service's own host).
+    let hsts = state.settings.secure_cookies();
     let server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new()
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("X-Frame-Options", "DENY"))
+            .add(("Referrer-Policy", "no-referrer"))
+            .add((
+                "Content-Security-Policy",
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            ));
+        if hsts {
+            headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+        }
         App::new()
             .app_data(state.clone())
             .app_data(
@@ -116,22 +129,13 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
             }))
             .app_data(
                 web::QueryConfig::default()
-                    .error_handler(|e, _| ApiError(AppError::BadRequest(e.to_string())).into()),
+                    .error_handler(|e, req| bad_request_for(req, BAD_ADDRESS, e.to_string())),
             )
             .app_data(
                 web::PathConfig::default()
-                    .error_handler(|e, _| ApiError(AppError::BadRequest(e.to_string())).into()),
+                    .error_handler(|e, req| bad_request_for(req, BAD_ADDRESS, e.to_string())),
             )
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "no-referrer"))
-                    .add((
-                        "Content-Security-Policy",
-                        "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
-                    )),
-            )
+            .wrap(headers)
             .wrap(TracingLogger::default())
             .configure(routes)
     })
@@ -153,6 +157,18 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
         }
+    }
+}
+
+const BAD_ADDRESS: &str = "Adressen har en ugyldig verdi (for eksempel et sidetall som ikke er et helt tall). Gå tilbake og prøv igjen.";
+
+/// A query or path that does not parse: problem+json for the API, a Norwegian page (with
+/// the menu) for the pages.
+fn bad_request_for(req: &HttpRequest, page_text: &str, detail: String) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        ApiError(AppError::BadRequest(detail)).into()
+    } else {
+        PageError(AppError::BadRequest(page_text.to_owned())).into()
     }
 }
 
