@@ -63,6 +63,9 @@ pub struct Settings {
     pub rules_dir: Option<PathBuf>,
     /// How often `serve` looks for a rule set another instance activated (`0`: never).
     pub rules_poll_seconds: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`SPOTCHECK_TRUSTED_PROXIES`,
+    /// comma-separated IP addresses). Empty: the TCP peer is the client, whatever a header says.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             enrich_poll_seconds: 10,
             rules_dir: None,
             rules_poll_seconds: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -106,6 +110,7 @@ impl std::fmt::Debug for Settings {
             .field("enrich_poll_seconds", &self.enrich_poll_seconds)
             .field("rules_dir", &self.rules_dir)
             .field("rules_poll_seconds", &self.rules_poll_seconds)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -182,6 +187,19 @@ impl Settings {
         }
         if let Some(v) = env("SPOTCHECK_RULES_DIR") {
             self.rules_dir = (!v.trim().is_empty()).then(|| PathBuf::from(v));
+        }
+        if let Some(v) = env("SPOTCHECK_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| ConfigError::Invalid {
+                        name: "SPOTCHECK_TRUSTED_PROXIES".into(),
+                        message: format!("«{a}» is not an IP address"),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = env("SPOTCHECK_RULES_POLL_SECONDS") {
             self.rules_poll_seconds = num("SPOTCHECK_RULES_POLL_SECONDS", v)?;

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_multipart::Multipart;
@@ -137,12 +138,34 @@ pub fn cookie(name: &str, value: String, secure: bool, max_age_secs: i64) -> Coo
         .finish()
 }
 
-/// The client address used for throttling: the TCP peer. Behind a reverse proxy every
-/// request shares the proxy's address, so the per-address limit then acts per proxy.
+/// The client's address, for throttling and the request log: the TCP peer, unless the peer
+/// is a configured reverse proxy, in which case the last address that proxy appended to
+/// `X-Forwarded-For`. A header from anyone else is ignored: it is whatever the sender wrote.
+pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if trusted.contains(&peer)
+        && let Some(last) = forwarded_for
+            .and_then(|h| h.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<IpAddr>().ok())
+    {
+        return last.to_string();
+    }
+    peer.to_string()
+}
+
+/// [`client_ip`] of a request, with the proxies the service trusts.
 pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.trusted_proxies.clone())
+        .unwrap_or_default();
+    client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+        &trusted,
+    )
 }
 
 /// The import batches and contracts the caller may see: `None` for roles that see every
@@ -261,4 +284,26 @@ pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Uploa
         bytes,
         fields,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy = "10.0.0.1".parse().ok();
+        let stranger = "203.0.113.7".parse().ok();
+        let trusted = ["10.0.0.1".parse().unwrap()];
+        assert_eq!(client_ip(stranger, Some("6.6.6.6"), &trusted), "203.0.113.7");
+        assert_eq!(client_ip(stranger, Some("6.6.6.6"), &[]), "203.0.113.7");
+        // The proxy appends the address it saw last; what the client wrote before is ignored.
+        assert_eq!(
+            client_ip(proxy, Some("6.6.6.6, 198.51.100.4"), &trusted),
+            "198.51.100.4"
+        );
+        assert_eq!(client_ip(proxy, Some("nonsense"), &trusted), "10.0.0.1");
+        assert_eq!(client_ip(proxy, None, &trusted), "10.0.0.1");
+        assert_eq!(client_ip(None, Some("6.6.6.6"), &trusted), "unknown");
+    }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod pages;
+mod request_log;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
                     .error_handler(|e, req| bad_request_for(req, BAD_ADDRESS, e.to_string())),
             )
             .wrap(headers)
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<request_log::RequestLog>::new())
             .configure(routes)
     })
     .workers(workers)
