@@ -76,6 +76,7 @@ async fn every_table_loads(backend: Backend) {
         NaiveDateTime,
         Option<NaiveDateTime>,
         bool,
+        Option<NaiveDateTime>,
     )> = api_tokens::table
         .select(api_tokens::all_columns)
         .load(&mut conn)

@@ -440,7 +440,111 @@ async fn expired_sessions_are_purged(backend: Backend) {
     assert_eq!(app.count("sessions"), 1, "only the new session is left");
 }
 
+/// API tokens can be listed (never their secret), expire, and be revoked, by an admin through
+/// the API and by the operator on the command line.
+async fn tokens_expire_and_can_be_revoked(backend: Backend) {
+    use diesel::prelude::*;
+    use serde_json::{Value, json};
+    let app = TestApp::start(backend).await;
+    app.add_user("kem", Role::Kemner, None);
+    let admin = app.token_for("admin");
+    let issue = |token: String, body: Value| {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/users/kem/tokens"));
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let kem_own = app.token_for("kem");
+    assert_eq!(issue(kem_own, json!({"label": "x"})).await.status(), 403);
+    let r = issue(admin.clone(), json!({"label": "ci", "expires_days": 30})).await;
+    assert_eq!(r.status(), 201);
+    let issued: Value = r.json().await.unwrap();
+    let secret = issued["token"].as_str().unwrap().to_owned();
+    let id = issued["id"].as_i64().unwrap();
+    assert!(issued["expires_at"].is_string(), "{issued}");
+    assert_eq!(app.api_get("/api/v1/me", &secret).await.status(), 200);
+
+    let list: Value = app
+        .api_get("/api/v1/users/kem/tokens", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+        .clone();
+    assert!(listed["last_used_at"].is_string(), "use is recorded: {listed}");
+    assert!(!list.to_string().contains(&secret), "the secret is never listed");
+
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.api_get("/api/v1/me", &secret).await.status(), 401, "revoked");
+
+    // A token past its expiry is refused.
+    let r = issue(admin.clone(), json!({"label": "short", "expires_days": 1})).await;
+    let short: Value = r.json().await.unwrap();
+    let short_secret = short["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.api_get("/api/v1/me", &short_secret).await.status(), 200);
+    {
+        use spotcheck::db::schema::api_tokens;
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::hours(1);
+        let mut conn = app.pool.get().unwrap();
+        diesel::update(api_tokens::table.find(short["id"].as_i64().unwrap()))
+            .set(api_tokens::expires_at.eq(Some(past)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(
+        app.api_get("/api/v1/me", &short_secret).await.status(),
+        401,
+        "expired"
+    );
+
+    // The operator lists and revokes on the command line; both changes are audited.
+    let (ok, out, err) = run_cli(&app.db, &["users", "tokens", "kem"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("tilbakekalt") && out.contains("short"), "{out}");
+    let cli_secret = app.token_for("kem");
+    let list: Value = app
+        .api_get("/api/v1/users/kem/tokens", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let newest = list[0]["id"].as_i64().unwrap();
+    let (ok, _, err) = run_cli(&app.db, &["users", "revoke-token", &newest.to_string()], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(app.api_get("/api/v1/me", &cli_secret).await.status(), 401);
+    {
+        use spotcheck::db::schema::audit_log;
+        let mut conn = app.pool.get().unwrap();
+        let revokes: i64 = audit_log::table
+            .filter(audit_log::action.eq("token.revoke"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(revokes, 2);
+    }
+}
+
 backend_tests!(
+    tokens_expire_and_can_be_revoked,
     a_bad_query_on_a_page_gets_a_page,
     hsts_follows_the_base_url,
     expired_sessions_are_purged,

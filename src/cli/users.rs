@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::Subcommand;
 
-use super::{CliError, Ctx};
+use super::{CliError, Ctx, OutputFormat};
 use crate::db::models::Actor;
 use crate::domain::roles::{Agency, Role};
 use crate::service;
@@ -44,7 +44,18 @@ pub enum UsersCommand {
         name: String,
         #[arg(long, default_value = "cli")]
         label: String,
+        /// Days until the token stops working (default: until revoked).
+        #[arg(long)]
+        expires_days: Option<u32>,
     },
+    /// List a user's API tokens (id, label, created, last used, expiry, revoked; never the secret).
+    Tokens {
+        name: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Revoke an API token by its id (from `users tokens NAME`).
+    RevokeToken { id: i64 },
 }
 
 fn parse_agency(a: Option<String>) -> Result<Option<Agency>, CliError> {
@@ -116,10 +127,41 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
             service::users::set_password(&mut conn, &actor, &name, &read_password()?)?;
             writeln!(out, "password changed for {}", name.trim())?;
         }
-        UsersCommand::Token { name, label } => {
+        UsersCommand::Token {
+            name,
+            label,
+            expires_days,
+        } => {
             // stdout carries the token and nothing else, so scripts can capture it.
-            let token = service::users::create_token(&mut conn, &actor, &name, &label)?;
-            writeln!(out, "{token}")?;
+            let issued = service::users::issue_token(&mut conn, &actor, &name, &label, expires_days)?;
+            writeln!(out, "{}", issued.token)?;
+        }
+        UsersCommand::Tokens { name, format } => {
+            let list = service::users::list_tokens(&mut conn, &name)?;
+            if format.is_json() {
+                writeln!(out, "{}", serde_json::to_string(&list).unwrap_or_default())?;
+            } else {
+                let when = |t: Option<chrono::NaiveDateTime>| {
+                    t.map(|t| t.format("%d.%m.%Y %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                for t in list {
+                    writeln!(
+                        out,
+                        "{}\t{}\topprettet {}\tsist brukt {}\tutløper {}\t{}",
+                        t.id,
+                        t.label,
+                        when(Some(t.created_at)),
+                        when(t.last_used_at),
+                        when(t.expires_at),
+                        if t.revoked { "tilbakekalt" } else { "aktiv" }
+                    )?;
+                }
+            }
+        }
+        UsersCommand::RevokeToken { id } => {
+            let t = service::users::revoke_token(&mut conn, &actor, id)?;
+            writeln!(out, "token {} ({}) is revoked", t.id, t.label)?;
         }
     }
     Ok(())

@@ -30,6 +30,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked -> Bool,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Users, roles and API tokens, and the operations user the command line acts as.
 
+use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::{self, check_password_policy, hash_password, new_secret, secret_hash};
@@ -150,18 +151,39 @@ pub fn set_password(
     })?)
 }
 
-/// Creates an API token for `username`; the plaintext is returned once and never stored.
+/// Creates an API token for `username` that never expires; the plaintext is returned once
+/// and never stored.
 pub fn create_token(
     conn: &mut DbConn,
     actor: &Actor,
     username: &str,
     label: &str,
 ) -> Result<String, DbError> {
+    issue_token(conn, actor, username, label, None).map(|t| t.token)
+}
+
+/// A token just issued: the plaintext (shown once) and what is stored about it.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: tokens::TokenInfo,
+}
+
+/// Creates an API token for `username`, valid for `expires_in_days` when given (audited).
+pub fn issue_token(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    label: &str,
+    expires_in_days: Option<u32>,
+) -> Result<IssuedToken, DbError> {
     let token = new_secret(tokens::TOKEN_PREFIX).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let hash = secret_hash(&token);
-    write_tx(conn, |c| {
+    let expires_at = expires_in_days.map(|d| crate::db::models::now() + chrono::Duration::days(i64::from(d)));
+    let info = write_tx(conn, |c| {
         let user = users::require(c, username)?;
-        tokens::insert(c, &user, &hash, label)?;
+        let id = tokens::insert(c, &user, &hash, label, expires_at)?;
         audit::append(
             c,
             actor,
@@ -170,11 +192,40 @@ pub fn create_token(
                 object_type: "user",
                 object_id: &user.id.to_string(),
                 // The hash prefix identifies the token in the log without revealing it.
-                detail: json!({"username": user.username, "label": label, "token_sha256_prefix": &hash[..12]}),
+                detail: json!({"username": user.username, "label": label, "token_id": id,
+                    "expires_at": expires_at, "token_sha256_prefix": &hash[..12]}),
             },
-        )
+        )?;
+        tokens::find(c, id)?.ok_or(DbError::NotFound(Missing::Stored("token")))
     })?;
-    Ok(token)
+    Ok(IssuedToken { token, info })
+}
+
+/// A user's tokens (never their secrets), newest first.
+pub fn list_tokens(conn: &mut DbConn, username: &str) -> Result<Vec<tokens::TokenInfo>, DbError> {
+    let user = users::require(conn, username)?;
+    tokens::list_for_user(conn, user.id)
+}
+
+/// Revokes token `id` for good (audited); revoking a revoked token changes nothing.
+pub fn revoke_token(conn: &mut DbConn, actor: &Actor, id: i64) -> Result<tokens::TokenInfo, DbError> {
+    write_tx(conn, |c| {
+        let token = tokens::find(c, id)?.ok_or(DbError::NotFound(Missing::Token(id)))?;
+        if !token.revoked {
+            tokens::revoke(c, id)?;
+            audit::append(
+                c,
+                actor,
+                Event {
+                    action: "token.revoke",
+                    object_type: "user",
+                    object_id: &token.user_id.to_string(),
+                    detail: json!({"token_id": id, "label": token.label}),
+                },
+            )?;
+        }
+        tokens::find(c, id)?.ok_or(DbError::NotFound(Missing::Token(id)))
+    })
 }
 
 /// The user named `name`, or, without a name, the operations user (created on first use,

@@ -1,6 +1,8 @@
 //! API tokens for machine clients: shown once, stored as SHA-256.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
 
 use super::now;
 use super::users::{self, User};
@@ -13,7 +15,13 @@ pub const TOKEN_PREFIX: &str = "sct_";
 
 /// Stores a token's hash for `user`. Runs inside the caller's write transaction; the
 /// plaintext never reaches this module.
-pub fn insert(c: &mut DbConn, user: &User, token_hash: &str, label: &str) -> Result<(), DbError> {
+pub fn insert(
+    c: &mut DbConn,
+    user: &User,
+    token_hash: &str,
+    label: &str,
+    expires_at: Option<NaiveDateTime>,
+) -> Result<i64, DbError> {
     diesel::insert_into(api_tokens::table)
         .values((
             api_tokens::user_id.eq(user.id),
@@ -21,7 +29,49 @@ pub fn insert(c: &mut DbConn, user: &User, token_hash: &str, label: &str) -> Res
             api_tokens::label.eq(label),
             api_tokens::created_at.eq(now()),
             api_tokens::revoked.eq(false),
+            api_tokens::expires_at.eq(expires_at),
         ))
+        .execute(c)?;
+    Ok(api_tokens::table
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .select(api_tokens::id)
+        .first(c)?)
+}
+
+/// A token as its owner and the admins see it: never the secret, nor its hash.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = api_tokens)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked: bool,
+}
+
+/// A user's tokens, newest first.
+pub fn list_for_user(c: &mut DbConn, user_id: i64) -> Result<Vec<TokenInfo>, DbError> {
+    Ok(api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .order(api_tokens::id.desc())
+        .select(TokenInfo::as_select())
+        .load(c)?)
+}
+
+pub fn find(c: &mut DbConn, id: i64) -> Result<Option<TokenInfo>, DbError> {
+    Ok(api_tokens::table
+        .find(id)
+        .select(TokenInfo::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Revokes a token for good. Runs inside the caller's write transaction.
+pub fn revoke(c: &mut DbConn, id: i64) -> Result<(), DbError> {
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::revoked.eq(true))
         .execute(c)?;
     Ok(())
 }
@@ -35,6 +85,11 @@ pub fn authenticate(conn: &mut DbConn, token: &str) -> Result<Option<User>, DbEr
     let found: Option<(i64, i64, Option<chrono::NaiveDateTime>)> = api_tokens::table
         .filter(api_tokens::token_hash.eq(&hash))
         .filter(api_tokens::revoked.eq(false))
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now())),
+        )
         .select((api_tokens::id, api_tokens::user_id, api_tokens::last_used_at))
         .first(conn)
         .optional()?;
@@ -46,7 +101,7 @@ pub fn authenticate(conn: &mut DbConn, token: &str) -> Result<Option<User>, DbEr
     let t = now();
     if user.is_some() && last_used.is_none_or(|l| (t - l).num_seconds() > 300) {
         diesel::update(api_tokens::table.find(token_id))
-            .set(api_tokens::last_used_at.eq(t))
+            .set(api_tokens::last_used_at.eq(Some(t)))
             .execute(conn)?;
     }
     Ok(user)

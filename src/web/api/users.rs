@@ -16,6 +16,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::post().to(create))
         .route("/users/{username}/role", web::put().to(set_role))
         .route("/users/{username}/disabled", web::put().to(set_disabled))
+        .route("/users/{username}/tokens", web::get().to(list_tokens))
+        .route("/users/{username}/tokens", web::post().to(issue_token))
+        .route("/tokens/{id}", web::delete().to(revoke_token))
         .route("/audit/verify", web::get().to(verify_audit));
 }
 
@@ -135,4 +138,53 @@ async fn verify_audit(state: web::Data<AppState>, user: ApiUser) -> Result<HttpR
         },
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+async fn list_tokens(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ManageUsers)?;
+    let name = path.into_inner();
+    let list = state.db(move |c| service::users::list_tokens(c, &name)).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    label: String,
+    /// Days until the token stops working; omit for a token that lasts until revoked.
+    expires_days: Option<u32>,
+}
+
+/// 201 with the token, shown this once, and what is stored about it.
+async fn issue_token(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ManageUsers)?;
+    let (name, body) = (path.into_inner(), body.into_inner());
+    let actor = Actor::user(&user.user.username);
+    let issued = state
+        .db(move |c| service::users::issue_token(c, &actor, &name, &body.label, body.expires_days))
+        .await?;
+    Ok(HttpResponse::Created().json(issued))
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ManageUsers)?;
+    let id = path.into_inner();
+    let actor = Actor::user(&user.user.username);
+    state
+        .db(move |c| service::users::revoke_token(c, &actor, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
