@@ -39,6 +39,7 @@ pub enum Missing {
     Supplier(String),
     ImportBatch(i64),
     Draw(i64),
+    Liaison(i64),
     /// A row just written that could not be read back.
     Stored(&'static str),
 }
@@ -52,6 +53,7 @@ impl Missing {
             Missing::Supplier(o) => format!("ingen leverandør har organisasjonsnummer {o}"),
             Missing::ImportBatch(id) => format!("import {id} finnes ikke, eller du har ikke tilgang til den"),
             Missing::Draw(id) => format!("trekning {id} finnes ikke"),
+            Missing::Liaison(id) => format!("kontaktperson {id} finnes ikke"),
             Missing::Stored(what) => format!("{what} ble ikke lagret"),
         }
     }
@@ -65,6 +67,7 @@ impl std::fmt::Display for Missing {
             Missing::Supplier(o) => write!(f, "no supplier with org number {o}"),
             Missing::ImportBatch(id) => write!(f, "no import batch {id} that you can see"),
             Missing::Draw(id) => write!(f, "no draw {id}"),
+            Missing::Liaison(id) => write!(f, "no liaison {id}"),
             Missing::Stored(what) => write!(f, "the {what} was not stored"),
         }
     }
