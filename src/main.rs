@@ -52,6 +52,9 @@ fn main() -> anyhow::Result<()> {
         Command::Rules { command } => Ok(cli::rules::run(&settings, command, &mut stdout)?),
         Command::Draw(args) => Ok(cli::draw::run_draw(&settings, *args, &mut stdout)?),
         Command::Verify(args) => Ok(cli::draw::run_verify(&settings, args, &mut stdout)?),
+        Command::Liaisons { command } => {
+            Ok(cli::liaisons::run(&Ctx::open(&settings)?, command, &mut stdout)?)
+        }
         Command::Audit { command } => Ok(cli::audit::run(&Ctx::open(&settings)?, command, &mut stdout)?),
     }
 }

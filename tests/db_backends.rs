@@ -67,7 +67,23 @@ async fn every_table_loads(backend: Backend) {
         bool,
         NaiveDateTime,
         NaiveDateTime,
+        Option<String>,
     )> = users::table.select(users::all_columns).load(&mut conn).unwrap();
+    let _: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+        bool,
+        NaiveDateTime,
+        NaiveDateTime,
+    )> = liaisons::table
+        .select(liaisons::all_columns)
+        .load(&mut conn)
+        .unwrap();
     let _: Vec<(
         i64,
         i64,

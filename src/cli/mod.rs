@@ -22,6 +22,7 @@ pub mod brreg;
 pub mod draw;
 pub mod enrich;
 pub mod import;
+pub mod liaisons;
 pub mod rules;
 pub mod score;
 pub mod users;
@@ -76,6 +77,11 @@ pub enum Command {
     Draw(Box<draw::DrawArgs>),
     /// Recompute a stored draw from its manifest and seed; exit 0 only if every pick matches.
     Verify(draw::VerifyArgs),
+    /// Manage the contacts at the A-krim agencies who receive mail.
+    Liaisons {
+        #[command(subcommand)]
+        command: liaisons::LiaisonsCommand,
+    },
     /// Check the audit log.
     Audit {
         #[command(subcommand)]
@@ -132,6 +138,8 @@ pub enum CliError {
     User(#[from] crate::service::users::AccountError),
     #[error(transparent)]
     Score(#[from] crate::service::scoring::ScoreError),
+    #[error(transparent)]
+    Liaison(#[from] crate::service::liaisons::LiaisonError),
     #[error("output failed: {0}")]
     Io(#[from] std::io::Error),
 }

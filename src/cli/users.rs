@@ -19,6 +19,9 @@ pub enum UsersCommand {
         /// Required for role akrim: arbeidstilsynet, skatteetaten, politiet, nav or kemneren.
         #[arg(long)]
         agency: Option<String>,
+        /// Where mail to the user goes.
+        #[arg(long)]
+        email: Option<String>,
         /// A machine user without a password (signs in with API tokens only).
         #[arg(long)]
         no_password: bool,
@@ -89,13 +92,22 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
             name,
             role,
             agency,
+            email,
             no_password,
         } => {
             let role: Role = role.parse()?;
             let agency = parse_agency(agency)?;
             crate::domain::roles::validate_role_agency(role, agency)?;
             let password = if no_password { None } else { Some(read_password()?) };
-            let user = service::users::create(&mut conn, &actor, &name, role, agency, password.as_deref())?;
+            let user = service::users::create(
+                &mut conn,
+                &actor,
+                &name,
+                role,
+                agency,
+                email.as_deref(),
+                password.as_deref(),
+            )?;
             writeln!(out, "created user {} with role {}", user.username, user.role)?;
         }
         UsersCommand::List => {

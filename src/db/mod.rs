@@ -40,6 +40,7 @@ pub enum Missing {
     ImportBatch(i64),
     Draw(i64),
     Token(i64),
+    Liaison(i64),
     /// A row just written that could not be read back.
     Stored(&'static str),
 }
@@ -54,6 +55,7 @@ impl Missing {
             Missing::ImportBatch(id) => format!("import {id} finnes ikke, eller du har ikke tilgang til den"),
             Missing::Draw(id) => format!("trekning {id} finnes ikke"),
             Missing::Token(id) => format!("API-nøkkel {id} finnes ikke"),
+            Missing::Liaison(id) => format!("kontaktperson {id} finnes ikke"),
             Missing::Stored(what) => format!("{what} ble ikke lagret"),
         }
     }
@@ -68,6 +70,7 @@ impl std::fmt::Display for Missing {
             Missing::ImportBatch(id) => write!(f, "no import batch {id} that you can see"),
             Missing::Draw(id) => write!(f, "no draw {id}"),
             Missing::Token(id) => write!(f, "no API token {id}"),
+            Missing::Liaison(id) => write!(f, "no liaison {id}"),
             Missing::Stored(what) => write!(f, "the {what} was not stored"),
         }
     }

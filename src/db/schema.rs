@@ -18,6 +18,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email -> Nullable<Text>,
     }
 }
 
@@ -431,3 +432,22 @@ diesel::allow_tables_to_appear_in_same_query!(draw_picks, contracts);
 diesel::allow_tables_to_appear_in_same_query!(cases, contracts);
 diesel::allow_tables_to_appear_in_same_query!(draws, users);
 diesel::allow_tables_to_appear_in_same_query!(outbox, users);
+
+diesel::table! {
+    /// `industries` and `notices`: `,a,b,` (empty string = empty list); see the migration.
+    liaisons (id) {
+        id -> BigInt,
+        name -> Text,
+        agency -> Text,
+        email -> Text,
+        industries -> Text,
+        notices -> Text,
+        user_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(liaisons -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(liaisons, users);

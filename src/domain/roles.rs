@@ -46,6 +46,8 @@ pub enum Permission {
     ReviewCases,
     ManageUsers,
     ReadAuditLog,
+    /// The contacts at the A-krim agencies who receive mail (kemneren and the admin).
+    ManageLiaisons,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,9 +119,13 @@ impl Role {
                     | ManageRules
                     | ReadRules
                     | ReviewCases
+                    | ManageLiaisons
             ),
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
-            Role::Admin => matches!(p, SignedIn | ManageUsers | ReadAuditLog | ReadRules),
+            Role::Admin => matches!(
+                p,
+                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons
+            ),
         }
     }
 }
@@ -215,6 +221,10 @@ mod tests {
         assert!(!Role::Admin.may(Permission::ReviewCases));
         assert!(Role::Kemner.may(Permission::RunDraws));
         assert!(Role::Admin.may(Permission::ManageUsers));
+        assert!(Role::Kemner.may(Permission::ManageLiaisons));
+        assert!(Role::Admin.may(Permission::ManageLiaisons));
+        assert!(!Role::Akrim.may(Permission::ManageLiaisons));
+        assert!(!Role::Innkjoper.may(Permission::ManageLiaisons));
     }
 
     #[test]

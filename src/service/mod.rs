@@ -11,13 +11,15 @@
 //! - [`enrichment`]: the worker that looks suppliers up in Enhetsregisteret;
 //! - [`rules`]: the rule set in force, stored in the database;
 //! - [`scoring`]: rescoring stored contracts and suppliers, explanations;
-//! - [`draws`]: spot-check draws (spec, population, publish, views, verify).
+//! - [`draws`]: spot-check draws (spec, population, publish, views, verify);
+//! - [`liaisons`]: the contacts at the A-krim agencies who receive mail.
 
 pub mod auth;
 pub mod contracts;
 pub mod draws;
 pub mod enrichment;
 pub mod imports;
+pub mod liaisons;
 pub mod rules;
 pub mod scoring;
 pub mod suppliers;

@@ -9,6 +9,7 @@ pub use crate::db::models::audit::{AuditRow, ChainStatus};
 use crate::db::models::users::{self, User};
 use crate::db::models::{Actor, tokens};
 use crate::db::{DbConn, DbError, Missing, write_tx};
+use crate::domain::liaison::{FieldError, Problem, check_email};
 use crate::domain::roles::{Agency, Role};
 
 /// The user CLI commands act as when no `--user` is given: role kemner, no password (it
@@ -22,17 +23,25 @@ pub enum AccountError {
     Db(#[from] DbError),
     #[error(transparent)]
     Password(#[from] auth::AuthError),
+    /// A value refused, naming its field (the e-mail address).
+    #[error(transparent)]
+    Field(#[from] FieldError),
 }
 
-/// Creates a user; `password` is `None` for a token-only (machine) user.
+/// Creates a user; `password` is `None` for a token-only (machine) user; `email`, if
+/// given, must pass [`crate::domain::liaison::check_email`].
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
     username: &str,
     role: Role,
     agency: Option<Agency>,
+    email: Option<&str>,
     password: Option<&str>,
 ) -> Result<User, AccountError> {
+    let email = email
+        .map(|e| check_email(e).map_err(|p| FieldError::new("email", Problem::Email(p))))
+        .transpose()?;
     let hash = match password {
         Some(p) => {
             check_password_policy(p)?;
@@ -40,7 +49,15 @@ pub fn create(
         }
         None => None,
     };
-    Ok(create_hashed(conn, actor, username, role, agency, hash)?)
+    Ok(insert_audited(
+        conn,
+        actor,
+        username,
+        role,
+        agency,
+        email.as_deref(),
+        hash,
+    )?)
 }
 
 /// [`create`] with the password already hashed (the first admin, test set-ups).
@@ -52,8 +69,20 @@ pub fn create_hashed(
     agency: Option<Agency>,
     password_hash: Option<String>,
 ) -> Result<User, DbError> {
+    insert_audited(conn, actor, username, role, agency, None, password_hash)
+}
+
+fn insert_audited(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    role: Role,
+    agency: Option<Agency>,
+    email: Option<&str>,
+    password_hash: Option<String>,
+) -> Result<User, DbError> {
     write_tx(conn, |c| {
-        let user = users::insert(c, username, role, agency, password_hash)?;
+        let user = users::insert(c, username, role, agency, email, password_hash)?;
         audit::append(
             c,
             actor,
@@ -61,7 +90,7 @@ pub fn create_hashed(
                 action: "user.create",
                 object_type: "user",
                 object_id: &user.id.to_string(),
-                detail: json!({"username": user.username, "role": role, "agency": agency}),
+                detail: json!({"username": user.username, "role": role, "agency": agency, "email": user.email}),
             },
         )?;
         Ok(user)

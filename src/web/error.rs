@@ -14,6 +14,8 @@ use crate::service::scoring::ScoreError;
 
 use crate::db::models::users::UserError;
 use crate::db::{Conflict, DbError, Missing};
+use crate::domain::liaison::FieldError;
+use crate::service::liaisons::LiaisonError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -52,6 +54,9 @@ pub enum AppError {
     /// here, Norwegian on the pages and in the CLI.
     #[error("{}", .0.english())]
     User(UserError),
+    /// A value refused, naming its field (422): English here, Norwegian on the pages.
+    #[error("{}", .0.english())]
+    InvalidField(FieldError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     #[error("internal error")]
@@ -90,8 +95,24 @@ impl From<crate::service::users::AccountError> for AppError {
         use crate::service::users::AccountError;
         match e {
             AccountError::Db(d) => d.into(),
+            AccountError::Field(f) => AppError::InvalidField(f),
             AccountError::Password(p @ AuthError::PasswordTooShort) => AppError::BadRequest(p.to_string()),
             AccountError::Password(p) => AppError::Internal(p.to_string()),
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::InvalidField(e)
+    }
+}
+
+impl From<LiaisonError> for AppError {
+    fn from(e: LiaisonError) -> Self {
+        match e {
+            LiaisonError::Db(d) => d.into(),
+            LiaisonError::Field(f) => AppError::InvalidField(f),
         }
     }
 }
@@ -156,7 +177,9 @@ impl AppError {
             AppError::User(UserError::Role(_)) => StatusCode::BAD_REQUEST,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unprocessable(_) | AppError::InvalidRules(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unprocessable(_) | AppError::InvalidRules(_) | AppError::InvalidField(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -179,6 +202,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::Unprocessable(_) => "unreadable-file",
             AppError::InvalidRules(_) => "invalid-rules",
+            AppError::InvalidField(_) => "invalid-field",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -200,6 +224,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "Payload too large",
             AppError::Unprocessable(_) => "The file cannot be imported",
             AppError::InvalidRules(_) => "The rule set does not load",
+            AppError::InvalidField(_) => "A field is invalid",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Internal(_) => "Internal error",
         }
@@ -241,6 +266,7 @@ impl AppError {
             AppError::Paging(e) => e.to_string(),
             AppError::User(e) => e.to_string(),
             AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
+            AppError::InvalidField(e) => format!("Feltet «{}» er ugyldig: {}.", e.field, e.problem.norwegian()),
             AppError::Throttled { retry_after } => {
                 format!("For mange mislykkede innlogginger. Vent {retry_after} sekunder og prøv igjen.")
             }
@@ -270,6 +296,9 @@ struct Problem {
     /// Every problem of a rule set that does not load (file, line, rule, message).
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<crate::risk::RuleError>>,
+    /// The body member (or CLI option) an `invalid-field` problem is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
 }
 
 /// An error answered as `application/problem+json`.
@@ -304,6 +333,10 @@ impl ResponseError for ApiError {
             detail: self.0.api_detail(),
             errors: match &self.0 {
                 AppError::InvalidRules(e) => Some(e.errors.clone()),
+                _ => None,
+            },
+            field: match &self.0 {
+                AppError::InvalidField(e) => Some(e.field),
                 _ => None,
             },
         };

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod contracts;
 pub mod draws;
 pub mod imports;
+pub mod liaisons;
 pub mod sessions;
 pub mod suppliers;
 pub mod tokens;

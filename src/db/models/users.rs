@@ -92,6 +92,7 @@ struct UserRow {
     password_hash: Option<String>,
     disabled: bool,
     created_at: chrono::NaiveDateTime,
+    email: Option<String>,
 }
 
 /// A user as the rest of the service sees it (never carries the password hash).
@@ -103,6 +104,8 @@ pub struct User {
     pub agency: Option<Agency>,
     pub disabled: bool,
     pub created_at: chrono::NaiveDateTime,
+    /// Where mail to this user goes, if anywhere.
+    pub email: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -126,6 +129,7 @@ impl TryFrom<UserRow> for User {
             agency,
             disabled: r.disabled,
             created_at: r.created_at,
+            email: r.email,
         })
     }
 }
@@ -202,13 +206,15 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
         .collect()
 }
 
-/// Inserts a user; `password_hash` is `None` for token-only (machine) users. A role/agency
-/// mismatch is [`UserError::Role`]. Runs inside the caller's write transaction.
+/// Inserts a user; `password_hash` is `None` for token-only (machine) users; `email` is
+/// checked by the caller. A role/agency mismatch is [`UserError::Role`]. Runs inside the
+/// caller's write transaction.
 pub fn insert(
     c: &mut DbConn,
     username: &str,
     role: Role,
     agency: Option<Agency>,
+    email: Option<&str>,
     password_hash: Option<String>,
 ) -> Result<User, DbError> {
     let name = normalise_username(username)?;
@@ -227,6 +233,7 @@ pub fn insert(
             users::role.eq(role.as_str()),
             users::agency.eq(agency.map(Agency::as_str)),
             users::password_hash.eq(password_hash),
+            users::email.eq(email),
             users::disabled.eq(false),
             users::created_at.eq(t),
             users::updated_at.eq(t),

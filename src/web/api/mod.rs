@@ -4,6 +4,7 @@
 mod contracts;
 mod draws;
 mod imports;
+mod liaisons;
 mod rules;
 mod suppliers;
 mod users;
@@ -21,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(contracts::routes)
         .configure(suppliers::routes)
         .configure(rules::routes)
-        .configure(draws::routes);
+        .configure(draws::routes)
+        .configure(liaisons::routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {

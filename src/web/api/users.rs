@@ -34,6 +34,8 @@ struct NewUser {
     username: String,
     role: Role,
     agency: Option<Agency>,
+    /// Where mail to the user goes (optional).
+    email: Option<String>,
     /// Omit for a machine user that signs in only with tokens.
     password: Option<String>,
 }
@@ -54,6 +56,7 @@ async fn create(
                 &body.username,
                 body.role,
                 body.agency,
+                body.email.as_deref(),
                 body.password.as_deref(),
             )
         })

@@ -77,6 +77,7 @@ pub async fn create_user(
                 &form.username,
                 role,
                 agency,
+                None,
                 Some(form.password.as_str()),
             )
         })

@@ -1,0 +1,2 @@
+DROP TABLE liaisons;
+ALTER TABLE users DROP COLUMN email;
