@@ -554,3 +554,117 @@ backend_tests!(
     the_last_admin_stays,
     only_akrim_has_an_agency,
 );
+
+/// A TCP relay between the service and PostgreSQL that the test can cut and restore, to
+/// stop "the database" without stopping the server other tests use.
+struct Relay {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(target: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::<std::net::TcpStream>::new()));
+        let (up2, open2, target) = (up.clone(), open.clone(), target.to_owned());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                {
+                    let mut open = open2.lock().unwrap();
+                    open.push(client.try_clone().unwrap());
+                    open.push(server.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { addr, up, open }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// With PostgreSQL unreachable, readiness and API requests answer 503 with Retry-After
+/// within a couple of seconds (not after the pool's time-out); when it is back, the service
+/// recovers by itself.
+#[actix_web::test]
+#[cfg_attr(
+    not(spotcheck_pg_tests),
+    ignore = "PostgreSQL suite off: set SPOTCHECK_TEST_DATABASE_URL"
+)]
+async fn an_unreachable_database_fails_fast_and_recovers() {
+    use std::time::{Duration, Instant};
+    let base = common::pg_base_url();
+    let host = base
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let relay = Relay::start(&host);
+    let via_relay = relay.addr.to_string();
+    let app = TestApp::start_with(Backend::Postgres, move |s| {
+        s.database_url = s.database_url.as_ref().map(|u| u.replacen(&host, &via_relay, 1));
+    })
+    .await;
+    app.add_user("kem", Role::Kemner, None);
+    let kem = app.token_for("kem");
+    assert_eq!(app.api_get("/api/v1/me", &kem).await.status(), 200);
+
+    relay.cut();
+    for path in ["/readyz", "/api/v1/me"] {
+        let started = Instant::now();
+        let r = if path == "/readyz" {
+            app.client.get(app.url(path)).send().await.unwrap()
+        } else {
+            app.api_get(path, &kem).await
+        };
+        let waited = started.elapsed();
+        assert_eq!(r.status(), 503, "{path}");
+        assert!(waited < Duration::from_secs(5), "{path} took {waited:?}");
+        if path != "/readyz" {
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
+    }
+
+    relay.restore();
+    let started = Instant::now();
+    loop {
+        if app.api_get("/api/v1/me", &kem).await.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the service never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

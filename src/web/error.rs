@@ -277,6 +277,15 @@ impl AppError {
         }
     }
 
+    /// Seconds a client should wait before trying again, for the errors that pass.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Throttled { retry_after } => Some(*retry_after),
+            AppError::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+
     fn log(&self) {
         match self {
             AppError::Internal(m) => tracing::error!(error = %m, "internal error"),
@@ -342,8 +351,8 @@ impl ResponseError for ApiError {
         };
         let mut resp = HttpResponse::build(status);
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let AppError::Throttled { retry_after } = self.0 {
-            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        if let Some(seconds) = self.0.retry_after() {
+            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if matches!(self.0, AppError::Unauthenticated | AppError::BadCredentials) {
             resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
@@ -396,8 +405,8 @@ impl ResponseError for PageError {
             detail: self.0.page_detail(),
         };
         let mut resp = HttpResponse::build(status);
-        if let AppError::Throttled { retry_after } = self.0 {
-            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        if let Some(seconds) = self.0.retry_after() {
+            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         resp.content_type("text/html; charset=utf-8")
             .body(page.render().unwrap_or_else(|_| "Feil".into()))

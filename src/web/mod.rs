@@ -24,6 +24,11 @@ use crate::risk::RuleSet;
 use crate::service::rules::ActiveRules;
 use error::{ApiError, AppError, PageError};
 
+/// How long a request waits for a database connection before it is answered 503 with
+/// `Retry-After`: when the database is unreachable or every connection is busy, people and
+/// load balancers learn it at once instead of after the pool's own time-out.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Shared by every request.
 pub struct AppState {
     pool: Pool,
@@ -60,7 +65,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || -> Result<T, AppError> {
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let mut conn = pool.get_timeout(POOL_WAIT).map_err(DbError::from)?;
             f(&mut conn).map_err(Into::into)
         })
         .await?
