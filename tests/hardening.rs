@@ -543,7 +543,125 @@ async fn tokens_expire_and_can_be_revoked(backend: Backend) {
     }
 }
 
+/// Signs in through the form with `X-Forwarded-For: from` (the test app trusts 127.0.0.1 as
+/// its proxy); returns the status.
+async fn login_from(app: &TestApp, from: &str, user: &str, password: &str) -> u16 {
+    let (csrf_cookie, csrf_field) = app.login_csrf().await;
+    app.client
+        .post(app.url("/login"))
+        .header("Cookie", format!("spotcheck_login_csrf={csrf_cookie}"))
+        .header("X-Forwarded-For", from)
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("csrf_token", &csrf_field),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn count_where(app: &TestApp, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.pool.get().unwrap();
+    diesel::sql_query(sql).get_result::<N>(&mut conn).unwrap().n
+}
+
+/// 60 wrong passwords in parallel for one account from one address: at most five are
+/// checked; the rest are refused before the password check. The owner, from another
+/// address, still signs in. Failed attempts go to the security-event table, not the audit
+/// chain, which gets one entry when throttling starts; a name nobody has is cut short.
+async fn login_throttle_holds_and_spares_the_owner(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+    })
+    .await;
+    app.add_user("kari", Role::Innkjoper, None);
+    let attempts = (0..60).map(|_| login_from(&app, "203.0.113.66", "kari", "feil-passord-999"));
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5, "at most five passwords were checked: {statuses:?}");
+    assert_eq!(checked + refused, 60, "{statuses:?}");
+    assert!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM login_attempts WHERE outcome = 'failure'"
+        ) <= 5
+    );
+    // The attacker's address waits, even with the right password...
+    assert_eq!(login_from(&app, "203.0.113.66", "kari", PASSWORD).await, 429);
+    // ...the owner, elsewhere, does not.
+    assert_eq!(login_from(&app, "198.51.100.7", "kari", PASSWORD).await, 303);
+
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'login.failure'"
+        ),
+        0,
+        "failed sign-ins stay out of the hash chain"
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'login.throttled'"
+        ),
+        1,
+        "one entry when throttling starts"
+    );
+
+    // A password typed into the name field of nobody is kept short and never chained.
+    let typed = "hemmelig-passord-".repeat(3000);
+    assert_eq!(login_from(&app, "192.0.2.1", &typed, "x").await, 401);
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM login_attempts WHERE known = false AND LENGTH(account) <= 64"
+        ),
+        1
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE '%hemmelig-passord%' OR object_id LIKE '%hemmelig%'"
+        ),
+        0
+    );
+}
+
+/// The per-address limit: 20 failures for different accounts, then the address waits.
+async fn an_address_is_throttled_across_accounts(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+    })
+    .await;
+    for i in 0..20 {
+        assert_eq!(
+            login_from(&app, "203.0.113.9", &format!("nobody{i}"), "x").await,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "203.0.113.9", "admin", ADMIN_PASSWORD).await,
+        429
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.8", "admin", ADMIN_PASSWORD).await,
+        303
+    );
+}
+
 backend_tests!(
+    login_throttle_holds_and_spares_the_owner,
+    an_address_is_throttled_across_accounts,
     tokens_expire_and_can_be_revoked,
     a_bad_query_on_a_page_gets_a_page,
     hsts_follows_the_base_url,

@@ -1,123 +1,127 @@
-//! Failed-login throttle, per user name and per client address.
+//! The sign-in throttle's policy (pure). The counts come from the `login_attempts` table,
+//! read and written inside one write transaction before the password is checked, so parallel
+//! attempts cannot slip past the limit and every instance on one database agrees.
 //!
-//! In memory and per instance: it slows guessing, it is not an account lock (a lock would
-//! let anyone lock out a colleague). Every failure is also in the audit log.
+//! It slows guessing without handing a stranger a way to lock the owner out:
+//! - per account **and address**: after `per_pair` failures in the window, each further
+//!   attempt from that address for that account waits `base_delay`, doubling per failure, up
+//!   to `max_delay`. The owner signing in from another address is not affected;
+//! - per address: after `per_address` failures in the window (any accounts), the address
+//!   waits likewise.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use chrono::{Duration, NaiveDateTime};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleLimits {
-    pub per_user: usize,
-    pub per_address: usize,
+    pub per_pair: u32,
+    pub per_address: u32,
     pub window: Duration,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
 }
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
         ThrottleLimits {
-            per_user: 5,
+            per_pair: 5,
             per_address: 20,
-            window: Duration::from_secs(15 * 60),
+            window: Duration::minutes(15),
+            base_delay: Duration::seconds(30),
+            max_delay: Duration::minutes(15),
         }
     }
 }
 
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    limits: ThrottleLimits,
-    failures: Mutex<Failures>,
+/// Failed (or still pending) attempts within the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recent {
+    pub pair_failures: u32,
+    pub pair_last: Option<NaiveDateTime>,
+    pub address_failures: u32,
+    pub address_last: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Default)]
-struct Failures {
-    by_user: HashMap<String, Vec<Instant>>,
-    by_address: HashMap<String, Vec<Instant>>,
+/// The wait after `failures` failures when `limit` are free: none below the limit, then
+/// `base`, doubling per failure, at most `max`.
+pub fn delay_after(failures: u32, limit: u32, base: Duration, max: Duration) -> Option<Duration> {
+    let over = failures.checked_sub(limit)?;
+    let factor = 1i64.checked_shl(over.min(20)).unwrap_or(i64::MAX);
+    Some(
+        base.checked_mul(i32::try_from(factor).unwrap_or(i32::MAX))
+            .unwrap_or(max)
+            .min(max),
+    )
 }
 
-impl LoginThrottle {
-    pub fn new(limits: ThrottleLimits) -> Self {
-        LoginThrottle {
-            limits,
-            failures: Mutex::new(Failures::default()),
-        }
+/// `Err(seconds to wait)` when an attempt at `now` must be refused.
+pub fn decide(limits: &ThrottleLimits, recent: &Recent, now: NaiveDateTime) -> Result<(), u64> {
+    let wait_for = |failures: u32, limit: u32, last: Option<NaiveDateTime>| -> Option<i64> {
+        let delay = delay_after(failures, limit, limits.base_delay, limits.max_delay)?;
+        let until = last? + delay;
+        (until > now).then(|| (until - now).num_seconds().max(1))
+    };
+    let pair = wait_for(recent.pair_failures, limits.per_pair, recent.pair_last);
+    let address = wait_for(recent.address_failures, limits.per_address, recent.address_last);
+    match pair.max(address) {
+        Some(seconds) => Err(u64::try_from(seconds).unwrap_or(1)),
+        None => Ok(()),
     }
-
-    /// `Err(seconds)` when this user or address must wait before trying again.
-    pub fn check(&self, username: &str, address: &str) -> Result<(), u64> {
-        let limits = self.limits;
-        let now = Instant::now();
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let user_wait = wait(
-            f.by_user.get_mut(&username.to_lowercase()),
-            limits.per_user,
-            limits.window,
-            now,
-        );
-        let addr_wait = wait(
-            f.by_address.get_mut(address),
-            limits.per_address,
-            limits.window,
-            now,
-        );
-        match user_wait.max(addr_wait) {
-            0 => Ok(()),
-            s => Err(s),
-        }
-    }
-
-    pub fn record_failure(&self, username: &str, address: &str) {
-        let now = Instant::now();
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.by_user.entry(username.to_lowercase()).or_default().push(now);
-        f.by_address.entry(address.to_owned()).or_default().push(now);
-    }
-
-    /// A successful login clears the user's failures (not the address's: one address
-    /// guessing many users stays throttled).
-    pub fn record_success(&self, username: &str) {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.by_user.remove(&username.to_lowercase());
-    }
-}
-
-/// Drops failures outside the window; when `limit` remain, the seconds until the oldest expires.
-fn wait(entries: Option<&mut Vec<Instant>>, limit: usize, window: Duration, now: Instant) -> u64 {
-    let Some(entries) = entries else { return 0 };
-    entries.retain(|t| now.duration_since(*t) < window);
-    if entries.len() < limit {
-        return 0;
-    }
-    let oldest = entries.first().copied().unwrap_or(now);
-    let remaining = window.saturating_sub(now.duration_since(oldest));
-    remaining.as_secs().max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default()
+    }
+
     #[test]
-    fn throttles_user_then_address() {
-        let t = LoginThrottle::new(ThrottleLimits {
-            per_user: 3,
-            per_address: 5,
-            window: Duration::from_secs(60),
-        });
-        for _ in 0..3 {
-            assert!(t.check("Ola", "1.2.3.4").is_ok());
-            t.record_failure("ola", "1.2.3.4");
-        }
-        assert!(
-            t.check("OLA", "9.9.9.9").is_err(),
-            "per-user limit applies from any address"
-        );
-        assert!(t.check("kari", "1.2.3.4").is_ok());
-        t.record_failure("kari", "1.2.3.4");
-        t.record_failure("per", "1.2.3.4");
-        assert!(t.check("someone", "1.2.3.4").is_err(), "per-address limit");
-        t.record_success("ola");
-        assert!(t.check("ola", "9.9.9.9").is_ok());
+    fn below_the_limit_nobody_waits() {
+        let l = ThrottleLimits::default();
+        let r = Recent {
+            pair_failures: 4,
+            pair_last: Some(at(0)),
+            address_failures: 19,
+            address_last: Some(at(0)),
+        };
+        assert_eq!(decide(&l, &r, at(0)), Ok(()));
+    }
+
+    #[test]
+    fn delays_grow_and_are_capped() {
+        let l = ThrottleLimits::default();
+        let d = |n| delay_after(n, 5, l.base_delay, l.max_delay).map(|d| d.num_seconds());
+        assert_eq!(d(4), None);
+        assert_eq!(d(5), Some(30));
+        assert_eq!(d(6), Some(60));
+        assert_eq!(d(8), Some(240));
+        assert_eq!(d(12), Some(900));
+        assert_eq!(d(u32::MAX), Some(900));
+    }
+
+    #[test]
+    fn the_pair_waits_from_its_last_failure() {
+        let l = ThrottleLimits::default();
+        let r = Recent {
+            pair_failures: 5,
+            pair_last: Some(at(0)),
+            ..Recent::default()
+        };
+        assert_eq!(decide(&l, &r, at(10)), Err(20));
+        assert_eq!(decide(&l, &r, at(30)), Ok(()));
+    }
+
+    #[test]
+    fn the_address_limit_holds_across_accounts() {
+        let l = ThrottleLimits::default();
+        let r = Recent {
+            address_failures: 20,
+            address_last: Some(at(0)),
+            ..Recent::default()
+        };
+        assert!(decide(&l, &r, at(1)).is_err());
     }
 }

@@ -451,3 +451,15 @@ diesel::table! {
 
 diesel::joinable!(liaisons -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(liaisons, users);
+
+diesel::table! {
+    /// Sign-in attempts (security events, pruned after a day); see the migration.
+    login_attempts (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        account -> Text,
+        known -> Bool,
+        address -> Text,
+        outcome -> Text,
+    }
+}

@@ -4,53 +4,99 @@
 
 use serde_json::json;
 
+use crate::auth::throttle::{self, ThrottleLimits};
 use crate::auth::verify_password;
 use crate::db::models::audit::{self, Event};
 use crate::db::models::sessions::{self, NewSession};
-use crate::db::models::{Actor, users};
+use crate::db::models::{Actor, login_attempts, users};
 use crate::db::{DbConn, DbError, write_tx};
 
 /// What a sign-in attempt came to.
 pub enum LoginOutcome {
     Success(NewSession),
     Failed,
+    /// Refused before the password was checked; try again after this many seconds.
+    Throttled(u64),
 }
 
 fn anonymous(address: &str) -> Actor {
     Actor(format!("anonymous@{address}"))
 }
 
+/// How an attempt is filed: an existing user's name, or what was typed (cut to 64
+/// characters and marked unknown: it may be a password typed into the name field).
+fn account_key(username: &str, user: Option<&users::User>) -> (String, bool) {
+    match user {
+        Some(u) => (u.username.clone(), true),
+        None => (username.chars().take(64).collect(), false),
+    }
+}
+
 /// Checks `password` for `username` and, when it matches an enabled user, opens a session
-/// of `ttl`. Success and failure are both audited.
+/// of `ttl`. The throttle is consulted and the attempt counted in one transaction *before*
+/// the password is checked, so parallel attempts cannot pass the limit; the outcome is
+/// recorded after. Attempts go to the security-event table; the audit chain gets sign-ins
+/// and the moment throttling starts for an account or address.
 pub fn login(
     conn: &mut DbConn,
+    limits: &ThrottleLimits,
     username: &str,
     password: &str,
     address: &str,
     ttl: chrono::Duration,
 ) -> Result<LoginOutcome, DbError> {
     let found = users::find_for_login(conn, username)?;
-    // Verify even when the user is unknown, so timing does not reveal which names exist.
-    let (user, reason) = match found {
-        Some((user, Some(hash))) if verify_password(&hash, password) => {
-            if user.disabled {
-                (Some(user), Some("disabled"))
-            } else {
-                (Some(user), None)
+    let (account, known) = account_key(username, found.as_ref().map(|(u, _)| u));
+    let now = crate::db::models::now();
+    let since = now - limits.window;
+    let admitted = write_tx(conn, |c| -> Result<Result<i64, u64>, DbError> {
+        login_attempts::prune(c, now - chrono::Duration::days(1))?;
+        let recent = login_attempts::recent(c, &account, address, since)?;
+        match throttle::decide(limits, &recent, now) {
+            Ok(()) => Ok(Ok(login_attempts::insert(
+                c,
+                now,
+                &account,
+                known,
+                address,
+                login_attempts::PENDING,
+            )?)),
+            Err(wait) => {
+                if !login_attempts::throttled_since(c, &account, address, since)? {
+                    audit::append(
+                        c,
+                        &anonymous(address),
+                        Event {
+                            action: "login.throttled",
+                            object_type: "user",
+                            object_id: if known { &account } else { "(unknown)" },
+                            detail: json!({"address": address, "failures": recent.pair_failures,
+                                "address_failures": recent.address_failures}),
+                        },
+                    )?;
+                }
+                login_attempts::insert(c, now, &account, known, address, login_attempts::THROTTLED)?;
+                Ok(Err(wait))
             }
         }
-        Some((user, _)) => (Some(user), Some("wrong password")),
+    })?;
+    let attempt = match admitted {
+        Ok(id) => id,
+        Err(wait) => return Ok(LoginOutcome::Throttled(wait)),
+    };
+    // Verify even when the user is unknown, so timing does not reveal which names exist.
+    let user = match found {
+        Some((user, Some(hash))) if verify_password(&hash, password) && !user.disabled => Some(user),
+        Some(_) => None,
         None => {
             crate::auth::burn_password_time(password);
-            (None, Some("unknown user"))
+            None
         }
     };
-    let object_id = user
-        .as_ref()
-        .map(|u| u.id.to_string())
-        .unwrap_or_else(|| username.to_owned());
-    write_tx(conn, |c| match (user, reason) {
-        (Some(user), None) => {
+    write_tx(conn, |c| match user {
+        Some(user) => {
+            login_attempts::set_outcome(c, attempt, login_attempts::SUCCESS)?;
+            login_attempts::forgive(c, &account, address)?;
             // Sessions past their expiry are useless and hold a secret's hash: each sign-in
             // clears them out, so the table stays the size of the active sessions.
             sessions::purge_expired(c)?;
@@ -61,40 +107,17 @@ pub fn login(
                 Event {
                     action: "login.success",
                     object_type: "user",
-                    object_id: &object_id,
+                    object_id: &user.id.to_string(),
                     detail: json!({"address": address}),
                 },
             )?;
             Ok(LoginOutcome::Success(session))
         }
-        (_, reason) => {
-            audit::append(
-                c,
-                &anonymous(address),
-                Event {
-                    action: "login.failure",
-                    object_type: "user",
-                    object_id: &object_id,
-                    detail: json!({"username": username, "address": address, "reason": reason}),
-                },
-            )?;
+        None => {
+            login_attempts::set_outcome(c, attempt, login_attempts::FAILURE)?;
             Ok(LoginOutcome::Failed)
         }
     })
-}
-
-/// Records that a sign-in was refused by the throttle.
-pub fn record_throttled(conn: &mut DbConn, username: &str, address: &str) -> Result<(), DbError> {
-    audit::record(
-        conn,
-        &anonymous(address),
-        Event {
-            action: "login.throttled",
-            object_type: "user",
-            object_id: username,
-            detail: json!({"address": address}),
-        },
-    )
 }
 
 /// Ends the session behind `cookie_value`, with its audit entry, in one transaction.

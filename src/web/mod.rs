@@ -17,7 +17,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
+use crate::auth::throttle::ThrottleLimits;
 use crate::config::Settings;
 use crate::db::{DbConn, DbError, Pool};
 use crate::risk::RuleSet;
@@ -33,7 +33,8 @@ const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct AppState {
     pool: Pool,
     pub settings: Settings,
-    pub throttle: LoginThrottle,
+    /// The sign-in throttle's limits (its counts live in the database).
+    pub throttle: ThrottleLimits,
     /// The rule set in force; swapped when a new set is activated (here or elsewhere).
     pub rules: Arc<ActiveRules>,
 }
@@ -43,7 +44,7 @@ impl AppState {
         AppState {
             pool,
             settings,
-            throttle: LoginThrottle::new(ThrottleLimits::default()),
+            throttle: ThrottleLimits::default(),
             rules,
         }
     }

@@ -8,6 +8,7 @@ pub mod contracts;
 pub mod draws;
 pub mod imports;
 pub mod liaisons;
+pub mod login_attempts;
 pub mod sessions;
 pub mod suppliers;
 pub mod tokens;

@@ -74,43 +74,31 @@ pub async fn login_submit(
     }
     let address = client_address(&req);
     let username = form.username.trim().to_lowercase();
-    if let Err(retry_after) = state.throttle.check(&username, &address) {
-        let (name, addr) = (username.clone(), address.clone());
-        state
-            .db(move |c| service::auth::record_throttled(c, &name, &addr))
-            .await?;
-        return Err(PageError(AppError::Throttled { retry_after }));
-    }
-
     let ttl = chrono::Duration::hours(state.settings.session_hours);
-    let (name, addr, password) = (username.clone(), address.clone(), form.password.clone());
+    let (name, addr, password) = (username, address, form.password.clone());
+    let limits = state.throttle;
     let outcome = state
-        .db(move |c| service::auth::login(c, &name, &password, &addr, ttl))
+        .db(move |c| service::auth::login(c, &limits, &name, &password, &addr, ttl))
         .await?;
 
     match outcome {
-        LoginOutcome::Success(session) => {
-            state.throttle.record_success(&username);
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/"))
-                .cookie(cookie(
-                    SESSION_COOKIE,
-                    session.cookie_value,
-                    state.settings.secure_cookies(),
-                    state.settings.session_hours * 3600,
-                ))
-                .cookie(expired(LOGIN_CSRF_COOKIE))
-                .finish())
-        }
-        LoginOutcome::Failed => {
-            state.throttle.record_failure(&username, &address);
-            login_page(
-                &state,
-                form.username,
-                Some("Feil brukernavn eller passord.".into()),
-                actix_web::http::StatusCode::UNAUTHORIZED,
-            )
-        }
+        LoginOutcome::Throttled(retry_after) => Err(PageError(AppError::Throttled { retry_after })),
+        LoginOutcome::Success(session) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/"))
+            .cookie(cookie(
+                SESSION_COOKIE,
+                session.cookie_value,
+                state.settings.secure_cookies(),
+                state.settings.session_hours * 3600,
+            ))
+            .cookie(expired(LOGIN_CSRF_COOKIE))
+            .finish()),
+        LoginOutcome::Failed => login_page(
+            &state,
+            form.username,
+            Some("Feil brukernavn eller passord.".into()),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
     }
 }
 
