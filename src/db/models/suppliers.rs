@@ -161,76 +161,72 @@ pub fn record(
     at: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let mut removed = false;
-    {
-        let job = enrichment_jobs::table
-            .find(orgnr)
-            .select(Job::as_select())
-            .first(c)
-            .optional()?;
-        let attempts = job.as_ref().map(|j| j.attempts).unwrap_or(0) + 1;
-        match result {
-            Ok(lookup) => {
-                let fetched_at =
-                    crate::domain::audit_chain::truncate_to_micros(lookup.fetched_at.naive_utc());
-                if lookup.outcome == Outcome::Removed {
-                    // The register asks users to delete removed units: drop what we cached,
-                    // keep only the fact that it was removed (and say so in the audit log).
-                    diesel::delete(register_facts::table.filter(register_facts::orgnr.eq(orgnr)))
-                        .execute(c)?;
-                    removed = true;
-                }
+    let job = enrichment_jobs::table
+        .find(orgnr)
+        .select(Job::as_select())
+        .first(c)
+        .optional()?;
+    let attempts = job.as_ref().map(|j| j.attempts).unwrap_or(0) + 1;
+    match result {
+        Ok(lookup) => {
+            let fetched_at = crate::domain::audit_chain::truncate_to_micros(lookup.fetched_at.naive_utc());
+            if lookup.outcome == Outcome::Removed {
+                // The register asks users to delete removed units: drop what we cached,
+                // keep only the fact that it was removed (and say so in the audit log).
+                diesel::delete(register_facts::table.filter(register_facts::orgnr.eq(orgnr))).execute(c)?;
+                removed = true;
+            }
+            insert_facts(
+                c,
+                orgnr,
+                SOURCE_API,
+                outcome_str(lookup.outcome),
+                lookup.facts.as_ref(),
+                lookup.raw_json.as_deref(),
+                fetched_at,
+            )?;
+            if let (Some(parent), Some(po)) = (&lookup.parent, lookup.parent_outcome) {
                 insert_facts(
                     c,
-                    orgnr,
+                    &parent.orgnr,
                     SOURCE_API,
-                    outcome_str(lookup.outcome),
-                    lookup.facts.as_ref(),
-                    lookup.raw_json.as_deref(),
+                    outcome_str(po),
+                    Some(parent),
+                    lookup.parent_raw_json.as_deref(),
                     fetched_at,
                 )?;
-                if let (Some(parent), Some(po)) = (&lookup.parent, lookup.parent_outcome) {
-                    insert_facts(
-                        c,
-                        &parent.orgnr,
-                        SOURCE_API,
-                        outcome_str(po),
-                        Some(parent),
-                        lookup.parent_raw_json.as_deref(),
-                        fetched_at,
-                    )?;
-                }
-                diesel::update(enrichment_jobs::table.find(orgnr))
-                    .set((
-                        enrichment_jobs::state.eq("done"),
-                        enrichment_jobs::attempts.eq(0),
-                        enrichment_jobs::last_attempt_at.eq(Some(at)),
-                        enrichment_jobs::last_success_at.eq(Some(at)),
-                        enrichment_jobs::last_error.eq(None::<String>),
-                        enrichment_jobs::locked_until.eq(None::<NaiveDateTime>),
-                        enrichment_jobs::updated_at.eq(at),
-                    ))
-                    .execute(c)?;
             }
-            Err(e) => {
-                // Retryable faults (register down, slow, 5xx, 429) wait and try again;
-                // anything else (400, an unreadable answer) needs a person.
-                let (state, next) = if e.is_retryable() {
-                    ("pending", at + retry_delay(attempts - 1))
-                } else {
-                    ("failed", at)
-                };
-                diesel::update(enrichment_jobs::table.find(orgnr))
-                    .set((
-                        enrichment_jobs::state.eq(state),
-                        enrichment_jobs::attempts.eq(attempts),
-                        enrichment_jobs::next_attempt_at.eq(next),
-                        enrichment_jobs::last_attempt_at.eq(Some(at)),
-                        enrichment_jobs::last_error.eq(Some(e.to_string())),
-                        enrichment_jobs::locked_until.eq(None::<NaiveDateTime>),
-                        enrichment_jobs::updated_at.eq(at),
-                    ))
-                    .execute(c)?;
-            }
+            diesel::update(enrichment_jobs::table.find(orgnr))
+                .set((
+                    enrichment_jobs::state.eq("done"),
+                    enrichment_jobs::attempts.eq(0),
+                    enrichment_jobs::last_attempt_at.eq(Some(at)),
+                    enrichment_jobs::last_success_at.eq(Some(at)),
+                    enrichment_jobs::last_error.eq(None::<String>),
+                    enrichment_jobs::locked_until.eq(None::<NaiveDateTime>),
+                    enrichment_jobs::updated_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+        Err(e) => {
+            // Retryable faults (register down, slow, 5xx, 429) wait and try again;
+            // anything else (400, an unreadable answer) needs a person.
+            let (state, next) = if e.is_retryable() {
+                ("pending", at + retry_delay(attempts - 1))
+            } else {
+                ("failed", at)
+            };
+            diesel::update(enrichment_jobs::table.find(orgnr))
+                .set((
+                    enrichment_jobs::state.eq(state),
+                    enrichment_jobs::attempts.eq(attempts),
+                    enrichment_jobs::next_attempt_at.eq(next),
+                    enrichment_jobs::last_attempt_at.eq(Some(at)),
+                    enrichment_jobs::last_error.eq(Some(e.to_string())),
+                    enrichment_jobs::locked_until.eq(None::<NaiveDateTime>),
+                    enrichment_jobs::updated_at.eq(at),
+                ))
+                .execute(c)?;
         }
     }
     Ok(removed)
@@ -333,39 +329,37 @@ pub fn insert_approval_load(
     sha256: &str,
     file: &crate::brreg::approvals::ApprovalFile,
 ) -> Result<i64, DbError> {
-    {
-        let t = now();
-        diesel::insert_into(approval_loads::table)
+    let t = now();
+    diesel::insert_into(approval_loads::table)
+        .values((
+            approval_loads::register.eq(file.register.as_str()),
+            approval_loads::file_name.eq(file_name),
+            approval_loads::sha256.eq(sha256),
+            approval_loads::format.eq(&file.format),
+            approval_loads::file_date.eq(file.file_date),
+            approval_loads::entries.eq(file.entries.len() as i64),
+            approval_loads::rejected.eq(file.rejected.len() as i64),
+            approval_loads::loaded_by.eq(actor.as_str()),
+            approval_loads::loaded_at.eq(t),
+        ))
+        .execute(c)?;
+    let load_id: i64 = approval_loads::table
+        .filter(approval_loads::sha256.eq(sha256))
+        .order(approval_loads::id.desc())
+        .select(approval_loads::id)
+        .first(c)?;
+    for e in &file.entries {
+        diesel::insert_into(approval_entries::table)
             .values((
-                approval_loads::register.eq(file.register.as_str()),
-                approval_loads::file_name.eq(file_name),
-                approval_loads::sha256.eq(sha256),
-                approval_loads::format.eq(&file.format),
-                approval_loads::file_date.eq(file.file_date),
-                approval_loads::entries.eq(file.entries.len() as i64),
-                approval_loads::rejected.eq(file.rejected.len() as i64),
-                approval_loads::loaded_by.eq(actor.as_str()),
-                approval_loads::loaded_at.eq(t),
+                approval_entries::load_id.eq(load_id),
+                approval_entries::orgnr.eq(&e.orgnr),
+                approval_entries::status.eq(&e.status),
+                approval_entries::status_date.eq(e.status_date),
+                approval_entries::name.eq(e.name.as_deref()),
             ))
             .execute(c)?;
-        let load_id: i64 = approval_loads::table
-            .filter(approval_loads::sha256.eq(sha256))
-            .order(approval_loads::id.desc())
-            .select(approval_loads::id)
-            .first(c)?;
-        for e in &file.entries {
-            diesel::insert_into(approval_entries::table)
-                .values((
-                    approval_entries::load_id.eq(load_id),
-                    approval_entries::orgnr.eq(&e.orgnr),
-                    approval_entries::status.eq(&e.status),
-                    approval_entries::status_date.eq(e.status_date),
-                    approval_entries::name.eq(e.name.as_deref()),
-                ))
-                .execute(c)?;
-        }
-        Ok(load_id)
     }
+    Ok(load_id)
 }
 
 /// Supplier with its enrichment state, for lists.
