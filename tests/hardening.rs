@@ -390,8 +390,8 @@ async fn only_akrim_has_an_agency(backend: Backend) {
     assert!(!ok && err.contains("bare rollen akrim"), "{err}");
 }
 
-/// A page asked for with a query that does not parse answers with a Norwegian page that
-/// keeps the menu, not with the API's problem+json; the API keeps problem+json.
+/// A page asked for with a query that does not parse answers with a Norwegian error
+/// page, not the API's problem+json; the API keeps problem+json.
 async fn a_bad_query_on_a_page_gets_a_page(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.add_user("kem", Role::Kemner, None);

@@ -101,10 +101,6 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
     users::list(conn)
 }
 
-pub fn find(conn: &mut DbConn, username: &str) -> Result<Option<User>, DbError> {
-    users::find_by_username(conn, username)
-}
-
 /// Gives a user another role (ending their sessions), audited.
 pub fn set_role(
     conn: &mut DbConn,

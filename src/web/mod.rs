@@ -134,14 +134,8 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
             .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
                 PageError(AppError::BadRequest(format!("Skjemaet kunne ikke leses: {e}"))).into()
             }))
-            .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|e, req| bad_request_for(req, BAD_ADDRESS, e.to_string())),
-            )
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|e, req| bad_request_for(req, BAD_ADDRESS, e.to_string())),
-            )
+            .app_data(web::QueryConfig::default().error_handler(|e, req| bad_address(req, e.to_string())))
+            .app_data(web::PathConfig::default().error_handler(|e, req| bad_address(req, e.to_string())))
             .wrap(headers)
             .wrap(TracingLogger::<request_log::RequestLog>::new())
             .configure(routes)
@@ -169,13 +163,13 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 const BAD_ADDRESS: &str = "Adressen har en ugyldig verdi (for eksempel et sidetall som ikke er et helt tall). Gå tilbake og prøv igjen.";
 
-/// A query or path that does not parse: problem+json for the API, a Norwegian page (with
-/// the menu) for the pages.
-fn bad_request_for(req: &HttpRequest, page_text: &str, detail: String) -> actix_web::Error {
+/// A query or path that does not parse: problem+json with the parser's reason for the
+/// API, a Norwegian error page for the pages.
+fn bad_address(req: &HttpRequest, detail: String) -> actix_web::Error {
     if req.path().starts_with("/api/") {
         ApiError(AppError::BadRequest(detail)).into()
     } else {
-        PageError(AppError::BadRequest(page_text.to_owned())).into()
+        PageError(AppError::BadRequest(BAD_ADDRESS.to_owned())).into()
     }
 }
 

@@ -4,7 +4,7 @@
 //! SHA-256 and stores nothing.
 //!
 //! Rows are stored while the file is still being read ([`BatchWriter`], fed by
-//! `app::import_register`), so a large register is never held in memory whole and storing
+//! `service::imports::import_register`), so a large register is never held in memory whole and storing
 //! overlaps parsing.
 
 use std::collections::HashMap;
