@@ -42,6 +42,18 @@ pub struct Settings {
     pub base_url: String,
     /// `smtp://`, `smtps://`; unset: mail is written as .eml files to `<data_dir>/outbox` (`SPOTCHECK_SMTP_URL`).
     pub smtp_url: Option<String>,
+    /// The sender of every mail (`SPOTCHECK_MAIL_FROM`); its domain ends the Message-IDs.
+    pub mail_from: String,
+    /// Failed attempts before a message becomes a dead letter (`SPOTCHECK_MAIL_MAX_ATTEMPTS`).
+    pub mail_max_attempts: u32,
+    /// The wait after a message's first failure, doubled after each further one, at most
+    /// six hours (`SPOTCHECK_MAIL_RETRY_BASE_SECONDS`).
+    pub mail_retry_base_seconds: i64,
+    /// How often `serve` sends what is due (`SPOTCHECK_MAIL_POLL_SECONDS`; 0 turns the
+    /// worker off, e.g. when cron runs `spotcheck outbox send-pending`).
+    pub mail_poll_seconds: u64,
+    /// Time-out for connecting to the SMTP server and for each command (`SPOTCHECK_SMTP_TIMEOUT_SECONDS`).
+    pub smtp_timeout_seconds: u64,
     /// Enhetsregisteret API root (`SPOTCHECK_BRREG_URL`).
     pub brreg_url: String,
     /// Largest accepted upload in bytes (`SPOTCHECK_MAX_UPLOAD_BYTES`).
@@ -76,6 +88,11 @@ impl Default for Settings {
             database_url: None,
             base_url: "http://127.0.0.1:8080".into(),
             smtp_url: None,
+            mail_from: "spotcheck@localhost".into(),
+            mail_max_attempts: 8,
+            mail_retry_base_seconds: 60,
+            mail_poll_seconds: 10,
+            smtp_timeout_seconds: 20,
             brreg_url: DEFAULT_BRREG_URL.into(),
             max_upload_bytes: 50 * 1024 * 1024,
             session_hours: 10,
@@ -100,6 +117,11 @@ impl std::fmt::Debug for Settings {
             .field("database", &self.db_target().redacted())
             .field("base_url", &self.base_url)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_max_attempts", &self.mail_max_attempts)
+            .field("mail_retry_base_seconds", &self.mail_retry_base_seconds)
+            .field("mail_poll_seconds", &self.mail_poll_seconds)
+            .field("smtp_timeout_seconds", &self.smtp_timeout_seconds)
             .field("brreg_url", &self.brreg_url)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("session_hours", &self.session_hours)
@@ -163,6 +185,21 @@ impl Settings {
         }
         if let Some(v) = env("SPOTCHECK_SMTP_URL") {
             self.smtp_url = Some(v);
+        }
+        if let Some(v) = env("SPOTCHECK_MAIL_FROM") {
+            self.mail_from = v;
+        }
+        if let Some(v) = env("SPOTCHECK_MAIL_MAX_ATTEMPTS") {
+            self.mail_max_attempts = num("SPOTCHECK_MAIL_MAX_ATTEMPTS", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_MAIL_RETRY_BASE_SECONDS") {
+            self.mail_retry_base_seconds = num("SPOTCHECK_MAIL_RETRY_BASE_SECONDS", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_MAIL_POLL_SECONDS") {
+            self.mail_poll_seconds = num("SPOTCHECK_MAIL_POLL_SECONDS", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_SMTP_TIMEOUT_SECONDS") {
+            self.smtp_timeout_seconds = num("SPOTCHECK_SMTP_TIMEOUT_SECONDS", v)?;
         }
         if let Some(v) = env("SPOTCHECK_BRREG_URL") {
             self.brreg_url = v;
@@ -241,6 +278,25 @@ impl Settings {
         }
         if self.enrich_max_age_hours < 1 {
             return Err(invalid("enrich_max_age_hours", "must be at least 1"));
+        }
+        if self.mail_max_attempts == 0 {
+            return Err(invalid("mail_max_attempts", "must be at least 1"));
+        }
+        if self.mail_retry_base_seconds < 0 {
+            return Err(invalid("mail_retry_base_seconds", "must be 0 or more"));
+        }
+        if self.smtp_timeout_seconds == 0 {
+            return Err(invalid("smtp_timeout_seconds", "must be at least 1"));
+        }
+        if let Err(e) = crate::mail::Sender::new(&self.mail_from) {
+            return Err(invalid("mail_from", &e.to_string()));
+        }
+        if let Err(e) = crate::mail::MailTransport::new(
+            self.smtp_url.as_deref(),
+            &self.outbox_dir(),
+            std::time::Duration::from_secs(self.smtp_timeout_seconds),
+        ) {
+            return Err(invalid("smtp_url", &e.to_string()));
         }
         if self.db_pool_size == 0 {
             return Err(invalid("db_pool_size", "must be greater than 0"));

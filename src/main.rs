@@ -55,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Liaisons { command } => {
             Ok(cli::liaisons::run(&Ctx::open(&settings)?, command, &mut stdout)?)
         }
+        Command::Outbox { command } => Ok(cli::outbox::run(&Ctx::open(&settings)?, command, &mut stdout)?),
         Command::Audit { command } => Ok(cli::audit::run(&Ctx::open(&settings)?, command, &mut stdout)?),
     }
 }
@@ -117,6 +118,16 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         )?;
     }
     let enricher = enricher.map(|e| e.with_rules(std::sync::Arc::clone(&rules)));
+    let mailer = spotcheck::service::outbox::Mailer::from_settings(&settings).context("setting up mail")?;
+    tracing::info!(transport = %mailer.transport.describe(), "mail");
+    if settings.mail_poll_seconds > 0 {
+        let (pool, rules) = (pool.clone(), std::sync::Arc::clone(&rules));
+        let poll = std::time::Duration::from_secs(settings.mail_poll_seconds);
+        std::thread::Builder::new()
+            .name("mail".into())
+            .spawn(move || spotcheck::service::outbox::run_worker(pool, rules, mailer, poll))
+            .context("starting the mail worker")?;
+    }
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
     // Enrichment runs on a thread and runtime of its own, so a slow or unreachable register
     // can never hold up the web server: imports only queue look-ups.

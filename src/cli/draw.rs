@@ -172,7 +172,8 @@ pub fn run_draw(settings: &Settings, args: DrawArgs, out: &mut dyn Write) -> Res
             let mut conn = ctx.conn()?;
             let user = ctx.acting_user(user.as_deref())?;
             let share = uniform_share.map(|s| ShareInput::Text(s).parse()).transpose()?;
-            let result = draws::extend(&mut conn, &user, id, size, share)?;
+            let rules = ctx.rules()?;
+            let result = draws::extend(&mut conn, &user, id, size, share, &rules)?;
             print_published(&result, json, out)
         }
         Some(DrawCommand::Show { id, format }) => {

@@ -23,6 +23,7 @@ pub mod draw;
 pub mod enrich;
 pub mod import;
 pub mod liaisons;
+pub mod outbox;
 pub mod rules;
 pub mod score;
 pub mod users;
@@ -81,6 +82,11 @@ pub enum Command {
     Liaisons {
         #[command(subcommand)]
         command: liaisons::LiaisonsCommand,
+    },
+    /// The mail queue: send what is due, list, retry dead letters.
+    Outbox {
+        #[command(subcommand)]
+        command: outbox::OutboxCommand,
     },
     /// Check the audit log.
     Audit {

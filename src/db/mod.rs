@@ -41,6 +41,8 @@ pub enum Missing {
     Draw(i64),
     Token(i64),
     Liaison(i64),
+    /// An outbox message.
+    Message(i64),
     /// A row just written that could not be read back.
     Stored(&'static str),
 }
@@ -56,6 +58,7 @@ impl Missing {
             Missing::Draw(id) => format!("trekning {id} finnes ikke"),
             Missing::Token(id) => format!("API-nøkkel {id} finnes ikke"),
             Missing::Liaison(id) => format!("kontaktperson {id} finnes ikke"),
+            Missing::Message(id) => format!("e-post {id} finnes ikke i utboksen"),
             Missing::Stored(what) => format!("{what} ble ikke lagret"),
         }
     }
@@ -71,6 +74,7 @@ impl std::fmt::Display for Missing {
             Missing::Draw(id) => write!(f, "no draw {id}"),
             Missing::Token(id) => write!(f, "no API token {id}"),
             Missing::Liaison(id) => write!(f, "no liaison {id}"),
+            Missing::Message(id) => write!(f, "no outbox message {id}"),
             Missing::Stored(what) => write!(f, "the {what} was not stored"),
         }
     }
@@ -80,12 +84,17 @@ impl std::fmt::Display for Missing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     UserExists(String),
+    /// Only a dead letter can be sent again; this message is `status`.
+    MessageNotDead { id: i64, status: String },
 }
 
 impl Conflict {
     pub fn norwegian(&self) -> String {
         match self {
             Conflict::UserExists(n) => format!("brukeren «{n}» finnes allerede"),
+            Conflict::MessageNotDead { id, status } => format!(
+                "e-post {id} kan ikke sendes på nytt: bare e-post som har gitt opp (status dead) kan det, og denne har status {status}"
+            ),
         }
     }
 }
@@ -94,6 +103,10 @@ impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Conflict::UserExists(n) => write!(f, "a user named '{n}' exists already"),
+            Conflict::MessageNotDead { id, status } => write!(
+                f,
+                "outbox message {id} is {status}: only a dead letter can be retried"
+            ),
         }
     }
 }

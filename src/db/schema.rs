@@ -409,6 +409,8 @@ diesel::table! {
         recipient_user_id -> Nullable<BigInt>,
         recipient_agency -> Nullable<Text>,
         recipient_address -> Nullable<Text>,
+        recipient_liaison_id -> Nullable<BigInt>,
+        recipient_name -> Nullable<Text>,
         subject -> Text,
         payload -> Text,
         status -> Text,
@@ -463,3 +465,4 @@ diesel::table! {
         outcome -> Text,
     }
 }
+diesel::allow_tables_to_appear_in_same_query!(cases, contract_risk);

@@ -3,5 +3,6 @@
 pub mod audit_chain;
 pub mod liaison;
 pub mod orgnr;
+pub mod oslo;
 pub mod paging;
 pub mod roles;

@@ -48,6 +48,8 @@ pub enum Permission {
     ReadAuditLog,
     /// The contacts at the A-krim agencies who receive mail (kemneren and the admin).
     ManageLiaisons,
+    /// The mail queue: see it, put dead letters back (kemneren and the admin).
+    ManageOutbox,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,11 +122,12 @@ impl Role {
                     | ReadRules
                     | ReviewCases
                     | ManageLiaisons
+                    | ManageOutbox
             ),
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(
                 p,
-                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons
+                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons | ManageOutbox
             ),
         }
     }

@@ -20,6 +20,8 @@ pub mod draws;
 pub mod enrichment;
 pub mod imports;
 pub mod liaisons;
+pub mod notices;
+pub mod outbox;
 pub mod rules;
 pub mod scoring;
 pub mod suppliers;

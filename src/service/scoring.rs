@@ -81,6 +81,10 @@ pub struct RescoreReport {
     pub tiers: BTreeMap<String, u64>,
     /// Per indicator: applied, fired, passed, not computable, over the contracts in scope.
     pub coverage: Coverage,
+    /// Contracts that entered the highest tier in this run.
+    pub high_risk_entered: u64,
+    /// Digests queued for the liaisons about them.
+    pub notifications_queued: u64,
     pub elapsed_ms: u64,
 }
 
@@ -115,12 +119,15 @@ pub fn rescore(
             suppliers_recorded: 0,
             tiers: BTreeMap::new(),
             coverage: Coverage::new(rules),
+            high_risk_entered: 0,
+            notifications_queued: 0,
             elapsed_ms: 0,
         };
 
         // In chunks, so memory stays bounded by the chunk (explanations are ~1.5 kB each),
         // not by the register; all chunks are in the one transaction.
         let mut rule_set_stored = false;
+        let mut entered_top: Vec<i64> = Vec::new();
         for chunk in rows.chunks(RECORD_CHUNK) {
             let mut recorded = Vec::new();
             for o in assess_contracts(rules, &world, chunk, &contract_marks, opts, at) {
@@ -138,8 +145,20 @@ pub fn rescore(
                 rule_set_stored = true;
             }
             report.contracts_recorded += recorded.len() as u64;
+            if let Some(top) = rules.tiers().last() {
+                entered_top.extend(recorded.iter().filter_map(|a| {
+                    let id = a.contract_id?;
+                    let before = contract_marks.get(&id).map(|m| m.tier.as_str());
+                    (a.tier == top.id && before != Some(top.id.as_str())).then_some(id)
+                }));
+            }
             assessments::record_contract_assessments(c, &recorded)?;
         }
+        // Contracts that entered the highest tier in this run: one digest per liaison
+        // concerned, queued with the assessments that put them there.
+        report.high_risk_entered = entered_top.len() as u64;
+        report.notifications_queued =
+            crate::service::notices::queue_high_risk(c, rules, &entered_top, &opts.reason, at)? as u64;
 
         // Supplier-level assessments for the suppliers in scope that have register facts.
         let mut orgnrs: Vec<&str> = rows.iter().map(|r| r.orgnr.as_str()).collect();
@@ -202,6 +221,7 @@ pub fn rescore(
                         "contracts_recorded": report.contracts_recorded,
                         "suppliers_assessed": report.suppliers_assessed,
                         "suppliers_recorded": report.suppliers_recorded,
+                        "high_risk_entered": report.high_risk_entered,
                     }),
                 },
             )?;

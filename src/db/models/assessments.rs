@@ -277,6 +277,8 @@ pub fn latest_approval_registers(conn: &mut DbConn) -> Result<Vec<LoadedRegister
 /// assessment would say anything new.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentMark {
+    /// The tier of the newest assessment (so a run can tell what entered the highest tier).
+    pub tier: String,
     pub rule_set_version: String,
     pub input_sha256: String,
     pub result_sha256: Option<String>,
@@ -286,16 +288,18 @@ pub fn current_contract_marks(conn: &mut DbConn) -> Result<HashMap<i64, CurrentM
     Ok(contract_risk::table
         .select((
             contract_risk::contract_id,
+            contract_risk::tier,
             contract_risk::rule_set_version,
             contract_risk::input_sha256,
             contract_risk::result_sha256,
         ))
-        .load::<(i64, String, String, Option<String>)>(conn)?
+        .load::<(i64, String, String, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(id, v, i, r)| {
+        .map(|(id, tier, v, i, r)| {
             (
                 id,
                 CurrentMark {
+                    tier,
                     rule_set_version: v,
                     input_sha256: i,
                     result_sha256: r,
@@ -309,16 +313,18 @@ pub fn current_supplier_marks(conn: &mut DbConn) -> Result<HashMap<String, Curre
     Ok(supplier_risk::table
         .select((
             supplier_risk::orgnr,
+            supplier_risk::tier,
             supplier_risk::rule_set_version,
             supplier_risk::input_sha256,
             supplier_risk::result_sha256,
         ))
-        .load::<(String, String, String, Option<String>)>(conn)?
+        .load::<(String, String, String, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(o, v, i, r)| {
+        .map(|(o, tier, v, i, r)| {
             (
                 o,
                 CurrentMark {
+                    tier,
                     rule_set_version: v,
                     input_sha256: i,
                     result_sha256: r,

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
-    cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws, outbox, users,
+    cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws,
 };
 use crate::db::{DbConn, DbError};
 
@@ -397,91 +397,6 @@ pub fn cases_of_draw(conn: &mut DbConn, draw_id: i64) -> Result<Vec<CaseRow>, Db
         .filter(cases::draw_id.eq(draw_id))
         .order(cases::id.asc())
         .select(CaseRow::as_select())
-        .load(conn)?)
-}
-
-/// A liaison to notify: an active A-krim partner.
-#[derive(Debug, Clone, Queryable)]
-pub struct Liaison {
-    pub user_id: i64,
-    pub username: String,
-    pub agency: Option<String>,
-}
-
-/// Every active (not disabled) A-krim partner, by agency and name.
-pub fn active_liaisons(conn: &mut DbConn) -> Result<Vec<Liaison>, DbError> {
-    Ok(users::table
-        .filter(users::role.eq("akrim"))
-        .filter(users::disabled.eq(false))
-        .order((users::agency.asc(), users::username.asc()))
-        .select((users::id, users::username, users::agency))
-        .load(conn)?)
-}
-
-/// A message for the outbox.
-pub struct NewMessage<'a> {
-    pub kind: &'a str,
-    pub dedupe_key: String,
-    pub recipient_user_id: Option<i64>,
-    pub recipient_agency: Option<&'a str>,
-    pub subject: String,
-    pub payload: String,
-}
-
-/// Queues messages (status `pending`, due now) for the mail worker.
-pub fn enqueue_messages(
-    conn: &mut DbConn,
-    messages: &[NewMessage<'_>],
-    at: NaiveDateTime,
-) -> Result<(), DbError> {
-    for chunk in messages.chunks(CHUNK) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|m| {
-                (
-                    outbox::kind.eq(m.kind),
-                    outbox::dedupe_key.eq(&m.dedupe_key),
-                    outbox::recipient_user_id.eq(m.recipient_user_id),
-                    outbox::recipient_agency.eq(m.recipient_agency),
-                    outbox::subject.eq(&m.subject),
-                    outbox::payload.eq(&m.payload),
-                    outbox::status.eq("pending"),
-                    outbox::attempts.eq(0),
-                    outbox::next_attempt_at.eq(at),
-                    outbox::created_at.eq(at),
-                )
-            })
-            .collect();
-        insert_rows!(&mut *conn, outbox::table, values);
-    }
-    Ok(())
-}
-
-/// An outbox message as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = outbox)]
-pub struct MessageRow {
-    pub id: i64,
-    pub kind: String,
-    pub dedupe_key: String,
-    pub recipient_user_id: Option<i64>,
-    pub recipient_agency: Option<String>,
-    pub recipient_address: Option<String>,
-    pub subject: String,
-    pub payload: String,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
-}
-
-/// Outbox messages whose dedupe key starts with `prefix` (e.g. `draw:7:`), in id order.
-pub fn messages_with_prefix(conn: &mut DbConn, prefix: &str) -> Result<Vec<MessageRow>, DbError> {
-    let pattern = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
-    Ok(outbox::table
-        .filter(outbox::dedupe_key.like(pattern).escape('\\'))
-        .order(outbox::id.asc())
-        .select(MessageRow::as_select())
         .load(conn)?)
 }
 

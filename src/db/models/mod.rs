@@ -9,6 +9,8 @@ pub mod draws;
 pub mod imports;
 pub mod liaisons;
 pub mod login_attempts;
+pub mod notices;
+pub mod outbox;
 pub mod sessions;
 pub mod suppliers;
 pub mod tokens;

@@ -28,7 +28,7 @@ pub use views::{DrawSummary, DrawView, PickView, list, load_record, manifest_tex
 // The submodules' crate-internal helpers, shared among them through `use super::*`.
 use spec::allocation_str;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,8 @@ use serde_json::json;
 
 use crate::db::models;
 use crate::db::models::audit::{self, Event};
-use crate::db::models::draws::{NewDraw, NewMessage, NewPick, NewRound, PickRow, PopulationRow};
+use crate::db::models::draws::{NewDraw, NewPick, NewRound, PickRow, PopulationRow};
+use crate::mail::DrawPlace;
 use crate::db::models::users::User;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError, write_tx};

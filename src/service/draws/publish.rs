@@ -38,6 +38,7 @@ pub(super) fn store_round(
     user: &User,
     at: NaiveDateTime,
     manifest_sha256: &str,
+    rules: &RuleSet,
 ) -> Result<RoundEffects, DrawError> {
     let nos: Vec<&str> = picks.iter().map(|p| p.id.as_str()).collect();
     let ids = models::draws::contract_ids_by_no(c, &nos)?;
@@ -80,58 +81,39 @@ pub(super) fn store_round(
     let stored = models::draws::insert_picks(c, draw_id, round, &rows)?;
     let cases = models::draws::open_cases_for_picks(c, draw_id, &stored, at)?;
 
-    // Every active A-krim partner is told: the spot checks are the centre's joint work, so
-    // each agency's liaisons are concerned by every draw. One message per liaison and round;
-    // the dedupe key keeps a retried transaction or worker from sending it twice.
-    let liaisons = models::draws::active_liaisons(c)?;
-    let (kind, subject) = if round == 1 {
-        (
-            "draw.published",
-            format!(
-                "Stikkprøvetrekning {draw_id} er publisert: {} kontrakter",
-                picks.len()
-            ),
-        )
-    } else {
-        (
-            "draw.extended",
-            format!(
-                "Stikkprøvetrekning {draw_id} er utvidet (runde {round}): {} nye kontrakter",
-                picks.len()
-            ),
-        )
-    };
-    let case_rows = models::draws::cases_of_draw(c, draw_id)?;
-    let pick_ids: HashSet<i64> = stored.iter().map(|p| p.id).collect();
-    let case_ids: Vec<i64> = case_rows
+    // The liaisons who cover the picks' industries are told, one message each with the
+    // picks that concern them; queued here, in the draw's transaction.
+    let case_of_pick: HashMap<i64, i64> = models::draws::cases_of_draw(c, draw_id)?
         .iter()
-        .filter(|k| k.pick_id.is_some_and(|p| pick_ids.contains(&p)))
-        .map(|k| k.id)
+        .filter_map(|k| k.pick_id.map(|p| (p, k.id)))
         .collect();
-    let payload = json!({
-        "draw_id": draw_id,
-        "round": round,
-        "manifest_sha256": manifest_sha256,
-        "case_ids": case_ids,
-        "contracts": nos,
-    })
-    .to_string();
-    let messages: Vec<NewMessage<'_>> = liaisons
+    let notice_picks = stored
         .iter()
-        .map(|l| NewMessage {
-            kind,
-            dedupe_key: format!("draw:{draw_id}:round:{round}:user:{}", l.user_id),
-            recipient_user_id: Some(l.user_id),
-            recipient_agency: l.agency.as_deref(),
-            subject: subject.clone(),
-            payload: payload.clone(),
+        .map(|p| {
+            (
+                p.contract_id,
+                DrawPlace {
+                    position: u64::try_from(p.position).unwrap_or(0),
+                    part: p.part.clone(),
+                    stratum: p.stratum.clone(),
+                },
+                case_of_pick.get(&p.id).copied(),
+            )
         })
         .collect();
-    models::draws::enqueue_messages(c, &messages, at)?;
-    Ok(RoundEffects {
-        cases,
-        notifications: messages.len(),
-    })
+    let notifications = crate::service::notices::queue_draw_round(
+        c,
+        rules,
+        &crate::service::notices::DrawRound {
+            draw_id,
+            round,
+            manifest_sha256,
+            published_at: at,
+            published_by: &user.username,
+            picks: notice_picks,
+        },
+    )?;
+    Ok(RoundEffects { cases, notifications })
 }
 
 /// The outcome of publishing or extending.
@@ -151,8 +133,8 @@ pub struct Published {
 pub(super) fn publish_warnings(notifications: usize) -> Vec<String> {
     if notifications == 0 {
         vec![
-            "ingen aktive A-krim-brukere å varsle: sakene er opprettet, men ingen fikk beskjed; \
-             legg dem til med `spotcheck users add NAVN --role akrim --agency ETAT`"
+            "ingen kontaktperson dekker bransjene til de trukne kontraktene: sakene er opprettet, men ingen fikk e-post; \
+             legg til kontaktpersoner med `spotcheck liaisons add` (eller på /liaisons)"
                 .to_owned(),
         ]
     } else {
@@ -227,7 +209,7 @@ pub fn publish(
                 created_at: at,
             },
         )?;
-        let effects = store_round(c, id, 1, &plan, sizing.size(), &picks, user, at, &sha)?;
+        let effects = store_round(c, id, 1, &plan, sizing.size(), &picks, user, at, &sha, rules)?;
         audit::append(
             c,
             &Actor::user(&user.username),
@@ -276,6 +258,7 @@ pub fn extend(
     id: i64,
     size: u64,
     share: Option<UniformShare>,
+    rules: &RuleSet,
 ) -> Result<Published, DrawError> {
     require(user, Permission::RunDraws, "utvide trekninger")?;
     if size == 0 {
@@ -316,7 +299,7 @@ pub fn extend(
         let plan = sampling::allocate(&remaining, size, share, allocation, 0)?;
         let new = sampling::extend(&manifest, &draw.seed, &record.picks, &plan)?;
         let round = i32::try_from(record.plans.len() + 1).map_err(|_| corrupt(id, "for mange runder"))?;
-        let effects = store_round(c, id, round, &plan, size, &new, user, at, &draw.manifest_sha256)?;
+        let effects = store_round(c, id, round, &plan, size, &new, user, at, &draw.manifest_sha256, rules)?;
         audit::append(
             c,
             &Actor::user(&user.username),

@@ -111,8 +111,9 @@ async fn extend(
         .map(ShareInput::parse)
         .transpose()
         .map_err(crate::web::error::AppError::from)?;
+    let rules = state.rule_set();
     let published = state
-        .db(move |c| draws::extend(c, &who, id, body.size, share))
+        .db(move |c| draws::extend(c, &who, id, body.size, share, &rules))
         .await?;
     Ok(HttpResponse::Created().json(published))
 }

@@ -5,6 +5,7 @@ mod contracts;
 mod draws;
 mod imports;
 mod liaisons;
+mod outbox;
 mod rules;
 mod suppliers;
 mod users;
@@ -23,7 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(suppliers::routes)
         .configure(rules::routes)
         .configure(draws::routes)
-        .configure(liaisons::routes);
+        .configure(liaisons::routes)
+        .configure(outbox::routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {
