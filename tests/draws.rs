@@ -184,6 +184,19 @@ async fn setup(backend: Backend) -> (TestApp, String) {
     app.add_user("siri", Role::Akrim, Some(Agency::Skatteetaten));
     app.add_user("per", Role::Innkjoper, None);
     load_register(&app.pool, &rows(false));
+    // Two liaisons who cover every industry and want draw notices.
+    for (name, agency) in [("Ola", "arbeidstilsynet"), ("Siri", "skatteetaten")] {
+        let draft = spotcheck::domain::liaison::LiaisonDraft {
+            name: name.into(),
+            agency: agency.into(),
+            email: format!("{}@{agency}.test", name.to_lowercase()),
+            industries: Vec::new(),
+            notices: vec!["draw_published".into()],
+            user: None,
+        };
+        spotcheck::service::liaisons::create(&mut app.pool.get().unwrap(), &Actor::system(), &shipped_rules(), &draft)
+            .unwrap();
+    }
     let token = app.token_for("kari");
     (app, token)
 }
@@ -270,7 +283,7 @@ async fn publish_and_read_back(backend: Backend) {
     assert_eq!(published["cases_opened"], 6);
     assert_eq!(
         published["notifications_queued"], 2,
-        "one message per A-krim liaison"
+        "one message per liaison concerned"
     );
 
     let read = body(app.api_get(&format!("/api/v1/draws/{id}"), &token).await).await;
@@ -332,7 +345,7 @@ async fn publish_and_read_back(backend: Backend) {
         .collect();
     assert_eq!(case_strata, pick_strata);
     let messages =
-        spotcheck::db::models::draws::messages_with_prefix(&mut conn, &format!("draw:{id}:")).unwrap();
+        spotcheck::db::models::outbox::with_prefix(&mut conn, &format!("draw:{id}:")).unwrap();
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m.status == "pending" && m.attempts == 0));
     let agencies: HashSet<_> = messages
@@ -344,7 +357,9 @@ async fn publish_and_read_back(backend: Backend) {
         HashSet::from(["arbeidstilsynet".to_owned(), "skatteetaten".to_owned()])
     );
     let payload: Value = serde_json::from_str(&messages[0].payload).unwrap();
-    assert_eq!(payload["case_ids"].as_array().unwrap().len(), 6);
+    let lines = payload["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 6, "every pick, each with its case");
+    assert!(lines.iter().all(|l| l["case_id"].as_i64().is_some()));
     // One audit entry, and the chain holds.
     assert_eq!(app.count("audit_log"), audit_before + 1);
     assert!(matches!(
@@ -432,7 +447,7 @@ async fn verify_fails_after_tampering(backend: Backend) {
         v.message
     );
     // Extending a draw that does not hold is refused.
-    let err = draws::extend(&mut app.pool.get().unwrap(), &kemner(&app.pool), id, 2, None).unwrap_err();
+    let err = draws::extend(&mut app.pool.get().unwrap(), &kemner(&app.pool), id, 2, None, &shipped_rules()).unwrap_err();
     assert!(matches!(err, draws::DrawError::Corrupt { .. }), "{err}");
     app.stop();
 }

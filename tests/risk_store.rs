@@ -580,7 +580,7 @@ async fn scores_feed_a_verifiable_draw(backend: Backend) {
         draw["warnings"][0]
             .as_str()
             .unwrap()
-            .contains("ingen aktive A-krim-brukere"),
+            .contains("ingen kontaktperson dekker"),
         "nobody to notify is said: {draw}"
     );
     let id = draw["id"].as_i64().unwrap().to_string();

@@ -68,9 +68,12 @@ pub struct DeliveryReport {
 pub fn deliver_due(conn: &mut DbConn, mailer: &Mailer, max: u64) -> Result<DeliveryReport, DbError> {
     let mut report = DeliveryReport::default();
     let mut tried = 0u64;
+    // Only what was due when the run started: a message that fails now and is due again at
+    // once (a zero back-off) waits for the next run instead of spinning here.
+    let started = now();
     while tried < max {
         let at = now();
-        let batch = outbox::claim_due(conn, at, at + Duration::seconds(LEASE_SECONDS), BATCH)?;
+        let batch = outbox::claim_due(conn, started, at, at + Duration::seconds(LEASE_SECONDS), BATCH)?;
         if batch.is_empty() {
             break;
         }

@@ -6,6 +6,7 @@
 pub mod dates;
 pub mod rng;
 pub mod rules;
+pub mod smtp;
 pub mod workbook;
 
 use std::net::TcpListener;

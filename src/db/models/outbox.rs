@@ -84,18 +84,19 @@ macro_rules! claim {
             .execute($c)
     };
 }
-/// Claims up to `limit` due messages for `lease` seconds: pending ones whose time has come
-/// and `sending` ones whose lease ran out (their sender died). Each claim counts as an
-/// attempt. Returns them in the order they were queued.
+/// Claims up to `limit` messages due by `due_by` until `lease_until`: pending ones whose
+/// time has come and `sending` ones whose lease ran out (their sender died). Each claim
+/// counts as an attempt made at `now`. Returns them in the order they were queued.
 pub fn claim_due(
     conn: &mut DbConn,
+    due_by: NaiveDateTime,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Claimed>, DbError> {
     let due = outbox::status
         .eq("pending")
-        .and(outbox::next_attempt_at.le(now))
+        .and(outbox::next_attempt_at.le(due_by))
         .or(outbox::status.eq("sending").and(outbox::locked_until.lt(now)));
     let ids: Vec<i64> = match conn {
         DbConn::Postgresql(c) => c.transaction(|c| {
