@@ -194,8 +194,13 @@ async fn setup(backend: Backend) -> (TestApp, String) {
             notices: vec!["draw_published".into()],
             user: None,
         };
-        spotcheck::service::liaisons::create(&mut app.pool.get().unwrap(), &Actor::system(), &shipped_rules(), &draft)
-            .unwrap();
+        spotcheck::service::liaisons::create(
+            &mut app.pool.get().unwrap(),
+            &Actor::system(),
+            &shipped_rules(),
+            &draft,
+        )
+        .unwrap();
     }
     let token = app.token_for("kari");
     (app, token)
@@ -344,8 +349,7 @@ async fn publish_and_read_back(backend: Backend) {
         .map(|p| p["stratum"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(case_strata, pick_strata);
-    let messages =
-        spotcheck::db::models::outbox::with_prefix(&mut conn, &format!("draw:{id}:")).unwrap();
+    let messages = spotcheck::db::models::outbox::with_prefix(&mut conn, &format!("draw:{id}:")).unwrap();
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m.status == "pending" && m.attempts == 0));
     let agencies: HashSet<_> = messages
@@ -447,7 +451,15 @@ async fn verify_fails_after_tampering(backend: Backend) {
         v.message
     );
     // Extending a draw that does not hold is refused.
-    let err = draws::extend(&mut app.pool.get().unwrap(), &kemner(&app.pool), id, 2, None, &shipped_rules()).unwrap_err();
+    let err = draws::extend(
+        &mut app.pool.get().unwrap(),
+        &kemner(&app.pool),
+        id,
+        2,
+        None,
+        &shipped_rules(),
+    )
+    .unwrap_err();
     assert!(matches!(err, draws::DrawError::Corrupt { .. }), "{err}");
     app.stop();
 }

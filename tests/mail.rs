@@ -66,11 +66,26 @@ struct World {
 }
 
 fn user(pool: &Pool, name: &str, role: Role, agency: Option<Agency>) -> User {
-    spotcheck::service::users::create_hashed(&mut pool.get().unwrap(), &Actor::system(), name, role, agency, None)
-        .unwrap()
+    spotcheck::service::users::create_hashed(
+        &mut pool.get().unwrap(),
+        &Actor::system(),
+        name,
+        role,
+        agency,
+        None,
+    )
+    .unwrap()
 }
 
-fn liaison(pool: &Pool, rules: &RuleSet, name: &str, agency: &str, email: &str, industries: &[&str], notices: &[&str]) -> i64 {
+fn liaison(
+    pool: &Pool,
+    rules: &RuleSet,
+    name: &str,
+    agency: &str,
+    email: &str,
+    industries: &[&str],
+    notices: &[&str],
+) -> i64 {
     let draft = LiaisonDraft {
         name: name.into(),
         agency: agency.into(),
@@ -102,7 +117,12 @@ fn world(backend: Backend) -> World {
     )
     .unwrap();
     assert_eq!(report.rows_rejected, 0, "{:?}", report.errors);
-    World { db, pool, rules, kari }
+    World {
+        db,
+        pool,
+        rules,
+        kari,
+    }
 }
 
 fn mailer(url: Option<&str>, outbox_dir: &std::path::Path) -> Mailer {
@@ -150,7 +170,12 @@ fn picks_of(w: &World, draw: &draws::Published) -> BTreeMap<String, (String, i32
     use spotcheck::db::schema::{contract_risk, contracts};
     let stored: Vec<(String, String, i32, String)> = contracts::table
         .inner_join(contract_risk::table)
-        .select((contracts::contract_no, contracts::supplier_name, contract_risk::score, contract_risk::tier))
+        .select((
+            contracts::contract_no,
+            contracts::supplier_name,
+            contract_risk::score,
+            contract_risk::tier,
+        ))
         .load(&mut w.pool.get().unwrap())
         .unwrap();
     let label = |id: &str| w.rules.tiers().iter().find(|t| t.id == id).unwrap().label.clone();
@@ -190,28 +215,54 @@ fn xlsx_formulas(bytes: &[u8]) -> usize {
 
 /// Checks one delivered message against the draw: envelope, headers, both parts, the
 /// attachment's rows.
-fn check_draw_mail(raw: &[u8], to: &str, draw: &draws::Published, expected: &BTreeMap<String, (String, i32, String)>) {
+fn check_draw_mail(
+    raw: &[u8],
+    to: &str,
+    draw: &draws::Published,
+    expected: &BTreeMap<String, (String, i32, String)>,
+) {
     let msg = MessageParser::default().parse(raw).expect("a parsable message");
     assert_eq!(msg.to().unwrap().first().unwrap().address().unwrap(), to);
-    assert_eq!(msg.from().unwrap().first().unwrap().address().unwrap(), "spotcheck@bergen.test");
+    assert_eq!(
+        msg.from().unwrap().first().unwrap().address().unwrap(),
+        "spotcheck@bergen.test"
+    );
     let subject = msg.subject().unwrap();
-    assert!(subject.starts_with(&format!("Stikkprøvetrekning {} er publisert", draw.draw.id)), "{subject}");
+    assert!(
+        subject.starts_with(&format!("Stikkprøvetrekning {} er publisert", draw.draw.id)),
+        "{subject}"
+    );
     let id = msg.message_id().unwrap();
-    assert!(id.starts_with("spotcheck.") && id.ends_with("@bergen.test"), "{id}");
+    assert!(
+        id.starts_with("spotcheck.") && id.ends_with("@bergen.test"),
+        "{id}"
+    );
     let text = msg.body_text(0).unwrap();
     let html = msg.body_html(0).unwrap();
     for (no, (supplier, score, tier)) in expected {
         assert!(text.contains(no.as_str()), "{no} in the text part:\n{text}");
-        assert!(text.contains(&format!("{score} poeng, {tier}")), "score of {no}:\n{text}");
+        assert!(
+            text.contains(&format!("{score} poeng, {tier}")),
+            "score of {no}:\n{text}"
+        );
         assert!(html.contains(no.as_str()));
         if supplier.contains('<') {
-            assert!(text.contains(supplier.as_str()), "names as they are in the text part");
-            assert!(html.contains("Rent &#38; Pent &#60;AS&#62;"), "names escaped in HTML:\n{html}");
+            assert!(
+                text.contains(supplier.as_str()),
+                "names as they are in the text part"
+            );
+            assert!(
+                html.contains("Rent &#38; Pent &#60;AS&#62;"),
+                "names escaped in HTML:\n{html}"
+            );
             assert!(!html.contains("<AS>"));
         }
     }
     assert!(text.contains(&format!("https://spotcheck.bergen.test/draws/{}", draw.draw.id)));
-    assert!(text.contains("https://spotcheck.bergen.test/cases/"), "a link to each case");
+    assert!(
+        text.contains("https://spotcheck.bergen.test/cases/"),
+        "a link to each case"
+    );
     let attachments: Vec<_> = msg.attachments().collect();
     assert_eq!(attachments.len(), 1);
     let a = attachments[0];
@@ -225,19 +276,40 @@ fn check_draw_mail(raw: &[u8], to: &str, draw: &draws::Published, expected: &BTr
         .iter()
         .map(|r| (r[1].clone(), (r[3].clone(), r[7].parse().unwrap(), r[8].clone())))
         .collect();
-    assert_eq!(&got, expected, "the attachment lists the picks with supplier, score and tier");
+    assert_eq!(
+        &got, expected,
+        "the attachment lists the picks with supplier, score and tier"
+    );
     assert_eq!(xlsx_formulas(a.contents()), 0, "no cell is a formula");
 }
 
 async fn file_transport_writes_eml_files(backend: Backend) {
     let w = world(backend);
-    liaison(&w.pool, &w.rules, "Kari Renhold", "arbeidstilsynet", "kari@arbeidstilsynet.test", &[], &["draw_published"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Kari Renhold",
+        "arbeidstilsynet",
+        "kari@arbeidstilsynet.test",
+        &[],
+        &["draw_published"],
+    );
     let d = publish(&w, 8);
     assert_eq!(d.notifications_queued, 1);
     let dir = w.db.dir.path().join("data/outbox");
     let r = deliver(&w.pool, &mailer(None, &dir));
-    assert_eq!(r, DeliveryReport { sent: 1, deferred: 0, dead: 0 });
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(
+        r,
+        DeliveryReport {
+            sent: 1,
+            deferred: 0,
+            dead: 0
+        }
+    );
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0].extension().unwrap(), "eml");
     let raw = std::fs::read(&files[0]).unwrap();
@@ -250,13 +322,48 @@ async fn smtp_delivers_to_the_liaisons_concerned(backend: Backend) {
     let w = world(backend);
     let server = SmtpServer::start();
     // Everything; renhold only; bilpleie only (no picks there: no mail); draws not wanted.
-    liaison(&w.pool, &w.rules, "Alle", "kemneren", "alle@kemneren.test", &[], &["draw_published"]);
-    liaison(&w.pool, &w.rules, "Rita", "skatteetaten", "rita@skatteetaten.test", &["renhold"], &["draw_published"]);
-    liaison(&w.pool, &w.rules, "Bil", "nav", "bil@nav.test", &["bilpleie"], &["draw_published"]);
-    liaison(&w.pool, &w.rules, "Ukentlig", "politiet", "uke@politiet.test", &[], &["weekly_summary"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Alle",
+        "kemneren",
+        "alle@kemneren.test",
+        &[],
+        &["draw_published"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Rita",
+        "skatteetaten",
+        "rita@skatteetaten.test",
+        &["renhold"],
+        &["draw_published"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Bil",
+        "nav",
+        "bil@nav.test",
+        &["bilpleie"],
+        &["draw_published"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Ukentlig",
+        "politiet",
+        "uke@politiet.test",
+        &[],
+        &["weekly_summary"],
+    );
     let d = publish(&w, 8);
     assert_eq!(d.notifications_queued, 2, "{:?}", d.warnings);
-    let r = deliver(&w.pool, &mailer(Some(&server.url()), &w.db.dir.path().join("unused")));
+    let r = deliver(
+        &w.pool,
+        &mailer(Some(&server.url()), &w.db.dir.path().join("unused")),
+    );
     assert_eq!(r.sent, 2);
     let got = server.wait_for(2, Duration::from_secs(5));
     assert_eq!(got.len(), 2);
@@ -266,7 +373,10 @@ async fn smtp_delivers_to_the_liaisons_concerned(backend: Backend) {
         .filter(|(no, _)| no.starts_with("R-"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    assert!(!renhold.is_empty() && renhold.len() < all.len(), "the draw has picks in and out of renhold");
+    assert!(
+        !renhold.is_empty() && renhold.len() < all.len(),
+        "the draw has picks in and out of renhold"
+    );
     for m in &got {
         assert_eq!(m.from, "spotcheck@bergen.test");
         match m.to.as_slice() {
@@ -279,16 +389,48 @@ async fn smtp_delivers_to_the_liaisons_concerned(backend: Backend) {
 
 async fn smtp_down_then_back_delivers_once(backend: Backend) {
     let w = world(backend);
-    liaison(&w.pool, &w.rules, "A", "arbeidstilsynet", "a@arbeidstilsynet.test", &[], &["draw_published"]);
-    liaison(&w.pool, &w.rules, "B", "nav", "b@nav.test", &[], &["draw_published"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "A",
+        "arbeidstilsynet",
+        "a@arbeidstilsynet.test",
+        &[],
+        &["draw_published"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "B",
+        "nav",
+        "b@nav.test",
+        &[],
+        &["draw_published"],
+    );
     let port = SmtpServer::free_port();
-    let m = mailer(Some(&format!("smtp://127.0.0.1:{port}?tls=none")), w.db.dir.path());
+    let m = mailer(
+        Some(&format!("smtp://127.0.0.1:{port}?tls=none")),
+        w.db.dir.path(),
+    );
     let d = publish(&w, 5);
     assert_eq!(d.notifications_queued, 2);
     let r = deliver(&w.pool, &m);
-    assert_eq!(r, DeliveryReport { sent: 0, deferred: 2, dead: 0 }, "the server is down");
+    assert_eq!(
+        r,
+        DeliveryReport {
+            sent: 0,
+            deferred: 2,
+            dead: 0
+        },
+        "the server is down"
+    );
     let stored = rows(&mut w.pool.get().unwrap());
-    assert!(stored.iter().all(|r| r.1 == "pending" && r.3 == 1 && r.4.is_some()), "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.1 == "pending" && r.3 == 1 && r.4.is_some()),
+        "{stored:?}"
+    );
     let server = SmtpServer::start_at(port);
     assert_eq!(deliver(&w.pool, &m).sent, 2);
     assert_eq!(deliver(&w.pool, &m), DeliveryReport::default(), "nothing twice");
@@ -297,7 +439,14 @@ async fn smtp_down_then_back_delivers_once(backend: Backend) {
     assert_eq!(server.received().len(), 2);
     let ids: HashSet<String> = got
         .iter()
-        .map(|r| MessageParser::default().parse(&r.data).unwrap().message_id().unwrap().to_owned())
+        .map(|r| {
+            MessageParser::default()
+                .parse(&r.data)
+                .unwrap()
+                .message_id()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 2);
     let stored = rows(&mut w.pool.get().unwrap());
@@ -323,8 +472,24 @@ async fn refused_recipient_is_a_dead_letter_kemneren_can_retry(backend: Backend)
         &mut |_| {},
     )
     .unwrap();
-    liaison(&app.pool, &rules, "God", "nav", "god@nav.test", &[], &["draw_published"]);
-    liaison(&app.pool, &rules, "Ukjent", "nav", "finnes.ikke@nav.test", &[], &["draw_published"]);
+    liaison(
+        &app.pool,
+        &rules,
+        "God",
+        "nav",
+        "god@nav.test",
+        &[],
+        &["draw_published"],
+    );
+    liaison(
+        &app.pool,
+        &rules,
+        "Ukjent",
+        "nav",
+        "finnes.ikke@nav.test",
+        &[],
+        &["draw_published"],
+    );
     let server = SmtpServer::start();
     server.refuse("finnes.ikke@nav.test", "Mailbox unavailable: no such user here");
     let spec = DrawSpec {
@@ -335,7 +500,15 @@ async fn refused_recipient_is_a_dead_letter_kemneren_can_retry(backend: Backend)
     draws::publish(&mut app.pool.get().unwrap(), &kari, &spec, &rules).unwrap();
     let m = mailer(Some(&server.url()), app.db.dir.path());
     let r = deliver(&app.pool, &m);
-    assert_eq!(r, DeliveryReport { sent: 1, deferred: 0, dead: 1 }, "a 550 is final");
+    assert_eq!(
+        r,
+        DeliveryReport {
+            sent: 1,
+            deferred: 0,
+            dead: 1
+        },
+        "a 550 is final"
+    );
     let stored = rows(&mut app.pool.get().unwrap());
     let dead = stored.iter().find(|r| r.1 == "dead").unwrap();
     assert_eq!(dead.2, "finnes.ikke@nav.test");
@@ -353,7 +526,12 @@ async fn refused_recipient_is_a_dead_letter_kemneren_can_retry(backend: Backend)
     assert_eq!(body["total"], 1);
     assert_eq!(body["counts"]["dead"], 1);
     assert_eq!(body["counts"]["sent"], 1);
-    assert!(body["items"][0]["last_error"].as_str().unwrap().contains("no such user"));
+    assert!(
+        body["items"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no such user")
+    );
     assert!(body["items"][0].get("payload").is_none(), "no bodies in the list");
     let per = app.token_for("per");
     assert_eq!(app.api_get("/api/v1/outbox", &per).await.status(), 403);
@@ -370,9 +548,16 @@ async fn refused_recipient_is_a_dead_letter_kemneren_can_retry(backend: Backend)
     };
     assert_eq!(retry(dead.0, per.clone()).await.status(), 403);
     let sent_id = stored.iter().find(|r| r.1 == "sent").unwrap().0;
-    assert_eq!(retry(sent_id, token.clone()).await.status(), 409, "only dead letters");
+    assert_eq!(
+        retry(sent_id, token.clone()).await.status(),
+        409,
+        "only dead letters"
+    );
     assert_eq!(retry(999_999, token.clone()).await.status(), 404);
-    assert_eq!(app.api_get("/api/v1/outbox?status=lost", &token).await.status(), 400);
+    assert_eq!(
+        app.api_get("/api/v1/outbox?status=lost", &token).await.status(),
+        400
+    );
     let r = retry(dead.0, token.clone()).await;
     assert_eq!(r.status(), 200);
     let again: Value = r.json().await.unwrap();
@@ -394,7 +579,15 @@ async fn refused_recipient_is_a_dead_letter_kemneren_can_retry(backend: Backend)
 async fn two_senders_deliver_each_message_once(backend: Backend) {
     let w = world(backend);
     for i in 0..24 {
-        liaison(&w.pool, &w.rules, &format!("L{i}"), "nav", &format!("l{i}@nav.test"), &[], &["draw_published"]);
+        liaison(
+            &w.pool,
+            &w.rules,
+            &format!("L{i}"),
+            "nav",
+            &format!("l{i}@nav.test"),
+            &[],
+            &["draw_published"],
+        );
     }
     let d = publish(&w, 6);
     assert_eq!(d.notifications_queued, 24);
@@ -413,7 +606,14 @@ async fn two_senders_deliver_each_message_once(backend: Backend) {
     assert_eq!(server.received().len(), 24, "each message exactly once");
     let ids: HashSet<String> = got
         .iter()
-        .map(|r| MessageParser::default().parse(&r.data).unwrap().message_id().unwrap().to_owned())
+        .map(|r| {
+            MessageParser::default()
+                .parse(&r.data)
+                .unwrap()
+                .message_id()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 24);
     let stored = rows(&mut w.pool.get().unwrap());
@@ -425,17 +625,53 @@ async fn high_risk_digest_once_per_liaison_per_run(backend: Backend) {
     // The import scored before any liaison existed: R-1 and R-2 entered «Kritisk» then.
     let tiers: Vec<(String, String)> = spotcheck::db::schema::contract_risk::table
         .inner_join(spotcheck::db::schema::contracts::table)
-        .select((spotcheck::db::schema::contracts::contract_no, spotcheck::db::schema::contract_risk::tier))
+        .select((
+            spotcheck::db::schema::contracts::contract_no,
+            spotcheck::db::schema::contract_risk::tier,
+        ))
         .order(spotcheck::db::schema::contracts::contract_no.asc())
         .load(&mut w.pool.get().unwrap())
         .unwrap();
-    let kritisk: Vec<&str> = tiers.iter().filter(|t| t.1 == "kritisk").map(|t| t.0.as_str()).collect();
+    let kritisk: Vec<&str> = tiers
+        .iter()
+        .filter(|t| t.1 == "kritisk")
+        .map(|t| t.0.as_str())
+        .collect();
     assert_eq!(kritisk, ["R-1", "R-2"], "{tiers:?}");
-    assert_eq!(w.db.raw_conn().transaction(|c| Ok::<_, diesel::result::Error>(rows(c).len())).unwrap(), 0);
+    assert_eq!(
+        w.db.raw_conn()
+            .transaction(|c| Ok::<_, diesel::result::Error>(rows(c).len()))
+            .unwrap(),
+        0
+    );
 
-    liaison(&w.pool, &w.rules, "Rita", "skatteetaten", "rita@skatteetaten.test", &["renhold"], &["high_risk"]);
-    liaison(&w.pool, &w.rules, "Bygg", "arbeidstilsynet", "bygg@at.test", &["bygg_anlegg"], &["high_risk"]);
-    liaison(&w.pool, &w.rules, "Trekk", "nav", "trekk@nav.test", &[], &["draw_published"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Rita",
+        "skatteetaten",
+        "rita@skatteetaten.test",
+        &["renhold"],
+        &["high_risk"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Bygg",
+        "arbeidstilsynet",
+        "bygg@at.test",
+        &["bygg_anlegg"],
+        &["high_risk"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Trekk",
+        "nav",
+        "trekk@nav.test",
+        &[],
+        &["draw_published"],
+    );
     // A new upload puts two more contracts into the highest tier (B-1 gets four levels,
     // R-3 gets a value over the threshold and four levels).
     let update = "Avtalenr;Tittel;Leverandør;Org.nr;CPV;Verdi;Antall ledd;Startdato;Sluttdato;Enhet
@@ -456,23 +692,46 @@ B-1;Rehabilitering bad;Bygg og Bolt AS;974760673;45000000;2900000;4;01.01.2025;3
         .unwrap()
     };
     let report = import(update, "endringer.csv");
-    assert_eq!((report.rows_rejected, report.already_imported), (0, false), "{:?}", report.errors);
+    assert_eq!(
+        (report.rows_rejected, report.already_imported),
+        (0, false),
+        "{:?}",
+        report.errors
+    );
     let tiers_after: Vec<(String, String)> = spotcheck::db::schema::contract_risk::table
         .inner_join(spotcheck::db::schema::contracts::table)
-        .select((spotcheck::db::schema::contracts::contract_no, spotcheck::db::schema::contract_risk::tier))
+        .select((
+            spotcheck::db::schema::contracts::contract_no,
+            spotcheck::db::schema::contract_risk::tier,
+        ))
         .order(spotcheck::db::schema::contracts::contract_no.asc())
         .load(&mut w.pool.get().unwrap())
         .unwrap();
-    let kritisk: Vec<&str> = tiers_after.iter().filter(|t| t.1 == "kritisk").map(|t| t.0.as_str()).collect();
+    let kritisk: Vec<&str> = tiers_after
+        .iter()
+        .filter(|t| t.1 == "kritisk")
+        .map(|t| t.0.as_str())
+        .collect();
     assert_eq!(kritisk, ["B-1", "R-1", "R-2", "R-3"], "{tiers_after:?}");
     let stored = outbox::with_prefix(&mut w.pool.get().unwrap(), "risk.high:").unwrap();
     assert_eq!(stored.len(), 2, "one digest per liaison concerned: {stored:?}");
-    let rita = stored.iter().find(|m| m.recipient_address.as_deref() == Some("rita@skatteetaten.test")).unwrap();
+    let rita = stored
+        .iter()
+        .find(|m| m.recipient_address.as_deref() == Some("rita@skatteetaten.test"))
+        .unwrap();
     let payload: Value = serde_json::from_str(&rita.payload).unwrap();
-    let nos: Vec<&str> = payload["lines"].as_array().unwrap().iter().map(|l| l["contract_no"].as_str().unwrap()).collect();
+    let nos: Vec<&str> = payload["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["contract_no"].as_str().unwrap())
+        .collect();
     assert_eq!(nos, ["R-3"], "Rita covers renhold only");
     assert_eq!(rita.subject, "1 kontrakt har fått risikonivå «Kritisk»");
-    let bygg = stored.iter().find(|m| m.recipient_address.as_deref() == Some("bygg@at.test")).unwrap();
+    let bygg = stored
+        .iter()
+        .find(|m| m.recipient_address.as_deref() == Some("bygg@at.test"))
+        .unwrap();
     assert!(bygg.payload.contains("\"B-1\"") && !bygg.payload.contains("\"R-3\""));
     // Scoring again without changes queues nothing more.
     spotcheck::service::scoring::rescore_today(
@@ -484,7 +743,12 @@ B-1;Rehabilitering bad;Bygg og Bolt AS;974760673;45000000;2900000;4;01.01.2025;3
         &Actor::system(),
     )
     .unwrap();
-    assert_eq!(outbox::with_prefix(&mut w.pool.get().unwrap(), "risk.high:").unwrap().len(), 2);
+    assert_eq!(
+        outbox::with_prefix(&mut w.pool.get().unwrap(), "risk.high:")
+            .unwrap()
+            .len(),
+        2
+    );
     // The digest renders and goes out.
     let server = SmtpServer::start();
     let r = deliver(&w.pool, &mailer(Some(&server.url()), w.db.dir.path()));
@@ -493,24 +757,52 @@ B-1;Rehabilitering bad;Bygg og Bolt AS;974760673;45000000;2900000;4;01.01.2025;3
     let msg = got.iter().find(|m| m.to == ["rita@skatteetaten.test"]).unwrap();
     let parsed = MessageParser::default().parse(&msg.data).unwrap();
     let text = parsed.body_text(0).unwrap();
-    assert!(text.contains("R-3") && text.contains("Vask AS") && text.contains("Flere enn to ledd underleverandører"), "{text}");
+    assert!(
+        text.contains("R-3")
+            && text.contains("Vask AS")
+            && text.contains("Flere enn to ledd underleverandører"),
+        "{text}"
+    );
 }
 
 async fn weekly_summary_once_a_week(backend: Backend) {
     let w = world(backend);
-    liaison(&w.pool, &w.rules, "Uke", "kemneren", "uke@kemneren.test", &["renhold"], &["weekly_summary"]);
-    liaison(&w.pool, &w.rules, "Ikke", "nav", "ikke@nav.test", &[], &["draw_published"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Uke",
+        "kemneren",
+        "uke@kemneren.test",
+        &["renhold"],
+        &["weekly_summary"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "Ikke",
+        "nav",
+        "ikke@nav.test",
+        &[],
+        &["draw_published"],
+    );
     let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
     let mut conn = w.pool.get().unwrap();
     // Monday 7 December 2026, 05:59 UTC = 06:59 in Oslo: not yet.
-    let q = |conn: &mut DbConn, t| spotcheck::service::outbox::queue_weekly_if_due(conn, &w.rules, t).unwrap();
+    let q =
+        |conn: &mut DbConn, t| spotcheck::service::outbox::queue_weekly_if_due(conn, &w.rules, t).unwrap();
     assert_eq!(q(&mut conn, at("2026-12-07 05:59")), 0);
     assert_eq!(q(&mut conn, at("2026-12-07 06:00")), 1, "07:00 in Oslo");
     assert_eq!(q(&mut conn, at("2026-12-09 12:00")), 0, "once a week");
     assert_eq!(q(&mut conn, at("2026-12-14 09:00")), 1, "the next week");
     let stored = outbox::with_prefix(&mut conn, "weekly:").unwrap();
     assert_eq!(stored.len(), 2);
-    assert_eq!(stored[0].dedupe_key, format!("weekly:2026-W49:liaison:{}", stored[0].recipient_liaison_id.unwrap()));
+    assert_eq!(
+        stored[0].dedupe_key,
+        format!(
+            "weekly:2026-W49:liaison:{}",
+            stored[0].recipient_liaison_id.unwrap()
+        )
+    );
     assert_eq!(stored[0].subject, "Ukesoversikt fra spotcheck, uke 49");
     let p: Value = serde_json::from_str(&stored[0].payload).unwrap();
     assert_eq!(p["from"], "2026-11-30");
@@ -527,7 +819,10 @@ async fn weekly_summary_once_a_week(backend: Backend) {
     drop(conn);
     let dir = w.db.dir.path().join("eml");
     assert_eq!(deliver(&w.pool, &mailer(None, &dir)).sent, 2);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let raw = std::fs::read(&files[0]).unwrap();
     let msg = MessageParser::default().parse(&raw).unwrap();
@@ -540,15 +835,34 @@ async fn weekly_summary_once_a_week(backend: Backend) {
 /// `serve` runs; when the server comes back, each liaison receives exactly one mail.
 async fn serve_delivers_after_the_server_comes_back(backend: Backend) {
     let w = world(backend);
-    liaison(&w.pool, &w.rules, "A", "arbeidstilsynet", "a@arbeidstilsynet.test", &[], &["draw_published"]);
-    liaison(&w.pool, &w.rules, "S", "skatteetaten", "s@skatteetaten.test", &["renhold"], &["draw_published"]);
+    liaison(
+        &w.pool,
+        &w.rules,
+        "A",
+        "arbeidstilsynet",
+        "a@arbeidstilsynet.test",
+        &[],
+        &["draw_published"],
+    );
+    liaison(
+        &w.pool,
+        &w.rules,
+        "S",
+        "skatteetaten",
+        "s@skatteetaten.test",
+        &["renhold"],
+        &["draw_published"],
+    );
     let rules_dir = w.db.dir.path().join("test-rules");
     std::fs::create_dir_all(&rules_dir).unwrap();
     spotcheck::service::rules::export(&w.rules, &rules_dir).unwrap();
     let smtp_port = SmtpServer::free_port();
     let web_port = SmtpServer::free_port();
     let envs = [
-        ("SPOTCHECK_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}?tls=none")),
+        (
+            "SPOTCHECK_SMTP_URL",
+            format!("smtp://127.0.0.1:{smtp_port}?tls=none"),
+        ),
         ("SPOTCHECK_MAIL_POLL_SECONDS", "1".into()),
         ("SPOTCHECK_MAIL_RETRY_BASE_SECONDS", "1".into()),
         ("SPOTCHECK_SMTP_TIMEOUT_SECONDS", "2".into()),
@@ -572,7 +886,9 @@ async fn serve_delivers_after_the_server_comes_back(backend: Backend) {
     let envs_ref: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (ok, out, err) = run_cli(
         &w.db,
-        &["draw", "--seed", SEED, "--size", "6", "--user", "kari", "--format", "json"],
+        &[
+            "draw", "--seed", SEED, "--size", "6", "--user", "kari", "--format", "json",
+        ],
         &envs_ref,
     );
     assert!(ok, "{err}");
@@ -581,7 +897,10 @@ async fn serve_delivers_after_the_server_comes_back(backend: Backend) {
     // The worker tries and fails while the server is down.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let tried = rows(&mut w.pool.get().unwrap()).iter().filter(|r| r.3 >= 1 && r.1 == "pending").count();
+        let tried = rows(&mut w.pool.get().unwrap())
+            .iter()
+            .filter(|r| r.3 >= 1 && r.1 == "pending")
+            .count();
         if tried == 2 {
             break;
         }
@@ -593,9 +912,20 @@ async fn serve_delivers_after_the_server_comes_back(backend: Backend) {
     std::thread::sleep(Duration::from_secs(3));
     let _ = serve.kill();
     let _ = serve.wait();
-    assert_eq!(server.received().len(), 2, "each liaison exactly once: {:?}", got.iter().map(|r| &r.to).collect::<Vec<_>>());
+    assert_eq!(
+        server.received().len(),
+        2,
+        "each liaison exactly once: {:?}",
+        got.iter().map(|r| &r.to).collect::<Vec<_>>()
+    );
     let to: HashSet<String> = got.iter().flat_map(|r| r.to.clone()).collect();
-    assert_eq!(to, HashSet::from(["a@arbeidstilsynet.test".to_owned(), "s@skatteetaten.test".to_owned()]));
+    assert_eq!(
+        to,
+        HashSet::from([
+            "a@arbeidstilsynet.test".to_owned(),
+            "s@skatteetaten.test".to_owned()
+        ])
+    );
     for r in &got {
         let msg = MessageParser::default().parse(&r.data).unwrap();
         assert_eq!(msg.attachments().count(), 1, "with the xlsx");

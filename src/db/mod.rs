@@ -85,7 +85,10 @@ impl std::fmt::Display for Missing {
 pub enum Conflict {
     UserExists(String),
     /// Only a dead letter can be sent again; this message is `status`.
-    MessageNotDead { id: i64, status: String },
+    MessageNotDead {
+        id: i64,
+        status: String,
+    },
 }
 
 impl Conflict {

@@ -63,7 +63,7 @@ pub fn kroner(ore: i64) -> String {
     let digits = (ore / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push('\u{a0}');
         }
         grouped.push(c);
@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(date_time(utc("2026-07-01 10:05")), "01.07.2026 kl. 12:05");
         assert_eq!(date_time(utc("2026-12-06 10:05")), "06.12.2026 kl. 11:05");
         let (monday, label) = iso_week(utc("2026-12-06 12:00"));
-        assert_eq!((date(monday).as_str(), label.as_str()), ("30.11.2026", "2026-W49"));
+        assert_eq!(
+            (date(monday).as_str(), label.as_str()),
+            ("30.11.2026", "2026-W49")
+        );
     }
 
     #[test]

@@ -67,7 +67,11 @@ impl LineView {
             _ => "ikke vurdert".into(),
         };
         LineView {
-            position: l.draw.as_ref().map(|d| d.position.to_string()).unwrap_or_default(),
+            position: l
+                .draw
+                .as_ref()
+                .map(|d| d.position.to_string())
+                .unwrap_or_default(),
             contract_no: l.contract_no.clone(),
             title: l.title.clone().unwrap_or_default(),
             supplier: l.supplier_name.clone(),

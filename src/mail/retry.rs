@@ -42,7 +42,9 @@ mod tests {
     use super::*;
 
     fn at(secs: i64) -> NaiveDateTime {
-        chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().naive_utc()
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap_or_default()
+            .naive_utc()
     }
 
     #[test]
@@ -55,7 +57,11 @@ mod tests {
         assert_eq!(p.after_failure(2, false, at(0)), AfterFailure::RetryAt(at(120)));
         assert_eq!(p.after_failure(3, false, at(0)), AfterFailure::RetryAt(at(240)));
         assert_eq!(p.after_failure(4, false, at(0)), AfterFailure::Dead);
-        assert_eq!(p.after_failure(1, true, at(0)), AfterFailure::Dead, "a rejection is final");
+        assert_eq!(
+            p.after_failure(1, true, at(0)),
+            AfterFailure::Dead,
+            "a rejection is final"
+        );
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl Sender {
 
 impl MailTransport {
     /// SMTP from `url`, or `.eml` files in `outbox_dir` when `url` is `None`.
-    pub fn new(url: Option<&str>, outbox_dir: &Path, timeout: Duration) -> Result<MailTransport, TransportError> {
+    pub fn new(
+        url: Option<&str>,
+        outbox_dir: &Path,
+        timeout: Duration,
+    ) -> Result<MailTransport, TransportError> {
         match url {
             None => Ok(MailTransport::Files {
                 dir: outbox_dir.to_path_buf(),
@@ -206,9 +210,7 @@ fn smtp(raw: &str, timeout: Duration) -> Result<MailTransport, TransportError> {
         ("smtp", Some("opportunistic")) => (Tls::Opportunistic(params()?), 587, "starttls if offered"),
         ("smtp", Some("none")) => (Tls::None, 25, "no tls"),
         ("smtp", Some(other)) => {
-            return Err(bad(&format!(
-                "tls={other}: use required, opportunistic or none"
-            )));
+            return Err(bad(&format!("tls={other}: use required, opportunistic or none")));
         }
         (other, _) => return Err(bad(&format!("scheme «{other}»: use smtp:// or smtps://"))),
     };
@@ -263,16 +265,31 @@ mod tests {
 
     #[test]
     fn urls_choose_tls_and_refuse_the_unclear() {
-        assert_eq!(t("smtps://u:p@mail.example").unwrap().describe(), "smtp mail.example:465 (tls)");
-        assert_eq!(t("smtp://mail.example").unwrap().describe(), "smtp mail.example:587 (starttls)");
+        assert_eq!(
+            t("smtps://u:p@mail.example").unwrap().describe(),
+            "smtp mail.example:465 (tls)"
+        );
+        assert_eq!(
+            t("smtp://mail.example").unwrap().describe(),
+            "smtp mail.example:587 (starttls)"
+        );
         assert_eq!(
             t("smtp://127.0.0.1:2525?tls=none").unwrap().describe(),
             "smtp 127.0.0.1:2525 (no tls)"
         );
-        for bad in ["smtp://h?tls=maybe", "http://h", "smtps://h?tls=none", "smtp://h?tsl=none", "smtp://"] {
+        for bad in [
+            "smtp://h?tls=maybe",
+            "http://h",
+            "smtps://h?tls=none",
+            "smtp://h?tsl=none",
+            "smtp://",
+        ] {
             assert!(t(bad).is_err(), "{bad} must be refused");
         }
-        let err = t("smtp://user:hemmelig@h?tls=maybe").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = t("smtp://user:hemmelig@h?tls=maybe")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(!err.contains("hemmelig"), "{err}");
     }
 
@@ -287,6 +304,9 @@ mod tests {
         let a = message_id(42, "draw:1:round:1:liaison:3", "bergen.kommune.no");
         assert_eq!(a, message_id(42, "draw:1:round:1:liaison:3", "bergen.kommune.no"));
         assert_ne!(a, message_id(43, "draw:1:round:1:liaison:3", "bergen.kommune.no"));
-        assert!(a.starts_with("<spotcheck.42.") && a.ends_with("@bergen.kommune.no>"), "{a}");
+        assert!(
+            a.starts_with("<spotcheck.42.") && a.ends_with("@bergen.kommune.no>"),
+            "{a}"
+        );
     }
 }

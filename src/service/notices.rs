@@ -171,7 +171,11 @@ pub fn queue_draw_round(c: &mut DbConn, rules: &RuleSet, d: &DrawRound<'_>) -> R
                 picks_in_round: d.picks.len() as u64,
                 lines: mine,
             };
-            message(l, format!("draw:{}:round:{}:liaison:{}", d.draw_id, d.round, l.id), &notice)
+            message(
+                l,
+                format!("draw:{}:round:{}:liaison:{}", d.draw_id, d.round, l.id),
+                &notice,
+            )
         })
         .collect();
     outbox::enqueue(c, &messages, d.published_at)
@@ -229,7 +233,9 @@ fn oslo_midnight(day: chrono::NaiveDate) -> NaiveDateTime {
 pub fn queue_weekly(c: &mut DbConn, rules: &RuleSet, now: NaiveDateTime) -> Result<usize, DbError> {
     let local = oslo::local(now);
     let (this_monday, _) = oslo::iso_week(now);
-    if local.date() == this_monday && local.time() < chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default() {
+    if local.date() == this_monday
+        && local.time() < chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default()
+    {
         return Ok(0);
     }
     let from_day = this_monday - Duration::days(7);

@@ -19,7 +19,9 @@ use crate::db::models::{Actor, now};
 use crate::db::{Conflict, DbConn, DbError, Missing, write_tx};
 use crate::domain::paging::Paging;
 use crate::mail::transport::TransportError;
-use crate::mail::{AfterFailure, MailTransport, Notice, Outgoing, Recipient, RetryPolicy, SendFailure, Sender};
+use crate::mail::{
+    AfterFailure, MailTransport, Notice, Outgoing, Recipient, RetryPolicy, SendFailure, Sender,
+};
 use crate::risk::RuleSet;
 
 /// Messages claimed per step.
@@ -100,7 +102,12 @@ pub fn deliver_due(conn: &mut DbConn, mailer: &Mailer, max: u64) -> Result<Deliv
                             report.deferred += 1;
                         }
                         None => {
-                            tracing::error!(outbox_id = m.id, attempts, reason = failure.reason(), "mail not sent; now a dead letter");
+                            tracing::error!(
+                                outbox_id = m.id,
+                                attempts,
+                                reason = failure.reason(),
+                                "mail not sent; now a dead letter"
+                            );
                             report.dead += 1;
                         }
                     }
@@ -230,7 +237,12 @@ pub fn run_worker(
                 }
                 match deliver_due(&mut conn, &mailer, 1_000) {
                     Ok(r) if r != DeliveryReport::default() => {
-                        tracing::info!(sent = r.sent, deferred = r.deferred, dead = r.dead, "mail delivery");
+                        tracing::info!(
+                            sent = r.sent,
+                            deferred = r.deferred,
+                            dead = r.dead,
+                            "mail delivery"
+                        );
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "mail delivery stopped; will try again"),

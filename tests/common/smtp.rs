@@ -42,7 +42,11 @@ impl SmtpServer {
 
     /// A port nothing listens on (for "the server is down" from the first attempt).
     pub fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     }
 
     /// Starts on `port`, e.g. the port of a server stopped before, or a free port.

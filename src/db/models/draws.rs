@@ -13,9 +13,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::cached_insert::insert_rows;
-use crate::db::schema::{
-    cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws,
-};
+use crate::db::schema::{cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws};
 use crate::db::{DbConn, DbError};
 
 /// Rows per multi-row INSERT (≤ 11 columns each stays far below both backends' bind limits).

@@ -134,14 +134,18 @@ pub fn claim_due(
 
 /// Marks a claimed message sent (only if this sender still holds it).
 pub fn mark_sent(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq("sending")))
-        .set((
-            outbox::status.eq("sent"),
-            outbox::sent_at.eq(Some(at)),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("sending")),
+    )
+    .set((
+        outbox::status.eq("sent"),
+        outbox::sent_at.eq(Some(at)),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -153,7 +157,9 @@ pub fn mark_failed(
     retry_at: Option<NaiveDateTime>,
 ) -> Result<(), DbError> {
     let error: String = error.chars().take(2000).collect();
-    let target = outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq("sending"));
+    let target = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::status.eq("sending"));
     match retry_at {
         Some(at) => diesel::update(target)
             .set((
@@ -177,13 +183,17 @@ pub fn mark_failed(
 /// Puts a dead letter back in the queue, due at `at`, with its attempts counted afresh.
 /// Returns whether the message was dead (anything else is left alone).
 pub fn requeue_dead(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<bool, DbError> {
-    let n = diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq("dead")))
-        .set((
-            outbox::status.eq("pending"),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(at),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("dead")),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(at),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -207,7 +217,11 @@ pub struct MessageSummary {
 }
 
 /// One page of messages, newest first, optionally of one status; with the total.
-pub fn list(conn: &mut DbConn, status: Option<&str>, paging: &Paging) -> Result<(i64, Vec<MessageSummary>), DbError> {
+pub fn list(
+    conn: &mut DbConn,
+    status: Option<&str>,
+    paging: &Paging,
+) -> Result<(i64, Vec<MessageSummary>), DbError> {
     let mut count = outbox::table.into_boxed();
     let mut page = outbox::table.into_boxed();
     if let Some(s) = status {

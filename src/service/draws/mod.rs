@@ -37,11 +37,11 @@ use serde_json::json;
 use crate::db::models;
 use crate::db::models::audit::{self, Event};
 use crate::db::models::draws::{NewDraw, NewPick, NewRound, PickRow, PopulationRow};
-use crate::mail::DrawPlace;
 use crate::db::models::users::User;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::roles::Permission;
+use crate::mail::DrawPlace;
 use crate::risk::RuleSet;
 use crate::sampling::{
     self, ALGORITHM, Allocation, DrawPlan, DrawRecord, Manifest, ManifestEntry, Part, Pick, SamplingError,

@@ -299,7 +299,18 @@ pub fn extend(
         let plan = sampling::allocate(&remaining, size, share, allocation, 0)?;
         let new = sampling::extend(&manifest, &draw.seed, &record.picks, &plan)?;
         let round = i32::try_from(record.plans.len() + 1).map_err(|_| corrupt(id, "for mange runder"))?;
-        let effects = store_round(c, id, round, &plan, size, &new, user, at, &draw.manifest_sha256, rules)?;
+        let effects = store_round(
+            c,
+            id,
+            round,
+            &plan,
+            size,
+            &new,
+            user,
+            at,
+            &draw.manifest_sha256,
+            rules,
+        )?;
         audit::append(
             c,
             &Actor::user(&user.username),

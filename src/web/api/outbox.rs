@@ -50,7 +50,11 @@ async fn list(
     })))
 }
 
-async fn retry(state: web::Data<AppState>, user: ApiUser, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn retry(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ManageOutbox)?;
     let actor = Actor::user(&user.user.username);
     let id = path.into_inner();
