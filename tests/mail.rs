@@ -945,3 +945,94 @@ backend_tests!(
     weekly_summary_once_a_week,
     serve_delivers_after_the_server_comes_back,
 );
+
+/// The README's first command on its embedded defaults: with no SMTP server configured,
+/// `serve` writes the mail of a draw published by the CLI as `.eml` files under
+/// `./data/outbox/`.
+#[test]
+fn embedded_default_writes_eml_files_to_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let web_port = SmtpServer::free_port();
+    let rules_dir = dir.path().join("regler");
+    std::fs::create_dir_all(&rules_dir).unwrap();
+    spotcheck::service::rules::export(&rules(), &rules_dir).unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("SPOTCHECK_CONFIG")
+            .env_remove("SPOTCHECK_DATABASE_URL")
+            .env_remove("SPOTCHECK_DATA_DIR")
+            .env_remove("SPOTCHECK_SMTP_URL")
+            .env("SPOTCHECK_RULES_DIR", &rules_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::write(dir.path().join("register.csv"), REGISTER).unwrap();
+    cli(&["import", "register.csv"]);
+    cli(&[
+        "liaisons",
+        "add",
+        "Kari",
+        "--agency",
+        "nav",
+        "--email",
+        "kari@nav.test",
+        "--notice",
+        "draw_published",
+    ]);
+    let mut serve = std::process::Command::new(common::bin())
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("SPOTCHECK_CONFIG")
+        .env_remove("SPOTCHECK_DATABASE_URL")
+        .env_remove("SPOTCHECK_DATA_DIR")
+        .env_remove("SPOTCHECK_SMTP_URL")
+        .env("SPOTCHECK_RULES_DIR", &rules_dir)
+        .env("SPOTCHECK_BIND", format!("127.0.0.1:{web_port}"))
+        .env("SPOTCHECK_MAIL_POLL_SECONDS", "1")
+        .env("SPOTCHECK_ENRICH_POLL_SECONDS", "0")
+        .env("SPOTCHECK_ADMIN_PASSWORD", "admin-passord-123")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    cli(&["draw", "--seed", SEED, "--size", "3"]);
+    let outbox = dir.path().join("data/outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let files = loop {
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !files.is_empty() || std::time::Instant::now() > deadline {
+            break files;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        files.len(),
+        1,
+        "one mail, written by serve's worker to ./data/outbox"
+    );
+    let raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(
+        msg.to().unwrap().first().unwrap().address().unwrap(),
+        "kari@nav.test"
+    );
+    assert_eq!(msg.attachments().count(), 1);
+}
