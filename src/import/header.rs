@@ -430,7 +430,12 @@ pub(crate) fn is_header(cells: &[(u32, String)], mapping: Option<&ColumnMapping>
             let want = normalize(h);
             cells.iter().any(|(_, t)| normalize(t) == want)
         }),
-        _ => count_known(cells) >= 4,
+        // Four known headers, or every required one: a register with just the contract
+        // number, the supplier and its org number is a table too.
+        _ => {
+            count_known(cells) >= 4
+                || (count_known(cells) >= Field::REQUIRED.len() && resolve(cells, None).missing.is_empty())
+        }
     }
 }
 

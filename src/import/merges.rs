@@ -1,4 +1,5 @@
-//! Merged regions of an xlsx sheet, found with a raw byte scan.
+//! Merged regions of an xlsx sheet, found with a raw byte scan, and a bound on the XML's
+//! runs (see [`MAX_XML_RUN`]) checked in the same pass.
 //!
 //! calamine's `merge_cells_by_sheet_name` tokenises the whole sheet XML a second time, which
 //! costs about 70 % of the streaming read itself on a 100 000-row sheet. The merge list sits
@@ -128,34 +129,74 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// Merged regions of the xlsx worksheet `sheet`; empty when there are none or the workbook
-/// is laid out in a way we do not follow.
-pub(crate) fn xlsx_merges(bytes: &[u8], sheet: &str) -> Vec<Dimensions> {
+/// The longest run of bytes between two markup characters (`<`, `>`) a worksheet may have:
+/// one tag, or the text (or white space) between two tags. The XML reader holds a whole
+/// run in memory, so without a bound a 1 MB file whose sheet inflates to 1 GB of white space
+/// between two rows costs 1 GB of RAM per upload. Excel writes at most 32,767 characters
+/// in a cell (about 200 KB escaped); 4 MiB leaves room for any real workbook.
+pub(crate) const MAX_XML_RUN: usize = 4 * 1024 * 1024;
+
+/// A worksheet whose XML has a run longer than [`MAX_XML_RUN`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunTooLong {
+    pub(crate) part: String,
+    pub(crate) run: usize,
+}
+
+/// One pass over the inflated xlsx worksheet `sheet`, streaming (256 KiB at a time): checks
+/// that no run between markup characters exceeds [`MAX_XML_RUN`], and collects the merged
+/// regions (`mergeCells`, after the cell data). A workbook laid out in a way we do not
+/// follow gives no merges rather than an error: merges only add convenience.
+pub(crate) fn xlsx_sheet_scan(bytes: &[u8], sheet: &str) -> Result<Vec<Dimensions>, RunTooLong> {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let Some(path) = sheet_path(&mut zip, sheet) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let Ok(mut entry) = zip.by_name(&path) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     const NEEDLE: &[u8] = b"mergeCells";
+    const END: &[u8] = b"/mergeCells>";
     let mut buf = vec![0u8; 256 * 1024];
+    // The length of the run the previous chunk ended in.
+    let mut run = 0usize;
     let mut tail: Vec<u8> = Vec::new();
-    // Bytes from the start of `mergeCells` on (small: a few hundred bytes per region).
+    // Bytes from the start of `mergeCells` on (a few dozen bytes per region), and whether
+    // its end was seen.
     let mut section: Option<Vec<u8>> = None;
+    let mut section_done = false;
     loop {
         let n = match entry.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let chunk = &buf[..n];
+        // Runs: the distance between markup characters, carried across chunks.
+        let mut from = 0;
+        for at in memchr::memchr2_iter(b'<', b'>', chunk) {
+            run += at - from;
+            if run > MAX_XML_RUN {
+                return Err(RunTooLong { part: path, run });
+            }
+            run = 0;
+            from = at + 1;
+        }
+        run += chunk.len() - from;
+        if run > MAX_XML_RUN {
+            return Err(RunTooLong { part: path, run });
+        }
+        if section_done {
+            continue;
+        }
         match &mut section {
             Some(s) => {
+                // Look for the end only in what is new (plus the needle's length before it).
+                let from = s.len().saturating_sub(END.len());
                 s.extend_from_slice(chunk);
-                if find(s, b"/mergeCells>").is_some() || s.len() > 64 * 1024 * 1024 {
-                    break;
+                if find(&s[from..], END).is_some() || s.len() > 64 * 1024 * 1024 {
+                    section_done = true;
                 }
             }
             None => {
@@ -165,11 +206,8 @@ pub(crate) fn xlsx_merges(bytes: &[u8], sheet: &str) -> Vec<Dimensions> {
                 if let Some(at) = find(&tail, NEEDLE) {
                     let mut s = tail[at..].to_vec();
                     s.shrink_to_fit();
-                    let done = find(&s, b"/mergeCells>").is_some();
+                    section_done = find(&s, END).is_some();
                     section = Some(s);
-                    if done {
-                        break;
-                    }
                 } else {
                     let keep = tail.len().min(NEEDLE.len());
                     tail.drain(..tail.len() - keep);
@@ -178,14 +216,14 @@ pub(crate) fn xlsx_merges(bytes: &[u8], sheet: &str) -> Vec<Dimensions> {
         }
     }
     let Some(section) = section else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let text = String::from_utf8_lossy(&section);
     let end = text.find("/mergeCells>").unwrap_or(text.len());
-    elements(&text[..end], "mergeCell")
+    Ok(elements(&text[..end], "mergeCell")
         .iter()
         .filter_map(|a| attr(a, "ref").and_then(region))
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

@@ -396,6 +396,18 @@ pub enum ImportError {
         entry_size: u64,
         limit: u64,
     },
+    #[error(
+        "Filen ser ut som en {format}-fil, men delen «{part}» har {} MB uten et eneste skilletegn \
+         (tomrom eller tekst mellom to XML-merker; Excel skriver aldri mer enn noen hundre kB). Den er \
+         enten skadet eller laget for å overbelaste systemet, og blir ikke lest. Åpne registeret i \
+         Excel eller LibreOffice, lagre det på nytt som .xlsx og last det opp igjen.",
+        mb(*run)
+    )]
+    XmlRunTooLong {
+        format: FileFormat,
+        part: String,
+        run: u64,
+    },
     #[error("Arket «{sheet}» har flere enn {limit} celler med innhold. Del registeret i flere filer.")]
     TooManyCells { sheet: String, limit: u64 },
     #[error(

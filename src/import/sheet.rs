@@ -128,8 +128,14 @@ fn read_xlsx(
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_err(format, e))?;
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);
-        // Merged regions live after the cell data; a raw scan finds them (see merges.rs).
-        let merges = super::merges::xlsx_merges(bytes, &name);
+        // Merged regions live after the cell data; a raw scan finds them, and refuses a
+        // sheet whose XML would make the reader hold a huge run in memory (see merges.rs).
+        let merges =
+            super::merges::xlsx_sheet_scan(bytes, &name).map_err(|e| ImportError::XmlRunTooLong {
+                format,
+                part: e.part,
+                run: e.run as u64,
+            })?;
         let mut reader = wb
             .worksheet_cells_reader(&name)
             .map_err(|e| xlsx_err(format, e))?;

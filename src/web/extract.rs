@@ -240,11 +240,49 @@ impl Upload {
     }
 }
 
-/// Reads the `file` part and the small text parts of a form, refusing it as soon as it
-/// passes the limit. Text parts are capped at 64 KiB.
-pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Upload, AppError> {
+/// What an upload form may hold besides its file: a few small text fields.
+pub const UPLOAD_MAX_FIELDS: usize = 16;
+/// The most bytes of one text field.
+pub const UPLOAD_MAX_FIELD_BYTES: usize = 64 * 1024;
+/// The most bytes of all text fields together.
+pub const UPLOAD_MAX_FIELDS_BYTES: usize = 256 * 1024;
+
+/// Reads an upload form: one `file` part and at most [`UPLOAD_MAX_FIELDS`] small text parts.
+/// The memory it takes is bounded by the limits, whatever the client sends: a declared
+/// body larger than the file limit plus the fields is refused before anything is read, and
+/// reading stops at the first part over a limit.
+///
+/// `csrf`: the form token a browser form must carry (`None` for the API, which
+/// authenticates with a bearer token). The `csrf_token` field must come before the file (the
+/// page's form puts it first) and is checked as soon as it has arrived, so a forged upload
+/// is refused before its file is read.
+pub async fn read_upload(
+    req: &HttpRequest,
+    mut payload: Multipart,
+    max_bytes: u64,
+    csrf: Option<&str>,
+) -> Result<Upload, AppError> {
+    let too_large = || {
+        AppError::PayloadTooLarge(format!(
+            "Filen er større enn grensen på {} MB. Del registeret i flere filer, eller fjern ark og kolonner som ikke trengs.",
+            max_bytes / (1024 * 1024)
+        ))
+    };
+    // Multipart framing adds a few hundred bytes per part.
+    let body_limit = max_bytes + (UPLOAD_MAX_FIELDS_BYTES as u64) + 64 * 1024;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > body_limit) {
+        return Err(too_large());
+    }
+    let mut csrf_ok = csrf.is_none();
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut fields = HashMap::new();
+    let mut field_bytes = 0usize;
+    let mut text_parts = 0usize;
     while let Some(item) = payload.next().await {
         let mut field =
             item.map_err(|e| AppError::BadRequest(format!("Opplastingen kunne ikke leses: {e}")))?;
@@ -256,15 +294,43 @@ pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Uploa
             None => (String::new(), None),
         };
         let is_file = name == "file";
-        let limit = if is_file { max_bytes } else { 64 * 1024 };
+        if is_file {
+            if !csrf_ok {
+                return Err(AppError::Csrf);
+            }
+            if file.is_some() {
+                return Err(AppError::BadRequest(
+                    "Skjemaet har mer enn én fil (feltet «file»).".into(),
+                ));
+            }
+        } else {
+            // Counted per part, named or not, so no kind of part can pile up.
+            text_parts += 1;
+            if text_parts > UPLOAD_MAX_FIELDS {
+                return Err(AppError::BadRequest(format!(
+                    "Skjemaet har for mange felt (høyst {UPLOAD_MAX_FIELDS} ved siden av filen)."
+                )));
+            }
+        }
+        let limit = if is_file {
+            usize::try_from(max_bytes).unwrap_or(usize::MAX)
+        } else {
+            UPLOAD_MAX_FIELD_BYTES.min(UPLOAD_MAX_FIELDS_BYTES - field_bytes)
+        };
         let mut buf = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| AppError::BadRequest(format!("Opplastingen ble avbrutt: {e}")))?;
-            if (buf.len() + chunk.len()) as u64 > limit {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "Filen er større enn grensen på {} MB. Del registeret i flere filer, eller fjern ark og kolonner som ikke trengs.",
-                    max_bytes / (1024 * 1024)
-                )));
+            if buf.len() + chunk.len() > limit {
+                return Err(if is_file {
+                    too_large()
+                } else {
+                    AppError::BadRequest(format!(
+                        "Feltet «{}» er for langt (høyst {} kB per felt, {} kB til sammen).",
+                        name.chars().take(40).collect::<String>(),
+                        UPLOAD_MAX_FIELD_BYTES / 1024,
+                        UPLOAD_MAX_FIELDS_BYTES / 1024
+                    ))
+                });
             }
             buf.extend_from_slice(&chunk);
         }
@@ -273,9 +339,24 @@ pub async fn read_upload(mut payload: Multipart, max_bytes: u64) -> Result<Uploa
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| "opplasting".into());
             file = Some((file_name, buf));
-        } else if !name.is_empty() {
-            fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
+        } else {
+            field_bytes += buf.len();
+            let value = String::from_utf8_lossy(&buf).into_owned();
+            if name == "csrf_token"
+                && let Some(expected) = csrf
+            {
+                if !constant_time_eq(&value, expected) {
+                    return Err(AppError::Csrf);
+                }
+                csrf_ok = true;
+            }
+            if !name.is_empty() {
+                fields.insert(name, value);
+            }
         }
+    }
+    if !csrf_ok {
+        return Err(AppError::Csrf);
     }
     let (file_name, bytes) =
         file.ok_or_else(|| AppError::BadRequest("Skjemaet mangler filen (feltet «file»).".into()))?;

@@ -19,10 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn create(
     state: web::Data<AppState>,
     user: ApiUser,
+    req: actix_web::HttpRequest,
     payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ImportContracts)?;
-    let upload = read_upload(payload, state.settings.max_upload_bytes).await?;
+    let upload = read_upload(&req, payload, state.settings.max_upload_bytes, None).await?;
     let report = upload.import(&state, &user.user).await?;
     let status = if report.batch_id.is_some() && !report.already_imported {
         StatusCode::CREATED

@@ -46,17 +46,18 @@ struct ImportReportPage {
 pub async fn upload(
     state: web::Data<AppState>,
     user: WebUser,
+    req: actix_web::HttpRequest,
     payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PageError> {
     user.require(Permission::ImportContracts)?;
-    let upload = read_upload(payload, state.settings.max_upload_bytes).await?;
-    user.check_csrf(
-        upload
-            .fields
-            .get("csrf_token")
-            .map(String::as_str)
-            .unwrap_or_default(),
-    )?;
+    // The form token is checked as soon as it arrives, before the file is read.
+    let upload = read_upload(
+        &req,
+        payload,
+        state.settings.max_upload_bytes,
+        Some(&user.csrf_token),
+    )
+    .await?;
     let report = upload.import(&state, &user.user).await?;
     Ok(html(render(&ImportReportPage {
         nav: Nav::for_user(&user),
