@@ -3,5 +3,6 @@
 pub mod audit_chain;
 pub mod liaison;
 pub mod orgnr;
+pub mod ownership;
 pub mod paging;
 pub mod roles;

@@ -48,6 +48,9 @@ pub enum Permission {
     ReadAuditLog,
     /// The contacts at the A-krim agencies who receive mail (kemneren and the admin).
     ManageLiaisons,
+    /// Give a contract to another owner (kemneren, and the admin when someone leaves); see
+    /// `domain::ownership`.
+    MoveContractOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,11 +123,12 @@ impl Role {
                     | ReadRules
                     | ReviewCases
                     | ManageLiaisons
+                    | MoveContractOwners
             ),
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(
                 p,
-                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons
+                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons | MoveContractOwners
             ),
         }
     }
@@ -225,6 +229,10 @@ mod tests {
         assert!(Role::Admin.may(Permission::ManageLiaisons));
         assert!(!Role::Akrim.may(Permission::ManageLiaisons));
         assert!(!Role::Innkjoper.may(Permission::ManageLiaisons));
+        assert!(Role::Kemner.may(Permission::MoveContractOwners));
+        assert!(Role::Admin.may(Permission::MoveContractOwners));
+        assert!(!Role::Innkjoper.may(Permission::MoveContractOwners));
+        assert!(!Role::Akrim.may(Permission::MoveContractOwners));
     }
 
     #[test]
