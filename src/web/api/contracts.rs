@@ -44,7 +44,7 @@ async fn list(
         category: q.category,
         active_from: q.from,
         active_to: q.to,
-        visible_to_uploader: uploader_scope(&user.user),
+        visible_to_owner: uploader_scope(&user.user),
         tiers: q.tier.map(|t| {
             t.split(',')
                 .map(|x| x.trim().to_owned())
