@@ -1,4 +1,5 @@
-//! Reading contracts (filtered, paginated) within the reader's scope (`domain::ownership`).
+//! Reading contracts (filtered, paginated) within the reader's scope (`domain::ownership`),
+//! and moving a contract to another owner.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -194,4 +195,34 @@ pub fn get_visible(
         q = q.filter(contracts::owner_user_id.eq(owner));
     }
     Ok(q.select(Contract::as_select()).first(conn).optional()?)
+}
+
+/// A contract by its id or by its contract number, in any scope: for callers that act
+/// municipality-wide (moving a contract to another owner).
+pub fn find(conn: &mut DbConn, key: &ContractKey) -> Result<Option<Contract>, DbError> {
+    let q = contracts::table.select(Contract::as_select());
+    Ok(match key {
+        ContractKey::Id(id) => q.filter(contracts::id.eq(*id)).first(conn).optional()?,
+        ContractKey::Number(no) => q.filter(contracts::contract_no.eq(no)).first(conn).optional()?,
+    })
+}
+
+/// How a caller names a contract: the API by id, a person on the command line by the number
+/// from the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContractKey {
+    Id(i64),
+    Number(String),
+}
+
+/// Gives contract `id` to `owner`. Run inside the caller's write transaction; the version
+/// and data stay as they are (the owner is not what a register says about the contract).
+pub fn set_owner(conn: &mut DbConn, id: i64, owner: i64) -> Result<(), DbError> {
+    let n = diesel::update(contracts::table.find(id))
+        .set(contracts::owner_user_id.eq(owner))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound(crate::db::Missing::Contract(id)));
+    }
+    Ok(())
 }
