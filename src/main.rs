@@ -43,6 +43,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Users { command } => Ok(cli::users::run(&Ctx::open(&settings)?, command, &mut stdout)?),
         Command::Import(args) => Ok(cli::import::run(&Ctx::open(&settings)?, args, &mut stdout)?),
+        Command::Contracts { command } => {
+            Ok(cli::contracts::run(&Ctx::open(&settings)?, command, &mut stdout)?)
+        }
         Command::Enrich(args) => Ok(cli::enrich::run(&Ctx::open(&settings)?, args, &mut stdout)?),
         Command::Brreg { command } => Ok(cli::brreg::run(&Ctx::open(&settings)?, command, &mut stdout)?),
         Command::Approvals { command } => {

@@ -19,6 +19,7 @@ use crate::risk::RuleSet;
 pub mod approvals;
 pub mod audit;
 pub mod brreg;
+pub mod contracts;
 pub mod draw;
 pub mod enrich;
 pub mod import;
@@ -55,6 +56,11 @@ pub enum Command {
     },
     /// Import a contract register (xlsx, xlsm, xls, xlsb, ods or csv).
     Import(import::ImportArgs),
+    /// Kontrakter: flytt en kontrakt til en annen eier.
+    Contracts {
+        #[command(subcommand)]
+        command: contracts::ContractsCommand,
+    },
     /// Look suppliers up in Enhetsregisteret now (due ones; or stale ones; or the given ones).
     Enrich(enrich::EnrichArgs),
     /// Load Enhetsregisteret's bulk files (offline enrichment).
@@ -146,6 +152,8 @@ pub enum CliError {
     Score(#[from] crate::service::scoring::ScoreError),
     #[error(transparent)]
     Liaison(#[from] crate::service::liaisons::LiaisonError),
+    #[error(transparent)]
+    Owner(#[from] crate::service::contracts::OwnerError),
     #[error("output failed: {0}")]
     Io(#[from] std::io::Error),
 }

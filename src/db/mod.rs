@@ -36,6 +36,8 @@ pub type PooledConn = r2d2::PooledConnection<ConnManager>;
 pub enum Missing {
     User(String),
     Contract(i64),
+    /// A contract named by its number from the register.
+    ContractNumber(String),
     Supplier(String),
     ImportBatch(i64),
     Draw(i64),
@@ -53,6 +55,7 @@ impl Missing {
         match self {
             Missing::User(n) => format!("ingen bruker heter «{n}»"),
             Missing::Contract(id) => format!("kontrakt {id} finnes ikke, eller du har ikke tilgang til den"),
+            Missing::ContractNumber(no) => format!("ingen kontrakt har avtalenummer «{no}»"),
             Missing::Supplier(o) => format!("ingen leverandør har organisasjonsnummer {o}"),
             Missing::ImportBatch(id) => format!("import {id} finnes ikke, eller du har ikke tilgang til den"),
             Missing::Draw(id) => format!("trekning {id} finnes ikke"),
@@ -69,6 +72,7 @@ impl std::fmt::Display for Missing {
         match self {
             Missing::User(n) => write!(f, "no user named '{n}'"),
             Missing::Contract(id) => write!(f, "no contract {id} that you can see"),
+            Missing::ContractNumber(no) => write!(f, "no contract numbered '{no}'"),
             Missing::Supplier(o) => write!(f, "no supplier with org number {o}"),
             Missing::ImportBatch(id) => write!(f, "no import batch {id} that you can see"),
             Missing::Draw(id) => write!(f, "no draw {id}"),

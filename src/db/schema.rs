@@ -132,6 +132,8 @@ diesel::table! {
         last_batch_id -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// The user the contract belongs to (`domain::ownership`); see migration 000010.
+        owner_user_id -> BigInt,
     }
 }
 
@@ -157,6 +159,7 @@ diesel::table! {
 }
 
 diesel::joinable!(import_batches -> users (uploader_id));
+diesel::joinable!(contracts -> users (owner_user_id));
 diesel::joinable!(import_errors -> import_batches (batch_id));
 diesel::joinable!(contracts -> suppliers (supplier_id));
 diesel::joinable!(contract_versions -> contracts (contract_id));

@@ -156,6 +156,13 @@ pub enum Problem {
         user_agency: Option<Agency>,
         agency: Agency,
     },
+    /// A contract's new owner must import registers (see `domain::ownership`).
+    CannotOwnContracts {
+        username: String,
+        role: Role,
+    },
+    /// A disabled user is given nothing new.
+    UserDisabled(String),
 }
 
 fn agency_or_none(a: Option<Agency>) -> String {
@@ -193,6 +200,10 @@ impl Problem {
                 "'{username}' speaks for {}, not for {agency}",
                 agency_or_none(*user_agency)
             ),
+            Problem::CannotOwnContracts { username, role } => format!(
+                "'{username}' has the role {role}, which does not import contracts; choose an innkjoper or kemner"
+            ),
+            Problem::UserDisabled(u) => format!("'{u}' is disabled; choose an enabled user"),
         }
     }
 
@@ -226,6 +237,10 @@ impl Problem {
                 "«{username}» tilhører {}, ikke {agency}",
                 agency_or_none(*user_agency)
             ),
+            Problem::CannotOwnContracts { username, role } => format!(
+                "«{username}» har rollen {role}, som ikke importerer kontrakter; velg en innkjøper eller Kemneren"
+            ),
+            Problem::UserDisabled(u) => format!("«{u}» er deaktivert; velg en aktiv bruker"),
         }
     }
 }

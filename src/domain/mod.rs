@@ -4,5 +4,6 @@ pub mod audit_chain;
 pub mod liaison;
 pub mod orgnr;
 pub mod oslo;
+pub mod ownership;
 pub mod paging;
 pub mod roles;

@@ -50,6 +50,9 @@ pub enum Permission {
     ManageLiaisons,
     /// The mail queue: see it, put dead letters back (kemneren and the admin).
     ManageOutbox,
+    /// Give a contract to another owner (kemneren, and the admin when someone leaves); see
+    /// `domain::ownership`.
+    MoveContractOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,11 +126,12 @@ impl Role {
                     | ReviewCases
                     | ManageLiaisons
                     | ManageOutbox
+                    | MoveContractOwners
             ),
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(
                 p,
-                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons | ManageOutbox
+                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons | ManageOutbox | MoveContractOwners
             ),
         }
     }
@@ -228,6 +232,10 @@ mod tests {
         assert!(Role::Admin.may(Permission::ManageLiaisons));
         assert!(!Role::Akrim.may(Permission::ManageLiaisons));
         assert!(!Role::Innkjoper.may(Permission::ManageLiaisons));
+        assert!(Role::Kemner.may(Permission::MoveContractOwners));
+        assert!(Role::Admin.may(Permission::MoveContractOwners));
+        assert!(!Role::Innkjoper.may(Permission::MoveContractOwners));
+        assert!(!Role::Akrim.may(Permission::MoveContractOwners));
     }
 
     #[test]

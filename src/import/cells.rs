@@ -57,6 +57,7 @@ pub enum CellProblem {
     TwoDigitYear,
     EndBeforeStart { start: NaiveDate, end: NaiveDate },
     DuplicateId { first_row: u32 },
+    ContractOwnedElsewhere,
     NotALevelCount,
     FormulaError(&'static str),
 }
@@ -122,6 +123,12 @@ impl fmt::Display for CellProblem {
                 f,
                 "avtalenummeret finnes allerede i rad {first_row}; hvert avtalenummer kan bare stå én gang \
                  (første forekomst beholdes)"
+            ),
+            // The contract number is another owner's (`domain::ownership`). Never found by
+            // reading the file: the store refuses the row. Names nothing of that contract.
+            CellProblem::ContractOwnedElsewhere => f.write_str(
+                "avtalenummeret er allerede registrert av en annen enhet i kommunen; \
+                 kontakt Kemneren hvis avtalen skal føres av deg",
             ),
             CellProblem::NotALevelCount => f.write_str(
                 "antall ledd må være et helt tall fra 0 og oppover (0, 1, 2 …)",

@@ -1,14 +1,21 @@
 //! Contracts as their readers see them: lists with their current risk, and one contract's
-//! assessment explained with its history. Visibility is the caller's `scope` (an
-//! innkjøper's own imports; `None` for Kemneren).
+//! assessment explained with its history. Visibility is the caller's `scope` (the contracts
+//! an innkjøper owns; `None` for Kemneren, see `domain::ownership`). And moving a contract
+//! to another owner, audited.
 
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::json;
 
 use crate::db::models::assessments::{self, AssessmentRow};
+use crate::db::models::audit::{self, Event};
+pub use crate::db::models::contracts::ContractKey;
 use crate::db::models::contracts::{self, Contract, ContractFilter, ContractPage};
-use crate::db::{DbConn, DbError, Missing};
+use crate::db::models::{Actor, users};
+use crate::db::{DbConn, DbError, Missing, write_tx};
+use crate::domain::liaison::{FieldError, Problem};
+use crate::domain::ownership;
 use crate::risk::RuleSet;
 use crate::service::scoring::{self, ExplainedAssessment};
 
@@ -76,4 +83,98 @@ pub fn supplier_assessment(
 ) -> Result<AssessmentView, DbError> {
     let history = assessments::supplier_history(conn, orgnr)?;
     explained(conn, active, history)
+}
+
+/// Why a contract was not moved to another owner.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    /// Shown in Norwegian on the command line; the web renders the kind (`web::error`).
+    #[error("{}", norwegian(.0))]
+    Db(#[from] DbError),
+    /// The new owner, refused: no such user, or one who cannot own contracts. The field is
+    /// `owner`, the member of the API's body.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+fn norwegian(e: &DbError) -> String {
+    match e {
+        DbError::NotFound(m) => m.norwegian(),
+        other => other.to_string(),
+    }
+}
+
+impl From<diesel::result::Error> for OwnerError {
+    fn from(e: diesel::result::Error) -> Self {
+        OwnerError::Db(e.into())
+    }
+}
+
+/// A contract given to another owner, or found with that owner already.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerChange {
+    pub contract_id: i64,
+    pub contract_no: String,
+    /// The user name of the owner before.
+    pub from: String,
+    /// The user name of the owner now.
+    pub to: String,
+    /// False when the contract belonged to `to` already: nothing stored, nothing audited.
+    pub changed: bool,
+}
+
+/// Gives a contract to the user `new_owner` (an enabled innkjøper or kemner), audited as
+/// `contract.move_owner` with the owners before and after. From then on the contract is in
+/// the new owner's scope only: they read it and their imports update it, the old owner's
+/// no longer do. The contract's data and versions stay as they are.
+///
+/// Callers act municipality-wide (Kemneren, the administrator, the CLI): the contract is
+/// looked up in every scope.
+pub fn move_owner(
+    conn: &mut DbConn,
+    actor: &Actor,
+    contract: &ContractKey,
+    new_owner: &str,
+) -> Result<OwnerChange, OwnerError> {
+    write_tx(conn, |c| {
+        let found = contracts::find(c, contract)?.ok_or_else(|| {
+            DbError::NotFound(match contract {
+                ContractKey::Id(id) => Missing::Contract(*id),
+                ContractKey::Number(no) => Missing::ContractNumber(no.clone()),
+            })
+        })?;
+        let name = new_owner.trim();
+        let to = users::find_by_username(c, name)?
+            .ok_or_else(|| FieldError::new("owner", Problem::UnknownUser(name.to_owned())))?;
+        ownership::check_new_owner(&to.username, to.role, to.disabled)
+            .map_err(|p| FieldError::new("owner", p))?;
+        let from = users::find_by_id(c, found.owner_user_id)?
+            .ok_or_else(|| DbError::Corrupt(format!("contract {} has no owner", found.id)))?;
+        let change = OwnerChange {
+            contract_id: found.id,
+            contract_no: found.contract_no,
+            from: from.username,
+            to: to.username,
+            changed: found.owner_user_id != to.id,
+        };
+        if !change.changed {
+            return Ok(change);
+        }
+        contracts::set_owner(c, found.id, to.id)?;
+        audit::append(
+            c,
+            actor,
+            Event {
+                action: "contract.move_owner",
+                object_type: "contract",
+                object_id: &found.id.to_string(),
+                detail: json!({
+                    "contract_no": change.contract_no,
+                    "from": change.from,
+                    "to": change.to,
+                }),
+            },
+        )?;
+        Ok(change)
+    })
 }

@@ -1,12 +1,15 @@
 //! Importing a contract register: read the file, store the batch in one transaction (the
 //! store runs beside the reader), audit it, and score what it brought in.
 //!
-//! The one import path of the web form, the API, the CLI and the tests.
+//! The one import path of the web form, the API, the CLI and the tests. The uploader's role
+//! sets what the batch may touch (`domain::ownership`): an innkjøper's import creates and
+//! updates only their own contracts; Kemneren's (and the CLI's operations user's) any.
 
 use crate::db::models::imports::{self, ImportReport, UploadMeta};
 use crate::db::models::users::User;
 use crate::db::models::{Actor, assessments};
 use crate::db::{self, DbError, Pool};
+use crate::domain::ownership::ContractScope;
 use crate::import::{ImportError, ImportOptions};
 use crate::risk::RuleSet;
 use crate::service::scoring;
@@ -32,6 +35,8 @@ impl From<diesel::result::Error> for ImportFailure {
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Reads a register and, unless `dry_run`, stores it for `uploader` in one transaction.
+/// A dry run stores nothing but reports the rows the import would refuse as outside the
+/// uploader's scope, as the import would.
 ///
 /// When detection finds no table and no mapping was given, the mapping this uploader last
 /// gave by hand is tried before giving up.
@@ -47,7 +52,7 @@ pub fn import_register(
     let meta = UploadMeta::from_bytes(file_name, bytes);
     let explicit = opts.mapping.as_ref();
     if dry_run {
-        let parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
+        let mut parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
             Err(e @ ImportError::NoTable { .. }) if explicit.is_none() => {
                 let mut conn = pool.get().map_err(DbError::from)?;
                 let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
@@ -57,6 +62,11 @@ pub fn import_register(
             }
             other => other?,
         };
+        let scope = ContractScope::of(uploader.role, uploader.id);
+        if scope != ContractScope::Municipality {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            imports::refuse_rows_outside_scope(&mut conn, scope, &mut parsed)?;
+        }
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
@@ -158,8 +168,9 @@ fn store_while_reading(
 
     use crate::db::models::imports::{Begun, PreparedRows};
 
+    let scope = ContractScope::of(uploader.role, uploader.id);
     db::write_tx(conn, |c| {
-        let mut writer = match imports::begin_batch(c, uploader, meta)? {
+        let mut writer = match imports::begin_batch(c, uploader, scope, meta)? {
             Begun::AlreadyImported(report) => return Ok(report),
             Begun::New(writer) => writer,
         };

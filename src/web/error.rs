@@ -117,6 +117,16 @@ impl From<LiaisonError> for AppError {
     }
 }
 
+impl From<crate::service::contracts::OwnerError> for AppError {
+    fn from(e: crate::service::contracts::OwnerError) -> Self {
+        use crate::service::contracts::OwnerError;
+        match e {
+            OwnerError::Db(d) => d.into(),
+            OwnerError::Field(f) => AppError::InvalidField(f),
+        }
+    }
+}
+
 impl From<DrawError> for AppError {
     fn from(e: DrawError) -> Self {
         match e {

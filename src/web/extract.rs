@@ -169,13 +169,10 @@ pub fn client_address(req: &HttpRequest) -> String {
 }
 
 /// The import batches and contracts the caller may see: `None` for roles that see every
-/// contract (Kemneren), the user's own id for those who see their own imports.
+/// contract (Kemneren), the user's own id for those who see their own batches and the
+/// contracts they own (`domain::ownership::ContractScope`).
 pub fn uploader_scope(user: &User) -> Option<i64> {
-    if user.role.may(Permission::ViewAllContracts) {
-        None
-    } else {
-        Some(user.id)
-    }
+    crate::domain::ownership::ContractScope::of(user.role, user.id).owner_filter()
 }
 
 /// An organisation number from the path, checked (MOD11) and in canonical form; a bad

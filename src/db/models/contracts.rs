@@ -1,10 +1,11 @@
-//! Reading contracts (filtered, paginated) with the visibility rules of each role.
+//! Reading contracts (filtered, paginated) within the reader's scope (`domain::ownership`),
+//! and moving a contract to another owner.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{contract_risk, contract_versions, contracts, import_batches};
+use crate::db::schema::{contract_risk, contracts};
 use crate::db::{DbConn, DbError};
 use crate::domain::paging::Paging;
 
@@ -32,6 +33,8 @@ pub struct Contract {
     pub first_batch_id: i64,
     pub last_batch_id: i64,
     pub updated_at: chrono::NaiveDateTime,
+    /// The user the contract belongs to.
+    pub owner_user_id: i64,
 }
 
 /// Which contracts, and who is asking.
@@ -44,8 +47,8 @@ pub struct ContractFilter {
     /// Contracts active at some time in [from, to].
     pub active_from: Option<NaiveDate>,
     pub active_to: Option<NaiveDate>,
-    /// When set, only contracts that this user's imports brought in or changed.
-    pub visible_to_uploader: Option<i64>,
+    /// When set, only the contracts this user owns (`ContractScope::owner_filter`).
+    pub visible_to_owner: Option<i64>,
     /// Only contracts whose current assessment is in one of these tiers.
     pub tiers: Option<Vec<String>>,
     /// Only contracts in this risk industry (by the current assessment).
@@ -136,14 +139,8 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         if let Some(from) = f.active_from {
             q = q.filter(contracts::end_date.is_null().or(contracts::end_date.ge(from)));
         }
-        if let Some(uploader) = f.visible_to_uploader {
-            let own_batches = import_batches::table
-                .filter(import_batches::uploader_id.eq(uploader))
-                .select(import_batches::id);
-            let own_contracts = contract_versions::table
-                .filter(contract_versions::batch_id.eq_any(own_batches))
-                .select(contract_versions::contract_id);
-            q = q.filter(contracts::id.eq_any(own_contracts));
+        if let Some(owner) = f.visible_to_owner {
+            q = q.filter(contracts::owner_user_id.eq(owner));
         }
         q
     };
@@ -187,21 +184,45 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
     })
 }
 
-/// One contract, if `visible_to_uploader` (when set) may see it: the same rule as [`list`].
+/// One contract, if `visible_to_owner` (when set) owns it: the same rule as [`list`].
 pub fn get_visible(
     conn: &mut DbConn,
     id: i64,
-    visible_to_uploader: Option<i64>,
+    visible_to_owner: Option<i64>,
 ) -> Result<Option<Contract>, DbError> {
     let mut q = contracts::table.filter(contracts::id.eq(id)).into_boxed();
-    if let Some(uploader) = visible_to_uploader {
-        let own_batches = import_batches::table
-            .filter(import_batches::uploader_id.eq(uploader))
-            .select(import_batches::id);
-        let own_contracts = contract_versions::table
-            .filter(contract_versions::batch_id.eq_any(own_batches))
-            .select(contract_versions::contract_id);
-        q = q.filter(contracts::id.eq_any(own_contracts));
+    if let Some(owner) = visible_to_owner {
+        q = q.filter(contracts::owner_user_id.eq(owner));
     }
     Ok(q.select(Contract::as_select()).first(conn).optional()?)
+}
+
+/// A contract by its id or by its contract number, in any scope: for callers that act
+/// municipality-wide (moving a contract to another owner).
+pub fn find(conn: &mut DbConn, key: &ContractKey) -> Result<Option<Contract>, DbError> {
+    let q = contracts::table.select(Contract::as_select());
+    Ok(match key {
+        ContractKey::Id(id) => q.filter(contracts::id.eq(*id)).first(conn).optional()?,
+        ContractKey::Number(no) => q.filter(contracts::contract_no.eq(no)).first(conn).optional()?,
+    })
+}
+
+/// How a caller names a contract: the API by id, a person on the command line by the number
+/// from the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContractKey {
+    Id(i64),
+    Number(String),
+}
+
+/// Gives contract `id` to `owner`. Run inside the caller's write transaction; the version
+/// and data stay as they are (the owner is not what a register says about the contract).
+pub fn set_owner(conn: &mut DbConn, id: i64, owner: i64) -> Result<(), DbError> {
+    let n = diesel::update(contracts::table.find(id))
+        .set(contracts::owner_user_id.eq(owner))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound(crate::db::Missing::Contract(id)));
+    }
+    Ok(())
 }

@@ -1,7 +1,11 @@
 //! Storing an import: the batch record, its row errors, suppliers (upserted by org number)
 //! and contracts (a new version whenever a register says something new about them), all in
-//! one transaction with the audit entry. A re-upload of the same bytes is recognised by
-//! SHA-256 and stores nothing.
+//! one transaction with the audit entry. A re-upload of the same bytes by the same uploader
+//! is recognised by SHA-256 and stores nothing; someone else's upload of them is their own.
+//!
+//! Contracts are created and updated within the uploader's [`ContractScope`]: a row whose
+//! contract number another owner holds is refused as a row error that says nothing about
+//! that contract, and counts as rejected, never as created, updated or unchanged.
 //!
 //! Rows are stored while the file is still being read ([`BatchWriter`], fed by
 //! `service::imports::import_register`), so a large register is never held in memory whole and storing
@@ -24,7 +28,8 @@ use crate::db::schema::{
     contract_versions, contracts, import_batches, import_errors, import_mappings, suppliers,
 };
 use crate::db::{DbConn, DbError};
-use crate::import::{ColumnMapping, ContractRow, ParsedRegister, RowError};
+use crate::domain::ownership::ContractScope;
+use crate::import::{CellProblem, ColumnMapping, ContractRow, Field, ParsedRegister, RowError};
 
 /// Keys per `IN` look-up: 1 000 stays under both backends' bind limits.
 const CHUNK: usize = 1000;
@@ -174,8 +179,14 @@ fn contract_data(r: &ContractRow) -> ContractData<'_> {
     }
 }
 
-pub fn find_batch_by_sha(conn: &mut DbConn, sha256: &str) -> Result<Option<BatchRow>, DbError> {
+/// The batch in which `uploader` imported a file with these bytes, if any.
+pub fn find_batch_by_sha(
+    conn: &mut DbConn,
+    uploader: i64,
+    sha256: &str,
+) -> Result<Option<BatchRow>, DbError> {
     Ok(import_batches::table
+        .filter(import_batches::uploader_id.eq(uploader))
         .filter(import_batches::sha256.eq(sha256))
         .select(BatchRow::as_select())
         .first(conn)
@@ -260,6 +271,67 @@ pub fn remembered_mapping(conn: &mut DbConn, user_id: i64) -> Result<Option<Colu
         .first(conn)
         .optional()?;
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// The row errors of rows refused because their contract number belongs to a contract
+/// outside the uploader's scope, merged into `parsed` in file order; the rows count as
+/// rejected. `refused` is (row, contract number) in file order. The message names neither
+/// the contract nor its owner: only that the number is taken and whom to ask.
+fn add_refusals(parsed: &mut ParsedRegister, refused: Vec<(u32, String)>) {
+    if refused.is_empty() {
+        return;
+    }
+    let column = parsed
+        .mapping
+        .get(Field::ContractId)
+        .map_or_else(|| Field::ContractId.label_nb().to_owned(), str::to_owned);
+    let message = CellProblem::ContractOwnedElsewhere.to_string();
+    parsed.rows_rejected += refused.len() as u64;
+    let refusals = refused.into_iter().map(|(row, number)| RowError {
+        sheet: parsed.sheet.clone(),
+        row,
+        column: column.clone(),
+        value: number,
+        message: message.clone(),
+    });
+    // The parser's errors are in file order and a refused row has none of its own (it was
+    // accepted), so a stable sort by row keeps each row's errors together and in order.
+    parsed.errors.extend(refusals);
+    parsed.errors.sort_by_key(|e| e.row);
+}
+
+/// For a dry run: takes the rows that an import within `scope` would refuse out of
+/// `parsed.rows` and reports them as [`BatchWriter`] would, so the preview matches the import.
+pub fn refuse_rows_outside_scope(
+    conn: &mut DbConn,
+    scope: ContractScope,
+    parsed: &mut ParsedRegister,
+) -> Result<(), DbError> {
+    let Some(owner) = scope.owner_filter() else {
+        return Ok(());
+    };
+    let mut foreign: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let numbers: Vec<&str> = parsed.rows.iter().map(|r| r.contract_id.as_str()).collect();
+    for part in numbers.chunks(CHUNK) {
+        let found: Vec<String> = contracts::table
+            .filter(contracts::contract_no.eq_any(part))
+            .filter(contracts::owner_user_id.ne(owner))
+            .select(contracts::contract_no)
+            .load(conn)?;
+        foreign.extend(found);
+    }
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let (refused, kept): (Vec<ContractRow>, Vec<ContractRow>) = std::mem::take(&mut parsed.rows)
+        .into_iter()
+        .partition(|r| foreign.contains(&r.contract_id));
+    parsed.rows = kept;
+    add_refusals(
+        parsed,
+        refused.into_iter().map(|r| (r.row, r.contract_id)).collect(),
+    );
+    Ok(())
 }
 
 /// One accepted row with what storing it needs beyond its fields, computed once: the JSON
@@ -446,9 +518,24 @@ pub struct BatchWriter<'c> {
     /// Suppliers met so far, by org number.
     suppliers: HashMap<String, SeenSupplier>,
     counts: StoreCounts,
+    /// Which contracts this batch may update; new ones belong to the uploader.
+    scope: ContractScope,
+    owner: i64,
+    /// Accepted by the parser, refused here because their contract number is outside
+    /// `scope`: (row, number), in file order.
+    refused: Vec<(u32, String)>,
 }
 
-/// Starts storing the file `meta` for `uploader`. Must run inside [`write_tx`](crate::db::write_tx), which must
+/// A contract the file names that is stored already.
+struct StoredContract {
+    id: i64,
+    version: i32,
+    data_sha256: String,
+    owner: i64,
+}
+
+/// Starts storing the file `meta` for `uploader`, creating and updating contracts within
+/// `scope` (the uploader's). Must run inside [`write_tx`](crate::db::write_tx), which must
 /// also cover the [`BatchWriter`]'s work: the batch is one transaction.
 ///
 /// The batch record is inserted first, because every row refers to it; its sheet, mapping
@@ -457,9 +544,10 @@ pub struct BatchWriter<'c> {
 pub fn begin_batch<'c>(
     conn: &'c mut DbConn,
     uploader: &User,
+    scope: ContractScope,
     meta: &UploadMeta,
 ) -> Result<Begun<'c>, DbError> {
-    if let Some(existing) = find_batch_by_sha(conn, &meta.sha256)? {
+    if let Some(existing) = find_batch_by_sha(conn, uploader.id, &meta.sha256)? {
         return Ok(Begun::AlreadyImported(batch_report(conn, &existing, true)?));
     }
     let at = now();
@@ -484,6 +572,7 @@ pub fn begin_batch<'c>(
         ))
         .execute(conn)?;
     let batch_id: i64 = import_batches::table
+        .filter(import_batches::uploader_id.eq(uploader.id))
         .filter(import_batches::sha256.eq(&meta.sha256))
         .select(import_batches::id)
         .first(conn)?;
@@ -510,37 +599,55 @@ pub fn begin_batch<'c>(
         no_suppliers_before: max_supplier.is_none(),
         suppliers: HashMap::new(),
         counts: StoreCounts::default(),
+        scope,
+        owner: uploader.id,
+        refused: Vec::new(),
     }))
 }
 
 impl BatchWriter<'_> {
     /// Stores a chunk of accepted rows (in file order): new suppliers, then each contract
     /// inserted, updated or left alone, with a version for each one inserted or updated.
+    /// A row whose contract is outside the batch's scope is refused and stores nothing, not
+    /// even its supplier.
     pub fn add_rows(&mut self, chunk: PreparedRows) -> Result<(), DbError> {
-        let rows = chunk.0;
-        self.counts.imported += rows.len() as u64;
-        self.add_suppliers(&rows)?;
-        let (batch_id, t) = (self.batch_id, &self.at);
-
-        // Contracts this file already knows: (id, version, data_sha256) by contract number.
-        let mut existing: HashMap<String, (i64, i32, String)> = HashMap::new();
+        // Contracts this file names that are stored already, by contract number.
+        let mut existing: HashMap<String, StoredContract> = HashMap::new();
         if !self.no_contracts_before {
-            let numbers: Vec<&str> = rows.iter().map(|r| r.row.contract_id.as_str()).collect();
+            let numbers: Vec<&str> = chunk.0.iter().map(|r| r.row.contract_id.as_str()).collect();
             for part in numbers.chunks(CHUNK) {
-                let found: Vec<(i64, String, i32, String)> = contracts::table
+                let found: Vec<(i64, String, i32, String, i64)> = contracts::table
                     .filter(contracts::contract_no.eq_any(part))
                     .select((
                         contracts::id,
                         contracts::contract_no,
                         contracts::version,
                         contracts::data_sha256,
+                        contracts::owner_user_id,
                     ))
                     .load(self.conn)?;
-                for (id, no, version, sha) in found {
-                    existing.insert(no, (id, version, sha));
+                for (id, no, version, data_sha256, owner) in found {
+                    let stored = StoredContract {
+                        id,
+                        version,
+                        data_sha256,
+                        owner,
+                    };
+                    existing.insert(no, stored);
                 }
             }
         }
+        let scope = self.scope;
+        let (rows, refused): (Vec<PreparedRow>, Vec<PreparedRow>) = chunk.0.into_iter().partition(|r| {
+            existing
+                .get(&r.row.contract_id)
+                .is_none_or(|c| scope.contains(c.owner))
+        });
+        self.refused
+            .extend(refused.into_iter().map(|r| (r.row.row, r.row.contract_id)));
+        self.counts.imported += rows.len() as u64;
+        self.add_suppliers(&rows)?;
+        let (batch_id, t, owner) = (self.batch_id, &self.at, self.owner);
         let supplier_of = |r: &PreparedRow| self.suppliers.get(r.row.orgnr.as_str()).map_or(0, |s| s.id);
 
         let new_rows: Vec<&PreparedRow> = rows
@@ -576,6 +683,7 @@ impl BatchWriter<'_> {
                     contracts::last_batch_id.eq(batch_id),
                     contracts::created_at.eq(t),
                     contracts::updated_at.eq(t),
+                    contracts::owner_user_id.eq(owner),
                 )
             })
             .collect();
@@ -586,7 +694,13 @@ impl BatchWriter<'_> {
             new_rows.iter().zip(&ids).map(|(r, id)| (*id, 1, *r)).collect();
 
         for r in &rows {
-            let Some((id, version, sha)) = existing.get(&r.row.contract_id) else {
+            let Some(StoredContract {
+                id,
+                version,
+                data_sha256: sha,
+                ..
+            }) = existing.get(&r.row.contract_id)
+            else {
                 continue;
             };
             if *sha == r.data_sha256 {
@@ -730,7 +844,7 @@ impl BatchWriter<'_> {
         self,
         uploader: &User,
         meta: &UploadMeta,
-        parsed: ParsedRegister,
+        mut parsed: ParsedRegister,
         explicit_mapping: Option<&ColumnMapping>,
     ) -> Result<ImportReport, DbError> {
         let BatchWriter {
@@ -739,15 +853,18 @@ impl BatchWriter<'_> {
             at: BatchTime { at: t, .. },
             suppliers: seen,
             counts,
+            refused,
             ..
         } = self;
-        if counts.imported + parsed.rows_rejected != parsed.rows_total {
+        if counts.imported + refused.len() as u64 + parsed.rows_rejected != parsed.rows_total {
             return Err(DbError::Corrupt(format!(
-                "the import stored {} of {} accepted rows",
+                "the import stored {} and refused {} of {} accepted rows",
                 counts.imported,
+                refused.len(),
                 parsed.rows_total.saturating_sub(parsed.rows_rejected)
             )));
         }
+        add_refusals(&mut parsed, refused);
         let values: Vec<_> = parsed
             .errors
             .iter()

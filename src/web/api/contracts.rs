@@ -1,8 +1,10 @@
-//! `/api/v1/contracts`: contracts with their current risk, and one contract's assessment.
+//! `/api/v1/contracts`: contracts with their current risk, one contract's assessment, and
+//! moving a contract to another owner.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::db::models::Actor;
 use crate::db::models::contracts::{ContractFilter, ContractSort};
 use crate::domain::roles::Permission;
 use crate::service;
@@ -12,7 +14,8 @@ use crate::web::extract::{ApiUser, uploader_scope};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/contracts", web::get().to(list))
-        .route("/contracts/{id}/assessment", web::get().to(assessment));
+        .route("/contracts/{id}/assessment", web::get().to(assessment))
+        .route("/contracts/{id}/owner", web::put().to(move_owner));
 }
 
 #[derive(Deserialize)]
@@ -44,7 +47,7 @@ async fn list(
         category: q.category,
         active_from: q.from,
         active_to: q.to,
-        visible_to_uploader: uploader_scope(&user.user),
+        visible_to_owner: uploader_scope(&user.user),
         tiers: q.tier.map(|t| {
             t.split(',')
                 .map(|x| x.trim().to_owned())
@@ -75,4 +78,29 @@ async fn assessment(
         .db(move |c| service::contracts::assessment(c, &active, id, scope))
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnerBody {
+    /// The user name of the new owner.
+    owner: String,
+}
+
+/// Gives the contract to another owner (Kemneren, the administrator); 200 with the owners
+/// before and after, audited when it changed.
+async fn move_owner(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<OwnerBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::MoveContractOwners)?;
+    let contract = service::contracts::ContractKey::Id(path.into_inner());
+    let actor = Actor::user(&user.user.username);
+    let owner = body.into_inner().owner;
+    let change = state
+        .db(move |c| service::contracts::move_owner(c, &actor, &contract, &owner))
+        .await?;
+    Ok(HttpResponse::Ok().json(change))
 }

@@ -64,7 +64,7 @@ pub async fn list(
     let (tier, industry, supplier) = (nonempty(q.tier), nonempty(q.industry), nonempty(q.supplier));
     let filter = ContractFilter {
         supplier: supplier.clone(),
-        visible_to_uploader: uploader_scope(&user.user),
+        visible_to_owner: uploader_scope(&user.user),
         tiers: tier.clone().map(|t| vec![t]),
         industry: industry.clone(),
         sort: ContractSort::Score,

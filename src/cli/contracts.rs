@@ -1,0 +1,55 @@
+//! `spotcheck contracts …`: moving a contract to another owner.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+use super::{CliError, Ctx, OutputFormat};
+use crate::db::models::Actor;
+use crate::service;
+use crate::service::contracts::ContractKey;
+
+#[derive(Subcommand, Debug)]
+pub enum ContractsCommand {
+    /// Gi en kontrakt til en annen eier (en innkjøper eller Kemneren). Etterpå ser bare den
+    /// nye eieren kontrakten, og bare den nye eierens importer oppdaterer den. Revisjonslogges.
+    MoveOwner {
+        /// Avtalenummeret, slik det står i registeret.
+        contract_no: String,
+        /// Brukernavnet til den nye eieren.
+        #[arg(long, value_name = "BRUKERNAVN")]
+        to: String,
+        /// `text` (standard) eller `json` (ett JSON-objekt på stdout).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+pub fn run(ctx: &Ctx, cmd: ContractsCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    match cmd {
+        ContractsCommand::MoveOwner {
+            contract_no,
+            to,
+            format,
+        } => {
+            let key = ContractKey::Number(contract_no.trim().to_owned());
+            let change = service::contracts::move_owner(&mut *ctx.conn()?, &Actor::cli(), &key, &to)?;
+            if format.is_json() {
+                writeln!(out, "{}", serde_json::to_string(&change).unwrap_or_default())?;
+            } else if change.changed {
+                writeln!(
+                    out,
+                    "avtale {} er flyttet fra {} til {}",
+                    change.contract_no, change.from, change.to
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "avtale {} eies allerede av {}; ingenting er endret",
+                    change.contract_no, change.to
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
