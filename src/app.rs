@@ -27,7 +27,11 @@ pub fn open_database(settings: &Settings) -> Result<Pool, DbError> {
             source,
         })?;
     }
-    db::connect(&settings.db_target(), settings.db_pool_size)
+    db::connect_with(
+        &settings.db_target(),
+        settings.db_pool_size,
+        settings.db_busy_timeout_ms,
+    )
 }
 
 /// What happened to the first admin on start-up.

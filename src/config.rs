@@ -64,6 +64,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Database connections in the pool (`SPOTCHECK_DB_POOL_SIZE`).
     pub db_pool_size: u32,
+    /// How long a write waits for another writer (a large import) before the request
+    /// gets 503 with `Retry-After` (`SPOTCHECK_DB_BUSY_TIMEOUT_MS`).
+    pub db_busy_timeout_ms: u64,
     /// Contact put in the User-Agent sent to the register, e.g. an e-mail address (`SPOTCHECK_BRREG_CONTACT`).
     pub brreg_contact: Option<String>,
     /// Register facts older than this are fetched again (`SPOTCHECK_ENRICH_MAX_AGE_HOURS`, default 7 days).
@@ -98,6 +101,7 @@ impl Default for Settings {
             session_hours: 10,
             log_format: LogFormat::Text,
             db_pool_size: 8,
+            db_busy_timeout_ms: crate::db::DEFAULT_LOCK_WAIT_MS,
             brreg_contact: None,
             enrich_max_age_hours: 7 * 24,
             enrich_poll_seconds: 10,
@@ -127,6 +131,7 @@ impl std::fmt::Debug for Settings {
             .field("session_hours", &self.session_hours)
             .field("log_format", &self.log_format)
             .field("db_pool_size", &self.db_pool_size)
+            .field("db_busy_timeout_ms", &self.db_busy_timeout_ms)
             .field("brreg_contact", &self.brreg_contact)
             .field("enrich_max_age_hours", &self.enrich_max_age_hours)
             .field("enrich_poll_seconds", &self.enrich_poll_seconds)
@@ -212,6 +217,9 @@ impl Settings {
         }
         if let Some(v) = env("SPOTCHECK_DB_POOL_SIZE") {
             self.db_pool_size = num("SPOTCHECK_DB_POOL_SIZE", v)?;
+        }
+        if let Some(v) = env("SPOTCHECK_DB_BUSY_TIMEOUT_MS") {
+            self.db_busy_timeout_ms = num("SPOTCHECK_DB_BUSY_TIMEOUT_MS", v)?;
         }
         if let Some(v) = env("SPOTCHECK_BRREG_CONTACT") {
             self.brreg_contact = Some(v);

@@ -131,6 +131,69 @@ async fn deeply_nested_toml_is_a_rule_error(backend: Backend) {
     app.stop();
 }
 
+/// A writer that waits longer than the configured wait for another (a large import holding
+/// the write lock) gets 503 with `Retry-After`, never 500; nothing is stored, and the same
+/// request succeeds once the lock is free.
+async fn a_busy_database_answers_503_with_retry_after(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::start_with(backend, |s| s.db_busy_timeout_ms = 300).await;
+    app.add_user("kari", Role::Kemner, None);
+    let token = app.token_for("kari");
+    let body = serde_json::json!({"name": "Ola", "agency": "nav", "email": "ola@nav.test", "notices": ["draw_published"]});
+    let post = || {
+        app.client
+            .post(app.url("/api/v1/liaisons"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // Another writer holds the write lock, as an import does while it stores.
+    let mut holder = app.db.raw_conn();
+    match backend {
+        Backend::Sqlite => holder.batch_execute("BEGIN IMMEDIATE").unwrap(),
+        Backend::Postgres => holder.batch_execute("SELECT pg_advisory_lock(7270002)").unwrap(),
+    }
+    let started = std::time::Instant::now();
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), 503, "{}", r.text().await.unwrap());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered after the short wait"
+    );
+    let r = post().await.unwrap();
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("busy"), "{problem}");
+    // A sign-in on the page gets the Norwegian page, also 503.
+    let (csrf_cookie, csrf_field) = app.login_csrf().await;
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("Cookie", format!("spotcheck_login_csrf={csrf_cookie}"))
+        .form(&[
+            ("csrf_token", csrf_field.as_str()),
+            ("username", "kari"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("Databasen er opptatt"));
+    match backend {
+        Backend::Sqlite => holder.batch_execute("ROLLBACK").unwrap(),
+        Backend::Postgres => holder
+            .batch_execute("SELECT pg_advisory_unlock(7270002)")
+            .unwrap(),
+    }
+    assert_eq!(app.count("liaisons"), 0, "nothing stored while busy");
+    assert_eq!(post().await.unwrap().status(), 201);
+    app.stop();
+}
+
 async fn paging_out_of_range_is_a_bad_request(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.add_user("kem", Role::Kemner, None);
@@ -669,6 +732,7 @@ backend_tests!(
     deeply_nested_condition_is_a_rule_error_and_the_server_lives,
     deeply_nested_toml_is_a_rule_error,
     paging_out_of_range_is_a_bad_request,
+    a_busy_database_answers_503_with_retry_after,
     the_last_admin_stays,
     only_akrim_has_an_agency,
 );

@@ -166,9 +166,15 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn open(settings: &'a Settings) -> Result<Self, CliError> {
+        // A command at a terminal or in cron waits for another writer (a large import
+        // through the web) rather than failing after the service's short wait.
+        let patient = Settings {
+            db_busy_timeout_ms: settings.db_busy_timeout_ms.max(10 * 60 * 1000),
+            ..settings.clone()
+        };
         Ok(Ctx {
             settings,
-            pool: crate::app::open_database(settings)?,
+            pool: crate::app::open_database(&patient)?,
         })
     }
 

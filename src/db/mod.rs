@@ -148,6 +148,27 @@ pub enum DbError {
     User(#[from] models::users::UserError),
 }
 
+impl DbError {
+    /// The database was busy with another writer for longer than a request waits: SQLite's
+    /// "database is locked" after its busy timeout, or PostgreSQL giving up on a lock
+    /// (lock timeout, deadlock, serialization failure). Worth trying again in a moment;
+    /// the web answers 503 with `Retry-After`, never 500.
+    pub fn is_busy(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("database is locked")
+                    || m.contains("database table is locked")
+                    || m.contains("deadlock detected")
+                    || m.contains("lock timeout")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<r2d2::PoolError> for DbError {
     fn from(e: r2d2::PoolError) -> Self {
         DbError::Connect(e.to_string())
@@ -206,14 +227,19 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct ConnManager {
     target: DbTarget,
+    /// How long a writer waits for another before giving up: SQLite's `busy_timeout`,
+    /// PostgreSQL's `lock_timeout`.
+    lock_wait_ms: u64,
 }
+
+/// How long a writer waits for another by default (SQLite `busy_timeout`, PostgreSQL `lock_timeout`).
+pub const DEFAULT_LOCK_WAIT_MS: u64 = 10_000;
 
 /// Settings SQLite forgets between connections: foreign keys are off by default,
 /// and without a busy timeout a concurrent writer fails at once instead of waiting.
 /// (WAL is a property of the file, set once in [`connect`] before the pool opens: switching
 /// it from several new connections at once fails with "database is locked".)
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 impl ManageConnection for ConnManager {
     type Connection = DbConn;
@@ -221,13 +247,21 @@ impl ManageConnection for ConnManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.target {
-            DbTarget::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DbTarget::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // A writer waits this long for the write lock (the advisory lock a large
+                // import holds), then gives up: the request gets 503, not an endless wait.
+                conn.batch_execute(&format!("SET lock_timeout = '{}ms'", self.lock_wait_ms))
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Postgresql(conn))
+            }
             DbTarget::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
+                    .and_then(|()| {
+                        conn.batch_execute(&format!("PRAGMA busy_timeout = {};", self.lock_wait_ms))
+                    })
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -245,6 +279,11 @@ impl ManageConnection for ConnManager {
 
 /// Opens a pool, creating the SQLite file's folder when needed, and runs pending migrations.
 pub fn connect(target: &DbTarget, max_size: u32) -> Result<Pool, DbError> {
+    connect_with(target, max_size, DEFAULT_LOCK_WAIT_MS)
+}
+
+/// [`connect`] with a writer's wait for another set to `lock_wait_ms`.
+pub fn connect_with(target: &DbTarget, max_size: u32, lock_wait_ms: u64) -> Result<Pool, DbError> {
     if let DbTarget::Sqlite(path) = target {
         ensure_parent_dir(path)?;
         let mut first = diesel::SqliteConnection::establish(&path.to_string_lossy())
@@ -253,6 +292,7 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<Pool, DbError> {
     }
     let manager = ConnManager {
         target: target.clone(),
+        lock_wait_ms,
     };
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
@@ -285,12 +325,20 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
             .map(|v| v.to_string())
             .collect(),
         DbConn::Postgresql(c) => {
-            c.batch_execute("SELECT pg_advisory_lock(7270001)")?;
+            // An instance waits as long as another one takes to migrate: no lock time-out
+            // here (the pool's connections have one), restored afterwards.
+            c.batch_execute(
+                "SELECT set_config('spotcheck.lock_timeout', current_setting('lock_timeout'), false); \
+                 SET lock_timeout = 0; SELECT pg_advisory_lock(7270001)",
+            )?;
             let result = c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|vs| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>())
                 .map_err(|e| DbError::Migration(e.to_string()));
-            c.batch_execute("SELECT pg_advisory_unlock(7270001)")?;
+            c.batch_execute(
+                "SELECT pg_advisory_unlock(7270001); \
+                 SELECT set_config('lock_timeout', current_setting('spotcheck.lock_timeout'), false)",
+            )?;
             result?
         }
     };

@@ -131,7 +131,13 @@ impl Role {
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(
                 p,
-                SignedIn | ManageUsers | ReadAuditLog | ReadRules | ManageLiaisons | ManageOutbox | MoveContractOwners
+                SignedIn
+                    | ManageUsers
+                    | ReadAuditLog
+                    | ReadRules
+                    | ManageLiaisons
+                    | ManageOutbox
+                    | MoveContractOwners
             ),
         }
     }

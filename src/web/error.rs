@@ -59,6 +59,9 @@ pub enum AppError {
     InvalidField(FieldError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
+    /// The database is busy with another writer (a large import): try again shortly.
+    #[error("the database is busy with other work")]
+    Busy(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -72,6 +75,7 @@ impl From<DbError> for AppError {
             DbError::Paging(e) => AppError::Paging(e),
             DbError::User(e) => AppError::User(e),
             DbError::Connect(m) => AppError::Unavailable(m),
+            busy if busy.is_busy() => AppError::Busy(busy.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -190,7 +194,7 @@ impl AppError {
             AppError::Unprocessable(_) | AppError::InvalidRules(_) | AppError::InvalidField(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -214,6 +218,7 @@ impl AppError {
             AppError::InvalidRules(_) => "invalid-rules",
             AppError::InvalidField(_) => "invalid-field",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Busy(_) => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -236,6 +241,7 @@ impl AppError {
             AppError::InvalidRules(_) => "The rule set does not load",
             AppError::InvalidField(_) => "A field is invalid",
             AppError::Unavailable(_) => "Service unavailable",
+            AppError::Busy(_) => "Database busy",
             AppError::Internal(_) => "Internal error",
         }
     }
@@ -252,6 +258,10 @@ impl AppError {
             }
             AppError::Unavailable(_) => {
                 "The database does not answer; try again shortly or contact the operator.".into()
+            }
+            AppError::Busy(_) => {
+                "The database is busy with other work (such as a large import); try again in a few seconds."
+                    .into()
             }
             AppError::Internal(_) => {
                 "Something went wrong on our side; the error is logged. Try again or contact the operator."
@@ -283,6 +293,9 @@ impl AppError {
             AppError::BadCredentials => "Feil brukernavn eller passord.".into(),
             AppError::Csrf => "Skjemaet er utløpt eller kom ikke fra denne tjenesten. Last siden på nytt og prøv igjen.".into(),
             AppError::Unavailable(_) => "Tjenesten får ikke kontakt med databasen. Prøv igjen om litt.".into(),
+            AppError::Busy(_) => {
+                "Databasen er opptatt med annet arbeid (for eksempel en stor import). Prøv igjen om noen sekunder.".into()
+            }
             AppError::Internal(_) => "Noe gikk galt hos oss. Feilen er logget; prøv igjen eller kontakt driftsansvarlig.".into(),
         }
     }
@@ -292,6 +305,7 @@ impl AppError {
         match self {
             AppError::Throttled { retry_after } => Some(*retry_after),
             AppError::Unavailable(_) => Some(1),
+            AppError::Busy(_) => Some(2),
             _ => None,
         }
     }
@@ -300,6 +314,7 @@ impl AppError {
         match self {
             AppError::Internal(m) => tracing::error!(error = %m, "internal error"),
             AppError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
+            AppError::Busy(m) => tracing::warn!(error = %m, "database busy; answered 503"),
             _ => {}
         }
     }
