@@ -143,6 +143,10 @@ pub enum DbError {
     /// A page or page size out of range (see [`crate::domain::paging`]).
     #[error(transparent)]
     Paging(#[from] crate::domain::paging::PagingError),
+    /// Another import is being stored right now (one batch stores at a time); try again
+    /// when it is done.
+    #[error("another import is being stored right now; try again when it is done")]
+    ImportRunning,
     /// A user change the rules forbid: the last admin, a role/agency mismatch.
     #[error(transparent)]
     User(#[from] models::users::UserError),
@@ -156,6 +160,7 @@ impl DbError {
     pub fn is_busy(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
         match self {
+            DbError::ImportRunning => true,
             DbError::Query(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
             DbError::Query(Error::DatabaseError(_, info)) => {
                 let m = info.message();

@@ -83,6 +83,9 @@ diesel::table! {
         contracts_updated -> BigInt,
         contracts_unchanged -> BigInt,
         suppliers_created -> BigInt,
+        /// `staging` while the import stores its chunks, `done` once visible.
+        state -> Text,
+        heartbeat_at -> Nullable<Timestamp>,
     }
 }
 
@@ -134,6 +137,8 @@ diesel::table! {
         updated_at -> Timestamp,
         /// The user the contract belongs to (`domain::ownership`); see migration 000010.
         owner_user_id -> BigInt,
+        /// False while the import that created it is still storing (see migration 000012).
+        visible -> Bool,
     }
 }
 
@@ -469,3 +474,31 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(cases, contract_risk);
+
+diesel::table! {
+    /// Changes to stored contracts that an import applies in its final step.
+    import_staged_updates (batch_id, contract_id) {
+        batch_id -> BigInt,
+        contract_id -> BigInt,
+        base_version -> Integer,
+        row_number -> BigInt,
+        title -> Nullable<Text>,
+        supplier_id -> BigInt,
+        supplier_name -> Text,
+        orgnr -> Text,
+        category -> Nullable<Text>,
+        cpv -> Nullable<Text>,
+        value_ore -> Nullable<BigInt>,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        unit -> Nullable<Text>,
+        contract_manager -> Nullable<Text>,
+        subcontractor_levels -> Nullable<Integer>,
+        extras -> Text,
+        data -> Text,
+        data_sha256 -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(import_staged_updates, contracts);
+diesel::allow_tables_to_appear_in_same_query!(import_staged_updates, import_batches);

@@ -150,11 +150,12 @@ fn read_and_store(
     Ok(report)
 }
 
-/// Parses the file and stores it in one write transaction, both at once: this thread reads
-/// the file and hands accepted rows over in chunks, a second thread stores them as they
-/// come. The import takes about as long as the slower of the two instead of their sum, and
-/// only a few chunks of rows are ever in memory. A file error or a failed write rolls the
-/// whole batch back.
+/// Parses the file and stores it, both at once: this thread reads the file and hands
+/// accepted rows over in chunks, a second thread stores them as they come, each chunk in a
+/// short write transaction of its own, so a sign-in, a note or a draw never waits for more
+/// than one chunk. What the batch brings stays invisible (`staging`) until the final write
+/// transaction applies its changes, shows its contracts and writes the audit entry: readers
+/// see all of the batch or none of it. Any failure removes the batch whole.
 fn store_while_reading(
     conn: &mut db::DbConn,
     uploader: &User,
@@ -169,16 +170,18 @@ fn store_while_reading(
     use crate::db::models::imports::{Begun, PreparedRows};
 
     let scope = ContractScope::of(uploader.role, uploader.id);
-    db::write_tx(conn, |c| {
-        let mut writer = match imports::begin_batch(c, uploader, scope, meta)? {
-            Begun::AlreadyImported(report) => return Ok(report),
-            Begun::New(writer) => writer,
-        };
+    let mut writer = match db::write_tx(conn, |c| imports::begin_batch(c, uploader, scope, meta))? {
+        Begun::AlreadyImported(report) => return Ok(report),
+        Begun::New(writer) => writer,
+    };
+    let batch_id = writer.batch_id();
+    let stored = (|| -> Result<ImportReport, ImportFailure> {
         let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
+        let store_conn = &mut *conn;
         let (parsed, stored) = std::thread::scope(|s| {
             let store = s.spawn(move || -> Result<_, DbError> {
                 for chunk in rx {
-                    writer.add_rows(chunk)?;
+                    writer.add_rows(store_conn, chunk)?;
                 }
                 Ok(writer)
             });
@@ -195,10 +198,20 @@ fn store_while_reading(
         });
         // A store error explains an incomplete read, so it comes first.
         let writer = stored?;
-        let report = writer.finish(uploader, meta, parsed?, explicit_mapping)?;
-        audit_import(c, uploader, meta, &report)?;
-        Ok(report)
-    })
+        let parsed = parsed?;
+        db::write_tx(conn, |c| -> Result<ImportReport, ImportFailure> {
+            let report = writer.finish(c, uploader, meta, parsed, explicit_mapping)?;
+            audit_import(c, uploader, meta, &report)?;
+            Ok(report)
+        })
+    })();
+    if stored.is_err()
+        && let Err(e) = db::write_tx(conn, |c| imports::discard_batch(c, batch_id))
+    {
+        // Left for the next import or start-up to remove (it is invisible meanwhile).
+        tracing::warn!(error = %e, batch_id, "could not remove a failed import batch");
+    }
+    stored
 }
 
 /// [`import_register`], then scores the contracts the batch created or changed, before the

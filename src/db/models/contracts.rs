@@ -110,7 +110,11 @@ pub struct ContractPage {
 pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
     let paging = Paging::new(f.page, f.per_page)?;
     let build = || {
-        let mut q = contracts::table.left_join(contract_risk::table).into_boxed();
+        // A contract of an import still being stored is shown by no read (migration 000012).
+        let mut q = contracts::table
+            .left_join(contract_risk::table)
+            .filter(contracts::visible.eq(true))
+            .into_boxed();
         if let Some(tiers) = &f.tiers {
             q = q.filter(contract_risk::tier.eq_any(tiers.clone()));
         }
@@ -190,7 +194,10 @@ pub fn get_visible(
     id: i64,
     visible_to_owner: Option<i64>,
 ) -> Result<Option<Contract>, DbError> {
-    let mut q = contracts::table.filter(contracts::id.eq(id)).into_boxed();
+    let mut q = contracts::table
+        .filter(contracts::id.eq(id))
+        .filter(contracts::visible.eq(true))
+        .into_boxed();
     if let Some(owner) = visible_to_owner {
         q = q.filter(contracts::owner_user_id.eq(owner));
     }
@@ -200,7 +207,9 @@ pub fn get_visible(
 /// A contract by its id or by its contract number, in any scope: for callers that act
 /// municipality-wide (moving a contract to another owner).
 pub fn find(conn: &mut DbConn, key: &ContractKey) -> Result<Option<Contract>, DbError> {
-    let q = contracts::table.select(Contract::as_select());
+    let q = contracts::table
+        .filter(contracts::visible.eq(true))
+        .select(Contract::as_select());
     Ok(match key {
         ContractKey::Id(id) => q.filter(contracts::id.eq(*id)).first(conn).optional()?,
         ContractKey::Number(no) => q.filter(contracts::contract_no.eq(no)).first(conn).optional()?,

@@ -38,7 +38,10 @@ pub fn population_rows(
     active_to: Option<NaiveDate>,
     units: &[String],
 ) -> Result<Vec<PopulationRow>, DbError> {
-    let mut q = contracts::table.left_join(contract_risk::table).into_boxed();
+    let mut q = contracts::table
+        .left_join(contract_risk::table)
+        .filter(contracts::visible.eq(true))
+        .into_boxed();
     if let Some(to) = active_to {
         q = q.filter(contracts::start_date.is_null().or(contracts::start_date.le(to)));
     }
@@ -58,6 +61,7 @@ pub fn population_rows_by_no(conn: &mut DbConn, nos: &[String]) -> Result<Vec<Po
         let rows: Vec<PopulationRow> = contracts::table
             .left_join(contract_risk::table)
             .filter(contracts::contract_no.eq_any(chunk.to_vec()))
+            .filter(contracts::visible.eq(true))
             .select(population_columns())
             .load(conn)?;
         out.extend(rows);
@@ -407,6 +411,7 @@ pub fn contract_ids_by_no(
     for chunk in nos.chunks(CHUNK) {
         let rows: Vec<(String, i64)> = contracts::table
             .filter(contracts::contract_no.eq_any(chunk.to_vec()))
+            .filter(contracts::visible.eq(true))
             .select((contracts::contract_no, contracts::id))
             .load(conn)?;
         out.extend(rows);

@@ -25,7 +25,8 @@ use super::now;
 use super::users::User;
 use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
-    contract_versions, contracts, import_batches, import_errors, import_mappings, suppliers,
+    contract_versions, contracts, import_batches, import_errors, import_mappings, import_staged_updates,
+    suppliers,
 };
 use crate::db::{DbConn, DbError};
 use crate::domain::ownership::ContractScope;
@@ -188,6 +189,7 @@ pub fn find_batch_by_sha(
     Ok(import_batches::table
         .filter(import_batches::uploader_id.eq(uploader))
         .filter(import_batches::sha256.eq(sha256))
+        .filter(import_batches::state.eq("done"))
         .select(BatchRow::as_select())
         .first(conn)
         .optional()?)
@@ -196,6 +198,7 @@ pub fn find_batch_by_sha(
 pub fn find_batch(conn: &mut DbConn, id: i64) -> Result<Option<BatchRow>, DbError> {
     Ok(import_batches::table
         .find(id)
+        .filter(import_batches::state.eq("done"))
         .select(BatchRow::as_select())
         .first(conn)
         .optional()?)
@@ -203,7 +206,9 @@ pub fn find_batch(conn: &mut DbConn, id: i64) -> Result<Option<BatchRow>, DbErro
 
 /// Batches, newest first; `uploader` limits to one person's (an innkjøper sees their own).
 pub fn list_batches(conn: &mut DbConn, uploader: Option<i64>, limit: i64) -> Result<Vec<BatchRow>, DbError> {
-    let mut q = import_batches::table.into_boxed();
+    let mut q = import_batches::table
+        .filter(import_batches::state.eq("done"))
+        .into_boxed();
     if let Some(u) = uploader {
         q = q.filter(import_batches::uploader_id.eq(u));
     }
@@ -494,19 +499,22 @@ impl ToSql<diesel::sql_types::Date, Pg> for SqlDate {
 }
 
 /// How [`begin_batch`] found the file.
-pub enum Begun<'c> {
+pub enum Begun {
     /// These exact bytes were imported before: their report, nothing stored.
     AlreadyImported(ImportReport),
-    /// A new batch, its record inserted; feed it rows, then [`BatchWriter::finish`].
-    New(BatchWriter<'c>),
+    /// A new batch, its record inserted (`staging`); feed it rows, then [`BatchWriter::finish`].
+    New(BatchWriter),
 }
 
 /// Stores one import batch while its file is still being read: chunks of accepted rows go
-/// in with [`add_rows`](Self::add_rows), the counts and row errors with
-/// [`finish`](Self::finish). Everything runs in the caller's [`write_tx`](crate::db::write_tx): on any error,
-/// the caller's transaction rolls back and nothing of the file is stored.
-pub struct BatchWriter<'c> {
-    conn: &'c mut DbConn,
+/// in with [`add_rows`](Self::add_rows), each chunk its own short write transaction so that
+/// other writers get their turn; the counts, row errors and staged changes with
+/// [`finish`](Self::finish), in the caller's final write transaction, which also makes the
+/// batch visible. Until then the batch is `staging`: its new contracts are invisible and its
+/// changes to stored contracts wait in `import_staged_updates`. On any error the caller
+/// removes the batch whole ([`discard_batch`]); a batch whose importer died is removed by
+/// [`discard_abandoned`].
+pub struct BatchWriter {
     batch_id: i64,
     at: BatchTime,
     contract_ids: IdSource,
@@ -541,16 +549,26 @@ struct StoredContract {
 /// The batch record is inserted first, because every row refers to it; its sheet, mapping
 /// and counts are filled in by [`BatchWriter::finish`], in the same transaction, so no one
 /// ever sees them unset.
-pub fn begin_batch<'c>(
-    conn: &'c mut DbConn,
+pub fn begin_batch(
+    conn: &mut DbConn,
     uploader: &User,
     scope: ContractScope,
     meta: &UploadMeta,
-) -> Result<Begun<'c>, DbError> {
+) -> Result<Begun, DbError> {
+    let at = now();
+    // One batch stores at a time: a batch left by an importer that died goes first, a live
+    // one makes this import wait its turn (the caller answers "busy").
+    discard_abandoned(conn, at)?;
     if let Some(existing) = find_batch_by_sha(conn, uploader.id, &meta.sha256)? {
         return Ok(Begun::AlreadyImported(batch_report(conn, &existing, true)?));
     }
-    let at = now();
+    let staging: i64 = import_batches::table
+        .filter(import_batches::state.eq("staging"))
+        .count()
+        .get_result(conn)?;
+    if staging > 0 {
+        return Err(DbError::ImportRunning);
+    }
     diesel::insert_into(import_batches::table)
         .values((
             import_batches::file_name.eq(&meta.file_name),
@@ -569,6 +587,8 @@ pub fn begin_batch<'c>(
             import_batches::contracts_updated.eq(0i64),
             import_batches::contracts_unchanged.eq(0i64),
             import_batches::suppliers_created.eq(0i64),
+            import_batches::state.eq("staging"),
+            import_batches::heartbeat_at.eq(Some(at)),
         ))
         .execute(conn)?;
     let batch_id: i64 = import_batches::table
@@ -590,7 +610,6 @@ pub fn begin_batch<'c>(
         DbConn::Postgresql(_) => (IdSource::Sequence("contracts"), IdSource::Sequence("suppliers")),
     };
     Ok(Begun::New(BatchWriter {
-        conn,
         batch_id,
         at: BatchTime::new(at),
         contract_ids,
@@ -605,12 +624,27 @@ pub fn begin_batch<'c>(
     }))
 }
 
-impl BatchWriter<'_> {
-    /// Stores a chunk of accepted rows (in file order): new suppliers, then each contract
-    /// inserted, updated or left alone, with a version for each one inserted or updated.
-    /// A row whose contract is outside the batch's scope is refused and stores nothing, not
-    /// even its supplier.
-    pub fn add_rows(&mut self, chunk: PreparedRows) -> Result<(), DbError> {
+impl BatchWriter {
+    /// The batch being stored.
+    pub fn batch_id(&self) -> i64 {
+        self.batch_id
+    }
+
+    /// Stores a chunk of accepted rows (in file order) in a write transaction of its own:
+    /// new suppliers, new contracts (invisible until the batch is done) with their first
+    /// version, and the changes to stored contracts (staged for the final step). A row whose
+    /// contract is outside the batch's scope is refused and stores nothing, not even its
+    /// supplier.
+    pub fn add_rows(&mut self, conn: &mut DbConn, chunk: PreparedRows) -> Result<(), DbError> {
+        crate::db::write_tx(conn, |c| {
+            diesel::update(import_batches::table.find(self.batch_id))
+                .set(import_batches::heartbeat_at.eq(Some(now())))
+                .execute(c)?;
+            self.add_rows_in(c, chunk)
+        })
+    }
+
+    fn add_rows_in(&mut self, conn: &mut DbConn, chunk: PreparedRows) -> Result<(), DbError> {
         // Contracts this file names that are stored already, by contract number.
         let mut existing: HashMap<String, StoredContract> = HashMap::new();
         if !self.no_contracts_before {
@@ -625,7 +659,7 @@ impl BatchWriter<'_> {
                         contracts::data_sha256,
                         contracts::owner_user_id,
                     ))
-                    .load(self.conn)?;
+                    .load(conn)?;
                 for (id, no, version, data_sha256, owner) in found {
                     let stored = StoredContract {
                         id,
@@ -646,7 +680,7 @@ impl BatchWriter<'_> {
         self.refused
             .extend(refused.into_iter().map(|r| (r.row.row, r.row.contract_id)));
         self.counts.imported += rows.len() as u64;
-        self.add_suppliers(&rows)?;
+        self.add_suppliers(conn, &rows)?;
         let (batch_id, t, owner) = (self.batch_id, &self.at, self.owner);
         let supplier_of = |r: &PreparedRow| self.suppliers.get(r.row.orgnr.as_str()).map_or(0, |s| s.id);
 
@@ -654,7 +688,7 @@ impl BatchWriter<'_> {
             .iter()
             .filter(|r| !existing.contains_key(&r.row.contract_id))
             .collect();
-        let ids = self.contract_ids.take(self.conn, new_rows.len())?;
+        let ids = self.contract_ids.take(conn, new_rows.len())?;
         let values: Vec<_> = new_rows
             .iter()
             .zip(&ids)
@@ -684,14 +718,16 @@ impl BatchWriter<'_> {
                     contracts::created_at.eq(t),
                     contracts::updated_at.eq(t),
                     contracts::owner_user_id.eq(owner),
+                    contracts::visible.eq(false),
                 )
             })
             .collect();
-        insert_rows!(&mut *self.conn, contracts::table, values);
+        insert_rows!(&mut *conn, contracts::table, values);
         drop(values);
         self.counts.created += new_rows.len() as u64;
-        let mut versions: Vec<(i64, i32, &PreparedRow)> =
+        let versions: Vec<(i64, i32, &PreparedRow)> =
             new_rows.iter().zip(&ids).map(|(r, id)| (*id, 1, *r)).collect();
+        let mut staged = Vec::new();
 
         for r in &rows {
             let Some(StoredContract {
@@ -708,35 +744,30 @@ impl BatchWriter<'_> {
                 continue;
             }
             let x = &r.row;
-            let next = version + 1;
-            diesel::update(contracts::table.find(*id))
-                .set((
-                    (
-                        contracts::title.eq(x.title.as_deref()),
-                        contracts::supplier_id.eq(supplier_of(r)),
-                        contracts::supplier_name.eq(&x.supplier_name),
-                        contracts::orgnr.eq(x.orgnr.as_str()),
-                        contracts::category.eq(x.category.as_deref()),
-                        contracts::cpv.eq(x.cpv.as_deref()),
-                        contracts::value_ore.eq(x.value_ore),
-                        contracts::start_date.eq(x.start_date),
-                        contracts::end_date.eq(x.end_date),
-                    ),
-                    (
-                        contracts::unit.eq(x.unit.as_deref()),
-                        contracts::contract_manager.eq(x.contract_manager.as_deref()),
-                        contracts::subcontractor_levels.eq(x.subcontractor_levels),
-                        contracts::extras.eq(&r.extras_json),
-                        contracts::version.eq(next),
-                        contracts::data_sha256.eq(&r.data_sha256),
-                        contracts::last_batch_id.eq(batch_id),
-                        contracts::updated_at.eq(t.at),
-                    ),
-                ))
-                .execute(self.conn)?;
-            versions.push((*id, next, r));
+            staged.push((
+                import_staged_updates::batch_id.eq(batch_id),
+                import_staged_updates::contract_id.eq(*id),
+                import_staged_updates::base_version.eq(*version),
+                import_staged_updates::row_number.eq(i64::from(x.row)),
+                import_staged_updates::title.eq(x.title.as_deref()),
+                import_staged_updates::supplier_id.eq(supplier_of(r)),
+                import_staged_updates::supplier_name.eq(&x.supplier_name),
+                import_staged_updates::orgnr.eq(x.orgnr.as_str()),
+                import_staged_updates::category.eq(x.category.as_deref()),
+                import_staged_updates::cpv.eq(x.cpv.as_deref()),
+                import_staged_updates::value_ore.eq(x.value_ore),
+                import_staged_updates::start_date.eq(x.start_date.map(SqlDate)),
+                import_staged_updates::end_date.eq(x.end_date.map(SqlDate)),
+                import_staged_updates::unit.eq(x.unit.as_deref()),
+                import_staged_updates::contract_manager.eq(x.contract_manager.as_deref()),
+                import_staged_updates::subcontractor_levels.eq(x.subcontractor_levels),
+                import_staged_updates::extras.eq(&r.extras_json),
+                import_staged_updates::data.eq(&r.data_json),
+                import_staged_updates::data_sha256.eq(&r.data_sha256),
+            ));
             self.counts.updated += 1;
         }
+        insert_rows!(&mut *conn, import_staged_updates::table, staged);
 
         let values: Vec<_> = versions
             .iter()
@@ -752,13 +783,13 @@ impl BatchWriter<'_> {
                 )
             })
             .collect();
-        insert_rows!(&mut *self.conn, contract_versions::table, values);
+        insert_rows!(&mut *conn, contract_versions::table, values);
         Ok(())
     }
 
     /// Inserts the suppliers of `rows` met for the first time, and notes the latest name the
     /// file gives each one.
-    fn add_suppliers(&mut self, rows: &[PreparedRow]) -> Result<(), DbError> {
+    fn add_suppliers(&mut self, conn: &mut DbConn, rows: &[PreparedRow]) -> Result<(), DbError> {
         // Org numbers new to this batch, with their last name in this chunk.
         let mut unseen: Vec<(&str, &str)> = Vec::new();
         let mut unseen_at: HashMap<&str, usize> = HashMap::new();
@@ -784,7 +815,7 @@ impl BatchWriter<'_> {
                 let found: Vec<(i64, String, String)> = suppliers::table
                     .filter(suppliers::orgnr.eq_any(part))
                     .select((suppliers::id, suppliers::orgnr, suppliers::name))
-                    .load(self.conn)?;
+                    .load(conn)?;
                 for (id, orgnr, stored_name) in found {
                     let latest_name = unseen_at
                         .get(orgnr.as_str())
@@ -803,12 +834,12 @@ impl BatchWriter<'_> {
         // here, chunk by chunk, rather than at the end, so it overlaps with reading the file.
         let mut orgnrs: Vec<&str> = unseen.iter().map(|u| u.0).collect();
         orgnrs.sort_unstable();
-        super::suppliers::enqueue_missing(self.conn, &orgnrs)?;
+        super::suppliers::enqueue_missing(conn, &orgnrs)?;
         let new: Vec<(&str, &str)> = unseen
             .into_iter()
             .filter(|(o, _)| !self.suppliers.contains_key(*o))
             .collect();
-        let ids = self.supplier_ids.take(self.conn, new.len())?;
+        let ids = self.supplier_ids.take(conn, new.len())?;
         let (batch_id, t) = (self.batch_id, &self.at);
         let values: Vec<_> = new
             .iter()
@@ -824,7 +855,7 @@ impl BatchWriter<'_> {
                 )
             })
             .collect();
-        insert_rows!(&mut *self.conn, suppliers::table, values);
+        insert_rows!(&mut *conn, suppliers::table, values);
         for ((orgnr, name), id) in new.iter().zip(ids) {
             let seen = SeenSupplier {
                 id,
@@ -842,13 +873,13 @@ impl BatchWriter<'_> {
     /// counts and the remembered mapping. Returns the report (the service audits it).
     pub fn finish(
         self,
+        c: &mut DbConn,
         uploader: &User,
         meta: &UploadMeta,
         mut parsed: ParsedRegister,
         explicit_mapping: Option<&ColumnMapping>,
     ) -> Result<ImportReport, DbError> {
         let BatchWriter {
-            conn: c,
             batch_id,
             at: BatchTime { at: t, .. },
             suppliers: seen,
@@ -886,6 +917,15 @@ impl BatchWriter<'_> {
                 .set((suppliers::name.eq(&s.latest_name), suppliers::updated_at.eq(t)))
                 .execute(c)?;
         }
+        apply_staged_updates(c, batch_id, t)?;
+        // The batch's new contracts appear, all at once, with the batch.
+        diesel::update(
+            contracts::table
+                .filter(contracts::first_batch_id.eq(batch_id))
+                .filter(contracts::visible.eq(false)),
+        )
+        .set(contracts::visible.eq(true))
+        .execute(c)?;
         let mapping_json = serde_json::to_string(&parsed.mapping).unwrap_or_else(|_| "{}".into());
         diesel::update(import_batches::table.find(batch_id))
             .set((
@@ -903,6 +943,8 @@ impl BatchWriter<'_> {
                     import_batches::contracts_updated.eq(counts.updated as i64),
                     import_batches::contracts_unchanged.eq(counts.unchanged as i64),
                     import_batches::suppliers_created.eq(counts.suppliers_created as i64),
+                    import_batches::state.eq("done"),
+                    import_batches::heartbeat_at.eq(None::<NaiveDateTime>),
                 ),
             ))
             .execute(c)?;
@@ -937,4 +979,182 @@ impl BatchWriter<'_> {
             suppliers_created: counts.suppliers_created,
         })
     }
+}
+
+/// One staged change, as applied in the final step.
+#[derive(Queryable)]
+struct StagedUpdate {
+    contract_id: i64,
+    base_version: i32,
+    row_number: i64,
+    title: Option<String>,
+    supplier_id: i64,
+    supplier_name: String,
+    orgnr: String,
+    category: Option<String>,
+    cpv: Option<String>,
+    value_ore: Option<i64>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    unit: Option<String>,
+    contract_manager: Option<String>,
+    subcontractor_levels: Option<i32>,
+    extras: String,
+    data: String,
+    data_sha256: String,
+}
+
+/// Applies batch `batch_id`'s staged changes to stored contracts, each as a new version,
+/// and drops them. A contract changed by someone else since the batch staged its change
+/// (moved to another owner, say) is not overwritten: the import fails and can be run again.
+fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Result<(), DbError> {
+    let mut after: i64 = -1;
+    loop {
+        let staged: Vec<StagedUpdate> = import_staged_updates::table
+            .filter(import_staged_updates::batch_id.eq(batch_id))
+            .filter(import_staged_updates::contract_id.gt(after))
+            .order(import_staged_updates::contract_id.asc())
+            .limit(CHUNK as i64)
+            .select((
+                import_staged_updates::contract_id,
+                import_staged_updates::base_version,
+                import_staged_updates::row_number,
+                import_staged_updates::title,
+                import_staged_updates::supplier_id,
+                import_staged_updates::supplier_name,
+                import_staged_updates::orgnr,
+                import_staged_updates::category,
+                import_staged_updates::cpv,
+                import_staged_updates::value_ore,
+                import_staged_updates::start_date,
+                import_staged_updates::end_date,
+                import_staged_updates::unit,
+                import_staged_updates::contract_manager,
+                import_staged_updates::subcontractor_levels,
+                import_staged_updates::extras,
+                import_staged_updates::data,
+                import_staged_updates::data_sha256,
+            ))
+            .load(c)?;
+        let Some(last) = staged.last() else { break };
+        after = last.contract_id;
+        for u in &staged {
+            let next = u.base_version + 1;
+            let n = diesel::update(
+                contracts::table
+                    .find(u.contract_id)
+                    .filter(contracts::version.eq(u.base_version)),
+            )
+            .set((
+                (
+                    contracts::title.eq(u.title.as_deref()),
+                    contracts::supplier_id.eq(u.supplier_id),
+                    contracts::supplier_name.eq(&u.supplier_name),
+                    contracts::orgnr.eq(&u.orgnr),
+                    contracts::category.eq(u.category.as_deref()),
+                    contracts::cpv.eq(u.cpv.as_deref()),
+                    contracts::value_ore.eq(u.value_ore),
+                    contracts::start_date.eq(u.start_date),
+                    contracts::end_date.eq(u.end_date),
+                ),
+                (
+                    contracts::unit.eq(u.unit.as_deref()),
+                    contracts::contract_manager.eq(u.contract_manager.as_deref()),
+                    contracts::subcontractor_levels.eq(u.subcontractor_levels),
+                    contracts::extras.eq(&u.extras),
+                    contracts::version.eq(next),
+                    contracts::data_sha256.eq(&u.data_sha256),
+                    contracts::last_batch_id.eq(batch_id),
+                    contracts::updated_at.eq(at),
+                ),
+            ))
+            .execute(c)?;
+            if n != 1 {
+                return Err(DbError::Invalid(format!(
+                    "contract {} changed while this import was being stored; import the file again",
+                    u.contract_id
+                )));
+            }
+        }
+        let versions: Vec<_> = staged
+            .iter()
+            .map(|u| {
+                (
+                    contract_versions::contract_id.eq(u.contract_id),
+                    contract_versions::version.eq(u.base_version + 1),
+                    contract_versions::batch_id.eq(batch_id),
+                    contract_versions::row_number.eq(u.row_number),
+                    contract_versions::data.eq(&u.data),
+                    contract_versions::data_sha256.eq(&u.data_sha256),
+                    contract_versions::created_at.eq(at),
+                )
+            })
+            .collect();
+        insert_rows!(&mut *c, contract_versions::table, versions);
+    }
+    diesel::delete(import_staged_updates::table.filter(import_staged_updates::batch_id.eq(batch_id)))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Removes a batch that did not finish, whole: its invisible contracts with their versions,
+/// its staged changes, the suppliers it created that no contract uses, its row errors and
+/// its record. Stored contracts were never changed by it (changes wait for the final step).
+/// Does nothing to a batch that is done.
+pub fn discard_batch(c: &mut DbConn, batch_id: i64) -> Result<bool, DbError> {
+    let staging: Option<String> = import_batches::table
+        .find(batch_id)
+        .select(import_batches::state)
+        .first(c)
+        .optional()?;
+    if staging.as_deref() != Some("staging") {
+        return Ok(false);
+    }
+    let invisible = contracts::table
+        .filter(contracts::first_batch_id.eq(batch_id))
+        .filter(contracts::visible.eq(false))
+        .select(contracts::id);
+    diesel::delete(contract_versions::table.filter(contract_versions::contract_id.eq_any(invisible)))
+        .execute(c)?;
+    diesel::delete(import_staged_updates::table.filter(import_staged_updates::batch_id.eq(batch_id)))
+        .execute(c)?;
+    diesel::delete(
+        contracts::table
+            .filter(contracts::first_batch_id.eq(batch_id))
+            .filter(contracts::visible.eq(false)),
+    )
+    .execute(c)?;
+    let used = contracts::table.select(contracts::supplier_id);
+    diesel::delete(
+        suppliers::table
+            .filter(suppliers::first_batch_id.eq(batch_id))
+            .filter(suppliers::id.ne_all(used)),
+    )
+    .execute(c)?;
+    diesel::delete(import_errors::table.filter(import_errors::batch_id.eq(batch_id))).execute(c)?;
+    diesel::delete(import_batches::table.find(batch_id)).execute(c)?;
+    Ok(true)
+}
+
+/// How long a batch may go without storing a chunk before it counts as abandoned (its
+/// importer died): far longer than any chunk takes.
+pub const ABANDONED_AFTER_SECONDS: i64 = 15;
+
+/// Removes every batch still `staging` whose heartbeat is older than
+/// [`ABANDONED_AFTER_SECONDS`] at `now` (see [`discard_batch`]); returns their ids.
+pub fn discard_abandoned(c: &mut DbConn, now: NaiveDateTime) -> Result<Vec<i64>, DbError> {
+    let stale = now - chrono::Duration::seconds(ABANDONED_AFTER_SECONDS);
+    let ids: Vec<i64> = import_batches::table
+        .filter(import_batches::state.eq("staging"))
+        .filter(
+            import_batches::heartbeat_at
+                .is_null()
+                .or(import_batches::heartbeat_at.lt(stale)),
+        )
+        .select(import_batches::id)
+        .load(c)?;
+    for id in &ids {
+        discard_batch(c, *id)?;
+    }
+    Ok(ids)
 }
