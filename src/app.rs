@@ -27,11 +27,19 @@ pub fn open_database(settings: &Settings) -> Result<Pool, DbError> {
             source,
         })?;
     }
-    db::connect_with(
+    let pool = db::connect_with(
         &settings.db_target(),
         settings.db_pool_size,
         settings.db_busy_timeout_ms,
-    )
+    )?;
+    // An import whose process died (a crash, a killed CLI) left an invisible batch: remove it.
+    let removed = db::write_tx(&mut *pool.get()?, |c| {
+        db::models::imports::discard_abandoned(c, db::models::now())
+    })?;
+    if !removed.is_empty() {
+        tracing::warn!(batches = ?removed, "removed import batches abandoned by a process that stopped");
+    }
+    Ok(pool)
 }
 
 /// What happened to the first admin on start-up.

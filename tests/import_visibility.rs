@@ -1,0 +1,194 @@
+//! A long import does not stop other users, and keeps its all-or-nothing promise: chunks are
+//! committed one by one so other writers get their turn, but nothing of the batch can be
+//! seen until its final step; a batch abandoned by a killed process is invisible and is
+//! removed the next time the database is opened. On SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestDb, run_cli};
+use diesel::prelude::*;
+use spotcheck::db::models::Actor;
+use spotcheck::db::schema::{contracts, import_batches, suppliers};
+use spotcheck::domain::liaison::LiaisonDraft;
+use spotcheck::domain::roles::Role;
+
+/// A register of `n` contracts over 4 suppliers.
+fn register(n: usize) -> String {
+    let orgnrs = ["923609016", "991825827", "974760673", "937052766"];
+    let mut csv = String::from("Avtalenr;Beskrivelse;Leverandør;Org.nr;Verdi;Startdato;Sluttdato;Enhet\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "K-{i:06};Renhold {i};Leverandør {} AS;{};{};01.01.2025;31.12.2027;Enhet {}\n",
+            i % 50,
+            orgnrs[i % 4],
+            10_000 + i,
+            i % 7
+        ));
+    }
+    csv
+}
+
+fn filter() -> spotcheck::db::models::contracts::ContractFilter {
+    spotcheck::db::models::contracts::ContractFilter {
+        page: 1,
+        per_page: 10,
+        ..Default::default()
+    }
+}
+
+fn staging_batches(conn: &mut spotcheck::db::DbConn) -> i64 {
+    import_batches::table
+        .filter(import_batches::state.eq("staging"))
+        .count()
+        .get_result(conn)
+        .unwrap()
+}
+
+async fn others_write_while_an_import_stores(backend: Backend) {
+    let db = TestDb::new(backend);
+    let pool = spotcheck::app::open_database(&db.settings()).unwrap();
+    let kari = spotcheck::service::users::create_hashed(
+        &mut pool.get().unwrap(),
+        &Actor::system(),
+        "kari",
+        Role::Kemner,
+        None,
+        None,
+    )
+    .unwrap();
+    let rules = common::rules::shipped_rules();
+    let csv = register(60_000);
+    let importer = {
+        let (pool, kari) = (pool.clone(), kari.clone());
+        std::thread::spawn(move || {
+            spotcheck::service::imports::import_register(
+                &pool,
+                &kari,
+                "stor.csv",
+                csv.as_bytes(),
+                &spotcheck::import::ImportOptions::default(),
+                false,
+                &mut |_| {},
+            )
+            .unwrap()
+        })
+    };
+    // While the import stores: writes go through, and what the batch has stored so far is
+    // there in the tables but shown by no read.
+    let mut writes_during_import = 0;
+    let mut hidden_seen = false;
+    let mut i = 0;
+    while !importer.is_finished() {
+        let mut conn = pool.get().unwrap();
+        let draft = LiaisonDraft {
+            name: format!("Kontakt {i}"),
+            agency: "nav".into(),
+            email: format!("k{i}@nav.test"),
+            industries: Vec::new(),
+            notices: vec!["draw_published".into()],
+            user: None,
+        };
+        spotcheck::service::liaisons::create(&mut conn, &Actor::system(), &rules, &draft).unwrap();
+        i += 1;
+        if staging_batches(&mut conn) == 1 {
+            writes_during_import += 1;
+            let stored: i64 = contracts::table.count().get_result(&mut conn).unwrap();
+            let page = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
+            if stored > 0 {
+                assert_eq!(
+                    page.total, 0,
+                    "{stored} contracts stored, none shown before the batch is done"
+                );
+                hidden_seen = true;
+            }
+        }
+        drop(conn);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let report = importer.join().unwrap();
+    assert_eq!(report.contracts_created, 60_000);
+    assert!(
+        writes_during_import > 0,
+        "other writers committed while the import was storing"
+    );
+    assert!(hidden_seen, "stored chunks were seen, hidden");
+    let mut conn = pool.get().unwrap();
+    let page = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
+    assert_eq!(page.total, 60_000, "the whole batch is shown once done");
+    assert_eq!(staging_batches(&mut conn), 0);
+    assert!(matches!(
+        spotcheck::db::models::audit::verify(&mut conn).unwrap(),
+        spotcheck::db::models::audit::ChainStatus::Intact { .. }
+    ));
+}
+
+async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
+    let db = TestDb::new(backend);
+    std::fs::write(db.dir.path().join("stor.csv"), register(150_000)).unwrap();
+    let path = db.dir.path().join("stor.csv");
+    let mut child = std::process::Command::new(common::bin())
+        .args(["import", path.to_str().unwrap()])
+        .env_remove("SPOTCHECK_CONFIG")
+        .env("SPOTCHECK_DATABASE_URL", &db.url)
+        .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
+        .env("SPOTCHECK_RULES_DIR", db.settings().rules_dir.unwrap())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it has stored some chunks.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let stored = loop {
+        assert!(Instant::now() < deadline, "the import never started storing");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before it could be killed"
+        );
+        let mut conn = db.raw_conn();
+        let n: i64 = contracts::table.count().get_result(&mut conn).unwrap_or(0);
+        if n > 0 {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut conn = db.raw_conn();
+    assert_eq!(staging_batches(&mut conn), 1, "the killed batch is left staging");
+    assert!(stored > 0);
+    let shown = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
+    assert_eq!(shown.total, 0, "and invisible");
+    // Once its heartbeat is stale, the next start removes it whole.
+    std::thread::sleep(Duration::from_secs(
+        spotcheck::db::models::imports::ABANDONED_AFTER_SECONDS as u64 + 1,
+    ));
+    let (ok, out, err) = run_cli(&db, &["users", "list"], &[]);
+    assert!(ok, "{out}{err}");
+    let count = |conn: &mut spotcheck::db::DbConn| -> (i64, i64, i64) {
+        (
+            import_batches::table.count().get_result(conn).unwrap(),
+            contracts::table.count().get_result(conn).unwrap(),
+            suppliers::table.count().get_result(conn).unwrap(),
+        )
+    };
+    assert_eq!(
+        count(&mut conn),
+        (0, 0, 0),
+        "the batch is wholly absent after the restart"
+    );
+    // And an import runs cleanly afterwards.
+    let small = db.dir.path().join("liten.csv");
+    std::fs::write(&small, register(10)).unwrap();
+    let (ok, out, err) = run_cli(&db, &["import", small.to_str().unwrap()], &[]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(count(&mut conn), (1, 10, 4));
+}
+
+backend_tests!(
+    others_write_while_an_import_stores,
+    a_killed_import_leaves_nothing_after_restart
+);
