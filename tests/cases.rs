@@ -764,6 +764,9 @@ async fn innkjoper_sees_only_the_outcome_on_own_contracts(backend: Backend) {
         "no notes, findings, shares or people: {one}"
     );
     assert_eq!(one["status"], "ny");
+    // Whom a case is shared with or assigned to is not theirs to learn, even by filtering.
+    expect(get(&app, "/api/v1/cases?agency=nav", &per).await, 403).await;
+    expect(get(&app, "/api/v1/cases?assigned=me", &per).await, 403).await;
     // Someone else's contract: 404. Changing anything: 403.
     expect(
         get(&app, &format!("/api/v1/cases/{}", ids["K-001"]), &per).await,

@@ -241,33 +241,51 @@ pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, Case
         CaseAccess::None => return Err(CaseError::Forbidden),
         CaseAccess::All => {}
         CaseAccess::Agency(agency) => filter.visible_to_agency = Some(agency.as_str().to_owned()),
-        CaseAccess::OutcomesOfOwnContracts(owner) => filter.visible_to_owner = Some(owner),
+        CaseAccess::OutcomesOfOwnContracts(owner) => {
+            // Whom a case is shared with or assigned to is not for the innkjøper to learn,
+            // not even by filtering on it.
+            if filter.shared_with.is_some() || filter.assigned_to.is_some() {
+                return Err(CaseError::Forbidden);
+            }
+            filter.visible_to_owner = Some(owner);
+        }
     }
-    let (total, found) = rows::list(c, &filter, &paging)?;
-    let items = match a {
-        CaseAccess::OutcomesOfOwnContracts(_) => found
-            .into_iter()
-            .map(|r| {
-                CaseListItem::Outcome(CaseOutcome {
-                    id: r.id,
-                    contract_id: r.contract_id,
-                    contract_no: r.contract_no,
-                    status: r.status,
-                    outcome: r.outcome,
+    let page = |c: &mut DbConn| -> Result<CasePage, CaseError> {
+        let (total, found) = rows::list(c, &filter, &paging)?;
+        let items = match a {
+            CaseAccess::OutcomesOfOwnContracts(_) => found
+                .into_iter()
+                .map(|r| {
+                    CaseListItem::Outcome(CaseOutcome {
+                        id: r.id,
+                        contract_id: r.contract_id,
+                        contract_no: r.contract_no,
+                        status: r.status,
+                        outcome: r.outcome,
+                    })
                 })
-            })
-            .collect(),
-        _ => summaries(c, found)?,
+                .collect(),
+            _ => summaries(c, found)?,
+        };
+        Ok(CasePage {
+            total,
+            page: paging.page(),
+            per_page: paging.per_page(),
+            items,
+        })
     };
-    if let CaseAccess::Agency(agency) = a {
-        let ids: Vec<i64> = items
-            .iter()
-            .filter_map(|i| match i {
-                CaseListItem::Summary(s) => Some(s.id),
-                CaseListItem::Outcome(_) => None,
-            })
-            .collect();
-        write_tx(c, |c| {
+    match a {
+        // Read and audited in one transaction: what was listed is what was logged.
+        CaseAccess::Agency(agency) => write_tx(c, |c| {
+            let listed = page(c)?;
+            let ids: Vec<i64> = listed
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    CaseListItem::Summary(s) => Some(s.id),
+                    CaseListItem::Outcome(_) => None,
+                })
+                .collect();
             audit::append(
                 c,
                 &Actor::user(&user.username),
@@ -275,17 +293,13 @@ pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, Case
                     action: "case.list",
                     object_type: "case",
                     object_id: "",
-                    detail: json!({"agency": agency, "cases": ids, "total": total}),
+                    detail: json!({"agency": agency, "cases": ids, "total": listed.total}),
                 },
-            )
-        })?;
+            )?;
+            Ok(listed)
+        }),
+        _ => page(c),
     }
-    Ok(CasePage {
-        total,
-        page: paging.page(),
-        per_page: paging.per_page(),
-        items,
-    })
 }
 
 fn summaries(c: &mut DbConn, found: Vec<CaseListRow>) -> Result<Vec<CaseListItem>, CaseError> {
