@@ -296,6 +296,7 @@ async fn full_workflow_to_a_four_eyes_closing(backend: Backend) {
     assert_eq!(case["contract"]["unit"], "Bergenhus");
     assert_eq!(case["risk"]["score"], 70);
     assert_eq!(case["risk"]["tier"], "høy");
+    assert_eq!(case["industries"], json!(["renhold"]));
     assert!(case["draw"]["position"].as_i64().unwrap() >= 1, "{case}");
     assert_eq!(case["draw"]["round"], 1);
     assert!(case["draw"]["part"].is_string());

@@ -377,6 +377,9 @@ pub struct CaseDetail {
     pub contract: CaseContract,
     /// The contract's current risk (none if never scored).
     pub risk: Option<CaseRisk>,
+    /// The contract's risk industries (ids of the rule set that scored it), which decided
+    /// whom the case was shared with at publication.
+    pub industries: Vec<String>,
     pub draw: Option<DrawOrigin>,
     pub shares: Vec<ShareRow>,
     pub notes: Vec<NoteView>,
@@ -396,6 +399,10 @@ fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDe
     let contract =
         rows::contract(c, case.contract_id)?.ok_or_else(|| corrupt(case.id, "contract missing"))?;
     let risk = rows::risk(c, case.contract_id)?;
+    let industries = risk
+        .as_ref()
+        .map(|r| decode_list(&r.industries))
+        .unwrap_or_default();
     let draw = match (case.draw_id, case.pick_id) {
         (Some(draw_id), Some(pick_id)) => rows::pick_place(c, pick_id)?.map(|(round, position)| DrawOrigin {
             draw_id,
@@ -452,6 +459,7 @@ fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDe
         close_proposal: rows::proposal(c, case.id)?,
         contract,
         risk,
+        industries,
         draw,
         shares,
         notes,
