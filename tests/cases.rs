@@ -144,6 +144,17 @@ fn liaison(app: &TestApp, name: &str, agency: &str, industries: &[&str]) {
 /// The service with the register, users of every role, an Arbeidstilsynet liaison for
 /// renhold and a NAV liaison for bygg og anlegg, and a draw of every contract published.
 async fn setup(backend: Backend) -> TestApp {
+    setup_with_draw(backend, REGISTER.len() as u64).await
+}
+
+fn kemner(app: &TestApp) -> users::User {
+    users::find_by_username(&mut app.pool.get().unwrap(), "kari")
+        .unwrap()
+        .unwrap()
+}
+
+/// As [`setup`], with a draw of `size` contracts.
+async fn setup_with_draw(backend: Backend, size: u64) -> TestApp {
     let app = TestApp::start(backend).await;
     app.add_user("kari", Role::Kemner, None);
     app.add_user("ola", Role::Akrim, Some(Agency::Arbeidstilsynet));
@@ -153,16 +164,19 @@ async fn setup(backend: Backend) -> TestApp {
     load_register(&app.pool);
     liaison(&app, "Ola", "arbeidstilsynet", &["renhold"]);
     liaison(&app, "Nora", "nav", &["bygg_anlegg"]);
-    let kari = users::find_by_username(&mut app.pool.get().unwrap(), "kari")
-        .unwrap()
-        .unwrap();
     let spec = DrawSpec {
         seed: Some(SEED.into()),
-        size: Some(REGISTER.len() as u64),
+        size: Some(size),
         ..DrawSpec::default()
     };
-    let published = draws::publish(&mut app.pool.get().unwrap(), &kari, &spec, &shipped_rules()).unwrap();
-    assert_eq!(published.cases_opened, REGISTER.len());
+    let published = draws::publish(
+        &mut app.pool.get().unwrap(),
+        &kemner(&app),
+        &spec,
+        &shipped_rules(),
+    )
+    .unwrap();
+    assert_eq!(published.cases_opened as u64, size);
     app
 }
 
@@ -273,6 +287,40 @@ async fn publishing_shares_cases_by_the_liaisons_industries(backend: Backend) {
     );
     // Kemneren's reads are not audited as case reads (only A-krim partners' are).
     assert!(audit_of(&app, ids["K-001"]).is_empty());
+    chain_intact(&app);
+    app.stop();
+}
+
+async fn extending_a_draw_shares_its_new_cases(backend: Backend) {
+    let app = setup_with_draw(backend, 3).await;
+    let kari = app.token_for("kari");
+    assert_eq!(case_ids(&app, &kari).await.len(), 3);
+    let extended = draws::extend(
+        &mut app.pool.get().unwrap(),
+        &kemner(&app),
+        1,
+        5,
+        None,
+        &shipped_rules(),
+    )
+    .unwrap();
+    assert_eq!(extended.cases_opened, 5);
+    let ids = case_ids(&app, &kari).await;
+    assert_eq!(ids.len(), REGISTER.len());
+    for (no, id) in &ids {
+        let case = json_of(get(&app, &format!("/api/v1/cases/{id}"), &kari).await).await;
+        let want: &[&str] = match no.as_str() {
+            "K-001" | "K-002" | "K-003" => &["arbeidstilsynet"],
+            "K-013" | "K-014" => &["nav"],
+            _ => &["arbeidstilsynet", "nav"],
+        };
+        assert_eq!(shares_of(&case), want, "{no}");
+    }
+    let mut conn = app.pool.get().unwrap();
+    let rows = spotcheck::service::users::recent_audit(&mut conn, 1000).unwrap();
+    let extend = rows.iter().find(|r| r.action == "draw.extend").unwrap();
+    let detail: Value = serde_json::from_str(&extend.detail).unwrap();
+    assert!(detail["case_shares"].as_u64().unwrap() >= 5, "{detail}");
     chain_intact(&app);
     app.stop();
 }
@@ -948,6 +996,7 @@ async fn cli_lists_and_shows_in_norwegian(backend: Backend) {
 
 backend_tests!(
     publishing_shares_cases_by_the_liaisons_industries,
+    extending_a_draw_shares_its_new_cases,
     full_workflow_to_a_four_eyes_closing,
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
