@@ -59,6 +59,7 @@ fn main() -> anyhow::Result<()> {
             Ok(cli::liaisons::run(&Ctx::open(&settings)?, command, &mut stdout)?)
         }
         Command::Outbox { command } => Ok(cli::outbox::run(&Ctx::open(&settings)?, command, &mut stdout)?),
+        Command::Cases { command } => Ok(cli::cases::run(&Ctx::open(&settings)?, command, &mut stdout)?),
         Command::Audit { command } => Ok(cli::audit::run(&Ctx::open(&settings)?, command, &mut stdout)?),
     }
 }

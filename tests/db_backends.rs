@@ -84,6 +84,31 @@ async fn every_table_loads(backend: Backend) {
         .select(liaisons::all_columns)
         .load(&mut conn)
         .unwrap();
+    let _: Vec<(i64, String, NaiveDateTime)> = case_shares::table
+        .select(case_shares::all_columns)
+        .load(&mut conn)
+        .unwrap();
+    let _: Vec<(i64, String, i64, NaiveDateTime)> = case_close_proposals::table
+        .select(case_close_proposals::all_columns)
+        .load(&mut conn)
+        .unwrap();
+    let _: Vec<(
+        i64,
+        i64,
+        NaiveDateTime,
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    )> = case_events::table
+        .select(case_events::all_columns)
+        .load(&mut conn)
+        .unwrap();
     let _: Vec<(
         i64,
         i64,

@@ -19,6 +19,7 @@ use crate::risk::RuleSet;
 pub mod approvals;
 pub mod audit;
 pub mod brreg;
+pub mod cases;
 pub mod contracts;
 pub mod draw;
 pub mod enrich;
@@ -93,6 +94,11 @@ pub enum Command {
     Outbox {
         #[command(subcommand)]
         command: outbox::OutboxCommand,
+    },
+    /// Saker: list dem, eller vis én (for Kemneren og drift).
+    Cases {
+        #[command(subcommand)]
+        command: cases::CasesCommand,
     },
     /// Check the audit log.
     Audit {

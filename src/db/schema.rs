@@ -502,3 +502,52 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(import_staged_updates, contracts);
 diesel::allow_tables_to_appear_in_same_query!(import_staged_updates, import_batches);
+
+diesel::table! {
+    /// The agencies a case is shared with now (migration 000011).
+    case_shares (case_id, agency) {
+        case_id -> BigInt,
+        agency -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The pending four-eyes close proposal of a case, if any.
+    case_close_proposals (case_id) {
+        case_id -> BigInt,
+        outcome -> Text,
+        proposed_by_user_id -> BigInt,
+        proposed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Everything that happened to a case, append-only (see the migration).
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        actor_user_id -> BigInt,
+        kind -> Text,
+        status -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        text -> Nullable<Text>,
+        indicator -> Nullable<Text>,
+        result -> Nullable<Text>,
+        agency -> Nullable<Text>,
+        assignee_user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(case_shares -> cases (case_id));
+diesel::joinable!(case_close_proposals -> cases (case_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_events -> users (actor_user_id));
+diesel::allow_tables_to_appear_in_same_query!(case_shares, case_close_proposals, case_events, users);
+diesel::allow_tables_to_appear_in_same_query!(cases, case_shares);
+diesel::allow_tables_to_appear_in_same_query!(cases, case_close_proposals);
+diesel::allow_tables_to_appear_in_same_query!(cases, case_events);
+diesel::allow_tables_to_appear_in_same_query!(cases, users);
+diesel::allow_tables_to_appear_in_same_query!(case_shares, contracts);
+diesel::allow_tables_to_appear_in_same_query!(case_shares, contract_risk);

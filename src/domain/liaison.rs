@@ -163,6 +163,19 @@ pub enum Problem {
     },
     /// A disabled user is given nothing new.
     UserDisabled(String),
+    /// Not a case status (`domain::case`).
+    UnknownCaseStatus(String),
+    UnknownOutcome(String),
+    UnknownFindingResult(String),
+    /// Not an indicator id of the rule set in force.
+    UnknownIndicator(String),
+    /// A case can be assigned only to Kemneren or an A-krim user of an agency it is
+    /// shared with.
+    CannotReviewCase {
+        username: String,
+        role: Role,
+        agency: Option<Agency>,
+    },
 }
 
 fn agency_or_none(a: Option<Agency>) -> String {
@@ -204,6 +217,24 @@ impl Problem {
                 "'{username}' has the role {role}, which does not import contracts; choose an innkjoper or kemner"
             ),
             Problem::UserDisabled(u) => format!("'{u}' is disabled; choose an enabled user"),
+            Problem::UnknownCaseStatus(s) => {
+                format!("unknown status '{s}': use ny, under_vurdering, kontrollert or lukket")
+            }
+            Problem::UnknownOutcome(o) => format!(
+                "unknown outcome '{o}': use ingen_funn, avvik_rettet, henvist_arbeidstilsynet, henvist_skatteetaten, henvist_politiet or henvist_nav"
+            ),
+            Problem::UnknownFindingResult(r) => {
+                format!("unknown result '{r}': use bekreftet, ikke_bekreftet or ikke_kontrollert")
+            }
+            Problem::UnknownIndicator(i) => format!("'{i}' is not an indicator of the rule set in force"),
+            Problem::CannotReviewCase {
+                username,
+                role,
+                agency,
+            } => format!(
+                "'{username}' ({role}, agency {}) cannot be assigned this case: choose a kemner or an akrim user of an agency the case is shared with",
+                agency_or_none(*agency)
+            ),
         }
     }
 
@@ -241,6 +272,24 @@ impl Problem {
                 "«{username}» har rollen {role}, som ikke importerer kontrakter; velg en innkjøper eller Kemneren"
             ),
             Problem::UserDisabled(u) => format!("«{u}» er deaktivert; velg en aktiv bruker"),
+            Problem::UnknownCaseStatus(s) => {
+                format!("ukjent status «{s}»: bruk ny, under_vurdering, kontrollert eller lukket")
+            }
+            Problem::UnknownOutcome(o) => format!(
+                "ukjent utfall «{o}»: bruk ingen_funn, avvik_rettet, henvist_arbeidstilsynet, henvist_skatteetaten, henvist_politiet eller henvist_nav"
+            ),
+            Problem::UnknownFindingResult(r) => {
+                format!("ukjent resultat «{r}»: bruk bekreftet, ikke_bekreftet eller ikke_kontrollert")
+            }
+            Problem::UnknownIndicator(i) => format!("«{i}» er ikke en indikator i regelsettet i bruk"),
+            Problem::CannotReviewCase {
+                username,
+                role,
+                agency,
+            } => format!(
+                "«{username}» ({role}, etat {}) kan ikke få saken: velg Kemneren eller en A-krim-bruker fra en etat saken er delt med",
+                agency_or_none(*agency)
+            ),
         }
     }
 }

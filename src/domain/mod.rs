@@ -1,6 +1,7 @@
 //! Pure domain logic: no I/O, no actix, no diesel, so it can be property-tested directly.
 
 pub mod audit_chain;
+pub mod case;
 pub mod liaison;
 pub mod orgnr;
 pub mod oslo;

@@ -43,7 +43,13 @@ pub enum Permission {
     ReadPublishedDraws,
     ManageRules,
     ReadRules,
+    /// Work cases: read them in full, change status, assign, note, find, close, reopen
+    /// (Kemneren: every case; an A-krim partner: the cases shared with their agency).
     ReviewCases,
+    /// See the status and outcome of cases on one's own contracts (`domain::case`).
+    ReadCaseOutcomes,
+    /// Share a case with an agency, or stop sharing it (Kemneren).
+    ShareCases,
     ManageUsers,
     ReadAuditLog,
     /// The contacts at the A-krim agencies who receive mail (kemneren and the admin).
@@ -112,7 +118,10 @@ impl Role {
     pub fn may(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Innkjoper => matches!(p, SignedIn | ImportContracts | ViewOwnImports | ReadRules),
+            Role::Innkjoper => matches!(
+                p,
+                SignedIn | ImportContracts | ViewOwnImports | ReadRules | ReadCaseOutcomes
+            ),
             Role::Kemner => matches!(
                 p,
                 SignedIn
@@ -124,6 +133,8 @@ impl Role {
                     | ManageRules
                     | ReadRules
                     | ReviewCases
+                    | ReadCaseOutcomes
+                    | ShareCases
                     | ManageLiaisons
                     | ManageOutbox
                     | MoveContractOwners
@@ -232,6 +243,12 @@ mod tests {
         assert!(!Role::Akrim.may(Permission::ImportContracts));
         assert!(!Role::Innkjoper.may(Permission::RunDraws));
         assert!(!Role::Admin.may(Permission::ReviewCases));
+        assert!(!Role::Admin.may(Permission::ReadCaseOutcomes));
+        assert!(!Role::Admin.may(Permission::ShareCases));
+        assert!(!Role::Akrim.may(Permission::ShareCases));
+        assert!(!Role::Innkjoper.may(Permission::ReviewCases));
+        assert!(Role::Innkjoper.may(Permission::ReadCaseOutcomes));
+        assert!(Role::Kemner.may(Permission::ShareCases));
         assert!(Role::Kemner.may(Permission::RunDraws));
         assert!(Role::Admin.may(Permission::ManageUsers));
         assert!(Role::Kemner.may(Permission::ManageLiaisons));

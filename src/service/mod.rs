@@ -12,9 +12,11 @@
 //! - [`rules`]: the rule set in force, stored in the database;
 //! - [`scoring`]: rescoring stored contracts and suppliers, explanations;
 //! - [`draws`]: spot-check draws (spec, population, publish, views, verify);
-//! - [`liaisons`]: the contacts at the A-krim agencies who receive mail.
+//! - [`liaisons`]: the contacts at the A-krim agencies who receive mail;
+//! - [`cases`]: the review of drawn contracts by the A-krim partners (workflow, access).
 
 pub mod auth;
+pub mod cases;
 pub mod contracts;
 pub mod draws;
 pub mod enrichment;

@@ -57,6 +57,9 @@ pub enum AppError {
     /// A value refused, naming its field (422): English here, Norwegian on the pages.
     #[error("{}", .0.english())]
     InvalidField(FieldError),
+    /// A case workflow step refused (409): English here, Norwegian on the pages.
+    #[error("{}", .0.english())]
+    Workflow(crate::domain::case::WorkflowError),
     #[error("the service cannot reach its database")]
     Unavailable(String),
     /// The database is busy with another writer (a large import): try again shortly.
@@ -117,6 +120,18 @@ impl From<LiaisonError> for AppError {
         match e {
             LiaisonError::Db(d) => d.into(),
             LiaisonError::Field(f) => AppError::InvalidField(f),
+        }
+    }
+}
+
+impl From<crate::service::cases::CaseError> for AppError {
+    fn from(e: crate::service::cases::CaseError) -> Self {
+        use crate::service::cases::CaseError;
+        match e {
+            CaseError::Db(d) => d.into(),
+            CaseError::Field(f) => AppError::InvalidField(f),
+            CaseError::Workflow(w) => AppError::Workflow(w),
+            CaseError::Forbidden => AppError::Forbidden,
         }
     }
 }
@@ -186,7 +201,7 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::NoRoute(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::Paging(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) | AppError::Exists(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Exists(_) | AppError::Workflow(_) => StatusCode::CONFLICT,
             AppError::User(UserError::LastAdmin { .. }) => StatusCode::CONFLICT,
             AppError::User(UserError::Role(_)) => StatusCode::BAD_REQUEST,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -209,6 +224,7 @@ impl AppError {
                 "bad-request"
             }
             AppError::Conflict(_) | AppError::Exists(_) => "conflict",
+            AppError::Workflow(_) => "case-workflow",
             AppError::User(UserError::LastAdmin { .. }) => "last-admin",
             AppError::Throttled { .. } => "too-many-attempts",
             AppError::BadCredentials => "bad-credentials",
@@ -232,6 +248,7 @@ impl AppError {
                 "Bad request"
             }
             AppError::Conflict(_) | AppError::Exists(_) => "Conflict",
+            AppError::Workflow(_) => "The case workflow does not allow this",
             AppError::User(UserError::LastAdmin { .. }) => "The last administrator must stay",
             AppError::Throttled { .. } => "Too many attempts",
             AppError::BadCredentials => "Bad credentials",
@@ -285,6 +302,7 @@ impl AppError {
             | AppError::Unprocessable(m) => m.clone(),
             AppError::Paging(e) => e.to_string(),
             AppError::User(e) => e.to_string(),
+            AppError::Workflow(e) => e.to_string(),
             AppError::InvalidRules(e) => format!("Regelsettet kan ikke brukes: {e}"),
             AppError::InvalidField(e) => format!("Feltet «{}» er ugyldig: {}.", e.field, e.problem.norwegian()),
             AppError::Throttled { retry_after } => {

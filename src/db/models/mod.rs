@@ -4,6 +4,7 @@
 
 pub mod assessments;
 pub mod audit;
+pub mod cases;
 pub mod contracts;
 pub mod draws;
 pub mod imports;

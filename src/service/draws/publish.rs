@@ -23,10 +23,13 @@ pub fn picks_sha256(picks: &[Pick]) -> String {
 /// What a stored round set off.
 pub(super) struct RoundEffects {
     pub(super) cases: usize,
+    /// Agencies the new cases were shared with, counted per case.
+    pub(super) shares: usize,
     pub(super) notifications: usize,
 }
 
-/// Stores one round: plan, picks, a case per pick, a message per liaison. Inside `write_tx`.
+/// Stores one round: plan, picks, a case per pick shared with the agencies concerned
+/// (`service::cases::share_new_cases`), a message per liaison. Inside `write_tx`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn store_round(
     c: &mut DbConn,
@@ -87,6 +90,12 @@ pub(super) fn store_round(
         .iter()
         .filter_map(|k| k.pick_id.map(|p| (p, k.id)))
         .collect();
+    // The cases just opened, shared with the agencies whose liaisons cover them.
+    let new_cases: Vec<(i64, i64)> = stored
+        .iter()
+        .filter_map(|p| case_of_pick.get(&p.id).map(|k| (*k, p.contract_id)))
+        .collect();
+    let shares = crate::service::cases::share_new_cases(c, &new_cases, user, at)?;
     let notice_picks = stored
         .iter()
         .map(|p| {
@@ -113,7 +122,11 @@ pub(super) fn store_round(
             picks: notice_picks,
         },
     )?;
-    Ok(RoundEffects { cases, notifications })
+    Ok(RoundEffects {
+        cases,
+        shares,
+        notifications,
+    })
 }
 
 /// The outcome of publishing or extending.
@@ -231,6 +244,7 @@ pub fn publish(
                     "picks": picks.len(),
                     "picks_sha256": picks_sha256(&picks),
                     "cases": effects.cases,
+                    "case_shares": effects.shares,
                     "notifications": effects.notifications,
                     "rule_set_versions": pop.rule_set_versions,
                 }),
@@ -326,6 +340,7 @@ pub fn extend(
                     "picks": new.len(),
                     "picks_sha256": picks_sha256(&new),
                     "cases": effects.cases,
+                    "case_shares": effects.shares,
                     "notifications": effects.notifications,
                 }),
             },

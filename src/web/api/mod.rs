@@ -1,6 +1,7 @@
 //! JSON API under `/api/v1`, for machine clients with bearer tokens, one file per feature.
 //! Errors are `application/problem+json` (see `web::error`).
 
+mod cases;
 mod contracts;
 mod draws;
 mod imports;
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(imports::routes)
         .configure(contracts::routes)
+        .configure(cases::routes)
         .configure(suppliers::routes)
         .configure(rules::routes)
         .configure(draws::routes)

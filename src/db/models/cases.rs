@@ -1,0 +1,422 @@
+//! Cases: the current state (`cases`, `case_shares`, `case_close_proposals`) and the
+//! append-only history (`case_events`). Queries only; changes run inside the caller's write
+//! transaction (`service::cases` applies the workflow rules and writes the audit entry).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+pub use super::draws::CaseRow;
+use crate::db::schema::{
+    case_close_proposals, case_events, case_shares, cases, contract_risk, contracts, draw_picks, users,
+};
+use crate::db::{DbConn, DbError};
+use crate::domain::paging::Paging;
+
+/// Which cases a list shows. Every filter set narrows; `visible_to_*` are the access rules
+/// (`domain::case::CaseAccess`), the rest what the person asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases shared with this agency (an A-krim partner's view).
+    pub visible_to_agency: Option<String>,
+    /// Only cases on contracts this user owns (an innkjøper's view).
+    pub visible_to_owner: Option<i64>,
+    pub status: Option<String>,
+    /// Only cases shared with this agency (a filter asked for).
+    pub shared_with: Option<String>,
+    pub assigned_to: Option<i64>,
+}
+
+/// A case in a list: the case and the contract it is about, with its current risk.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct CaseListRow {
+    pub id: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub source: String,
+    pub draw_id: Option<i64>,
+    pub assigned_to: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub contract_id: i64,
+    pub contract_no: String,
+    pub supplier_name: String,
+    pub orgnr: String,
+    pub owner_user_id: i64,
+    pub score: Option<i32>,
+    pub tier: Option<String>,
+}
+
+/// One page of cases, newest first.
+pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, Vec<CaseListRow>), DbError> {
+    let build = || {
+        let mut q = cases::table
+            .inner_join(contracts::table)
+            .left_join(contract_risk::table.on(contract_risk::contract_id.eq(cases::contract_id)))
+            .into_boxed();
+        for agency in [&f.visible_to_agency, &f.shared_with].into_iter().flatten() {
+            q = q.filter(
+                cases::id.eq_any(
+                    case_shares::table
+                        .filter(case_shares::agency.eq(agency.clone()))
+                        .select(case_shares::case_id),
+                ),
+            );
+        }
+        if let Some(owner) = f.visible_to_owner {
+            q = q.filter(contracts::owner_user_id.eq(owner));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(cases::status.eq(s.clone()));
+        }
+        if let Some(u) = f.assigned_to {
+            q = q.filter(cases::assigned_to.eq(u));
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let rows = build()
+        .order(cases::id.desc())
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select((
+            cases::id,
+            cases::status,
+            cases::outcome,
+            cases::source,
+            cases::draw_id,
+            cases::assigned_to,
+            cases::created_at,
+            cases::updated_at,
+            contracts::id,
+            contracts::contract_no,
+            contracts::supplier_name,
+            contracts::orgnr,
+            contracts::owner_user_id,
+            contract_risk::score.nullable(),
+            contract_risk::tier.nullable(),
+        ))
+        .load::<CaseListRow>(conn)?;
+    Ok((total, rows))
+}
+
+/// The case `id`, whoever may see it.
+pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<CaseRow>, DbError> {
+    Ok(cases::table
+        .filter(cases::id.eq(id))
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The contract behind a case, as a reviewer needs it.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct CaseContract {
+    pub id: i64,
+    pub contract_no: String,
+    pub title: Option<String>,
+    pub supplier_name: String,
+    pub orgnr: String,
+    pub value_ore: Option<i64>,
+    pub unit: Option<String>,
+    #[serde(skip)]
+    pub owner_user_id: i64,
+}
+
+pub fn contract(conn: &mut DbConn, contract_id: i64) -> Result<Option<CaseContract>, DbError> {
+    Ok(contracts::table
+        .filter(contracts::id.eq(contract_id))
+        .select((
+            contracts::id,
+            contracts::contract_no,
+            contracts::title,
+            contracts::supplier_name,
+            contracts::orgnr,
+            contracts::value_ore,
+            contracts::unit,
+            contracts::owner_user_id,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// The current risk of a contract (the latest assessment).
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct CaseRisk {
+    pub score: i32,
+    pub max_possible_score: i32,
+    pub tier: String,
+    /// As stored: `,a,b,`.
+    #[serde(skip)]
+    pub industries: String,
+    pub rule_set_version: String,
+    pub assessed_at: NaiveDateTime,
+}
+
+pub fn risk(conn: &mut DbConn, contract_id: i64) -> Result<Option<CaseRisk>, DbError> {
+    Ok(contract_risk::table
+        .filter(contract_risk::contract_id.eq(contract_id))
+        .select((
+            contract_risk::score,
+            contract_risk::max_possible_score,
+            contract_risk::tier,
+            contract_risk::industries,
+            contract_risk::rule_set_version,
+            contract_risk::assessed_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// The industries (as stored, `,a,b,`) of each contract that has a current risk row.
+pub fn industries_of(conn: &mut DbConn, contract_ids: &[i64]) -> Result<HashMap<i64, String>, DbError> {
+    let mut out = HashMap::with_capacity(contract_ids.len());
+    for chunk in contract_ids.chunks(500) {
+        let rows: Vec<(i64, String)> = contract_risk::table
+            .filter(contract_risk::contract_id.eq_any(chunk.to_vec()))
+            .select((contract_risk::contract_id, contract_risk::industries))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Where in its draw a pick is: (round, position).
+pub fn pick_place(conn: &mut DbConn, pick_id: i64) -> Result<Option<(i32, i64)>, DbError> {
+    Ok(draw_picks::table
+        .filter(draw_picks::id.eq(pick_id))
+        .select((draw_picks::round, draw_picks::position))
+        .first(conn)
+        .optional()?)
+}
+
+/// One agency a case is shared with.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct ShareRow {
+    pub agency: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The agencies case `id` is shared with, by name.
+pub fn shares(conn: &mut DbConn, id: i64) -> Result<Vec<ShareRow>, DbError> {
+    Ok(case_shares::table
+        .filter(case_shares::case_id.eq(id))
+        .order(case_shares::agency.asc())
+        .select((case_shares::agency, case_shares::created_at))
+        .load(conn)?)
+}
+
+/// Shares case `id` with `agency`; false when it was shared already.
+pub fn insert_share(conn: &mut DbConn, id: i64, agency: &str, at: NaiveDateTime) -> Result<bool, DbError> {
+    let exists: i64 = case_shares::table
+        .filter(case_shares::case_id.eq(id))
+        .filter(case_shares::agency.eq(agency))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(case_shares::table)
+        .values((
+            case_shares::case_id.eq(id),
+            case_shares::agency.eq(agency),
+            case_shares::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Stops sharing case `id` with `agency`; false when it was not shared.
+pub fn delete_share(conn: &mut DbConn, id: i64, agency: &str) -> Result<bool, DbError> {
+    let n = diesel::delete(
+        case_shares::table
+            .filter(case_shares::case_id.eq(id))
+            .filter(case_shares::agency.eq(agency)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// The pending close proposal of a case.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct ProposalRow {
+    pub outcome: String,
+    #[serde(skip)]
+    pub proposed_by_user_id: i64,
+    pub proposed_by: String,
+    pub proposed_at: NaiveDateTime,
+}
+
+pub fn proposal(conn: &mut DbConn, id: i64) -> Result<Option<ProposalRow>, DbError> {
+    Ok(case_close_proposals::table
+        .inner_join(users::table.on(users::id.eq(case_close_proposals::proposed_by_user_id)))
+        .filter(case_close_proposals::case_id.eq(id))
+        .select((
+            case_close_proposals::outcome,
+            case_close_proposals::proposed_by_user_id,
+            users::username,
+            case_close_proposals::proposed_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_proposal(
+    conn: &mut DbConn,
+    id: i64,
+    outcome: &str,
+    by: i64,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(case_close_proposals::table)
+        .values((
+            case_close_proposals::case_id.eq(id),
+            case_close_proposals::outcome.eq(outcome),
+            case_close_proposals::proposed_by_user_id.eq(by),
+            case_close_proposals::proposed_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_proposal(conn: &mut DbConn, id: i64) -> Result<(), DbError> {
+    diesel::delete(case_close_proposals::table.filter(case_close_proposals::case_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Sets the current status and outcome of case `id`.
+pub fn set_state(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    outcome: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::update(cases::table.filter(cases::id.eq(id)))
+        .set((
+            cases::status.eq(status),
+            cases::outcome.eq(outcome),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_assignee(conn: &mut DbConn, id: i64, user_id: i64, at: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(cases::table.filter(cases::id.eq(id)))
+        .set((cases::assigned_to.eq(Some(user_id)), cases::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks case `id` as changed now (a note, a finding, a share).
+pub fn touch(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(cases::table.filter(cases::id.eq(id)))
+        .set(cases::updated_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An event to append.
+#[derive(Debug, Clone, Default, Insertable)]
+#[diesel(table_name = case_events)]
+pub struct NewEvent<'a> {
+    pub case_id: i64,
+    pub at: NaiveDateTime,
+    pub actor_user_id: i64,
+    pub kind: &'a str,
+    pub status: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub indicator: Option<&'a str>,
+    pub result: Option<&'a str>,
+    pub agency: Option<&'a str>,
+    pub assignee_user_id: Option<i64>,
+}
+
+pub fn insert_event(conn: &mut DbConn, e: &NewEvent<'_>) -> Result<(), DbError> {
+    diesel::insert_into(case_events::table).values(e).execute(conn)?;
+    Ok(())
+}
+
+/// Appends many events (one per case shared at publication). One statement per row: a
+/// round's cases are few (tens), and this runs once per draw.
+pub fn insert_events(conn: &mut DbConn, events: &[NewEvent<'_>]) -> Result<(), DbError> {
+    for e in events {
+        insert_event(conn, e)?;
+    }
+    Ok(())
+}
+
+/// Shares many cases at once (at publication): `(case_id, agency)` pairs, none stored yet.
+pub fn insert_shares(conn: &mut DbConn, pairs: &[(i64, &str)], at: NaiveDateTime) -> Result<(), DbError> {
+    for (id, agency) in pairs {
+        diesel::insert_into(case_shares::table)
+            .values((
+                case_shares::case_id.eq(*id),
+                case_shares::agency.eq(*agency),
+                case_shares::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// One event of a case's history, with the names of the people in it.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(skip)]
+    pub assignee_user_id: Option<i64>,
+}
+
+/// The history of case `id`, oldest first.
+pub fn events(conn: &mut DbConn, id: i64) -> Result<Vec<EventRow>, DbError> {
+    Ok(case_events::table
+        .inner_join(users::table)
+        .filter(case_events::case_id.eq(id))
+        .order(case_events::id.asc())
+        .select((
+            case_events::id,
+            case_events::at,
+            users::username,
+            case_events::kind,
+            case_events::status,
+            case_events::outcome,
+            case_events::text,
+            case_events::indicator,
+            case_events::result,
+            case_events::agency,
+            case_events::assignee_user_id,
+        ))
+        .load(conn)?)
+}
+
+/// User names by id (for the assignee of a case and of its events).
+pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> Result<HashMap<i64, String>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = users::table
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select((users::id, users::username))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,798 @@
+//! Case review by the A-krim partners (issue 13): reading cases within what a person may see,
+//! and every change of the workflow (`domain::case`). Each change is one write transaction
+//! that updates the current state (`cases`, `case_shares`, `case_close_proposals`), appends
+//! to the case's history (`case_events`) and writes the audit entry (`case.status`,
+//! `case.assign`, `case.note`, `case.finding`, `case.close_proposed`, `case.close_confirmed`,
+//! `case.reopen`, `case.share`, `case.unshare`). A read by an A-krim partner is audited too
+//! (`case.read` for one case, `case.list` for a list).
+//!
+//! Access (`domain::case::CaseAccess`): Kemneren sees every case; an A-krim partner the
+//! cases shared with their agency; an innkjøper the status and outcome of cases on the
+//! contracts they own; the admin none (403). A case outside what a person may see is
+//! answered as one that does not exist ([`Missing::Case`]).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::models::audit::{self, Event};
+use crate::db::models::cases::{
+    self as rows, CaseContract, CaseFilter, CaseListRow, CaseRisk, CaseRow, EventRow, NewEvent, ProposalRow,
+    ShareRow,
+};
+use crate::db::models::users::{self, User};
+use crate::db::models::{Actor, liaisons, now};
+use crate::db::{DbConn, DbError, Missing, write_tx};
+use crate::domain::case::{
+    self as rules, CaseAccess, CaseState, CaseStatus, FindingResult, Outcome, Proposal, ReopenError,
+    WorkflowError,
+};
+use crate::domain::liaison::{FieldError, Problem, decode_list};
+use crate::domain::paging::Paging;
+use crate::domain::roles::{Agency, Permission};
+use crate::risk::RuleSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A value refused, naming its field (422).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// A step the workflow refuses (409).
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// The role does not work with cases in this way (403).
+    #[error("rollen din gir ikke tilgang til dette")]
+    Forbidden,
+}
+
+impl From<diesel::result::Error> for CaseError {
+    fn from(e: diesel::result::Error) -> Self {
+        CaseError::Db(e.into())
+    }
+}
+
+impl From<ReopenError> for CaseError {
+    fn from(e: ReopenError) -> Self {
+        match e {
+            ReopenError::Workflow(w) => CaseError::Workflow(w),
+            ReopenError::Field(f) => CaseError::Field(f),
+        }
+    }
+}
+
+fn access(user: &User) -> CaseAccess {
+    if user.disabled {
+        return CaseAccess::None;
+    }
+    CaseAccess::of(user.role, user.agency, user.id)
+}
+
+/// The access of someone who works cases (reads in full, changes), or 403.
+fn reviewer(user: &User) -> Result<CaseAccess, CaseError> {
+    let a = access(user);
+    if a.reviews() && user.role.may(Permission::ReviewCases) {
+        Ok(a)
+    } else {
+        Err(CaseError::Forbidden)
+    }
+}
+
+fn not_found(id: i64) -> CaseError {
+    CaseError::Db(DbError::NotFound(Missing::Case(id)))
+}
+
+fn corrupt(id: i64, what: &str) -> CaseError {
+    CaseError::Db(DbError::Corrupt(format!("case {id}: {what}")))
+}
+
+fn parse_agencies(shares: &[ShareRow]) -> Vec<Agency> {
+    shares.iter().filter_map(|s| s.agency.parse().ok()).collect()
+}
+
+/// Case `id` if `access` sees it in full, with its shares; otherwise 404, as for an id that
+/// does not exist.
+fn visible(c: &mut DbConn, a: CaseAccess, id: i64) -> Result<(CaseRow, Vec<ShareRow>), CaseError> {
+    let case = rows::find(c, id)?.ok_or_else(|| not_found(id))?;
+    let shares = rows::shares(c, id)?;
+    if !a.sees_shared_with(&parse_agencies(&shares)) {
+        return Err(not_found(id));
+    }
+    Ok((case, shares))
+}
+
+fn state_of(c: &mut DbConn, case: &CaseRow) -> Result<CaseState, CaseError> {
+    let status: CaseStatus = case
+        .status
+        .parse()
+        .map_err(|_| corrupt(case.id, "unknown status"))?;
+    let proposal = match rows::proposal(c, case.id)? {
+        Some(p) => Some(Proposal {
+            outcome: p
+                .outcome
+                .parse()
+                .map_err(|_| corrupt(case.id, "unknown outcome"))?,
+            proposed_by: p.proposed_by_user_id,
+        }),
+        None => None,
+    };
+    Ok(CaseState { status, proposal })
+}
+
+fn audit_case(
+    c: &mut DbConn,
+    user: &User,
+    action: &str,
+    id: i64,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    audit::append(
+        c,
+        &Actor::user(&user.username),
+        Event {
+            action,
+            object_type: "case",
+            object_id: &id.to_string(),
+            detail,
+        },
+    )
+}
+
+fn event(id: i64, user: &User, at: NaiveDateTime, kind: &'static str) -> NewEvent<'static> {
+    NewEvent {
+        case_id: id,
+        at,
+        actor_user_id: user.id,
+        kind,
+        ..NewEvent::default()
+    }
+}
+
+// ----------------------------------------------------------------------------- reading
+
+/// What a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub status: Option<String>,
+    /// Cases shared with this agency.
+    pub agency: Option<String>,
+    /// Only the cases assigned to the person asking.
+    pub assigned_to_me: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A case in a list, for those who work cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub source: String,
+    pub draw_id: Option<i64>,
+    pub assigned_to: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub contract_id: i64,
+    pub contract_no: String,
+    pub supplier_name: String,
+    pub orgnr: String,
+    pub score: Option<i32>,
+    pub tier: Option<String>,
+}
+
+/// All an innkjøper sees of a case on a contract they own.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseOutcome {
+    pub id: i64,
+    pub contract_id: i64,
+    pub contract_no: String,
+    pub status: String,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CaseListItem {
+    Summary(CaseSummary),
+    Outcome(CaseOutcome),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePage {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub items: Vec<CaseListItem>,
+}
+
+fn parse_status(s: &str, field: &'static str) -> Result<CaseStatus, FieldError> {
+    s.parse::<CaseStatus>().map_err(|p| FieldError::new(field, p))
+}
+
+fn parse_agency(s: &str) -> Result<Agency, FieldError> {
+    s.parse::<Agency>()
+        .map_err(|_| FieldError::new("agency", Problem::UnknownAgency(s.to_owned())))
+}
+
+/// One page of the cases `user` may see, newest first. A page out of range is
+/// [`DbError::Paging`] (400); an unknown status or agency names its field (422).
+pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, CaseError> {
+    let a = access(user);
+    let paging = Paging::new(q.page, q.per_page).map_err(DbError::from)?;
+    let mut filter = CaseFilter {
+        status: q
+            .status
+            .as_deref()
+            .map(|s| parse_status(s, "status").map(|s| s.as_str().to_owned()))
+            .transpose()?,
+        shared_with: q
+            .agency
+            .as_deref()
+            .map(|s| parse_agency(s).map(|a| a.as_str().to_owned()))
+            .transpose()?,
+        assigned_to: q.assigned_to_me.then_some(user.id),
+        ..CaseFilter::default()
+    };
+    match a {
+        CaseAccess::None => return Err(CaseError::Forbidden),
+        CaseAccess::All => {}
+        CaseAccess::Agency(agency) => filter.visible_to_agency = Some(agency.as_str().to_owned()),
+        CaseAccess::OutcomesOfOwnContracts(owner) => {
+            // Whom a case is shared with or assigned to is not for the innkjøper to learn,
+            // not even by filtering on it.
+            if filter.shared_with.is_some() || filter.assigned_to.is_some() {
+                return Err(CaseError::Forbidden);
+            }
+            filter.visible_to_owner = Some(owner);
+        }
+    }
+    let page = |c: &mut DbConn| -> Result<CasePage, CaseError> {
+        let (total, found) = rows::list(c, &filter, &paging)?;
+        let items = match a {
+            CaseAccess::OutcomesOfOwnContracts(_) => found
+                .into_iter()
+                .map(|r| {
+                    CaseListItem::Outcome(CaseOutcome {
+                        id: r.id,
+                        contract_id: r.contract_id,
+                        contract_no: r.contract_no,
+                        status: r.status,
+                        outcome: r.outcome,
+                    })
+                })
+                .collect(),
+            _ => summaries(c, found)?,
+        };
+        Ok(CasePage {
+            total,
+            page: paging.page(),
+            per_page: paging.per_page(),
+            items,
+        })
+    };
+    match a {
+        // Read and audited in one transaction: what was listed is what was logged.
+        CaseAccess::Agency(agency) => write_tx(c, |c| {
+            let listed = page(c)?;
+            let ids: Vec<i64> = listed
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    CaseListItem::Summary(s) => Some(s.id),
+                    CaseListItem::Outcome(_) => None,
+                })
+                .collect();
+            audit::append(
+                c,
+                &Actor::user(&user.username),
+                Event {
+                    action: "case.list",
+                    object_type: "case",
+                    object_id: "",
+                    detail: json!({"agency": agency, "cases": ids, "total": listed.total}),
+                },
+            )?;
+            Ok(listed)
+        }),
+        _ => page(c),
+    }
+}
+
+fn summaries(c: &mut DbConn, found: Vec<CaseListRow>) -> Result<Vec<CaseListItem>, CaseError> {
+    let ids: Vec<i64> = found.iter().filter_map(|r| r.assigned_to).collect();
+    let names = rows::usernames(c, &ids)?;
+    Ok(found
+        .into_iter()
+        .map(|r| {
+            CaseListItem::Summary(CaseSummary {
+                assigned_to: r.assigned_to.and_then(|u| names.get(&u).cloned()),
+                id: r.id,
+                status: r.status,
+                outcome: r.outcome,
+                source: r.source,
+                draw_id: r.draw_id,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                contract_id: r.contract_id,
+                contract_no: r.contract_no,
+                supplier_name: r.supplier_name,
+                orgnr: r.orgnr,
+                score: r.score,
+                tier: r.tier,
+            })
+        })
+        .collect())
+}
+
+/// Where in its draw a case came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawOrigin {
+    pub draw_id: i64,
+    pub round: i32,
+    pub position: i64,
+    pub part: Option<String>,
+    pub stratum: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteView {
+    pub author: String,
+    pub at: NaiveDateTime,
+    pub text: String,
+}
+
+/// The latest finding for one indicator.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    pub indicator: String,
+    pub result: String,
+    pub by: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    #[serde(flatten)]
+    pub event: EventRow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}
+
+/// A case in full, for those who work it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    pub id: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub source: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub assigned_to: Option<String>,
+    /// The pending four-eyes proposal, if any.
+    pub close_proposal: Option<ProposalRow>,
+    pub contract: CaseContract,
+    /// The contract's current risk (none if never scored).
+    pub risk: Option<CaseRisk>,
+    /// The contract's risk industries (ids of the rule set that scored it), which decided
+    /// whom the case was shared with at publication.
+    pub industries: Vec<String>,
+    pub draw: Option<DrawOrigin>,
+    pub shares: Vec<ShareRow>,
+    pub notes: Vec<NoteView>,
+    /// The latest finding per indicator (the history is in `events`).
+    pub findings: Vec<FindingView>,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CaseView {
+    Detail(Box<CaseDetail>),
+    Outcome(CaseOutcome),
+}
+
+fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDetail, CaseError> {
+    let contract =
+        rows::contract(c, case.contract_id)?.ok_or_else(|| corrupt(case.id, "contract missing"))?;
+    let risk = rows::risk(c, case.contract_id)?;
+    let industries = risk
+        .as_ref()
+        .map(|r| decode_list(&r.industries))
+        .unwrap_or_default();
+    let draw = match (case.draw_id, case.pick_id) {
+        (Some(draw_id), Some(pick_id)) => rows::pick_place(c, pick_id)?.map(|(round, position)| DrawOrigin {
+            draw_id,
+            round,
+            position,
+            part: case.part.clone(),
+            stratum: case.stratum.clone(),
+        }),
+        _ => None,
+    };
+    let events = rows::events(c, case.id)?;
+    let mut ids: Vec<i64> = events.iter().filter_map(|e| e.assignee_user_id).collect();
+    ids.extend(case.assigned_to);
+    let names = rows::usernames(c, &ids)?;
+    let notes = events
+        .iter()
+        .filter(|e| e.kind == "note")
+        .map(|e| NoteView {
+            author: e.actor.clone(),
+            at: e.at,
+            text: e.text.clone().unwrap_or_default(),
+        })
+        .collect();
+    // Latest wins: later events overwrite earlier ones for the same indicator.
+    let mut latest: BTreeMap<String, FindingView> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind == "finding") {
+        if let (Some(indicator), Some(result)) = (&e.indicator, &e.result) {
+            latest.insert(
+                indicator.clone(),
+                FindingView {
+                    indicator: indicator.clone(),
+                    result: result.clone(),
+                    by: e.actor.clone(),
+                    at: e.at,
+                },
+            );
+        }
+    }
+    let events = events
+        .into_iter()
+        .map(|e| EventView {
+            assignee: e.assignee_user_id.and_then(|u| names.get(&u).cloned()),
+            event: e,
+        })
+        .collect();
+    Ok(CaseDetail {
+        id: case.id,
+        status: case.status,
+        outcome: case.outcome,
+        source: case.source,
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+        assigned_to: case.assigned_to.and_then(|u| names.get(&u).cloned()),
+        close_proposal: rows::proposal(c, case.id)?,
+        contract,
+        risk,
+        industries,
+        draw,
+        shares,
+        notes,
+        findings: latest.into_values().collect(),
+        events,
+    })
+}
+
+/// Case `id` as `user` may see it: in full for Kemneren and the A-krim partners it is shared
+/// with (a partner's read is audited as `case.read`), its status and outcome for the
+/// innkjøper who owns the contract; 404 for anyone else, as for an id that does not exist.
+pub fn show(c: &mut DbConn, user: &User, id: i64) -> Result<CaseView, CaseError> {
+    match access(user) {
+        CaseAccess::None => Err(CaseError::Forbidden),
+        CaseAccess::OutcomesOfOwnContracts(owner) => {
+            let case = rows::find(c, id)?.ok_or_else(|| not_found(id))?;
+            let contract = rows::contract(c, case.contract_id)?.ok_or_else(|| not_found(id))?;
+            if contract.owner_user_id != owner {
+                return Err(not_found(id));
+            }
+            Ok(CaseView::Outcome(CaseOutcome {
+                id: case.id,
+                contract_id: contract.id,
+                contract_no: contract.contract_no,
+                status: case.status,
+                outcome: case.outcome,
+            }))
+        }
+        a @ CaseAccess::All => {
+            let (case, shares) = visible(c, a, id)?;
+            Ok(CaseView::Detail(Box::new(detail(c, case, shares)?)))
+        }
+        a @ CaseAccess::Agency(agency) => write_tx(c, |c| {
+            // Read and audited in one transaction: what was shown is what was logged.
+            let (case, shares) = visible(c, a, id)?;
+            let d = detail(c, case, shares)?;
+            audit_case(c, user, "case.read", id, json!({"agency": agency}))?;
+            Ok(CaseView::Detail(Box::new(d)))
+        }),
+    }
+}
+
+/// Runs one change of case `id` by a reviewer who sees it: `f` gets the case, its current
+/// state and the time, and returns the audit action and detail. The case is returned as it
+/// is after the change.
+fn change(
+    c: &mut DbConn,
+    user: &User,
+    id: i64,
+    f: impl FnOnce(
+        &mut DbConn,
+        &CaseRow,
+        CaseState,
+        &[Agency],
+        NaiveDateTime,
+    ) -> Result<(&'static str, serde_json::Value), CaseError>,
+) -> Result<CaseDetail, CaseError> {
+    let a = reviewer(user)?;
+    write_tx(c, |c| {
+        let (case, shares) = visible(c, a, id)?;
+        let state = state_of(c, &case)?;
+        let at = now();
+        let (action, detail_json) = f(c, &case, state, &parse_agencies(&shares), at)?;
+        audit_case(c, user, action, id, detail_json)?;
+        let (case, shares) = (
+            rows::find(c, id)?.ok_or_else(|| not_found(id))?,
+            rows::shares(c, id)?,
+        );
+        detail(c, case, shares)
+    })
+}
+
+// ----------------------------------------------------------------------------- changing
+
+/// Moves the status one step (`domain::case::set_status`), audited as `case.status`.
+pub fn set_status(c: &mut DbConn, user: &User, id: i64, status: &str) -> Result<CaseDetail, CaseError> {
+    let to = parse_status(status, "status")?;
+    change(c, user, id, |c, case, state, _, at| {
+        let step = rules::set_status(state, to)?;
+        rows::set_state(c, id, step.to.as_str(), None, at)?;
+        if step.withdraws_proposal {
+            rows::delete_proposal(c, id)?;
+            rows::insert_event(c, &event(id, user, at, "close_withdrawn"))?;
+        }
+        rows::insert_event(
+            c,
+            &NewEvent {
+                status: Some(step.to.as_str()),
+                ..event(id, user, at, "status")
+            },
+        )?;
+        Ok((
+            "case.status",
+            json!({"from": case.status, "to": step.to, "proposal_withdrawn": step.withdraws_proposal}),
+        ))
+    })
+}
+
+/// Assigns the case to `username` (Kemneren, or an A-krim user of an agency it is shared
+/// with), audited as `case.assign`.
+pub fn assign(c: &mut DbConn, user: &User, id: i64, username: &str) -> Result<CaseDetail, CaseError> {
+    change(c, user, id, |c, case, state, shares, at| {
+        rules::check_open(state)?;
+        let who = users::find_by_username(c, username)?
+            .ok_or_else(|| FieldError::new("user", Problem::UnknownUser(username.trim().to_owned())))?;
+        rules::check_assignee(&who.username, who.role, who.agency, who.disabled, shares)?;
+        rows::set_assignee(c, id, who.id, at)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                assignee_user_id: Some(who.id),
+                ..event(id, user, at, "assign")
+            },
+        )?;
+        let before = match case.assigned_to {
+            Some(u) => rows::usernames(c, &[u])?.remove(&u),
+            None => None,
+        };
+        Ok(("case.assign", json!({"from": before, "to": who.username})))
+    })
+}
+
+/// Appends a note (non-empty, at most `domain::case::TEXT_MAX` characters; 422 naming
+/// `text`), audited as `case.note`.
+pub fn add_note(c: &mut DbConn, user: &User, id: i64, text: &str) -> Result<CaseDetail, CaseError> {
+    let text = rules::check_text(text).map_err(|p| FieldError::new("text", p))?;
+    change(c, user, id, |c, _, state, _, at| {
+        rules::check_open(state)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                text: Some(&text),
+                ..event(id, user, at, "note")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok(("case.note", json!({"text": text})))
+    })
+}
+
+/// Records a finding for one indicator of the rule set in force (the latest per indicator
+/// wins; earlier ones stay in the history), audited as `case.finding`.
+pub fn add_finding(
+    c: &mut DbConn,
+    user: &User,
+    rule_set: &RuleSet,
+    id: i64,
+    indicator: &str,
+    result: &str,
+) -> Result<CaseDetail, CaseError> {
+    let indicator = indicator.trim();
+    if !rule_set.indicators().iter().any(|i| i.id == indicator) {
+        return Err(FieldError::new("indicator", Problem::UnknownIndicator(indicator.to_owned())).into());
+    }
+    let result = result
+        .parse::<FindingResult>()
+        .map_err(|p| FieldError::new("result", p))?;
+    change(c, user, id, |c, _, state, _, at| {
+        rules::check_open(state)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                indicator: Some(indicator),
+                result: Some(result.as_str()),
+                ..event(id, user, at, "finding")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok((
+            "case.finding",
+            json!({"indicator": indicator, "result": result, "rule_set_version": rule_set.version()}),
+        ))
+    })
+}
+
+/// Proposes closing the case with `outcome` (four eyes: another person confirms), audited
+/// as `case.close_proposed`.
+pub fn propose_close(c: &mut DbConn, user: &User, id: i64, outcome: &str) -> Result<CaseDetail, CaseError> {
+    let outcome = outcome
+        .parse::<Outcome>()
+        .map_err(|p| FieldError::new("outcome", p))?;
+    change(c, user, id, |c, _, state, _, at| {
+        let p = rules::propose_close(state, outcome, user.id)?;
+        rows::insert_proposal(c, id, p.outcome.as_str(), user.id, at)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                outcome: Some(p.outcome.as_str()),
+                ..event(id, user, at, "close_proposed")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok(("case.close_proposed", json!({"outcome": p.outcome})))
+    })
+}
+
+/// Confirms the pending proposal; the case becomes `lukket` with its outcome. The proposer
+/// cannot confirm (409). Audited as `case.close_confirmed`.
+pub fn confirm_close(c: &mut DbConn, user: &User, id: i64) -> Result<CaseDetail, CaseError> {
+    change(c, user, id, |c, _, state, _, at| {
+        let proposed_by = state.proposal.map(|p| p.proposed_by);
+        let outcome = rules::confirm_close(state, user.id)?;
+        rows::delete_proposal(c, id)?;
+        rows::set_state(c, id, CaseStatus::Lukket.as_str(), Some(outcome.as_str()), at)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                status: Some(CaseStatus::Lukket.as_str()),
+                outcome: Some(outcome.as_str()),
+                ..event(id, user, at, "close_confirmed")
+            },
+        )?;
+        let proposer = match proposed_by {
+            Some(u) => rows::usernames(c, &[u])?.remove(&u),
+            None => None,
+        };
+        Ok((
+            "case.close_confirmed",
+            json!({"outcome": outcome, "proposed_by": proposer}),
+        ))
+    })
+}
+
+/// Reopens a closed case with a reason (422 naming `reason` when empty); it goes back to
+/// `under_vurdering` and loses its outcome (kept in the history). Audited as `case.reopen`.
+pub fn reopen(c: &mut DbConn, user: &User, id: i64, reason: &str) -> Result<CaseDetail, CaseError> {
+    change(c, user, id, |c, case, state, _, at| {
+        let (reason, to) = rules::reopen(state, reason)?;
+        rows::set_state(c, id, to.as_str(), None, at)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                status: Some(to.as_str()),
+                text: Some(&reason),
+                ..event(id, user, at, "reopen")
+            },
+        )?;
+        Ok((
+            "case.reopen",
+            json!({"reason": reason, "outcome_was": case.outcome, "to": to}),
+        ))
+    })
+}
+
+fn require_sharer(user: &User) -> Result<(), CaseError> {
+    if !user.disabled && user.role.may(Permission::ShareCases) {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden)
+    }
+}
+
+/// Shares the case with `agency` (Kemneren), audited as `case.share`.
+pub fn share(c: &mut DbConn, user: &User, id: i64, agency: &str) -> Result<CaseDetail, CaseError> {
+    require_sharer(user)?;
+    let agency = parse_agency(agency)?;
+    change(c, user, id, |c, _, _, _, at| {
+        if !rows::insert_share(c, id, agency.as_str(), at)? {
+            return Err(WorkflowError::AlreadyShared(agency).into());
+        }
+        rows::insert_event(
+            c,
+            &NewEvent {
+                agency: Some(agency.as_str()),
+                ..event(id, user, at, "share")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok(("case.share", json!({"agency": agency})))
+    })
+}
+
+/// Stops sharing the case with `agency` (Kemneren), audited as `case.unshare`. The
+/// agency's partners then get 404 for it, as for any case they cannot see.
+pub fn unshare(c: &mut DbConn, user: &User, id: i64, agency: &str) -> Result<CaseDetail, CaseError> {
+    require_sharer(user)?;
+    let agency = parse_agency(agency)?;
+    change(c, user, id, |c, _, _, _, at| {
+        if !rows::delete_share(c, id, agency.as_str())? {
+            return Err(WorkflowError::NotShared(agency).into());
+        }
+        rows::insert_event(
+            c,
+            &NewEvent {
+                agency: Some(agency.as_str()),
+                ..event(id, user, at, "unshare")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok(("case.unshare", json!({"agency": agency})))
+    })
+}
+
+// ----------------------------------------------------------------------------- publishing
+
+/// Shares the cases a draw round just opened: each with the agencies of the active liaisons
+/// who cover its contract's risk industries, or with every agency that has an active liaison
+/// when none covers it (`domain::case::share_agencies`). Runs inside the draw's write
+/// transaction; each share is a `share` event by the publisher. The draw's audit entry
+/// counts them. Returns how many shares were made.
+pub(crate) fn share_new_cases(
+    c: &mut DbConn,
+    new_cases: &[(i64, i64)],
+    publisher: &User,
+    at: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let active: Vec<(Agency, Vec<String>)> = liaisons::list_active(c)?
+        .into_iter()
+        .map(|l| (l.agency, l.industries))
+        .collect();
+    if active.is_empty() || new_cases.is_empty() {
+        return Ok(0);
+    }
+    let contract_ids: Vec<i64> = new_cases.iter().map(|(_, k)| *k).collect();
+    let industries = rows::industries_of(c, &contract_ids)?;
+    let mut pairs: Vec<(i64, &'static str)> = Vec::new();
+    for (case_id, contract_id) in new_cases {
+        let inds = industries
+            .get(contract_id)
+            .map(|s| decode_list(s))
+            .unwrap_or_default();
+        for agency in rules::share_agencies(&active, &inds) {
+            pairs.push((*case_id, agency.as_str()));
+        }
+    }
+    rows::insert_shares(c, &pairs, at)?;
+    let events: Vec<NewEvent<'_>> = pairs
+        .iter()
+        .map(|(case_id, agency)| NewEvent {
+            agency: Some(agency),
+            ..event(*case_id, publisher, at, "share")
+        })
+        .collect();
+    rows::insert_events(c, &events)?;
+    Ok(pairs.len())
+}

@@ -1,0 +1,257 @@
+//! `/api/v1/cases`: case review by the A-krim partners (`service::cases`). 404 for a case
+//! that does not exist or that the caller may not see (the same answer), 403 for a role that
+//! does not work cases this way, 409 for a step the workflow refuses (confirming one's own
+//! close proposal, closing twice), 422 naming the field for a refused value, 400 for a page
+//! out of range.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::domain::roles::Permission;
+use crate::service;
+use crate::service::cases::CaseQuery;
+use crate::web::AppState;
+use crate::web::error::{ApiError, AppError};
+use crate::web::extract::ApiUser;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cases", web::get().to(list))
+        .route("/cases/{id}", web::get().to(show))
+        .route("/cases/{id}/status", web::post().to(set_status))
+        .route("/cases/{id}/assign", web::post().to(assign))
+        .route("/cases/{id}/notes", web::post().to(add_note))
+        .route("/cases/{id}/findings", web::post().to(add_finding))
+        .route("/cases/{id}/close", web::post().to(propose_close))
+        .route("/cases/{id}/close/confirm", web::post().to(confirm_close))
+        .route("/cases/{id}/reopen", web::post().to(reopen))
+        .route("/cases/{id}/shares", web::post().to(share))
+        .route("/cases/{id}/shares/{agency}", web::delete().to(unshare));
+}
+
+/// Reading cases: those who work them, and innkjøpere for their own contracts' outcomes.
+fn require_reader(user: &ApiUser) -> Result<(), ApiError> {
+    if user.user.role.may(Permission::ReviewCases) {
+        Ok(())
+    } else {
+        user.require(Permission::ReadCaseOutcomes)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    agency: Option<String>,
+    /// `me`: only the cases assigned to the caller.
+    assigned: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    require_reader(&user)?;
+    let q = query.into_inner();
+    let assigned_to_me = match q.assigned.as_deref().map(str::trim) {
+        None => false,
+        Some("me") => true,
+        Some(other) => {
+            return Err(ApiError(AppError::BadRequest(format!(
+                "assigned='{other}' is not understood: the only value is 'me'"
+            ))));
+        }
+    };
+    let query = CaseQuery {
+        status: q.status,
+        agency: q.agency,
+        assigned_to_me,
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(100),
+    };
+    let who = user.user;
+    let page = state.db(move |c| service::cases::list(c, &who, &query)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    require_reader(&user)?;
+    let (who, id) = (user.user, path.into_inner());
+    let view = state.db(move |c| service::cases::show(c, &who, id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<StatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::set_status(c, &who, id, &b.status))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    user: String,
+}
+
+async fn assign(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<AssignBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::assign(c, &who, id, &b.user))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn add_note(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<NoteBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::add_note(c, &who, id, &b.text))
+        .await?;
+    Ok(HttpResponse::Created().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingBody {
+    indicator: String,
+    result: String,
+}
+
+async fn add_finding(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<FindingBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let rules = state.rule_set();
+    let case = state
+        .db(move |c| service::cases::add_finding(c, &who, &rules, id, &b.indicator, &b.result))
+        .await?;
+    Ok(HttpResponse::Created().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    outcome: String,
+}
+
+async fn propose_close(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<CloseBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::propose_close(c, &who, id, &b.outcome))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+async fn confirm_close(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id) = (user.user, path.into_inner());
+    let case = state
+        .db(move |c| service::cases::confirm_close(c, &who, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReopenBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reopen(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ReopenBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::reopen(c, &who, id, &b.reason))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareBody {
+    agency: String,
+}
+
+async fn share(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<ShareBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ShareCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| service::cases::share(c, &who, id, &b.agency))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
+
+async fn unshare(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ShareCases)?;
+    let (who, (id, agency)) = (user.user, path.into_inner());
+    let case = state
+        .db(move |c| service::cases::unshare(c, &who, id, &agency))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
+}
