@@ -10,13 +10,18 @@
 //!   set, the inputs or the outcome changed, and `contract_risk` / `supplier_risk` point at
 //!   the newest one.
 //!
-//! A run is one write transaction, reading and writing under the write lock, so two runs
-//! (after an import and after enrichment) can never record an older view over a newer one.
+//! Runs take turns (one at a time in a process, and across instances on PostgreSQL), so two
+//! runs (after an import and after enrichment) can never record an older view over a newer
+//! one: whatever changes an input starts a run of its own after it. Within a run, each chunk
+//! of assessments is a short write transaction of its own, so a sign-in never waits for a
+//! whole run; every assessment names its inputs and versions by itself, and the run's audit
+//! entry (with the high-risk digests) is written when it ends.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::connection::SimpleConnection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -98,7 +103,37 @@ pub fn rescore(
     opts: &RescoreOptions,
 ) -> Result<RescoreReport, ScoreError> {
     let started = Instant::now();
-    let report = crate::db::write_tx(conn, |c| -> Result<RescoreReport, ScoreError> {
+    // One run at a time (see the module comment): in this process, and across instances on
+    // PostgreSQL with a session advisory lock.
+    let _one_run = RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pg = matches!(conn, DbConn::Postgresql(_));
+    if pg {
+        // A run waits for the one before it however long it takes (a background job, not
+        // a request): no lock time-out while it runs; the pool's is restored after.
+        conn.batch_execute(
+            "SELECT set_config('spotcheck.lock_timeout', current_setting('lock_timeout'), false); \
+             SET lock_timeout = 0; SELECT pg_advisory_lock(7270003)",
+        )?;
+    }
+    let report = run(conn, rules, opts);
+    if pg {
+        // Back to the pool's wait (`RESET` would drop it) and the run lock released, also
+        // after a failed run.
+        let _ = conn.batch_execute(
+            "SELECT pg_advisory_unlock(7270003); SELECT set_config('lock_timeout', current_setting('spotcheck.lock_timeout', true), false)",
+        );
+    }
+    Ok(RescoreReport {
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ..report?
+    })
+}
+
+/// Rescoring runs, one at a time in this process.
+static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<RescoreReport, ScoreError> {
+    {
         let at = now();
         let rows = match &opts.scope {
             Scope::All => assessments::all_contract_inputs(c)?,
@@ -140,10 +175,6 @@ pub fn rescore(
             if recorded.is_empty() {
                 continue;
             }
-            if !rule_set_stored {
-                assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
-                rule_set_stored = true;
-            }
             report.contracts_recorded += recorded.len() as u64;
             if let Some(top) = rules.tiers().last() {
                 entered_top.extend(recorded.iter().filter_map(|a| {
@@ -152,13 +183,20 @@ pub fn rescore(
                     (a.tier == top.id && before != Some(top.id.as_str())).then_some(id)
                 }));
             }
-            assessments::record_contract_assessments(c, &recorded)?;
+            // Each chunk is its own short write transaction: a sign-in or an import never
+            // waits for a whole run.
+            crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
+                if !rule_set_stored {
+                    assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                }
+                assessments::record_contract_assessments(c, &recorded)?;
+                Ok(())
+            })?;
+            rule_set_stored = true;
         }
         // Contracts that entered the highest tier in this run: one digest per liaison
         // concerned, queued with the assessments that put them there.
         report.high_risk_entered = entered_top.len() as u64;
-        report.notifications_queued =
-            crate::service::notices::queue_high_risk(c, rules, &entered_top, &opts.reason, at)? as u64;
 
         // Supplier-level assessments for the suppliers in scope that have register facts.
         let mut orgnrs: Vec<&str> = rows.iter().map(|r| r.orgnr.as_str()).collect();
@@ -203,35 +241,38 @@ pub fn rescore(
         }
         report.suppliers_recorded = supplier_records.len() as u64;
 
-        if report.contracts_recorded > 0 || !supplier_records.is_empty() {
-            assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
-            assessments::record_supplier_assessments(c, &supplier_records)?;
-            audit::append(
-                c,
-                &opts.actor,
-                audit::Event {
-                    action: "risk.rescore",
-                    object_type: "rule_set",
-                    object_id: rules.version(),
-                    detail: serde_json::json!({
-                        "reason": opts.reason,
-                        "as_of": opts.as_of,
-                        "force": opts.force,
-                        "contracts_assessed": report.contracts_assessed,
-                        "contracts_recorded": report.contracts_recorded,
-                        "suppliers_assessed": report.suppliers_assessed,
-                        "suppliers_recorded": report.suppliers_recorded,
-                        "high_risk_entered": report.high_risk_entered,
-                    }),
-                },
-            )?;
-        }
+        // The run's end in one write transaction: supplier assessments, the high-risk digests
+        // and the audit entry.
+        crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
+            report.notifications_queued =
+                crate::service::notices::queue_high_risk(c, rules, &entered_top, &opts.reason, at)? as u64;
+            if report.contracts_recorded > 0 || !supplier_records.is_empty() {
+                assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                assessments::record_supplier_assessments(c, &supplier_records)?;
+                audit::append(
+                    c,
+                    &opts.actor,
+                    audit::Event {
+                        action: "risk.rescore",
+                        object_type: "rule_set",
+                        object_id: rules.version(),
+                        detail: serde_json::json!({
+                            "reason": opts.reason,
+                            "as_of": opts.as_of,
+                            "force": opts.force,
+                            "contracts_assessed": report.contracts_assessed,
+                            "contracts_recorded": report.contracts_recorded,
+                            "suppliers_assessed": report.suppliers_assessed,
+                            "suppliers_recorded": report.suppliers_recorded,
+                            "high_risk_entered": report.high_risk_entered,
+                        }),
+                    },
+                )?;
+            }
+            Ok(())
+        })?;
         Ok(report)
-    })?;
-    Ok(RescoreReport {
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        ..report
-    })
+    }
 }
 
 /// Everything outside the contract rows that assessments read: the newest register facts
