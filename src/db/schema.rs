@@ -137,8 +137,6 @@ diesel::table! {
         updated_at -> Timestamp,
         /// The user the contract belongs to (`domain::ownership`); see migration 000010.
         owner_user_id -> BigInt,
-        /// False while the import that created it is still storing (see migration 000012).
-        visible -> Bool,
     }
 }
 
@@ -551,3 +549,4 @@ diesel::allow_tables_to_appear_in_same_query!(cases, case_events);
 diesel::allow_tables_to_appear_in_same_query!(cases, users);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, contracts);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, contract_risk);
+diesel::allow_tables_to_appear_in_same_query!(import_batches, assessments);

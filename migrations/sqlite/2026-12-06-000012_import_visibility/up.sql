@@ -1,14 +1,15 @@
 -- An import is stored in chunks, each its own short transaction, so other writers (a
 -- sign-in, a note, a draw) get their turn during a large import; what the batch brings
 -- stays invisible until its final step:
--- - new contracts are written with `visible = 0` and shown by no read until the batch is done;
+-- - new contracts are written at once, but every read leaves out the contracts whose
+--   `first_batch_id` is a batch still 'staging' (so the final step flips one row, not one
+--   per contract);
 -- - changes to stored contracts wait in `import_staged_updates` and are applied in the
---   final step, with the flip of `visible` and the batch's `state` to 'done';
+--   final step, with the batch's `state` set to 'done';
 -- - one batch at a time is 'staging' (the partial unique index); `heartbeat_at` is touched
 --   with every chunk, so a batch whose importer died (a crash, a killed process) is found
 --   by its stale heartbeat and removed whole, at start-up or by the next import.
-ALTER TABLE contracts ADD COLUMN visible BOOLEAN NOT NULL DEFAULT 1;
-CREATE INDEX contracts_invisible ON contracts(first_batch_id) WHERE visible = 0;
+CREATE INDEX contracts_first_batch ON contracts(first_batch_id);
 ALTER TABLE import_batches ADD COLUMN state TEXT NOT NULL DEFAULT 'done' CHECK (state IN ('staging', 'done'));
 ALTER TABLE import_batches ADD COLUMN heartbeat_at TIMESTAMP;
 CREATE UNIQUE INDEX import_batches_one_staging ON import_batches(state) WHERE state = 'staging';

@@ -148,7 +148,7 @@ pub struct ContractInputRow {
 /// Every contract, in id order (not those of an import still being stored).
 pub fn all_contract_inputs(conn: &mut DbConn) -> Result<Vec<ContractInputRow>, DbError> {
     Ok(contracts::table
-        .filter(contracts::visible.eq(true))
+        .filter(crate::contract_shown!())
         .order(contracts::id.asc())
         .select(ContractInputRow::as_select())
         .load(conn)?)
@@ -161,7 +161,7 @@ pub fn contract_inputs(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<ContractInp
         out.extend(
             contracts::table
                 .filter(contracts::id.eq_any(chunk))
-                .filter(contracts::visible.eq(true))
+                .filter(crate::contract_shown!())
                 .select(ContractInputRow::as_select())
                 .load::<ContractInputRow>(conn)?,
         );
@@ -180,7 +180,7 @@ pub fn contract_inputs_for_suppliers(
         out.extend(
             contracts::table
                 .filter(contracts::orgnr.eq_any(chunk))
-                .filter(contracts::visible.eq(true))
+                .filter(crate::contract_shown!())
                 .select(ContractInputRow::as_select())
                 .load::<ContractInputRow>(conn)?,
         );
@@ -538,7 +538,7 @@ pub fn tier_counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
 pub fn unscored_contracts(conn: &mut DbConn) -> Result<i64, DbError> {
     let scored = contract_risk::table.select(contract_risk::contract_id);
     Ok(contracts::table
-        .filter(contracts::visible.eq(true))
+        .filter(crate::contract_shown!())
         .filter(diesel::dsl::not(contracts::id.eq_any(scored)))
         .count()
         .get_result(conn)?)

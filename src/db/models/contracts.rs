@@ -113,7 +113,7 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         // A contract of an import still being stored is shown by no read (migration 000012).
         let mut q = contracts::table
             .left_join(contract_risk::table)
-            .filter(contracts::visible.eq(true))
+            .filter(crate::contract_shown!())
             .into_boxed();
         if let Some(tiers) = &f.tiers {
             q = q.filter(contract_risk::tier.eq_any(tiers.clone()));
@@ -196,7 +196,7 @@ pub fn get_visible(
 ) -> Result<Option<Contract>, DbError> {
     let mut q = contracts::table
         .filter(contracts::id.eq(id))
-        .filter(contracts::visible.eq(true))
+        .filter(crate::contract_shown!())
         .into_boxed();
     if let Some(owner) = visible_to_owner {
         q = q.filter(contracts::owner_user_id.eq(owner));
@@ -208,7 +208,7 @@ pub fn get_visible(
 /// municipality-wide (moving a contract to another owner).
 pub fn find(conn: &mut DbConn, key: &ContractKey) -> Result<Option<Contract>, DbError> {
     let q = contracts::table
-        .filter(contracts::visible.eq(true))
+        .filter(crate::contract_shown!())
         .select(Contract::as_select());
     Ok(match key {
         ContractKey::Id(id) => q.filter(contracts::id.eq(*id)).first(conn).optional()?,

@@ -40,7 +40,7 @@ pub fn population_rows(
 ) -> Result<Vec<PopulationRow>, DbError> {
     let mut q = contracts::table
         .left_join(contract_risk::table)
-        .filter(contracts::visible.eq(true))
+        .filter(crate::contract_shown!())
         .into_boxed();
     if let Some(to) = active_to {
         q = q.filter(contracts::start_date.is_null().or(contracts::start_date.le(to)));
@@ -61,7 +61,7 @@ pub fn population_rows_by_no(conn: &mut DbConn, nos: &[String]) -> Result<Vec<Po
         let rows: Vec<PopulationRow> = contracts::table
             .left_join(contract_risk::table)
             .filter(contracts::contract_no.eq_any(chunk.to_vec()))
-            .filter(contracts::visible.eq(true))
+            .filter(crate::contract_shown!())
             .select(population_columns())
             .load(conn)?;
         out.extend(rows);
@@ -411,7 +411,7 @@ pub fn contract_ids_by_no(
     for chunk in nos.chunks(CHUNK) {
         let rows: Vec<(String, i64)> = contracts::table
             .filter(contracts::contract_no.eq_any(chunk.to_vec()))
-            .filter(contracts::visible.eq(true))
+            .filter(crate::contract_shown!())
             .select((contracts::contract_no, contracts::id))
             .load(conn)?;
         out.extend(rows);

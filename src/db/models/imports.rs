@@ -510,8 +510,9 @@ pub enum Begun {
 /// in with [`add_rows`](Self::add_rows), each chunk its own short write transaction so that
 /// other writers get their turn; the counts, row errors and staged changes with
 /// [`finish`](Self::finish), in the caller's final write transaction, which also makes the
-/// batch visible. Until then the batch is `staging`: its new contracts are invisible and its
-/// changes to stored contracts wait in `import_staged_updates`. On any error the caller
+/// batch visible. Until then the batch is `staging`: its new contracts are left out by every
+/// read ([`crate::contract_shown`]) and its changes to stored contracts wait in
+/// `import_staged_updates`. On any error the caller
 /// removes the batch whole ([`discard_batch`]); a batch whose importer died is removed by
 /// [`discard_abandoned`].
 pub struct BatchWriter {
@@ -718,7 +719,6 @@ impl BatchWriter {
                     contracts::created_at.eq(t),
                     contracts::updated_at.eq(t),
                     contracts::owner_user_id.eq(owner),
-                    contracts::visible.eq(false),
                 )
             })
             .collect();
@@ -918,14 +918,6 @@ impl BatchWriter {
                 .execute(c)?;
         }
         apply_staged_updates(c, batch_id, t)?;
-        // The batch's new contracts appear, all at once, with the batch.
-        diesel::update(
-            contracts::table
-                .filter(contracts::first_batch_id.eq(batch_id))
-                .filter(contracts::visible.eq(false)),
-        )
-        .set(contracts::visible.eq(true))
-        .execute(c)?;
         let mapping_json = serde_json::to_string(&parsed.mapping).unwrap_or_else(|_| "{}".into());
         diesel::update(import_batches::table.find(batch_id))
             .set((
@@ -1110,20 +1102,16 @@ pub fn discard_batch(c: &mut DbConn, batch_id: i64) -> Result<bool, DbError> {
     if staging.as_deref() != Some("staging") {
         return Ok(false);
     }
+    // A batch's own contracts are the ones it created; the contracts it would have changed
+    // were never touched (their changes are staged).
     let invisible = contracts::table
         .filter(contracts::first_batch_id.eq(batch_id))
-        .filter(contracts::visible.eq(false))
         .select(contracts::id);
     diesel::delete(contract_versions::table.filter(contract_versions::contract_id.eq_any(invisible)))
         .execute(c)?;
     diesel::delete(import_staged_updates::table.filter(import_staged_updates::batch_id.eq(batch_id)))
         .execute(c)?;
-    diesel::delete(
-        contracts::table
-            .filter(contracts::first_batch_id.eq(batch_id))
-            .filter(contracts::visible.eq(false)),
-    )
-    .execute(c)?;
+    diesel::delete(contracts::table.filter(contracts::first_batch_id.eq(batch_id))).execute(c)?;
     let used = contracts::table.select(contracts::supplier_id);
     diesel::delete(
         suppliers::table

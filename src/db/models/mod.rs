@@ -20,6 +20,20 @@ pub mod users;
 use chrono::NaiveDateTime;
 
 /// Now, UTC, truncated to microseconds (the precision both backends keep).
+/// The contracts every read shows: not those created by an import still storing its
+/// chunks (a batch in state `staging`, migration 000012), so a batch appears whole or not
+/// at all. An expression for `.filter(…)` on `contracts`.
+#[macro_export]
+macro_rules! contract_shown {
+    () => {
+        $crate::db::schema::contracts::first_batch_id.ne_all(
+            $crate::db::schema::import_batches::table
+                .filter($crate::db::schema::import_batches::state.eq("staging"))
+                .select($crate::db::schema::import_batches::id),
+        )
+    };
+}
+
 pub fn now() -> NaiveDateTime {
     crate::domain::audit_chain::truncate_to_micros(chrono::Utc::now().naive_utc())
 }

@@ -32,7 +32,7 @@ pub fn contract_lines(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<LineRow>, Db
         let rows: Vec<LineRow> = contracts::table
             .left_join(contract_risk::table.left_join(assessments::table))
             .filter(contracts::id.eq_any(chunk))
-            .filter(contracts::visible.eq(true))
+            .filter(crate::contract_shown!())
             .order(contracts::id.asc())
             .select((
                 contracts::id,
