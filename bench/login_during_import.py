@@ -73,9 +73,12 @@ def run(backend, body):
                 done.set()
             t = threading.Thread(target=upload); t.start()
             samples = []
+            t_start = time.monotonic()
             time.sleep(0.5)
             while not done.is_set():
-                samples.append(sign_in(port))
+                at = time.monotonic() - t_start
+                took, code = sign_in(port)
+                samples.append((took, code, at))
                 time.sleep(0.1)
             t.join()
             return result, samples
@@ -94,13 +97,14 @@ def main():
     for b in backends:
         result, samples = run(b, body)
         times = sorted(s[0] for s in samples)
+        slowest = max(samples, key=lambda x: x[0]) if samples else (0, 0, 0)
         codes = {}
-        for _, code in samples:
+        for _, code, _ in samples:
             codes[code] = codes.get(code, 0) + 1
         p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))] if times else float("nan")
         print(f"{b}: import {result.get('status')} in {result.get('seconds', 0):.1f} s; "
               f"{len(samples)} sign-ins during it: median {statistics.median(times) * 1000:.0f} ms, "
-              f"p99 {p99 * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms; statuses {codes}")
+              f"p99 {p99 * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms (started {slowest[2]:.1f} s into the import); statuses {codes}")
 
 if __name__ == "__main__":
     main()

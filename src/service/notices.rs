@@ -196,13 +196,18 @@ pub fn queue_high_risk(
     if contract_ids.is_empty() {
         return Ok(0);
     }
+    // Nobody to tell: the contracts are not even read (this runs in the last transaction
+    // of a scoring run, which may have put thousands into the highest tier).
+    let all = liaisons::list_active(c)?;
+    if !all.iter().any(|l| l.notices.contains(&NoticeKind::HighRisk)) {
+        return Ok(0);
+    }
     let lines = candidates(
         rules,
         rows::contract_lines(c, contract_ids)?,
         &HashMap::new(),
         &HashMap::new(),
     );
-    let all = liaisons::list_active(c)?;
     let run = at.and_utc().timestamp_micros();
     let messages: Vec<NewMessage> = concerned(&all, NoticeKind::HighRisk, &lines)
         .into_iter()
