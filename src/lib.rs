@@ -9,6 +9,7 @@
 //! - [`sampling`]: verifiable spot-check draws (Rivest's samplers; pure).
 //! - [`brreg`]: Enhetsregisteret client, bulk files, approval registers (no storage).
 //! - [`auth`]: password hashing, tokens, login throttle.
+//! - [`export`]: xlsx and csv downloads, formulas neutralised.
 //! - [`mail`]: what the liaisons are told, rendered and handed to SMTP or `.eml` files.
 //! - [`service`]: one function per use case; owns transactions and audit entries.
 //! - [`web`]: actix-web pages and the `/api/v1` JSON API (thin handlers over `service`).
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod export;
 pub mod import;
 pub mod mail;
 pub mod risk;

@@ -550,3 +550,4 @@ diesel::allow_tables_to_appear_in_same_query!(cases, users);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, contracts);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, contract_risk);
 diesel::allow_tables_to_appear_in_same_query!(import_batches, assessments);
+diesel::allow_tables_to_appear_in_same_query!(case_shares, draw_picks);

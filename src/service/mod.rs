@@ -21,6 +21,7 @@ pub mod contracts;
 pub mod draws;
 pub mod enrichment;
 pub mod imports;
+pub mod inspection;
 pub mod liaisons;
 pub mod notices;
 pub mod outbox;

@@ -33,7 +33,8 @@ fn decode(stored: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn fired_rule_ids(explanation: Option<&str>) -> Vec<String> {
+/// The ids of the indicators that fired, from a stored explanation.
+pub fn fired_rule_ids(explanation: Option<&str>) -> Vec<String> {
     let Some(v) = explanation.and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok()) else {
         return Vec::new();
     };

@@ -420,3 +420,38 @@ pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> Result<HashMap<i64, String>,
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// A drawn contract on an agency's inspection list: its case and place in the draw.
+#[derive(Debug, Clone, Queryable)]
+pub struct InspectionRow {
+    pub case_id: i64,
+    pub contract_id: i64,
+    pub position: i64,
+    pub part: String,
+    pub contract_manager: Option<String>,
+}
+
+/// The cases of draw `draw_id` shared with `agency`, by position in the draw.
+pub fn inspection_rows(conn: &mut DbConn, draw_id: i64, agency: &str) -> Result<Vec<InspectionRow>, DbError> {
+    use crate::db::schema::draw_picks;
+    Ok(cases::table
+        .inner_join(draw_picks::table.on(draw_picks::id.nullable().eq(cases::pick_id)))
+        .inner_join(contracts::table.on(contracts::id.eq(cases::contract_id)))
+        .filter(cases::draw_id.eq(draw_id))
+        .filter(
+            cases::id.eq_any(
+                case_shares::table
+                    .filter(case_shares::agency.eq(agency.to_owned()))
+                    .select(case_shares::case_id),
+            ),
+        )
+        .order(draw_picks::position.asc())
+        .select((
+            cases::id,
+            cases::contract_id,
+            draw_picks::position,
+            draw_picks::part,
+            contracts::contract_manager,
+        ))
+        .load(conn)?)
+}

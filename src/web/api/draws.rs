@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/draws/{id}", web::get().to(show))
         .route("/draws/{id}/manifest", web::get().to(manifest))
         .route("/draws/{id}/verify", web::get().to(verify))
+        .route("/draws/{id}/inspection-list", web::get().to(inspection_list))
         .route("/draws/{id}/extend", web::post().to(extend));
 }
 
@@ -72,6 +73,59 @@ async fn manifest(
             format!("attachment; filename=\"draw-{id}-manifest.tsv\""),
         ))
         .body(text))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InspectionQuery {
+    agency: Option<String>,
+    /// `xlsx` (the default) or `csv`.
+    format: Option<String>,
+}
+
+/// The inspection list of a draw for one agency, as a download (see
+/// [`crate::service::inspection`]).
+async fn inspection_list(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    query: web::Query<InspectionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let id = path.into_inner();
+    let q = query.into_inner();
+    let csv = match q.format.as_deref() {
+        None | Some("xlsx") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(crate::web::error::AppError::BadRequest(format!(
+                "unknown format '{other}': use xlsx or csv"
+            ))
+            .into());
+        }
+    };
+    let (who, rules) = (user.user, state.rule_set());
+    let (agency, table) = state
+        .db(move |c| crate::service::inspection::inspection_list(c, &who, &rules, id, q.agency.as_deref()))
+        .await?;
+    let (body, content_type, ext) = if csv {
+        (table.to_csv(), crate::export::CSV_CONTENT_TYPE, "csv")
+    } else {
+        let bytes = table
+            .to_xlsx()
+            .map_err(|e| crate::web::error::AppError::Internal(e.to_string()))?;
+        (bytes, crate::export::XLSX_CONTENT_TYPE, "xlsx")
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"inspeksjonsliste-trekning-{id}-{}.{ext}\"",
+                agency.as_str()
+            ),
+        ))
+        .body(body))
 }
 
 /// Re-runs the draw; 200 either way, with `"ok": false` and the first mismatch when it fails.
