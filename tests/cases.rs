@@ -847,6 +847,75 @@ async fn innkjoper_sees_only_the_outcome_on_own_contracts(backend: Backend) {
     app.stop();
 }
 
+/// A contract whose case was closed recently is left out of the next draw by
+/// `exclude_checked_months`, even when it was drawn longer ago than that (issue 13, item 5).
+async fn a_recently_closed_case_keeps_its_contract_out_of_the_next_draw(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = setup_with_draw(backend, 1).await;
+    let (kari, ola, oda) = (app.token_for("kari"), app.token_for("ola"), app.token_for("oda"));
+    let ids = case_ids(&app, &kari).await;
+    let (no, id) = ids.iter().next().map(|(k, v)| (k.clone(), *v)).unwrap();
+    // The draw was eight months ago.
+    let eight_months_ago = (chrono::Utc::now() - chrono::Duration::days(240)).naive_utc();
+    app.db
+        .raw_conn()
+        .batch_execute(&format!(
+            "UPDATE cases SET created_at = '{eight_months_ago}' WHERE id = {id}"
+        ))
+        .unwrap();
+    let preview = |months: Option<u32>| {
+        let spec = DrawSpec {
+            size: Some(1),
+            filter: draws::DrawFilter {
+                exclude_checked_months: months,
+                ..Default::default()
+            },
+            ..DrawSpec::default()
+        };
+        draws::preview(
+            &mut app.pool.get().unwrap(),
+            &kemner(&app),
+            &spec,
+            &shipped_rules(),
+        )
+        .unwrap()
+        .population_size
+    };
+    let everyone = preview(None);
+    assert_eq!(
+        preview(Some(6)),
+        everyone,
+        "drawn eight months ago: back in a six-month window"
+    );
+    // Checked and closed by two partners now.
+    let path = |rest: &str| format!("/api/v1/cases/{id}{rest}");
+    let (ola_case, oda_case) = (ola.clone(), oda.clone());
+    for (status, token) in [("under_vurdering", &ola_case), ("kontrollert", &ola_case)] {
+        expect(
+            post(&app, &path("/status"), token, &json!({"status": status})).await,
+            200,
+        )
+        .await;
+    }
+    expect(
+        post(&app, &path("/close"), &ola, &json!({"outcome": "ingen_funn"})).await,
+        200,
+    )
+    .await;
+    expect(
+        post(&app, &path("/close/confirm"), &oda_case, &json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        preview(Some(6)),
+        everyone - 1,
+        "{no}, closed just now, is left out"
+    );
+    assert_eq!(preview(None), everyone, "without the option nothing is left out");
+    app.stop();
+}
+
 async fn admin_has_no_case_access(backend: Backend) {
     let app = setup(backend).await;
     let admin = app.token_for("admin");
@@ -1001,6 +1070,7 @@ backend_tests!(
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
     admin_has_no_case_access,
+    a_recently_closed_case_keeps_its_contract_out_of_the_next_draw,
     list_filters_and_paging,
     cli_lists_and_shows_in_norwegian,
 );

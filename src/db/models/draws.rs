@@ -88,15 +88,32 @@ fn population_columns() -> (
     )
 }
 
-/// Contracts that got a case from a draw (publication or extension) at or after `since`.
+/// Contracts checked at or after `since`: drawn then (publication or extension), or with a
+/// case closed then.
 pub fn recently_drawn_contracts(conn: &mut DbConn, since: NaiveDateTime) -> Result<HashSet<i64>, DbError> {
-    let ids: Vec<i64> = cases::table
+    use crate::db::schema::case_events;
+    let drawn: Vec<i64> = cases::table
         .filter(cases::source.eq("draw"))
         .filter(cases::created_at.ge(since))
         .select(cases::contract_id)
         .distinct()
         .load(conn)?;
-    Ok(ids.into_iter().collect())
+    // Checked: a case on the contract (drawn or flagged) was closed, confirmed by a second
+    // person, since then; a case reopened afterwards counts from its next closing.
+    let closed: Vec<i64> = cases::table
+        .filter(cases::status.eq("lukket"))
+        .filter(
+            cases::id.eq_any(
+                case_events::table
+                    .filter(case_events::kind.eq("close_confirmed"))
+                    .filter(case_events::at.ge(since))
+                    .select(case_events::case_id),
+            ),
+        )
+        .select(cases::contract_id)
+        .distinct()
+        .load(conn)?;
+    Ok(drawn.into_iter().chain(closed).collect())
 }
 
 /// A stored draw record (without manifest text and picks).

@@ -15,7 +15,8 @@ pub struct DrawFilter {
     pub units: Vec<String>,
     /// Lowest risk tier (id from `rules/tiers.toml`, e.g. `høy`).
     pub min_tier: Option<String>,
-    /// Leave out contracts that got a case from a draw in the last N months.
+    /// Leave out contracts checked in the last N months: drawn then, or with a case closed
+    /// (confirmed) then.
     pub exclude_checked_months: Option<u32>,
     /// Contract ids always in the population (they must be scored).
     pub include: Vec<String>,
