@@ -916,6 +916,174 @@ async fn a_recently_closed_case_keeps_its_contract_out_of_the_next_draw(backend:
     app.stop();
 }
 
+/// A document request that passes its deadline with nothing received queues exactly one
+/// reminder, to the person who asked; a received one queues none (issue 13, item 2).
+async fn a_document_request_past_its_deadline_queues_one_reminder(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = setup_with_draw(backend, 1).await;
+    app.db
+        .raw_conn()
+        .batch_execute("UPDATE users SET email = 'ola@arbeidstilsynet.test' WHERE username = 'ola'")
+        .unwrap();
+    let (kari, ola) = (app.token_for("kari"), app.token_for("ola"));
+    let id = *case_ids(&app, &kari).await.values().next().unwrap();
+    let path = |rest: &str| format!("/api/v1/cases/{id}{rest}");
+    let today = spotcheck::domain::oslo::local(chrono::Utc::now().naive_utc()).date();
+    let yesterday = today - chrono::Duration::days(1);
+
+    // Refusals name their field.
+    let p = expect(
+        post(
+            &app,
+            &path("/document-requests"),
+            &ola,
+            &json!({"documents": ["kvittering"], "deadline": today}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["field"], "documents", "{p}");
+    let p = expect(
+        post(
+            &app,
+            &path("/document-requests"),
+            &ola,
+            &json!({"documents": ["timelister"], "deadline": yesterday}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["field"], "deadline", "{p}");
+
+    // Two requests due today; the second comes in.
+    let c = expect(
+        post(
+            &app,
+            &path("/document-requests"),
+            &ola,
+            &json!({"documents": ["lonnsslipper", "hms_kort"], "deadline": today, "note": "Gjelder desember"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let first = c["document_requests"][0]["id"].as_i64().unwrap();
+    assert_eq!(c["document_requests"][0]["overdue"], false);
+    assert_eq!(
+        c["document_requests"][0]["documents"],
+        json!(["lonnsslipper", "hms_kort"])
+    );
+    let c = expect(
+        post(
+            &app,
+            &path("/document-requests"),
+            &ola,
+            &json!({"documents": ["skatteattest"], "deadline": today}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let second = c["document_requests"][1]["id"].as_i64().unwrap();
+    let c = expect(
+        post(
+            &app,
+            &path(&format!("/document-requests/{second}/received")),
+            &ola,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(c["document_requests"][1]["received_by"], "ola");
+    expect(
+        post(
+            &app,
+            &path(&format!("/document-requests/{second}/received")),
+            &ola,
+            &json!({}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    // An agency the case is not shared with cannot touch its requests.
+    app.add_user("sara", Role::Akrim, Some(Agency::Skatteetaten));
+    let sara = app.token_for("sara");
+    expect(
+        post(
+            &app,
+            &path(&format!("/document-requests/{first}/received")),
+            &sara,
+            &json!({}),
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    let reminders = |app: &TestApp| {
+        spotcheck::db::models::outbox::with_prefix(&mut app.pool.get().unwrap(), "case.document_reminder:")
+            .unwrap()
+    };
+    let queue = |days: i64| {
+        let at = chrono::Utc::now().naive_utc() + chrono::Duration::days(days);
+        spotcheck::service::outbox::queue_scheduled(&mut app.pool.get().unwrap(), &shipped_rules(), at)
+            .unwrap();
+    };
+    queue(0);
+    assert!(reminders(&app).is_empty(), "not before the deadline has passed");
+    queue(2);
+    queue(3);
+    let sent = reminders(&app);
+    assert_eq!(
+        sent.len(),
+        1,
+        "exactly one reminder, for the request not received: {sent:?}"
+    );
+    assert_eq!(sent[0].dedupe_key, format!("case.document_reminder:{first}"));
+    assert_eq!(
+        sent[0].recipient_address.as_deref(),
+        Some("ola@arbeidstilsynet.test")
+    );
+    // It renders and goes out as mail.
+    let dir = app.db.dir.path().join("eml");
+    let mailer = spotcheck::service::outbox::Mailer {
+        transport: spotcheck::mail::MailTransport::new(None, &dir, std::time::Duration::from_secs(5))
+            .unwrap(),
+        sender: spotcheck::mail::Sender::new("spotcheck@bergen.test").unwrap(),
+        policy: spotcheck::mail::RetryPolicy {
+            base_seconds: 0,
+            max_attempts: 3,
+        },
+        base_url: "https://spotcheck.bergen.test".into(),
+    };
+    let r = spotcheck::service::outbox::deliver_due(&mut app.pool.get().unwrap(), &mailer, 100).unwrap();
+    assert!(r.sent >= 1, "{r:?}");
+    let eml = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains("document") || t.contains("Fristen"))
+        .unwrap_or_default();
+    assert!(
+        eml.contains(&format!("https://spotcheck.bergen.test/cases/{id}")),
+        "{eml}"
+    );
+    let actions: Vec<String> = audit_of(&app, id).into_iter().map(|(a, _)| a).collect();
+    assert!(
+        actions.iter().any(|a| a == "case.document_request"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "case.document_received"),
+        "{actions:?}"
+    );
+    app.stop();
+}
+
 async fn admin_has_no_case_access(backend: Backend) {
     let app = setup(backend).await;
     let admin = app.token_for("admin");
@@ -1070,6 +1238,7 @@ backend_tests!(
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
     admin_has_no_case_access,
+    a_document_request_past_its_deadline_queues_one_reminder,
     a_recently_closed_case_keeps_its_contract_out_of_the_next_draw,
     list_filters_and_paging,
     cli_lists_and_shows_in_norwegian,

@@ -788,8 +788,7 @@ async fn weekly_summary_once_a_week(backend: Backend) {
     let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
     let mut conn = w.pool.get().unwrap();
     // Monday 7 December 2026, 05:59 UTC = 06:59 in Oslo: not yet.
-    let q =
-        |conn: &mut DbConn, t| spotcheck::service::outbox::queue_weekly_if_due(conn, &w.rules, t).unwrap();
+    let q = |conn: &mut DbConn, t| spotcheck::service::outbox::queue_scheduled(conn, &w.rules, t).unwrap();
     assert_eq!(q(&mut conn, at("2026-12-07 05:59")), 0);
     assert_eq!(q(&mut conn, at("2026-12-07 06:00")), 1, "07:00 in Oslo");
     assert_eq!(q(&mut conn, at("2026-12-09 12:00")), 0, "once a week");

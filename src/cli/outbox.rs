@@ -42,12 +42,12 @@ pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), Cli
             let mailer = Mailer::from_settings(ctx.settings).map_err(|e| CliError::Load(e.to_string()))?;
             let rules = ctx.rules()?;
             let mut conn = ctx.conn()?;
-            let queued = service::outbox::queue_weekly_if_due(&mut conn, &rules, now())?;
+            let queued = service::outbox::queue_scheduled(&mut conn, &rules, now())?;
             let report = service::outbox::deliver_due(&mut conn, &mailer, u64::MAX)?;
             if format.is_json() {
                 let v = serde_json::json!({
                     "transport": mailer.transport.describe(),
-                    "weekly_summaries_queued": queued,
+                    "scheduled_queued": queued,
                     "sent": report.sent,
                     "deferred": report.deferred,
                     "dead": report.dead,
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), Cli
                 writeln!(out, "{v}")?;
             } else {
                 if queued > 0 {
-                    writeln!(out, "queued {queued} weekly summaries")?;
+                    writeln!(out, "queued {queued} weekly summaries and document reminders")?;
                 }
                 writeln!(
                     out,

@@ -45,6 +45,8 @@ pub enum Missing {
     Liaison(i64),
     /// An outbox message.
     Message(i64),
+    /// An open document request of a case.
+    DocumentRequest(i64),
     /// A case (or one the caller may not see: the same answer).
     Case(i64),
     /// A row just written that could not be read back.
@@ -64,6 +66,9 @@ impl Missing {
             Missing::Token(id) => format!("API-nøkkel {id} finnes ikke"),
             Missing::Liaison(id) => format!("kontaktperson {id} finnes ikke"),
             Missing::Message(id) => format!("e-post {id} finnes ikke i utboksen"),
+            Missing::DocumentRequest(id) => {
+                format!("dokumentforespørsel {id} finnes ikke på saken, eller er alt mottatt")
+            }
             Missing::Case(id) => format!("sak {id} finnes ikke, eller du har ikke tilgang til den"),
             Missing::Stored(what) => format!("{what} ble ikke lagret"),
         }
@@ -82,6 +87,7 @@ impl std::fmt::Display for Missing {
             Missing::Token(id) => write!(f, "no API token {id}"),
             Missing::Liaison(id) => write!(f, "no liaison {id}"),
             Missing::Message(id) => write!(f, "no outbox message {id}"),
+            Missing::DocumentRequest(id) => write!(f, "no open document request {id} on this case"),
             Missing::Case(id) => write!(f, "no case {id} that you can see"),
             Missing::Stored(what) => write!(f, "the {what} was not stored"),
         }

@@ -551,3 +551,22 @@ diesel::allow_tables_to_appear_in_same_query!(case_shares, contracts);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, contract_risk);
 diesel::allow_tables_to_appear_in_same_query!(import_batches, assessments);
 diesel::allow_tables_to_appear_in_same_query!(case_shares, draw_picks);
+
+diesel::table! {
+    /// What a case asks the supplier for, by when (migration 000013).
+    case_document_requests (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        documents -> Text,
+        note -> Nullable<Text>,
+        deadline -> Date,
+        requested_by_user_id -> BigInt,
+        requested_at -> Timestamp,
+        received_at -> Nullable<Timestamp>,
+        received_by_user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(case_document_requests, cases);
+diesel::allow_tables_to_appear_in_same_query!(case_document_requests, contracts);
+diesel::allow_tables_to_appear_in_same_query!(case_document_requests, users);

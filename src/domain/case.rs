@@ -705,3 +705,122 @@ mod tests {
         }
     }
 }
+
+/// What a buyer may ask a supplier to document (the wage-conditions regulation lets the
+/// buyer demand the documentation of pay and working conditions, and the HMS card and
+/// subcontractor rules of building and cleaning add theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Lonnsslipper,
+    Timelister,
+    Arbeidskontrakter,
+    HmsKort,
+    Skatteattest,
+    Underleverandorliste,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 6] = [
+        DocumentKind::Lonnsslipper,
+        DocumentKind::Timelister,
+        DocumentKind::Arbeidskontrakter,
+        DocumentKind::HmsKort,
+        DocumentKind::Skatteattest,
+        DocumentKind::Underleverandorliste,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Lonnsslipper => "lonnsslipper",
+            DocumentKind::Timelister => "timelister",
+            DocumentKind::Arbeidskontrakter => "arbeidskontrakter",
+            DocumentKind::HmsKort => "hms_kort",
+            DocumentKind::Skatteattest => "skatteattest",
+            DocumentKind::Underleverandorliste => "underleverandorliste",
+        }
+    }
+
+    /// As people say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DocumentKind::Lonnsslipper => "Lønnsslipper",
+            DocumentKind::Timelister => "Timelister",
+            DocumentKind::Arbeidskontrakter => "Arbeidskontrakter",
+            DocumentKind::HmsKort => "Oversikt over HMS-kort",
+            DocumentKind::Skatteattest => "Skatteattest",
+            DocumentKind::Underleverandorliste => "Oversikt over underleverandører",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        let k = s.trim().to_lowercase().replace('-', "_");
+        DocumentKind::ALL.into_iter().find(|d| d.as_str() == k)
+    }
+}
+
+/// Checks a document request: at least one known document, each once, and a deadline no
+/// earlier than `today`.
+pub fn check_document_request(
+    documents: &[String],
+    deadline: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<Vec<DocumentKind>, FieldError> {
+    let mut kinds = Vec::new();
+    for d in documents {
+        let k = DocumentKind::parse(d)
+            .ok_or_else(|| FieldError::new("documents", Problem::UnknownDocument(d.clone())))?;
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    if kinds.is_empty() {
+        return Err(FieldError::new("documents", Problem::NoDocuments));
+    }
+    if deadline < today {
+        return Err(FieldError::new("deadline", Problem::DeadlinePassed(deadline)));
+    }
+    Ok(kinds)
+}
+
+#[cfg(test)]
+mod document_tests {
+    use super::*;
+
+    #[test]
+    fn document_requests_are_checked() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        let ok = check_document_request(
+            &["lonnsslipper".into(), "HMS-kort".into(), "lonnsslipper".into()],
+            d("2026-12-20"),
+            d("2026-12-06"),
+        );
+        assert_eq!(
+            ok.ok(),
+            Some(vec![DocumentKind::Lonnsslipper, DocumentKind::HmsKort])
+        );
+        let field = |r: Result<Vec<DocumentKind>, FieldError>| r.err().map(|e| e.field);
+        assert_eq!(
+            field(check_document_request(&[], d("2026-12-20"), d("2026-12-06"))).as_deref(),
+            Some("documents")
+        );
+        assert_eq!(
+            field(check_document_request(
+                &["kvittering".into()],
+                d("2026-12-20"),
+                d("2026-12-06")
+            ))
+            .as_deref(),
+            Some("documents")
+        );
+        assert_eq!(
+            field(check_document_request(
+                &["timelister".into()],
+                d("2026-12-05"),
+                d("2026-12-06")
+            ))
+            .as_deref(),
+            Some("deadline")
+        );
+    }
+}

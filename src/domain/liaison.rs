@@ -176,6 +176,12 @@ pub enum Problem {
         role: Role,
         agency: Option<Agency>,
     },
+    /// Not a document a buyer asks a supplier for (`domain::case::DocumentKind`).
+    UnknownDocument(String),
+    /// A document request that asks for nothing.
+    NoDocuments,
+    /// A deadline before today.
+    DeadlinePassed(chrono::NaiveDate),
 }
 
 fn agency_or_none(a: Option<Agency>) -> String {
@@ -235,6 +241,11 @@ impl Problem {
                 "'{username}' ({role}, agency {}) cannot be assigned this case: choose a kemner or an akrim user of an agency the case is shared with",
                 agency_or_none(*agency)
             ),
+            Problem::UnknownDocument(d) => format!(
+                "unknown document '{d}': use lonnsslipper, timelister, arbeidskontrakter, hms_kort, skatteattest or underleverandorliste"
+            ),
+            Problem::NoDocuments => "ask for at least one document".into(),
+            Problem::DeadlinePassed(d) => format!("the deadline {d} has passed: give today or a later date"),
         }
     }
 
@@ -289,6 +300,14 @@ impl Problem {
             } => format!(
                 "«{username}» ({role}, etat {}) kan ikke få saken: velg Kemneren eller en A-krim-bruker fra en etat saken er delt med",
                 agency_or_none(*agency)
+            ),
+            Problem::UnknownDocument(d) => format!(
+                "ukjent dokument «{d}»: bruk lonnsslipper, timelister, arbeidskontrakter, hms_kort, skatteattest eller underleverandorliste"
+            ),
+            Problem::NoDocuments => "be om minst ett dokument".into(),
+            Problem::DeadlinePassed(d) => format!(
+                "fristen {} er passert: velg i dag eller en senere dato",
+                crate::domain::oslo::date(*d)
             ),
         }
     }

@@ -72,6 +72,19 @@ pub enum Notice {
         tier: String,
         lines: Vec<ContractLine>,
     },
+    /// A document request passed its deadline with nothing received.
+    #[serde(rename = "case.document_reminder")]
+    DocumentReminder {
+        case_id: i64,
+        contract_no: String,
+        supplier_name: String,
+        orgnr: String,
+        /// What was asked for, as people say it.
+        documents: Vec<String>,
+        deadline: NaiveDate,
+        requested_at: NaiveDateTime,
+        requested_by: String,
+    },
     /// The week's summary.
     #[serde(rename = "summary.weekly")]
     WeeklySummary {
@@ -96,6 +109,7 @@ impl Notice {
             Notice::DrawPublished { round: 1, .. } => "draw.published",
             Notice::DrawPublished { .. } => "draw.extended",
             Notice::HighRisk { .. } => "risk.high",
+            Notice::DocumentReminder { .. } => "case.document_reminder",
             Notice::WeeklySummary { .. } => "summary.weekly",
         }
     }
@@ -128,6 +142,11 @@ impl Notice {
                 lines.len(),
                 plural(lines.len(), "kontrakt", "kontrakter")
             ),
+            Notice::DocumentReminder {
+                case_id,
+                supplier_name,
+                ..
+            } => format!("Fristen er passert: dokumenter fra {supplier_name} (sak {case_id})"),
             Notice::WeeklySummary { week, .. } => {
                 let w = week.rsplit('W').next().unwrap_or(week);
                 format!("Ukesoversikt fra spotcheck, uke {}", w.trim_start_matches('0'))

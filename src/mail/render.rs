@@ -164,6 +164,24 @@ struct HighRiskHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mail/document_reminder.txt")]
+struct ReminderText<'a> {
+    f: &'a Frame,
+    intro: &'a str,
+    documents: &'a [String],
+    case_link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/document_reminder.html")]
+struct ReminderHtml<'a> {
+    f: &'a Frame,
+    intro: &'a str,
+    documents: &'a [String],
+    case_link: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "mail/weekly_summary.txt")]
 struct WeeklyText<'a> {
     f: &'a Frame,
@@ -277,6 +295,41 @@ pub fn render(notice: &Notice, to: &Recipient, base_url: &str) -> Result<Rendere
                     f: &f,
                     intro: &intro,
                     lines: &rows,
+                }
+                .render()?,
+                attachments: Vec::new(),
+            })
+        }
+        Notice::DocumentReminder {
+            case_id,
+            contract_no,
+            supplier_name,
+            orgnr,
+            documents,
+            deadline,
+            requested_at,
+            requested_by,
+        } => {
+            let intro = format!(
+                "Fristen {} er passert for dokumentene {requested_by} ba {supplier_name} (org.nr. {orgnr}) om {} i sak {case_id} (kontrakt {contract_no}), og de er ikke registrert som mottatt:",
+                oslo::date(*deadline),
+                oslo::date_of(*requested_at)
+            );
+            let case_link = format!("{}/cases/{case_id}", f.base_url);
+            Ok(Rendered {
+                subject,
+                text: ReminderText {
+                    f: &f,
+                    intro: &intro,
+                    documents,
+                    case_link: &case_link,
+                }
+                .render()?,
+                html: ReminderHtml {
+                    f: &f,
+                    intro: &intro,
+                    documents,
+                    case_link: &case_link,
                 }
                 .render()?,
                 attachments: Vec::new(),

@@ -385,7 +385,25 @@ pub struct CaseDetail {
     pub notes: Vec<NoteView>,
     /// The latest finding per indicator (the history is in `events`).
     pub findings: Vec<FindingView>,
+    /// What the supplier was asked for, by when, and whether it came.
+    pub document_requests: Vec<DocumentRequestView>,
     pub events: Vec<EventView>,
+}
+
+/// A document request as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentRequestView {
+    pub id: i64,
+    /// Ids (`lonnsslipper`, …).
+    pub documents: Vec<String>,
+    pub note: Option<String>,
+    pub deadline: chrono::NaiveDate,
+    pub requested_by: Option<String>,
+    pub requested_at: NaiveDateTime,
+    pub received_at: Option<NaiveDateTime>,
+    pub received_by: Option<String>,
+    /// Past its deadline with nothing received (in Oslo's calendar).
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -414,8 +432,11 @@ fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDe
         _ => None,
     };
     let events = rows::events(c, case.id)?;
+    let requests = rows::document_requests(c, case.id)?;
     let mut ids: Vec<i64> = events.iter().filter_map(|e| e.assignee_user_id).collect();
     ids.extend(case.assigned_to);
+    ids.extend(requests.iter().map(|r| r.requested_by_user_id));
+    ids.extend(requests.iter().filter_map(|r| r.received_by_user_id));
     let names = rows::usernames(c, &ids)?;
     let notes = events
         .iter()
@@ -464,6 +485,23 @@ fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDe
         shares,
         notes,
         findings: latest.into_values().collect(),
+        document_requests: {
+            let today = crate::domain::oslo::local(now()).date();
+            requests
+                .into_iter()
+                .map(|r| DocumentRequestView {
+                    id: r.id,
+                    documents: decode_list(&r.documents),
+                    note: r.note,
+                    deadline: r.deadline,
+                    requested_by: names.get(&r.requested_by_user_id).cloned(),
+                    requested_at: r.requested_at,
+                    received_by: r.received_by_user_id.and_then(|u| names.get(&u).cloned()),
+                    overdue: r.received_at.is_none() && r.deadline < today,
+                    received_at: r.received_at,
+                })
+                .collect()
+        },
         events,
     })
 }
@@ -597,6 +635,78 @@ pub fn add_note(c: &mut DbConn, user: &User, id: i64, text: &str) -> Result<Case
         )?;
         rows::touch(c, id, at)?;
         Ok(("case.note", json!({"text": text})))
+    })
+}
+
+/// Asks the supplier for `documents` by `deadline` (today or later, Oslo time), audited as
+/// `case.document_request`. When the deadline passes with nothing received, one reminder
+/// goes through the outbox (`service::notices::queue_document_reminders`).
+pub fn request_documents(
+    c: &mut DbConn,
+    user: &User,
+    id: i64,
+    documents: &[String],
+    deadline: chrono::NaiveDate,
+    note: Option<&str>,
+) -> Result<CaseDetail, CaseError> {
+    let today = crate::domain::oslo::local(now()).date();
+    let kinds = rules::check_document_request(documents, deadline, today)?;
+    let note = note
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| rules::check_text(n).map_err(|p| FieldError::new("note", p)))
+        .transpose()?;
+    let list = format!(
+        ",{},",
+        kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
+    );
+    change(c, user, id, |c, _, state, _, at| {
+        rules::check_open(state)?;
+        let request = rows::insert_document_request(c, id, &list, note.as_deref(), deadline, user.id, at)?;
+        let labels: Vec<&str> = kinds.iter().map(|k| k.label()).collect();
+        let text = format!(
+            "Ba om: {} innen {}",
+            labels.join(", "),
+            crate::domain::oslo::date(deadline)
+        );
+        rows::insert_event(
+            c,
+            &NewEvent {
+                text: Some(&text),
+                ..event(id, user, at, "document_requested")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok((
+            "case.document_request",
+            json!({"request": request, "documents": kinds, "deadline": deadline, "note": note}),
+        ))
+    })
+}
+
+/// Marks document request `request` of case `id` received, audited as
+/// `case.document_received`; 404 for a request that is not open on this case.
+pub fn documents_received(
+    c: &mut DbConn,
+    user: &User,
+    id: i64,
+    request: i64,
+) -> Result<CaseDetail, CaseError> {
+    change(c, user, id, |c, _, _, _, at| {
+        if !rows::mark_document_received(c, id, request, user.id, at)? {
+            return Err(CaseError::Db(DbError::NotFound(Missing::DocumentRequest(
+                request,
+            ))));
+        }
+        rows::insert_event(
+            c,
+            &NewEvent {
+                text: Some("Dokumentene er mottatt"),
+                ..event(id, user, at, "document_received")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok(("case.document_received", json!({"request": request})))
     })
 }
 

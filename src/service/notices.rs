@@ -337,3 +337,61 @@ mod tests {
         assert_eq!(oslo_midnight(d("2026-07-06")).to_string(), "2026-07-05 22:00:00");
     }
 }
+
+/// Queues one reminder per document request whose deadline (Oslo calendar) passed before
+/// `now` with nothing received, on a case not closed: to the person the case is assigned
+/// to, or else to the one who asked, whichever has an e-mail address (dedupe key per
+/// request: one reminder, however often this runs). Returns how many were queued.
+pub fn queue_document_reminders(c: &mut DbConn, now: NaiveDateTime) -> Result<usize, DbError> {
+    use crate::db::models::{cases, users};
+    let today = oslo::local(now).date();
+    let mut messages = Vec::new();
+    for r in cases::overdue_document_requests(c, today)? {
+        let Some(case) = cases::find(c, r.case_id)? else {
+            continue;
+        };
+        let requester = users::find_by_id(c, r.requested_by_user_id)?;
+        let assignee = match case.assigned_to {
+            Some(id) => users::find_by_id(c, id)?,
+            None => None,
+        };
+        let Some(to) = [&assignee, &requester]
+            .into_iter()
+            .flatten()
+            .find(|u| !u.disabled && u.email.as_deref().is_some_and(|e| !e.is_empty()))
+        else {
+            continue;
+        };
+        let Some(line) = rows::contract_lines(c, &[case.contract_id])?.into_iter().next() else {
+            continue;
+        };
+        let documents = crate::domain::liaison::decode_list(&r.documents)
+            .iter()
+            .map(|d| crate::domain::case::DocumentKind::parse(d).map_or(d.clone(), |k| k.label().to_owned()))
+            .collect();
+        let notice = Notice::DocumentReminder {
+            case_id: case.id,
+            contract_no: line.contract_no,
+            supplier_name: line.supplier_name,
+            orgnr: line.orgnr,
+            documents,
+            deadline: r.deadline,
+            requested_at: r.requested_at,
+            requested_by: requester
+                .as_ref()
+                .map_or_else(String::new, |u| u.username.clone()),
+        };
+        messages.push(NewMessage {
+            kind: notice.kind().to_owned(),
+            dedupe_key: format!("case.document_reminder:{}", r.id),
+            recipient_liaison_id: None,
+            recipient_user_id: Some(to.id),
+            recipient_agency: to.agency.map(|a| a.as_str().to_owned()),
+            recipient_name: to.username.clone(),
+            recipient_address: to.email.clone().unwrap_or_default(),
+            subject: notice.subject(),
+            payload: serde_json::to_string(&notice).unwrap_or_default(),
+        });
+    }
+    outbox::enqueue(c, &messages, now.min(crate::db::models::now()))
+}

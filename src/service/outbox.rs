@@ -151,9 +151,15 @@ fn send_one(mailer: &Mailer, m: &Claimed) -> Result<(), SendFailure> {
     )
 }
 
-/// Queues the weekly summaries when one is due (see `notices::queue_weekly`).
-pub fn queue_weekly_if_due(conn: &mut DbConn, rules: &RuleSet, at: NaiveDateTime) -> Result<usize, DbError> {
-    conn.transaction(|c| crate::service::notices::queue_weekly(c, rules, at))
+/// Queues the weekly summaries when one is due (see `notices::queue_weekly`), and the
+/// reminders of document requests past their deadline (`notices::queue_document_reminders`).
+pub fn queue_scheduled(conn: &mut DbConn, rules: &RuleSet, at: NaiveDateTime) -> Result<usize, DbError> {
+    conn.transaction(|c| {
+        Ok::<_, DbError>(
+            crate::service::notices::queue_weekly(c, rules, at)?
+                + crate::service::notices::queue_document_reminders(c, at)?,
+        )
+    })
 }
 
 /// The statuses a list can be filtered by.
@@ -231,7 +237,7 @@ pub fn run_worker(
                 // number of looks queue them once).
                 if weekly_checked.is_none_or(|t| at - t >= Duration::hours(1)) {
                     weekly_checked = Some(at);
-                    if let Err(e) = queue_weekly_if_due(&mut conn, &rules.get(), at) {
+                    if let Err(e) = queue_scheduled(&mut conn, &rules.get(), at) {
                         tracing::warn!(error = %e, "could not queue the weekly summaries");
                     }
                 }

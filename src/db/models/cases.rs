@@ -455,3 +455,93 @@ pub fn inspection_rows(conn: &mut DbConn, draw_id: i64, agency: &str) -> Result<
         ))
         .load(conn)?)
 }
+
+/// A document request as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::db::schema::case_document_requests)]
+pub struct DocumentRequestRow {
+    pub id: i64,
+    pub case_id: i64,
+    /// `,lonnsslipper,timelister,`
+    pub documents: String,
+    pub note: Option<String>,
+    pub deadline: chrono::NaiveDate,
+    pub requested_by_user_id: i64,
+    pub requested_at: NaiveDateTime,
+    pub received_at: Option<NaiveDateTime>,
+    pub received_by_user_id: Option<i64>,
+}
+
+/// Stores a request; returns its id.
+pub fn insert_document_request(
+    conn: &mut DbConn,
+    case_id: i64,
+    documents: &str,
+    note: Option<&str>,
+    deadline: chrono::NaiveDate,
+    by: i64,
+    at: NaiveDateTime,
+) -> Result<i64, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    diesel::insert_into(r::table)
+        .values((
+            r::case_id.eq(case_id),
+            r::documents.eq(documents),
+            r::note.eq(note),
+            r::deadline.eq(deadline),
+            r::requested_by_user_id.eq(by),
+            r::requested_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(r::table
+        .filter(r::case_id.eq(case_id))
+        .order(r::id.desc())
+        .select(r::id)
+        .first(conn)?)
+}
+
+/// The requests of a case, oldest first.
+pub fn document_requests(conn: &mut DbConn, case_id: i64) -> Result<Vec<DocumentRequestRow>, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    Ok(r::table
+        .filter(r::case_id.eq(case_id))
+        .order(r::id.asc())
+        .select(DocumentRequestRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks request `id` of case `case_id` received; false if there is no such open request.
+pub fn mark_document_received(
+    conn: &mut DbConn,
+    case_id: i64,
+    id: i64,
+    by: i64,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    let n = diesel::update(
+        r::table
+            .filter(r::id.eq(id))
+            .filter(r::case_id.eq(case_id))
+            .filter(r::received_at.is_null()),
+    )
+    .set((r::received_at.eq(Some(at)), r::received_by_user_id.eq(Some(by))))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Requests still open whose deadline is before `today`, on cases not closed.
+pub fn overdue_document_requests(
+    conn: &mut DbConn,
+    today: chrono::NaiveDate,
+) -> Result<Vec<DocumentRequestRow>, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    Ok(r::table
+        .inner_join(cases::table.on(cases::id.eq(r::case_id)))
+        .filter(r::received_at.is_null())
+        .filter(r::deadline.lt(today))
+        .filter(cases::status.ne("lukket"))
+        .order(r::id.asc())
+        .select(DocumentRequestRow::as_select())
+        .load(conn)?)
+}

@@ -25,7 +25,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cases/{id}/close/confirm", web::post().to(confirm_close))
         .route("/cases/{id}/reopen", web::post().to(reopen))
         .route("/cases/{id}/shares", web::post().to(share))
-        .route("/cases/{id}/shares/{agency}", web::delete().to(unshare));
+        .route("/cases/{id}/shares/{agency}", web::delete().to(unshare))
+        .route("/cases/{id}/document-requests", web::post().to(request_documents))
+        .route(
+            "/cases/{id}/document-requests/{request}/received",
+            web::post().to(documents_received),
+        );
 }
 
 /// Reading cases: those who work them, and innkjøpere for their own contracts' outcomes.
@@ -145,6 +150,44 @@ async fn add_note(
         .db(move |c| service::cases::add_note(c, &who, id, &b.text))
         .await?;
     Ok(HttpResponse::Created().json(case))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentRequestBody {
+    documents: Vec<String>,
+    /// `yyyy-mm-dd`, today or later.
+    deadline: chrono::NaiveDate,
+    note: Option<String>,
+}
+
+async fn request_documents(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<DocumentRequestBody>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, id, b) = (user.user, path.into_inner(), body.into_inner());
+    let case = state
+        .db(move |c| {
+            service::cases::request_documents(c, &who, id, &b.documents, b.deadline, b.note.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(case))
+}
+
+async fn documents_received(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, (id, request)) = (user.user, path.into_inner());
+    let case = state
+        .db(move |c| service::cases::documents_received(c, &who, id, request))
+        .await?;
+    Ok(HttpResponse::Ok().json(case))
 }
 
 #[derive(Deserialize)]
