@@ -790,36 +790,30 @@ mod document_tests {
     #[test]
     fn document_requests_are_checked() {
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-        let ok = check_document_request(
-            &["lonnsslipper".into(), "HMS-kort".into(), "lonnsslipper".into()],
-            d("2026-12-20"),
-            d("2026-12-06"),
-        );
+        let (deadline, today) = (d("2026-12-20"), d("2026-12-06"));
+        let docs = [
+            "lonnsslipper".to_owned(),
+            "HMS-kort".to_owned(),
+            "lonnsslipper".to_owned(),
+        ];
+        let ok = check_document_request(&docs, deadline, today);
         assert_eq!(
             ok.ok(),
             Some(vec![DocumentKind::Lonnsslipper, DocumentKind::HmsKort])
         );
         let field = |r: Result<Vec<DocumentKind>, FieldError>| r.err().map(|e| e.field);
         assert_eq!(
-            field(check_document_request(&[], d("2026-12-20"), d("2026-12-06"))).as_deref(),
+            field(check_document_request(&[], deadline, today)),
             Some("documents")
         );
+        let unknown = ["kvittering".to_owned()];
         assert_eq!(
-            field(check_document_request(
-                &["kvittering".into()],
-                d("2026-12-20"),
-                d("2026-12-06")
-            ))
-            .as_deref(),
+            field(check_document_request(&unknown, deadline, today)),
             Some("documents")
         );
+        let late = ["timelister".to_owned()];
         assert_eq!(
-            field(check_document_request(
-                &["timelister".into()],
-                d("2026-12-05"),
-                d("2026-12-06")
-            ))
-            .as_deref(),
+            field(check_document_request(&late, d("2026-12-05"), today)),
             Some("deadline")
         );
     }

@@ -318,26 +318,6 @@ pub fn queue_weekly(c: &mut DbConn, rules: &RuleSet, now: NaiveDateTime) -> Resu
     outbox::enqueue(c, &messages, now.min(crate::db::models::now()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fired_rules_are_read_from_the_stored_explanation() {
-        let e = r#"{"industries":["renhold"],"fired":[{"rule":"a","weight":3},{"rule":"b"}],"not_computable":[]}"#;
-        assert_eq!(fired_rule_ids(Some(e)), ["a", "b"]);
-        assert!(fired_rule_ids(Some("[]")).is_empty());
-        assert!(fired_rule_ids(None).is_empty());
-    }
-
-    #[test]
-    fn oslo_midnight_in_utc() {
-        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-        assert_eq!(oslo_midnight(d("2026-12-07")).to_string(), "2026-12-06 23:00:00");
-        assert_eq!(oslo_midnight(d("2026-07-06")).to_string(), "2026-07-05 22:00:00");
-    }
-}
-
 /// Queues one reminder per document request whose deadline (Oslo calendar) passed before
 /// `now` with nothing received, on a case not closed: to the person the case is assigned
 /// to, or else to the one who asked, whichever has an e-mail address (dedupe key per
@@ -394,4 +374,24 @@ pub fn queue_document_reminders(c: &mut DbConn, now: NaiveDateTime) -> Result<us
         });
     }
     outbox::enqueue(c, &messages, now.min(crate::db::models::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fired_rules_are_read_from_the_stored_explanation() {
+        let e = r#"{"industries":["renhold"],"fired":[{"rule":"a","weight":3},{"rule":"b"}],"not_computable":[]}"#;
+        assert_eq!(fired_rule_ids(Some(e)), ["a", "b"]);
+        assert!(fired_rule_ids(Some("[]")).is_empty());
+        assert!(fired_rule_ids(None).is_empty());
+    }
+
+    #[test]
+    fn oslo_midnight_in_utc() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        assert_eq!(oslo_midnight(d("2026-12-07")).to_string(), "2026-12-06 23:00:00");
+        assert_eq!(oslo_midnight(d("2026-07-06")).to_string(), "2026-07-05 22:00:00");
+    }
 }
