@@ -733,6 +733,44 @@ B-1;Rehabilitering bad;Bygg og Bolt AS;974760673;45000000;2900000;4;01.01.2025;3
         .find(|m| m.recipient_address.as_deref() == Some("bygg@at.test"))
         .unwrap();
     assert!(bygg.payload.contains("\"B-1\"") && !bygg.payload.contains("\"R-3\""));
+    // Each contract that entered the highest tier got one case (source flag), shared with
+    // the agencies whose liaisons cover its industry.
+    let flag_cases = |w: &World| -> Vec<(String, Vec<String>)> {
+        use spotcheck::db::schema::{case_shares, cases, contracts};
+        let rows: Vec<(i64, String)> = cases::table
+            .inner_join(contracts::table)
+            .filter(cases::source.eq("flag"))
+            .order(contracts::contract_no.asc())
+            .select((cases::id, contracts::contract_no))
+            .load(&mut w.pool.get().unwrap())
+            .unwrap();
+        rows.into_iter()
+            .map(|(id, no)| {
+                let shares: Vec<String> = case_shares::table
+                    .filter(case_shares::case_id.eq(id))
+                    .order(case_shares::agency.asc())
+                    .select(case_shares::agency)
+                    .load(&mut w.pool.get().unwrap())
+                    .unwrap();
+                (no, shares)
+            })
+            .collect()
+    };
+    let flagged = flag_cases(&w);
+    let nos: Vec<&str> = flagged.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(
+        nos,
+        ["B-1", "R-1", "R-2", "R-3"],
+        "one case per contract in the highest tier"
+    );
+    let shares: std::collections::HashMap<&str, &Vec<String>> =
+        flagged.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    // (NAV's liaison covers every industry.)
+    assert_eq!(shares["R-3"], &vec!["nav".to_owned(), "skatteetaten".to_owned()]);
+    assert_eq!(
+        shares["B-1"],
+        &vec!["arbeidstilsynet".to_owned(), "nav".to_owned()]
+    );
     // Scoring again without changes queues nothing more.
     spotcheck::service::scoring::rescore_today(
         &mut w.pool.get().unwrap(),

@@ -906,3 +906,27 @@ pub(crate) fn share_new_cases(
     rows::insert_events(c, &events)?;
     Ok(pairs.len())
 }
+
+/// Opens a case (source `flag`) for each contract in `contract_ids` that never had one:
+/// the contracts a scoring run just put into the highest tier. Shared as a drawn case is
+/// (by the liaisons' industries); its events name the operations user, as the run's audit
+/// entry names whoever started it. Runs inside the caller's write transaction; returns how
+/// many were opened.
+pub(crate) fn open_flag_cases(
+    c: &mut DbConn,
+    contract_ids: &[i64],
+    actor: &crate::db::models::Actor,
+    at: NaiveDateTime,
+) -> Result<usize, DbError> {
+    if contract_ids.is_empty() {
+        return Ok(0);
+    }
+    let new = rows::contracts_without_flag_case(c, contract_ids)?;
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let opened = rows::open_flag_cases(c, &new, at)?;
+    let opener = crate::service::users::acting_user(c, actor, None)?;
+    share_new_cases(c, &opened, &opener, at)?;
+    Ok(opened.len())
+}

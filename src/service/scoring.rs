@@ -90,6 +90,8 @@ pub struct RescoreReport {
     pub high_risk_entered: u64,
     /// Digests queued for the liaisons about them.
     pub notifications_queued: u64,
+    /// Cases opened for them (source `flag`, once per contract).
+    pub cases_opened: u64,
     pub elapsed_ms: u64,
 }
 
@@ -158,6 +160,7 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
             coverage: Coverage::new(rules),
             high_risk_entered: 0,
             notifications_queued: 0,
+            cases_opened: 0,
             elapsed_ms: 0,
         };
 
@@ -248,6 +251,8 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
         crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
             report.notifications_queued =
                 crate::service::notices::queue_high_risk(c, rules, &entered_top, &opts.reason, at)? as u64;
+            report.cases_opened =
+                crate::service::cases::open_flag_cases(c, &entered_top, &opts.actor, at)? as u64;
             if report.contracts_recorded > 0 || !supplier_records.is_empty() {
                 assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
                 assessments::record_supplier_assessments(c, &supplier_records)?;
@@ -267,6 +272,7 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
                             "suppliers_assessed": report.suppliers_assessed,
                             "suppliers_recorded": report.suppliers_recorded,
                             "high_risk_entered": report.high_risk_entered,
+                        "cases_opened": report.cases_opened,
                         }),
                     },
                 )?;

@@ -545,3 +545,51 @@ pub fn overdue_document_requests(
         .select(DocumentRequestRow::as_select())
         .load(conn)?)
 }
+
+/// Of `contract_ids`, those that never had a case of source `flag`.
+pub fn contracts_without_flag_case(conn: &mut DbConn, contract_ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    let mut flagged = std::collections::HashSet::new();
+    for chunk in contract_ids.chunks(1000) {
+        let found: Vec<i64> = cases::table
+            .filter(cases::source.eq("flag"))
+            .filter(cases::contract_id.eq_any(chunk))
+            .select(cases::contract_id)
+            .load(conn)?;
+        flagged.extend(found);
+    }
+    let mut out: Vec<i64> = contract_ids
+        .iter()
+        .copied()
+        .filter(|id| !flagged.contains(id))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Opens a `flag` case per contract; returns (case id, contract id) pairs.
+pub fn open_flag_cases(
+    conn: &mut DbConn,
+    contract_ids: &[i64],
+    at: NaiveDateTime,
+) -> Result<Vec<(i64, i64)>, DbError> {
+    let mut out = Vec::with_capacity(contract_ids.len());
+    for id in contract_ids {
+        diesel::insert_into(cases::table)
+            .values((
+                cases::contract_id.eq(*id),
+                cases::source.eq("flag"),
+                cases::status.eq("ny"),
+                cases::created_at.eq(at),
+                cases::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        let case_id: i64 = cases::table
+            .filter(cases::contract_id.eq(*id))
+            .filter(cases::source.eq("flag"))
+            .select(cases::id)
+            .first(conn)?;
+        out.push((case_id, *id));
+    }
+    Ok(out)
+}
