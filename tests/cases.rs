@@ -1084,6 +1084,121 @@ async fn a_document_request_past_its_deadline_queues_one_reminder(backend: Backe
     app.stop();
 }
 
+/// Evidence files: kind found from the bytes, size limited, hostile names cleaned, stored
+/// under the data folder by SHA-256, served as a download only to those who may see the
+/// case (issue 13, item 2).
+async fn evidence_is_limited_and_served_only_to_those_allowed(backend: Backend) {
+    let app = setup_with_draw(backend, 1).await;
+    app.add_user("sara", Role::Akrim, Some(Agency::Skatteetaten));
+    let (kari, ola, sara) = (app.token_for("kari"), app.token_for("ola"), app.token_for("sara"));
+    let id = *case_ids(&app, &kari).await.values().next().unwrap();
+    let upload = |token: String, name: &'static str, bytes: Vec<u8>| {
+        let app = &app;
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            app.client
+                .post(app.url(&format!("/api/v1/cases/{id}/evidence")))
+                .bearer_auth(token)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let pdf = b"%PDF-1.7 lonnsslipp mars".to_vec();
+    let c = expect(
+        upload(ola.clone(), "../../etc/l\u{f8}nn \"mars\".pdf", pdf.clone()).await,
+        201,
+    )
+    .await;
+    let e = &c["evidence"][0];
+    assert_eq!(e["file_name"], "lønn mars.pdf");
+    assert_eq!(e["content_type"], "application/pdf");
+    let sha = spotcheck::sampling::sha256_hex_bytes(&pdf);
+    assert_eq!(e["sha256"], sha.as_str());
+    let stored = app
+        .settings
+        .data_dir
+        .join("evidence")
+        .join(id.to_string())
+        .join(&sha);
+    assert_eq!(
+        std::fs::read(&stored).unwrap(),
+        pdf,
+        "stored by its SHA-256 under the data folder"
+    );
+    let eid = e["id"].as_i64().unwrap();
+
+    // Programs and oversized files are refused.
+    let p = expect(
+        upload(ola.clone(), "faktura.pdf", b"MZ\x90\x00\x03".to_vec()).await,
+        422,
+    )
+    .await;
+    assert_eq!(p["field"], "file", "{p}");
+    let big = vec![b'a'; spotcheck::domain::case::EVIDENCE_MAX_BYTES + 1];
+    assert_eq!(upload(ola.clone(), "stor.txt", big).await.status(), 413);
+
+    // Served as a download to those who may see the case, never inline.
+    let r = get(&app, &format!("/api/v1/cases/{id}/evidence/{eid}"), &ola).await;
+    assert_eq!(r.status(), 200);
+    let disposition = r
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;")
+            && disposition.contains("filename*=UTF-8''l%C3%B8nn%20mars.pdf"),
+        "{disposition}"
+    );
+    assert!(
+        r.headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{id}/evidence/{eid}"), &kari)
+            .await
+            .status(),
+        200
+    );
+    // Not to an agency the case is not shared with, nor by guessing ids.
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{id}/evidence/{eid}"), &sara)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{id}/evidence/{}", eid + 1), &ola)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(&app, &format!("/api/v1/cases/{}/evidence/{eid}", id + 1), &ola)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(upload(sara.clone(), "x.pdf", pdf.clone()).await.status(), 404);
+    let actions: Vec<String> = audit_of(&app, id).into_iter().map(|(a, _)| a).collect();
+    assert!(actions.iter().any(|a| a == "case.evidence"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "case.evidence_read"),
+        "a partner's read is audited: {actions:?}"
+    );
+    app.stop();
+}
+
 async fn admin_has_no_case_access(backend: Backend) {
     let app = setup(backend).await;
     let admin = app.token_for("admin");
@@ -1238,6 +1353,7 @@ backend_tests!(
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
     admin_has_no_case_access,
+    evidence_is_limited_and_served_only_to_those_allowed,
     a_document_request_past_its_deadline_queues_one_reminder,
     a_recently_closed_case_keeps_its_contract_out_of_the_next_draw,
     list_filters_and_paging,

@@ -47,6 +47,8 @@ pub enum Missing {
     Message(i64),
     /// An open document request of a case.
     DocumentRequest(i64),
+    /// An evidence file of a case.
+    Evidence(i64),
     /// A case (or one the caller may not see: the same answer).
     Case(i64),
     /// A row just written that could not be read back.
@@ -70,6 +72,7 @@ impl Missing {
                 format!("dokumentforespørsel {id} finnes ikke på saken, eller er alt mottatt")
             }
             Missing::Case(id) => format!("sak {id} finnes ikke, eller du har ikke tilgang til den"),
+            Missing::Evidence(id) => format!("vedlegg {id} finnes ikke på saken"),
             Missing::Stored(what) => format!("{what} ble ikke lagret"),
         }
     }
@@ -88,6 +91,7 @@ impl std::fmt::Display for Missing {
             Missing::Liaison(id) => write!(f, "no liaison {id}"),
             Missing::Message(id) => write!(f, "no outbox message {id}"),
             Missing::DocumentRequest(id) => write!(f, "no open document request {id} on this case"),
+            Missing::Evidence(id) => write!(f, "no evidence {id} on this case"),
             Missing::Case(id) => write!(f, "no case {id} that you can see"),
             Missing::Stored(what) => write!(f, "the {what} was not stored"),
         }

@@ -570,3 +570,17 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(case_document_requests, cases);
 diesel::allow_tables_to_appear_in_same_query!(case_document_requests, contracts);
 diesel::allow_tables_to_appear_in_same_query!(case_document_requests, users);
+
+diesel::table! {
+    /// Evidence files of a case (migration 000014); the bytes are under the data folder.
+    case_evidence (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by_user_id -> BigInt,
+        uploaded_at -> Timestamp,
+    }
+}

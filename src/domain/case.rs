@@ -818,3 +818,67 @@ mod document_tests {
         );
     }
 }
+
+/// The largest evidence file accepted.
+pub const EVIDENCE_MAX_BYTES: usize = 20 * 1024 * 1024;
+
+/// What an evidence file is, found from its first bytes (never from its name or the
+/// uploader's word): the kinds an inspection produces. Anything else is refused.
+pub fn evidence_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]) {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        // Office documents (xlsx, docx) are zip files; served as a download only.
+        Some("application/zip")
+    } else if !bytes.is_empty()
+        && std::str::from_utf8(bytes).is_ok()
+        && !bytes
+            .iter()
+            .any(|b| *b == 0 || (*b < 0x20 && !b"\t\r\n".contains(b)))
+    {
+        Some("text/plain; charset=utf-8")
+    } else {
+        None
+    }
+}
+
+/// The name shown for an uploaded file: the last path component, control characters and
+/// quotes removed, at most 120 characters; `vedlegg` when nothing is left.
+pub fn clean_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|'))
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
+    if cleaned.is_empty() {
+        "vedlegg".into()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes_and_names_are_cleaned() {
+        assert_eq!(evidence_type(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(evidence_type(b"MZ\x90\x00"), None, "no programs");
+        assert_eq!(
+            evidence_type(b"<html><script>alert(1)</script>"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(evidence_type(b""), None);
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("C:\\\\tmp\\\\lønn \"mars\".pdf"), "lønn mars.pdf");
+        assert_eq!(clean_file_name(".."), "vedlegg");
+        assert_eq!(clean_file_name("a\u{0}b\nc.txt"), "abc.txt");
+    }
+}

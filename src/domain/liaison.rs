@@ -182,6 +182,12 @@ pub enum Problem {
     NoDocuments,
     /// A deadline before today.
     DeadlinePassed(chrono::NaiveDate),
+    /// An evidence file over the size limit (bytes).
+    FileTooLarge {
+        max: usize,
+    },
+    /// An evidence file of a kind not accepted (see `domain::case::evidence_type`).
+    FileType,
 }
 
 fn agency_or_none(a: Option<Agency>) -> String {
@@ -246,6 +252,8 @@ impl Problem {
             ),
             Problem::NoDocuments => "ask for at least one document".into(),
             Problem::DeadlinePassed(d) => format!("the deadline {d} has passed: give today or a later date"),
+            Problem::FileTooLarge { max } => format!("the file is larger than {} MB", max / (1024 * 1024)),
+            Problem::FileType => "only PDF, PNG, JPEG, plain text and Office (zip) files are accepted".into(),
         }
     }
 
@@ -309,6 +317,8 @@ impl Problem {
                 "fristen {} er passert: velg i dag eller en senere dato",
                 crate::domain::oslo::date(*d)
             ),
+            Problem::FileTooLarge { max } => format!("filen er større enn {} MB", max / (1024 * 1024)),
+            Problem::FileType => "bare PDF, PNG, JPEG, ren tekst og Office-filer (zip) tas imot".into(),
         }
     }
 }

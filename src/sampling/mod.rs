@@ -45,6 +45,12 @@ pub fn sha256_hex(text: &str) -> String {
     hex_lower(&sha2::Sha256::digest(text.as_bytes()).into())
 }
 
+/// SHA-256 of bytes, as lowercase hex.
+pub fn sha256_hex_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex_lower(&sha2::Sha256::digest(bytes).into())
+}
+
 /// Lowercase hex of a 32-byte digest (no `hex` crate: eight lines are cheaper than a dependency).
 pub(crate) fn hex_lower(bytes: &[u8; 32]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -387,6 +387,8 @@ pub struct CaseDetail {
     pub findings: Vec<FindingView>,
     /// What the supplier was asked for, by when, and whether it came.
     pub document_requests: Vec<DocumentRequestView>,
+    /// Evidence files (metadata; the bytes through the evidence route).
+    pub evidence: Vec<rows::EvidenceRow>,
     pub events: Vec<EventView>,
 }
 
@@ -485,6 +487,7 @@ fn detail(c: &mut DbConn, case: CaseRow, shares: Vec<ShareRow>) -> Result<CaseDe
         shares,
         notes,
         findings: latest.into_values().collect(),
+        evidence: rows::evidence(c, case.id)?,
         document_requests: {
             let today = crate::domain::oslo::local(now()).date();
             requests
@@ -929,4 +932,103 @@ pub(crate) fn open_flag_cases(
     let opener = crate::service::users::acting_user(c, actor, None)?;
     share_new_cases(c, &opened, &opener, at)?;
     Ok(opened.len())
+}
+
+/// Where the evidence of case `case_id` is kept: `<data dir>/evidence/<case id>/`.
+fn evidence_dir(data_dir: &std::path::Path, case_id: i64) -> std::path::PathBuf {
+    data_dir.join("evidence").join(case_id.to_string())
+}
+
+/// Adds an evidence file to case `id`: at most `domain::case::EVIDENCE_MAX_BYTES`, of a kind
+/// found from its bytes (422 naming `file` otherwise), stored under the data folder named by
+/// its SHA-256, the name people gave it cleaned; audited as `case.evidence`. The file is
+/// written before the transaction: a failed transaction leaves an unreferenced file, never
+/// a row without its file.
+pub fn add_evidence(
+    c: &mut DbConn,
+    user: &User,
+    data_dir: &std::path::Path,
+    id: i64,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<CaseDetail, CaseError> {
+    if bytes.len() > rules::EVIDENCE_MAX_BYTES {
+        return Err(FieldError::new(
+            "file",
+            Problem::FileTooLarge {
+                max: rules::EVIDENCE_MAX_BYTES,
+            },
+        )
+        .into());
+    }
+    let content_type =
+        rules::evidence_type(bytes).ok_or_else(|| FieldError::new("file", Problem::FileType))?;
+    let name = rules::clean_file_name(file_name);
+    let sha = crate::sampling::sha256_hex_bytes(bytes);
+    // Visible to this user at all? (Checked again in the transaction.)
+    let a = reviewer(user)?;
+    visible(c, a, id)?;
+    let dir = evidence_dir(data_dir, id);
+    let io =
+        |e: std::io::Error| CaseError::Db(DbError::Corrupt(format!("evidence store {}: {e}", dir.display())));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let tmp = dir.join(format!(".{sha}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, dir.join(&sha)).map_err(io)?;
+    change(c, user, id, |c, _, state, _, at| {
+        rules::check_open(state)?;
+        rows::insert_evidence(c, id, &name, content_type, bytes.len() as i64, &sha, user.id, at)?;
+        rows::insert_event(
+            c,
+            &NewEvent {
+                text: Some(&name),
+                ..event(id, user, at, "evidence_added")
+            },
+        )?;
+        rows::touch(c, id, at)?;
+        Ok((
+            "case.evidence",
+            json!({"file_name": name, "content_type": content_type, "size_bytes": bytes.len(), "sha256": sha}),
+        ))
+    })
+}
+
+/// The bytes of evidence `evidence` of case `id`, for a user who may see the case (404
+/// otherwise, also for an id of another case's evidence); a partner's read is audited as
+/// `case.evidence_read`.
+pub fn evidence_file(
+    c: &mut DbConn,
+    user: &User,
+    data_dir: &std::path::Path,
+    id: i64,
+    evidence: i64,
+) -> Result<(rows::EvidenceRow, Vec<u8>), CaseError> {
+    let a = reviewer(user)?;
+    visible(c, a, id)?;
+    let row = rows::evidence_item(c, id, evidence)?
+        .ok_or(CaseError::Db(DbError::NotFound(Missing::Evidence(evidence))))?;
+    let path = evidence_dir(data_dir, id).join(&row.sha256);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        CaseError::Db(DbError::Corrupt(format!(
+            "evidence {evidence} ({}): {e}",
+            path.display()
+        )))
+    })?;
+    if crate::sampling::sha256_hex_bytes(&bytes) != row.sha256 {
+        return Err(CaseError::Db(DbError::Corrupt(format!(
+            "evidence {evidence} does not match its SHA-256"
+        ))));
+    }
+    if matches!(a, CaseAccess::Agency(_)) {
+        write_tx(c, |c| {
+            audit_case(
+                c,
+                user,
+                "case.evidence_read",
+                id,
+                json!({"evidence": evidence, "sha256": row.sha256}),
+            )
+        })?;
+    }
+    Ok((row, bytes))
 }

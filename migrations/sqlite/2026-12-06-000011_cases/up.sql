@@ -29,7 +29,7 @@ CREATE TABLE case_events (
     at TIMESTAMP NOT NULL,
     actor_user_id BIGINT NOT NULL REFERENCES users(id),
     kind TEXT NOT NULL CHECK (kind IN ('status', 'assign', 'note', 'finding', 'close_proposed',
-        'close_confirmed', 'close_withdrawn', 'reopen', 'share', 'unshare', 'document_requested', 'document_received')),
+        'close_confirmed', 'close_withdrawn', 'reopen', 'share', 'unshare', 'document_requested', 'document_received', 'evidence_added')),
     -- status: the status after the event (status, close_confirmed, reopen).
     status TEXT CHECK (status IN ('ny', 'under_vurdering', 'kontrollert', 'lukket')),
     outcome TEXT,

@@ -593,3 +593,64 @@ pub fn open_flag_cases(
     }
     Ok(out)
 }
+
+/// An evidence file as stored (the bytes are under the data folder, named by `sha256`).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::db::schema::case_evidence)]
+pub struct EvidenceRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by_user_id: i64,
+    pub uploaded_at: NaiveDateTime,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_evidence(
+    conn: &mut DbConn,
+    case_id: i64,
+    file_name: &str,
+    content_type: &str,
+    size_bytes: i64,
+    sha256: &str,
+    by: i64,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    use crate::db::schema::case_evidence as e;
+    diesel::insert_into(e::table)
+        .values((
+            e::case_id.eq(case_id),
+            e::file_name.eq(file_name),
+            e::content_type.eq(content_type),
+            e::size_bytes.eq(size_bytes),
+            e::sha256.eq(sha256),
+            e::uploaded_by_user_id.eq(by),
+            e::uploaded_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The evidence of a case, oldest first.
+pub fn evidence(conn: &mut DbConn, case_id: i64) -> Result<Vec<EvidenceRow>, DbError> {
+    use crate::db::schema::case_evidence as e;
+    Ok(e::table
+        .filter(e::case_id.eq(case_id))
+        .order(e::id.asc())
+        .select(EvidenceRow::as_select())
+        .load(conn)?)
+}
+
+/// Evidence `id` of case `case_id`.
+pub fn evidence_item(conn: &mut DbConn, case_id: i64, id: i64) -> Result<Option<EvidenceRow>, DbError> {
+    use crate::db::schema::case_evidence as e;
+    Ok(e::table
+        .filter(e::id.eq(id))
+        .filter(e::case_id.eq(case_id))
+        .select(EvidenceRow::as_select())
+        .first(conn)
+        .optional()?)
+}

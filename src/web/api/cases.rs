@@ -26,6 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cases/{id}/reopen", web::post().to(reopen))
         .route("/cases/{id}/shares", web::post().to(share))
         .route("/cases/{id}/shares/{agency}", web::delete().to(unshare))
+        .route("/cases/{id}/evidence", web::post().to(add_evidence))
+        .route("/cases/{id}/evidence/{evidence}", web::get().to(evidence_file))
         .route("/cases/{id}/document-requests", web::post().to(request_documents))
         .route(
             "/cases/{id}/document-requests/{request}/received",
@@ -150,6 +152,68 @@ async fn add_note(
         .db(move |c| service::cases::add_note(c, &who, id, &b.text))
         .await?;
     Ok(HttpResponse::Created().json(case))
+}
+
+/// Adds an evidence file (multipart, part `file`).
+async fn add_evidence(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    req: actix_web::HttpRequest,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let limit = crate::domain::case::EVIDENCE_MAX_BYTES as u64;
+    let upload = crate::web::extract::read_upload(&req, payload, limit, None).await?;
+    let (who, id, dir) = (user.user, path.into_inner(), state.settings.data_dir.clone());
+    let case = state
+        .db(move |c| service::cases::add_evidence(c, &who, &dir, id, &upload.file_name, &upload.bytes))
+        .await?;
+    Ok(HttpResponse::Created().json(case))
+}
+
+/// The bytes of an evidence file, always as a download (never shown inline), under a
+/// sandboxing content security policy.
+async fn evidence_file(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(Permission::ReviewCases)?;
+    let (who, (id, evidence), dir) = (user.user, path.into_inner(), state.settings.data_dir.clone());
+    let (row, bytes) = state
+        .db(move |c| service::cases::evidence_file(c, &who, &dir, id, evidence))
+        .await?;
+    let ascii: String = row
+        .file_name
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ".-_ ".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = row
+        .file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type(row.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
+        .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
+        .body(bytes))
 }
 
 #[derive(Deserialize)]
