@@ -1199,6 +1199,145 @@ async fn evidence_is_limited_and_served_only_to_those_allowed(backend: Backend) 
     app.stop();
 }
 
+/// The hit-rate and city-council reports count closed cases and their outcomes (issue 13,
+/// item 5).
+async fn reports_count_closed_cases_and_findings(backend: Backend) {
+    let app = setup(backend).await;
+    app.add_user("kim", Role::Kemner, None);
+    let (kari, kim) = (app.token_for("kari"), app.token_for("kim"));
+    let ids: Vec<i64> = case_ids(&app, &kari).await.values().copied().collect();
+    let outcomes = ["ingen_funn", "ingen_funn", "henvist_arbeidstilsynet"];
+    for (id, outcome) in ids.iter().zip(outcomes) {
+        let path = |rest: &str| format!("/api/v1/cases/{id}{rest}");
+        for status in ["under_vurdering", "kontrollert"] {
+            expect(
+                post(&app, &path("/status"), &kari, &json!({"status": status})).await,
+                200,
+            )
+            .await;
+        }
+        expect(
+            post(&app, &path("/close"), &kari, &json!({"outcome": outcome})).await,
+            200,
+        )
+        .await;
+        expect(post(&app, &path("/close/confirm"), &kim, &json!({})).await, 200).await;
+    }
+    let today = spotcheck::domain::oslo::local(chrono::Utc::now().naive_utc()).date();
+    let r = expect(
+        get(
+            &app,
+            &format!("/api/v1/reports/hit-rate?from={today}&to={today}"),
+            &kari,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["total"], json!({"closed": 3, "with_findings": 1}), "{r}");
+    let parts: i64 = r["by_part"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["closed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(parts, 3);
+    let tiers: i64 = r["by_tier"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["closed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(tiers, 3);
+    if let Some(u) = r["by_part"].get("uvektet") {
+        let e = &r["uniform_estimate"];
+        assert_eq!(e["sample"], u["closed"], "{r}");
+        assert!(e["low"].as_f64().unwrap() <= e["share"].as_f64().unwrap());
+    }
+    // Nothing closed yesterday.
+    let yesterday = today - chrono::Duration::days(1);
+    let r = expect(
+        get(
+            &app,
+            &format!("/api/v1/reports/hit-rate?from={yesterday}&to={yesterday}"),
+            &kari,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["total"]["closed"], 0);
+
+    let year = chrono::Datelike::year(&today);
+    let r = expect(
+        get(&app, &format!("/api/v1/reports/city-council?year={year}"), &kari).await,
+        200,
+    )
+    .await;
+    let q = (chrono::Datelike::month(&today) - 1) / 3;
+    let quarter = &r["quarters"][q as usize];
+    assert_eq!(quarter["draws"], 1, "{r}");
+    assert_eq!(quarter["cases_opened"].as_i64().unwrap(), ids.len() as i64);
+    assert_eq!(quarter["cases_closed"], 3);
+    assert_eq!(quarter["with_findings"], 1);
+    assert_eq!(quarter["referrals"]["arbeidstilsynet"], 1);
+    assert!(r["contracts_in_risk_industries"].as_i64().unwrap() > 0);
+    // As files; for Kemneren only.
+    let r = get(
+        &app,
+        &format!("/api/v1/reports/city-council?year={year}&format=xlsx"),
+        &kari,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("bystyrestatus")
+    );
+    let csv = get(
+        &app,
+        &format!("/api/v1/reports/hit-rate?from={today}&to={today}&format=csv"),
+        &kari,
+    )
+    .await;
+    assert!(csv.text().await.unwrap().contains("Andel med funn"));
+    assert_eq!(
+        get(
+            &app,
+            &format!("/api/v1/reports/city-council?year={year}&format=pdf"),
+            &kari
+        )
+        .await
+        .status(),
+        400
+    );
+    assert_eq!(
+        get(
+            &app,
+            &format!("/api/v1/reports/city-council?year={year}"),
+            &app.token_for("ola")
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        get(
+            &app,
+            &format!("/api/v1/reports/city-council?year={year}"),
+            &app.token_for("per")
+        )
+        .await
+        .status(),
+        403
+    );
+    app.stop();
+}
+
 async fn admin_has_no_case_access(backend: Backend) {
     let app = setup(backend).await;
     let admin = app.token_for("admin");
@@ -1353,6 +1492,7 @@ backend_tests!(
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
     admin_has_no_case_access,
+    reports_count_closed_cases_and_findings,
     evidence_is_limited_and_served_only_to_those_allowed,
     a_document_request_past_its_deadline_queues_one_reminder,
     a_recently_closed_case_keeps_its_contract_out_of_the_next_draw,

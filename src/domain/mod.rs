@@ -7,4 +7,5 @@ pub mod orgnr;
 pub mod oslo;
 pub mod ownership;
 pub mod paging;
+pub mod report;
 pub mod roles;

@@ -56,6 +56,8 @@ pub enum Permission {
     ManageLiaisons,
     /// The mail queue: see it, put dead letters back (kemneren and the admin).
     ManageOutbox,
+    /// The hit-rate and city-council reports (kemneren).
+    ReadReports,
     /// Give a contract to another owner (kemneren, and the admin when someone leaves); see
     /// `domain::ownership`.
     MoveContractOwners,
@@ -138,6 +140,7 @@ impl Role {
                     | ManageLiaisons
                     | ManageOutbox
                     | MoveContractOwners
+                    | ReadReports
             ),
             Role::Akrim => matches!(p, SignedIn | ReadPublishedDraws | ReviewCases | ReadRules),
             Role::Admin => matches!(

@@ -25,6 +25,7 @@ pub mod inspection;
 pub mod liaisons;
 pub mod notices;
 pub mod outbox;
+pub mod reports;
 pub mod rules;
 pub mod scoring;
 pub mod suppliers;

@@ -654,3 +654,99 @@ pub fn evidence_item(conn: &mut DbConn, case_id: i64, id: i64) -> Result<Option<
         .first(conn)
         .optional()?)
 }
+
+/// A case closed (confirmed) in a period, with what the reports group it by.
+#[derive(Debug, Clone)]
+pub struct ClosedCase {
+    pub case_id: i64,
+    pub source: String,
+    /// `weighted` or `uniform` for a drawn case.
+    pub part: Option<String>,
+    pub outcome: Option<String>,
+    pub closed_at: NaiveDateTime,
+    /// The contract's current industries (`,a,b,`) and tier.
+    pub industries: Option<String>,
+    pub tier: Option<String>,
+}
+
+/// Cases whose (last) confirmed closing falls in `[from, to)` and that are closed now.
+pub fn closed_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<ClosedCase>, DbError> {
+    let closings: Vec<(i64, NaiveDateTime)> = case_events::table
+        .filter(case_events::kind.eq("close_confirmed"))
+        .order((case_events::case_id.asc(), case_events::at.asc()))
+        .select((case_events::case_id, case_events::at))
+        .load(conn)?;
+    let mut last: HashMap<i64, NaiveDateTime> = HashMap::new();
+    for (id, at) in closings {
+        last.insert(id, at);
+    }
+    let ids: Vec<i64> = last
+        .iter()
+        .filter(|(_, at)| **at >= from && **at < to)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = cases::table
+            .left_join(contract_risk::table.on(contract_risk::contract_id.eq(cases::contract_id)))
+            .filter(cases::id.eq_any(chunk))
+            .filter(cases::status.eq("lukket"))
+            .select((
+                cases::id,
+                cases::source,
+                cases::part,
+                cases::outcome,
+                contract_risk::industries.nullable(),
+                contract_risk::tier.nullable(),
+            ))
+            .load(conn)?;
+        for (case_id, source, part, outcome, industries, tier) in rows {
+            out.push(ClosedCase {
+                closed_at: last[&case_id],
+                case_id,
+                source,
+                part,
+                outcome,
+                industries,
+                tier,
+            });
+        }
+    }
+    out.sort_by_key(|c| c.case_id);
+    Ok(out)
+}
+
+/// When each case was opened, for cases opened in `[from, to)`.
+pub fn opened_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<NaiveDateTime>, DbError> {
+    Ok(cases::table
+        .filter(cases::created_at.ge(from))
+        .filter(cases::created_at.lt(to))
+        .select(cases::created_at)
+        .load(conn)?)
+}
+
+/// Contracts shown whose current assessment puts them in a risk industry.
+pub fn contracts_in_risk_industries(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(contract_risk::table
+        .inner_join(contracts::table)
+        .filter(crate::contract_shown!())
+        .filter(contract_risk::industries.ne(""))
+        .filter(contract_risk::industries.ne(",,"))
+        .count()
+        .get_result(conn)?)
+}

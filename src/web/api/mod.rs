@@ -7,6 +7,7 @@ mod draws;
 mod imports;
 mod liaisons;
 mod outbox;
+mod reports;
 mod rules;
 mod suppliers;
 mod users;
@@ -27,7 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(rules::routes)
         .configure(draws::routes)
         .configure(liaisons::routes)
-        .configure(outbox::routes);
+        .configure(outbox::routes)
+        .configure(reports::routes);
 }
 
 async fn me(user: ApiUser) -> Result<HttpResponse, ApiError> {
