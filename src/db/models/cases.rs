@@ -669,6 +669,16 @@ pub struct ClosedCase {
     pub tier: Option<String>,
 }
 
+/// (case, source, part, outcome, industries, tier) as loaded.
+type ClosedRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Cases whose (last) confirmed closing falls in `[from, to)` and that are closed now.
 pub fn closed_between(
     conn: &mut DbConn,
@@ -691,14 +701,7 @@ pub fn closed_between(
         .collect();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
-        let rows: Vec<(
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = cases::table
+        let rows: Vec<ClosedRow> = cases::table
             .left_join(contract_risk::table.on(contract_risk::contract_id.eq(cases::contract_id)))
             .filter(cases::id.eq_any(chunk))
             .filter(cases::status.eq("lukket"))
