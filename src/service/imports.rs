@@ -70,14 +70,14 @@ pub fn import_register(
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
-    let report = match read_and_store(&mut conn, uploader, &meta, bytes, opts, explicit, progress) {
+    let report = match read_and_store(pool, &mut conn, uploader, &meta, bytes, opts, explicit, progress) {
         Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
             let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
                 return Err(e.into());
             };
             // The remembered mapping is not remembered again: it was not given with this file.
             let retry = with_mapping(opts, m);
-            read_and_store(&mut conn, uploader, &meta, bytes, &retry, None, progress)
+            read_and_store(pool, &mut conn, uploader, &meta, bytes, &retry, None, progress)
         }
         other => other,
     }?;
@@ -126,7 +126,9 @@ fn checkpoint_in_background(pool: &Pool) {
 /// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
 /// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
 /// pages that rows land on at random are spilled to the WAL and dirtied again over and over.
+#[allow(clippy::too_many_arguments)]
 fn read_and_store(
+    pool: &Pool,
     conn: &mut db::DbConn,
     uploader: &User,
     meta: &UploadMeta,
@@ -139,10 +141,28 @@ fn read_and_store(
 
     let sqlite = matches!(conn, db::DbConn::Sqlite(_));
     if !sqlite {
-        return store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+        return store_while_reading(
+            pool,
+            conn,
+            uploader,
+            meta,
+            bytes,
+            opts,
+            explicit_mapping,
+            progress,
+        );
     }
     conn.batch_execute(SQLITE_IMPORT_PRAGMAS)?;
-    let result = store_while_reading(conn, uploader, meta, bytes, opts, explicit_mapping, progress);
+    let result = store_while_reading(
+        pool,
+        conn,
+        uploader,
+        meta,
+        bytes,
+        opts,
+        explicit_mapping,
+        progress,
+    );
     // Back to the defaults, which frees the pages before the connection returns to the pool.
     let restored = conn.batch_execute(SQLITE_DEFAULT_PRAGMAS);
     let report = result?;
@@ -156,8 +176,77 @@ fn read_and_store(
 /// than one chunk. What the batch brings stays invisible (`staging`) until the final write
 /// transaction applies its changes, shows its contracts and writes the audit entry: readers
 /// see all of the batch or none of it. Any failure removes the batch whole.
+#[allow(clippy::too_many_arguments)]
 fn store_while_reading(
+    pool: &Pool,
     conn: &mut db::DbConn,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    use crate::db::models::imports::Begun;
+
+    let scope = ContractScope::of(uploader.role, uploader.id);
+    let writer = match db::write_tx(conn, |c| imports::begin_batch(c, uploader, scope, meta))? {
+        Begun::AlreadyImported(report) => return Ok(report),
+        Begun::New(writer) => writer,
+    };
+    let batch_id = writer.batch_id();
+    // The heartbeat says "this import is alive" every few seconds, however long the file
+    // takes to read between chunks, so only a batch whose process died looks abandoned.
+    let beating = std::sync::atomic::AtomicBool::new(true);
+    let stored = std::thread::scope(|s| {
+        s.spawn(|| heartbeat(pool, batch_id, &beating));
+        let stored = store_chunks(
+            conn,
+            writer,
+            uploader,
+            meta,
+            bytes,
+            opts,
+            explicit_mapping,
+            progress,
+        );
+        beating.store(false, std::sync::atomic::Ordering::SeqCst);
+        stored
+    });
+    if stored.is_err()
+        && let Err(e) = db::write_tx(conn, |c| imports::discard_batch(c, batch_id))
+    {
+        // Left for the next import or start-up to remove (it is invisible meanwhile).
+        tracing::warn!(error = %e, batch_id, "could not remove a failed import batch");
+    }
+    stored
+}
+
+/// Touches batch `batch_id`'s heartbeat every 2 seconds while `beating` holds.
+fn heartbeat(pool: &Pool, batch_id: i64, beating: &std::sync::atomic::AtomicBool) {
+    use std::sync::atomic::Ordering;
+    let mut waited = std::time::Duration::ZERO;
+    while beating.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += std::time::Duration::from_millis(100);
+        if waited < std::time::Duration::from_secs(2) {
+            continue;
+        }
+        waited = std::time::Duration::ZERO;
+        // Never waits for a connection: with every connection busy, the chunks themselves
+        // keep the heartbeat fresh.
+        let Some(mut c) = pool.try_get() else { continue };
+        if let Err(e) = imports::touch_heartbeat(&mut c, batch_id) {
+            tracing::warn!(error = %e, batch_id, "could not touch the import's heartbeat");
+        }
+    }
+}
+
+/// The chunks and the final step of [`store_while_reading`].
+#[allow(clippy::too_many_arguments)]
+fn store_chunks(
+    conn: &mut db::DbConn,
+    mut writer: imports::BatchWriter,
     uploader: &User,
     meta: &UploadMeta,
     bytes: &[u8],
@@ -167,51 +256,35 @@ fn store_while_reading(
 ) -> Result<ImportReport, ImportFailure> {
     use std::sync::mpsc;
 
-    use crate::db::models::imports::{Begun, PreparedRows};
+    use crate::db::models::imports::PreparedRows;
 
-    let scope = ContractScope::of(uploader.role, uploader.id);
-    let mut writer = match db::write_tx(conn, |c| imports::begin_batch(c, uploader, scope, meta))? {
-        Begun::AlreadyImported(report) => return Ok(report),
-        Begun::New(writer) => writer,
-    };
-    let batch_id = writer.batch_id();
-    let stored = (|| -> Result<ImportReport, ImportFailure> {
-        let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
-        let store_conn = &mut *conn;
-        let (parsed, stored) = std::thread::scope(|s| {
-            let store = s.spawn(move || -> Result<_, DbError> {
-                for chunk in rx {
-                    writer.add_rows(store_conn, chunk)?;
-                }
-                Ok(writer)
-            });
-            // A failed store drops the receiver; the send fails and the read stops early.
-            // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
-            let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
-            let parsed =
-                crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
-            drop(tx);
-            let stored = store
-                .join()
-                .unwrap_or_else(|_| Err(DbError::Corrupt("the import's store thread panicked".into())));
-            (parsed, stored)
+    let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
+    let store_conn = &mut *conn;
+    let (parsed, stored) = std::thread::scope(|s| {
+        let store = s.spawn(move || -> Result<_, DbError> {
+            for chunk in rx {
+                writer.add_rows(store_conn, chunk)?;
+            }
+            Ok(writer)
         });
-        // A store error explains an incomplete read, so it comes first.
-        let writer = stored?;
-        let parsed = parsed?;
-        db::write_tx(conn, |c| -> Result<ImportReport, ImportFailure> {
-            let report = writer.finish(c, uploader, meta, parsed, explicit_mapping)?;
-            audit_import(c, uploader, meta, &report)?;
-            Ok(report)
-        })
-    })();
-    if stored.is_err()
-        && let Err(e) = db::write_tx(conn, |c| imports::discard_batch(c, batch_id))
-    {
-        // Left for the next import or start-up to remove (it is invisible meanwhile).
-        tracing::warn!(error = %e, batch_id, "could not remove a failed import batch");
-    }
-    stored
+        // A failed store drops the receiver; the send fails and the read stops early.
+        // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
+        let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
+        let parsed = crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
+        drop(tx);
+        let stored = store
+            .join()
+            .unwrap_or_else(|_| Err(DbError::Corrupt("the import's store thread panicked".into())));
+        (parsed, stored)
+    });
+    // A store error explains an incomplete read, so it comes first.
+    let writer = stored?;
+    let parsed = parsed?;
+    db::write_tx(conn, |c| -> Result<ImportReport, ImportFailure> {
+        let report = writer.finish(c, uploader, meta, parsed, explicit_mapping)?;
+        audit_import(c, uploader, meta, &report)?;
+        Ok(report)
+    })
 }
 
 /// [`import_register`], then scores the contracts the batch created or changed, before the

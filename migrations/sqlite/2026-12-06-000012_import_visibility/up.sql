@@ -7,7 +7,7 @@
 -- - changes to stored contracts wait in `import_staged_updates` and are applied in the
 --   final step, with the batch's `state` set to 'done';
 -- - one batch at a time is 'staging' (the partial unique index); `heartbeat_at` is touched
---   with every chunk, so a batch whose importer died (a crash, a killed process) is found
+--   every two seconds and with every chunk, so a batch whose importer died (a crash, a killed process) is found
 --   by its stale heartbeat and removed whole, at start-up or by the next import.
 CREATE INDEX contracts_first_batch ON contracts(first_batch_id);
 ALTER TABLE import_batches ADD COLUMN state TEXT NOT NULL DEFAULT 'done' CHECK (state IN ('staging', 'done'));

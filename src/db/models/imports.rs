@@ -1124,8 +1124,20 @@ pub fn discard_batch(c: &mut DbConn, batch_id: i64) -> Result<bool, DbError> {
     Ok(true)
 }
 
-/// How long a batch may go without storing a chunk before it counts as abandoned (its
-/// importer died): far longer than any chunk takes.
+/// Marks staging batch `batch_id` alive (its importer's heartbeat, every few seconds).
+pub fn touch_heartbeat(c: &mut DbConn, batch_id: i64) -> Result<(), DbError> {
+    diesel::update(
+        import_batches::table
+            .find(batch_id)
+            .filter(import_batches::state.eq("staging")),
+    )
+    .set(import_batches::heartbeat_at.eq(Some(now())))
+    .execute(c)?;
+    Ok(())
+}
+
+/// How long a batch may go without a heartbeat before it counts as abandoned (its importer
+/// died): the importer touches it every 2 seconds, and with every chunk.
 pub const ABANDONED_AFTER_SECONDS: i64 = 15;
 
 /// Removes every batch still `staging` whose heartbeat is older than
