@@ -1338,6 +1338,43 @@ async fn reports_count_closed_cases_and_findings(backend: Backend) {
     app.stop();
 }
 
+/// The case page the mail links to: shown to those who may see the case, names and notes
+/// escaped; a 404 page for anyone else.
+async fn the_case_page_shows_the_case_to_those_allowed(backend: Backend) {
+    let app = setup_with_draw(backend, 1).await;
+    app.add_user("sara", Role::Akrim, Some(Agency::Skatteetaten));
+    let (kari, ola) = (app.token_for("kari"), app.token_for("ola"));
+    let (no, id) = case_ids(&app, &kari).await.into_iter().next().unwrap();
+    expect(
+        post(
+            &app,
+            &format!("/api/v1/cases/{id}/notes"),
+            &ola,
+            &json!({"text": "<script>alert(1)</script> sjekket"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let session = app.login("ola", common::PASSWORD).await.unwrap();
+    let r = app.get_with_session(&format!("/cases/{id}"), &session).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("Sak {id}")) && page.contains(&no),
+        "{page}"
+    );
+    assert!(
+        page.contains("&#60;script&#62;") && !page.contains("<script>alert"),
+        "notes are escaped"
+    );
+    let session = app.login("sara", common::PASSWORD).await.unwrap();
+    let r = app.get_with_session(&format!("/cases/{id}"), &session).await;
+    assert_eq!(r.status(), 404, "not shared with Skatteetaten");
+    assert!(!r.text().await.unwrap().contains(&no), "nothing of the case");
+    app.stop();
+}
+
 async fn admin_has_no_case_access(backend: Backend) {
     let app = setup(backend).await;
     let admin = app.token_for("admin");
@@ -1492,6 +1529,7 @@ backend_tests!(
     another_agency_gets_404_for_cases_not_shared_with_it,
     innkjoper_sees_only_the_outcome_on_own_contracts,
     admin_has_no_case_access,
+    the_case_page_shows_the_case_to_those_allowed,
     reports_count_closed_cases_and_findings,
     evidence_is_limited_and_served_only_to_those_allowed,
     a_document_request_past_its_deadline_queues_one_reminder,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod cases;
 mod contracts;
 pub mod format;
 mod imports;
@@ -27,7 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports", web::post().to(imports::upload))
         .route("/imports/{id}", web::get().to(imports::report))
         .route("/contracts", web::get().to(contracts::list))
-        .route("/contracts/{id}", web::get().to(contracts::detail));
+        .route("/contracts/{id}", web::get().to(contracts::detail))
+        .route("/cases/{id}", web::get().to(cases::detail));
 }
 
 /// The navigation every signed-in page shows; links depend on the role.
