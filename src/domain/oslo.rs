@@ -31,6 +31,13 @@ pub fn local(utc: NaiveDateTime) -> NaiveDateTime {
     utc + Duration::hours(offset_hours(utc))
 }
 
+/// The UTC instant at which the Oslo day `day` begins (the clocks never change at midnight
+/// in Norway, so the offset at local midnight is the day's first offset).
+pub fn midnight_utc(day: NaiveDate) -> NaiveDateTime {
+    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    local - Duration::hours(offset_hours(local))
+}
+
 /// `dd.mm.yyyy`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
@@ -105,6 +112,13 @@ mod tests {
             (date(monday).as_str(), label.as_str()),
             ("30.11.2026", "2026-W49")
         );
+    }
+
+    #[test]
+    fn oslo_midnight_in_utc() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        assert_eq!(midnight_utc(d("2026-12-07")).to_string(), "2026-12-06 23:00:00");
+        assert_eq!(midnight_utc(d("2026-07-06")).to_string(), "2026-07-05 22:00:00");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! formula, so a supplier named `=HYPERLINK(…)` stays text in Excel and LibreOffice (the
 //! spreadsheet-formula injection that a CSV export would need to neutralise by hand).
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::XlsxError;
+
+use crate::export::{Cell, Table};
 
 use super::notice::ContractLine;
 
-pub const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const CONTENT_TYPE: &str = crate::export::XLSX_CONTENT_TYPE;
 
 /// The header row (Norwegian, as the recipients read it).
 pub const HEADER: [&str; 13] = [
@@ -26,66 +28,39 @@ pub const HEADER: [&str; 13] = [
     "Sak",
 ];
 
-/// Excel's limit for the text of one cell.
-const CELL_MAX: usize = 32_767;
-
-fn text(s: &str) -> &str {
-    if s.len() <= CELL_MAX {
-        return s;
-    }
-    let mut end = CELL_MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// The workbook's bytes: one sheet named `sheet` (at most 31 characters).
+/// The workbook's bytes: one sheet named `sheet`, written by [`crate::export::Table`].
 pub fn contract_lines(sheet: &str, lines: &[ContractLine]) -> Result<Vec<u8>, XlsxError> {
-    let mut book = Workbook::new();
-    let ws = book.add_worksheet();
-    let name: String = sheet
-        .chars()
-        .filter(|c| !"[]:*?/\\".contains(*c))
-        .take(31)
+    let text = |s: &str| Cell::from(s);
+    let rows = lines
+        .iter()
+        .map(|l| {
+            let draw = l.draw.as_ref();
+            vec![
+                draw.map_or(Cell::Empty, |d| Cell::Number(d.position as f64)),
+                text(&l.contract_no),
+                text(l.title.as_deref().unwrap_or("")),
+                text(&l.supplier_name),
+                text(&l.orgnr),
+                text(l.unit.as_deref().unwrap_or("")),
+                l.value_ore
+                    .map_or(Cell::Empty, |v| Cell::Number(v as f64 / 100.0)),
+                l.score.map_or(Cell::Empty, |s| Cell::Number(f64::from(s))),
+                text(l.tier.as_deref().unwrap_or("ikke vurdert")),
+                Cell::from(l.industries.join(", ")),
+                Cell::from(l.fired.join("; ")),
+                text(match draw.map(|d| d.part.as_str()) {
+                    Some("weighted") => "vektet",
+                    Some("uniform") => "uvektet",
+                    _ => "",
+                }),
+                l.case_id.map_or(Cell::Empty, |id| Cell::Number(id as f64)),
+            ]
+        })
         .collect();
-    ws.set_name(&name)?;
-    let bold = Format::new().set_bold();
-    for (col, h) in HEADER.iter().enumerate() {
-        ws.write_string_with_format(0, col as u16, *h, &bold)?;
+    Table {
+        sheet: sheet.to_owned(),
+        header: HEADER.iter().map(|h| (*h).to_owned()).collect(),
+        rows,
     }
-    for (i, l) in lines.iter().enumerate() {
-        let row = (i + 1) as u32;
-        let draw = l.draw.as_ref();
-        if let Some(d) = draw {
-            ws.write_number(row, 0, d.position as f64)?;
-        }
-        ws.write_string(row, 1, text(&l.contract_no))?;
-        ws.write_string(row, 2, text(l.title.as_deref().unwrap_or("")))?;
-        ws.write_string(row, 3, text(&l.supplier_name))?;
-        ws.write_string(row, 4, text(&l.orgnr))?;
-        ws.write_string(row, 5, text(l.unit.as_deref().unwrap_or("")))?;
-        if let Some(v) = l.value_ore {
-            ws.write_number(row, 6, v as f64 / 100.0)?;
-        }
-        if let Some(s) = l.score {
-            ws.write_number(row, 7, f64::from(s))?;
-        }
-        ws.write_string(row, 8, text(l.tier.as_deref().unwrap_or("ikke vurdert")))?;
-        ws.write_string(row, 9, text(&l.industries.join(", ")))?;
-        ws.write_string(row, 10, text(&l.fired.join("; ")))?;
-        let part = match draw.map(|d| d.part.as_str()) {
-            Some("weighted") => "vektet",
-            Some("uniform") => "uvektet",
-            _ => "",
-        };
-        ws.write_string(row, 11, part)?;
-        if let Some(id) = l.case_id {
-            ws.write_number(row, 12, id as f64)?;
-        }
-    }
-    ws.set_column_width(3, 30)?;
-    ws.set_column_width(10, 50)?;
-    ws.set_freeze_panes(1, 0)?;
-    book.save_to_buffer()
+    .to_xlsx()
 }

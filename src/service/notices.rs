@@ -225,14 +225,6 @@ pub fn queue_high_risk(
     outbox::enqueue(c, &messages, at)
 }
 
-/// The UTC instant of Oslo midnight starting `day`.
-fn oslo_midnight(day: chrono::NaiveDate) -> NaiveDateTime {
-    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    // The offset at local midnight is the offset one or two hours later in UTC terms; the
-    // clocks never change at midnight in Norway.
-    local - Duration::hours(oslo::offset_hours(local))
-}
-
 /// Queues the summary of the last whole week (Monday to Sunday, Oslo time) for every
 /// liaison who wants one, once per week and liaison whoever calls it (the serve worker and
 /// `outbox send-pending` both do, several instances too): from Monday 07:00 on.
@@ -246,7 +238,7 @@ pub fn queue_weekly(c: &mut DbConn, rules: &RuleSet, now: NaiveDateTime) -> Resu
     }
     let from_day = this_monday - Duration::days(7);
     let to_day = this_monday - Duration::days(1);
-    let (from, until) = (oslo_midnight(from_day), oslo_midnight(this_monday));
+    let (from, until) = (oslo::midnight_utc(from_day), oslo::midnight_utc(this_monday));
     let (_, week) = oslo::iso_week(from + Duration::hours(12));
     let all: Vec<Liaison> = liaisons::list_active(c)?
         .into_iter()
@@ -386,12 +378,5 @@ mod tests {
         assert_eq!(fired_rule_ids(Some(e)), ["a", "b"]);
         assert!(fired_rule_ids(Some("[]")).is_empty());
         assert!(fired_rule_ids(None).is_empty());
-    }
-
-    #[test]
-    fn oslo_midnight_in_utc() {
-        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-        assert_eq!(oslo_midnight(d("2026-12-07")).to_string(), "2026-12-06 23:00:00");
-        assert_eq!(oslo_midnight(d("2026-07-06")).to_string(), "2026-07-05 22:00:00");
     }
 }

@@ -21,12 +21,6 @@ fn finding(outcome: Option<&str>) -> bool {
     outcome.is_some_and(|o| o != "ingen_funn")
 }
 
-/// UTC instant of Oslo midnight starting `day`.
-fn midnight(day: NaiveDate) -> NaiveDateTime {
-    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    local - chrono::Duration::hours(oslo::offset_hours(local))
-}
-
 /// The hit rate of cases closed from `from` to `to` (Oslo dates, both included).
 #[derive(Debug, Clone, Serialize)]
 pub struct HitRate {
@@ -48,7 +42,11 @@ pub fn hit_rate(c: &mut DbConn, rules: &RuleSet, from: NaiveDate, to: NaiveDate)
     if to < from {
         return Err(DbError::Invalid("'to' is before 'from'".into()));
     }
-    let closed = cases::closed_between(c, midnight(from), midnight(to + chrono::Duration::days(1)))?;
+    let closed = cases::closed_between(
+        c,
+        oslo::midnight_utc(from),
+        oslo::midnight_utc(to + chrono::Duration::days(1)),
+    )?;
     let industry: BTreeMap<&str, &str> = rules
         .industries()
         .iter()
@@ -168,7 +166,7 @@ pub fn city_council(c: &mut DbConn, year: i32) -> Result<CityCouncil, DbError> {
         NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| DbError::Invalid(format!("year {year}")))?;
     let end =
         NaiveDate::from_ymd_opt(year + 1, 1, 1).ok_or_else(|| DbError::Invalid(format!("year {year}")))?;
-    let (from, to) = (midnight(start), midnight(end));
+    let (from, to) = (oslo::midnight_utc(start), oslo::midnight_utc(end));
     let quarter_of = |utc: NaiveDateTime| (oslo::local(utc).month() - 1) / 3;
     let mut quarters: Vec<Quarter> = (1..=4)
         .map(|q| Quarter {
