@@ -583,3 +583,8 @@ fn summarise_approvals<'a>(regs: List<'_>, approvals: &'a [ApprovalFact]) -> Res
         _ => Err(Miss::NoSource),
     }
 }
+
+/// What a field name (`supplier.bankrupt`) means, in Norwegian, for pages that show evidence.
+pub fn describe(name: &str) -> Option<&'static str> {
+    lookup(name).map(|f| f.desc)
+}

@@ -17,6 +17,7 @@ mod cond;
 mod eval;
 mod evidence;
 mod fields;
+pub use fields::describe as describe_field;
 mod industry;
 mod input;
 mod load;

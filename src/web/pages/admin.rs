@@ -29,7 +29,7 @@ async fn users_page(
 ) -> Result<HttpResponse, PageError> {
     let list = state.db(service::users::list).await?;
     Ok(html(render(&UsersPage {
-        nav: Nav::for_user(user),
+        nav: Nav::at(user, "/admin/users"),
         users: list,
         notice,
     })?))
@@ -123,7 +123,7 @@ pub async fn audit(state: web::Data<AppState>, user: WebUser) -> Result<HttpResp
         ),
     };
     Ok(html(render(&AuditPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/admin/audit"),
         chain_ok,
         chain_status,
         entries,

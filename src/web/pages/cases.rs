@@ -54,7 +54,7 @@ pub async fn detail(
     let id = path.into_inner();
     let who = user.user.clone();
     let view = state.db(move |c| service::cases::show(c, &who, id)).await?;
-    let nav = Nav::for_user(&user);
+    let nav = Nav::at(&user, "/cases");
     let page = match view {
         CaseView::Outcome(o) => CasePage {
             nav,

@@ -80,7 +80,7 @@ pub async fn list(
         .collect::<Vec<_>>()
         .join("&");
     let body = ListPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/contracts"),
         pages: ((page.total + PER_PAGE - 1) / PER_PAGE).max(1),
         page,
         tiers: rules
@@ -124,7 +124,7 @@ pub async fn detail(
         .await?;
     let (current, history) = (view.current, view.history);
     let body = DetailPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/contracts"),
         contract,
         current,
         history,

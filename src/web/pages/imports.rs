@@ -28,7 +28,7 @@ pub async fn list(state: web::Data<AppState>, user: WebUser) -> Result<HttpRespo
         .db(move |c| service::imports::list_batches(c, scope, 200))
         .await?;
     let page = ImportsPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/imports"),
         batches,
         all,
         max_mb: state.settings.max_upload_bytes / (1024 * 1024),
@@ -60,7 +60,7 @@ pub async fn upload(
     .await?;
     let report = upload.import(&state, &user.user).await?;
     Ok(html(render(&ImportReportPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/imports"),
         report,
     })?))
 }
@@ -77,7 +77,7 @@ pub async fn report(
         .db(move |c| service::imports::batch_report(c, id, scope))
         .await?;
     Ok(html(render(&ImportReportPage {
-        nav: Nav::for_user(&user),
+        nav: Nav::at(&user, "/imports"),
         report,
     })?))
 }

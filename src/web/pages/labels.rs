@@ -1,0 +1,153 @@
+//! What users read instead of internal codes: industry and tier ids, approval statuses,
+//! evidence field names, assessment occasions and event kinds become Norwegian words.
+//! Every page that shows a stored code goes through here (issue: "no internal codes on any
+//! page"); an unknown code is shown as it is rather than hidden, so nothing is lost.
+
+use crate::risk::RuleSet;
+
+/// `bygg_anlegg` → «Bygg og anlegg» (the rule set's own name for the industry).
+pub fn industry(rules: &RuleSet, id: &str) -> String {
+    rules
+        .industries()
+        .iter()
+        .find(|i| i.id == id)
+        .map_or_else(|| id.to_owned(), |i| i.name.clone())
+}
+
+/// A comma-separated list of industry ids (as stored on a contract) as names.
+pub fn industries(rules: &RuleSet, ids: &str) -> String {
+    let names: Vec<String> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|id| industry(rules, id))
+        .collect();
+    if names.is_empty() {
+        "ingen risikobransje".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `høy` → «Høy».
+pub fn tier(rules: &RuleSet, id: &str) -> String {
+    rules
+        .tiers()
+        .iter()
+        .find(|t| t.id == id)
+        .map_or_else(|| id.to_owned(), |t| t.label.clone())
+}
+
+/// The CSS class of a tier's badge: the tier's position (0 = lowest), so colours follow the
+/// order of tiers whatever a rule set names them.
+pub fn tier_class(rules: &RuleSet, id: &str) -> String {
+    let pos = rules.tiers().iter().position(|t| t.id == id).unwrap_or(0);
+    let top = rules.tiers().len().saturating_sub(1);
+    let level = if top == 0 { 0 } else { (pos * 3 + top / 2) / top };
+    format!("tier tier-{level}")
+}
+
+/// An approval register's status code (`not_approved`) as people say it.
+pub fn approval_status(code: &str) -> &str {
+    match code {
+        "approved" => "godkjent",
+        "pending" => "søknad under behandling",
+        "not_approved" => "ikke godkjent",
+        "not_listed" => "står ikke i registeret",
+        "other" => "ukjent status (må vurderes manuelt)",
+        other => other,
+    }
+}
+
+/// The approval register an industry requires (`renhold`) by its public name.
+pub fn approval_register(code: &str) -> &str {
+    match code {
+        "renhold" => "Renholdsregisteret",
+        "bilpleie" => "Register over godkjente bilpleievirksomheter",
+        "bemanning" => "Bemanningsforetaksregisteret",
+        other => other,
+    }
+}
+
+/// Why an assessment was made (`import`, `enrichment`, …).
+pub fn occasion(code: &str) -> &str {
+    match code {
+        "import" => "etter import",
+        "enrichment" => "nye opplysninger fra Enhetsregisteret",
+        "rules" => "nye regler tatt i bruk",
+        "manual" => "ny vurdering bestilt",
+        "case" => "sak opprettet",
+        other => other,
+    }
+}
+
+/// An evidence field with its value: `supplier.bankrupt` + `true` → «Leverandørens
+/// konkursstatus: ja». Codes inside values (industries, approval statuses) are named too.
+pub fn evidence(rules: &RuleSet, key: &str, value: &serde_json::Value) -> String {
+    let what = crate::risk::describe_field(key).map_or_else(|| key.to_owned(), capitalise);
+    format!("{what}: {}", evidence_value(rules, key, value))
+}
+
+fn evidence_value(rules: &RuleSet, key: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "ukjent".into(),
+        Value::Bool(true) => "ja".into(),
+        Value::Bool(false) => "nei".into(),
+        Value::String(s) if key.ends_with("industries") => industry(rules, s),
+        Value::String(s) if key == "approval.status" => approval_status(s).to_owned(),
+        Value::String(s) if key == "approval.required_registers" => approval_register(s).to_owned(),
+        Value::String(s) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => d.format("%d.%m.%Y").to_string(),
+            Err(_) => s.clone(),
+        },
+        Value::Array(xs) => xs
+            .iter()
+            .map(|x| evidence_value(rules, key, x))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Number(n) if key.ends_with("_nok") => n
+            .as_f64()
+            .map_or_else(|| n.to_string(), |k| crate::domain::oslo::kroner((k * 100.0).round() as i64)),
+        other => other.to_string(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// An agency id (`arbeidstilsynet`) by its name.
+pub fn agency(id: &str) -> String {
+    id.parse::<crate::domain::roles::Agency>()
+        .map_or_else(|_| id.to_owned(), |a| a.label().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_reads_as_norwegian() {
+        let rules = crate::service::rules::default_rule_set().expect("built-in rules");
+        assert_eq!(
+            evidence(&rules, "supplier.bankrupt", &serde_json::json!(true)),
+            "Leverandørens konkursstatus: ja"
+        );
+        assert_eq!(
+            evidence(&rules, "industries", &serde_json::json!(["bygg_anlegg"])),
+            "Risikobransjer (kontrakt og leverandør): Bygg og anlegg"
+        );
+        assert_eq!(
+            evidence(&rules, "approval.status", &serde_json::json!("not_approved")),
+            "Godkjenningsstatus: ikke godkjent"
+        );
+        assert_eq!(industries(&rules, ",renhold,bygg_anlegg,"), "Renhold, Bygg og anlegg");
+        assert_eq!(tier_class(&rules, "lav"), "tier tier-0");
+        assert_eq!(tier_class(&rules, "kritisk"), "tier tier-3");
+    }
+}
