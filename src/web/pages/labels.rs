@@ -127,6 +127,16 @@ pub fn agency(id: &str) -> String {
         .map_or_else(|_| id.to_owned(), |a| a.label().to_owned())
 }
 
+/// Stored document kinds (`,lonnsslipper,hms_kort,`) as people name them.
+pub fn documents(stored: &str) -> String {
+    stored
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|d| crate::domain::case::DocumentKind::parse(d).map_or_else(|| d.to_owned(), |k| k.label().to_owned()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
