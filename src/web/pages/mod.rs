@@ -8,6 +8,8 @@ mod charts;
 pub mod format;
 pub mod labels;
 mod imports;
+mod rules;
+mod suppliers;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -36,7 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports/{id}", web::get().to(imports::report))
         .route("/contracts", web::get().to(contracts::list))
         .route("/contracts/{id}", web::get().to(contracts::detail))
-        .route("/cases/{id}", web::get().to(cases::detail));
+        .route("/cases/{id}", web::get().to(cases::detail))
+        .configure(suppliers::routes)
+        .configure(rules::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
