@@ -8,6 +8,7 @@ mod charts;
 pub mod format;
 pub mod labels;
 mod imports;
+mod reports;
 mod rules;
 mod suppliers;
 
@@ -40,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contracts/{id}", web::get().to(contracts::detail))
         .route("/cases/{id}", web::get().to(cases::detail))
         .configure(suppliers::routes)
-        .configure(rules::routes);
+        .configure(rules::routes)
+        .configure(reports::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
