@@ -78,10 +78,7 @@ pub fn for_user(c: &mut DbConn, user: &User, today: NaiveDate) -> Result<Dashboa
     let owner = (!role.may(Permission::ViewAllContracts)).then_some(user.id);
     if role.may(Permission::ViewOwnImports) {
         let rows = dashboard::risk_counts(c, owner)?;
-        d.contracts_total = rows
-            .iter()
-            .map(|r| r.2)
-            .sum();
+        d.contracts_total = rows.iter().map(|r| r.2).sum();
         d.contracts = Some(by_industry(&rows));
         d.imports = Some(crate::service::imports::list_batches(c, owner, 5)?);
     }
@@ -101,7 +98,12 @@ pub fn for_user(c: &mut DbConn, user: &User, today: NaiveDate) -> Result<Dashboa
     if let Some(scope) = scope {
         d.case_status = Some(dashboard::case_status_counts(c, scope)?);
         if role.may(Permission::ReviewCases) {
-            d.deadlines = Some(dashboard::open_deadlines(c, scope, today + chrono::Days::new(14), 10)?);
+            d.deadlines = Some(dashboard::open_deadlines(
+                c,
+                scope,
+                today + chrono::Days::new(14),
+                10,
+            )?);
         }
     }
     if role.may(Permission::ManageOutbox) {
@@ -123,8 +125,16 @@ mod tests {
             (None, None, 1),
         ];
         let out = by_industry(&rows);
-        let find = |id: Option<&str>| out.iter().find(|r| r.industry.as_deref() == id).cloned().unwrap_or_default();
-        assert_eq!(find(Some("renhold")).tiers, vec![("høy".into(), 2), ("lav".into(), 3)]);
+        let find = |id: Option<&str>| {
+            out.iter()
+                .find(|r| r.industry.as_deref() == id)
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            find(Some("renhold")).tiers,
+            vec![("høy".into(), 2), ("lav".into(), 3)]
+        );
         assert_eq!(find(Some("bygg_anlegg")).tiers, vec![("høy".into(), 2)]);
         assert_eq!(find(None).tiers, vec![("lav".into(), 4), (String::new(), 1)]);
     }

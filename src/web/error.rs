@@ -468,7 +468,8 @@ pub async fn with_menu<B: actix_web::body::MessageBody + 'static>(
     let req = res.request().clone();
     let (Some(cookie), Some(state)) = (
         req.cookie(crate::web::extract::SESSION_COOKIE),
-        req.app_data::<actix_web::web::Data<crate::web::AppState>>().cloned(),
+        req.app_data::<actix_web::web::Data<crate::web::AppState>>()
+            .cloned(),
     ) else {
         return Ok(res.map_into_left_body());
     };

@@ -164,7 +164,9 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
                         .like(number_prefix)
                         .escape('\\')
                         .or(lower(contracts::supplier_name).like(name_part).escape('\\'))
-                        .or(lower(contracts::title.assume_not_null()).like(format!("%{}%", escaped(&s.to_lowercase()))).escape('\\')),
+                        .or(lower(contracts::title.assume_not_null())
+                            .like(format!("%{}%", escaped(&s.to_lowercase())))
+                            .escape('\\')),
                 );
             }
         }

@@ -29,7 +29,9 @@ pub fn risk_counts(
     let (groups, total): (Vec<(String, String, i64)>, i64) = match owner {
         Some(o) => (
             grouped!(scored.filter(contracts::owner_user_id.eq(o))),
-            all.filter(contracts::owner_user_id.eq(o)).count().get_result(conn)?,
+            all.filter(contracts::owner_user_id.eq(o))
+                .count()
+                .get_result(conn)?,
         ),
         None => (grouped!(scored), all.count().get_result(conn)?),
     };
@@ -107,8 +109,7 @@ pub fn open_deadlines(
         CaseScope::SharedWith(agency) => q = q.filter(cases::id.eq_any(shared_with(conn, agency)?)),
         CaseScope::OwnedBy(owner) => q = q.filter(contracts::owner_user_id.eq(owner)),
     }
-    Ok(q
-        .order((case_document_requests::deadline.asc(), cases::id.asc()))
+    Ok(q.order((case_document_requests::deadline.asc(), cases::id.asc()))
         .limit(limit)
         .select((
             cases::id,

@@ -116,11 +116,19 @@ mod tests {
         let bars = vec![
             Bar {
                 label: "<script>alert(1)</script>".into(),
-                segments: vec![Segment { label: "Høy & \"mer\"".into(), value: 10, level: 2 }],
+                segments: vec![Segment {
+                    label: "Høy & \"mer\"".into(),
+                    value: 10,
+                    level: 2,
+                }],
             },
             Bar {
                 label: "Renhold".into(),
-                segments: vec![Segment { label: "Lav".into(), value: 5, level: 0 }],
+                segments: vec![Segment {
+                    label: "Lav".into(),
+                    value: 5,
+                    level: 0,
+                }],
             },
         ];
         let svg = stacked_bars("c1", "Kontrakter <per> bransje", &bars);

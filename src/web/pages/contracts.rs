@@ -10,8 +10,8 @@ use crate::db::models::assessments::AssessmentRow;
 use crate::db::models::contracts::{Contract, ContractFilter, ContractSort, ContractWithRisk};
 use crate::domain::oslo;
 use crate::domain::paging::MAX_PER_PAGE;
-use crate::export::{Cell, Table};
 use crate::domain::roles::Permission;
+use crate::export::{Cell, Table};
 use crate::service;
 use crate::service::scoring::ExplainedAssessment;
 use crate::web::AppState;
@@ -86,13 +86,19 @@ struct ListPage {
 
 impl ListPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
 /// Kroner as typed (`1 234 567`, `1234567,50`) to øre.
 fn parse_kr(s: &str) -> Option<i64> {
-    let cleaned: String = s.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
     let cleaned = cleaned.trim_end_matches("kr").replace(',', ".");
     let v: f64 = cleaned.parse().ok()?;
     (v.is_finite() && v >= 0.0).then(|| (v * 100.0).round() as i64)
@@ -139,7 +145,10 @@ pub async fn list(
         }
         let v = parse_kr(s);
         if v.is_none() {
-            errors.push((field, format!("«{s}» er ikke et beløp i kroner (for eksempel 250 000).")));
+            errors.push((
+                field,
+                format!("«{s}» er ikke et beløp i kroner (for eksempel 250 000)."),
+            ));
         }
         v
     };
@@ -172,7 +181,11 @@ pub async fn list(
         None => 1,
         Some(Ok(n)) => n,
         // A page number is not something people type: a broken address, as everywhere.
-        Some(_) => return Err(PageError(AppError::BadRequest(crate::web::BAD_ADDRESS.to_owned()))),
+        Some(_) => {
+            return Err(PageError(AppError::BadRequest(
+                crate::web::BAD_ADDRESS.to_owned(),
+            )));
+        }
     };
     let format = params.get("format").unwrap_or("").to_owned();
     let filter = ContractFilter {
@@ -206,7 +219,10 @@ pub async fn list(
             id: k.id,
             value: k.value_ore.map(oslo::kroner).unwrap_or_default(),
             value_ore: k.value_ore,
-            end_date: k.end_date.map(|d| d.format("%d.%m.%Y").to_string()).unwrap_or_default(),
+            end_date: k
+                .end_date
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_default(),
             contract_no: k.contract_no,
             title: k.title.unwrap_or_default(),
             supplier: k.supplier_name,
@@ -240,8 +256,17 @@ pub async fn list(
         let table = Table {
             sheet: "Kontrakter".into(),
             header: [
-                "Avtalenr.", "Avtale", "Leverandør", "Org.nr.", "Enhet", "Verdi eks. mva (kr)", "Sluttdato",
-                "Poeng", "Maks poeng", "Risikonivå", "Bransjer",
+                "Avtalenr.",
+                "Avtale",
+                "Leverandør",
+                "Org.nr.",
+                "Enhet",
+                "Verdi eks. mva (kr)",
+                "Sluttdato",
+                "Poeng",
+                "Maks poeng",
+                "Risikonivå",
+                "Bransjer",
             ]
             .map(String::from)
             .to_vec(),
@@ -255,10 +280,12 @@ pub async fn list(
                         Cell::from(r.supplier),
                         Cell::from(r.orgnr),
                         Cell::from(r.unit),
-                        r.value_ore.map_or(Cell::Empty, |o| Cell::Number(o as f64 / 100.0)),
+                        r.value_ore
+                            .map_or(Cell::Empty, |o| Cell::Number(o as f64 / 100.0)),
                         Cell::from(r.end_date),
                         r.score.map_or(Cell::Empty, |s| Cell::Number(f64::from(s))),
-                        r.score.map_or(Cell::Empty, |_| Cell::Number(f64::from(r.max_score))),
+                        r.score
+                            .map_or(Cell::Empty, |_| Cell::Number(f64::from(r.max_score))),
                         Cell::from(r.tier),
                         Cell::from(r.industries),
                     ]
@@ -268,11 +295,18 @@ pub async fn list(
         if let Some(resp) = download(&table, &format, "kontrakter")? {
             return Ok(resp);
         }
-        errors.push(("format", format!("Ukjent filformat «{format}»: velg xlsx eller csv.")));
+        errors.push((
+            "format",
+            format!("Ukjent filformat «{format}»: velg xlsx eller csv."),
+        ));
     }
     let (total, rows, page_no) = if errors.is_empty() {
         let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
-        (page.total, page.items.into_iter().map(to_row).collect(), page.page)
+        (
+            page.total,
+            page.items.into_iter().map(to_row).collect(),
+            page.page,
+        )
     } else {
         (0, Vec::new(), 1)
     };

@@ -106,9 +106,10 @@ fn evidence_value(rules: &RuleSet, key: &str, v: &serde_json::Value) -> String {
             .map(|x| evidence_value(rules, key, x))
             .collect::<Vec<_>>()
             .join(", "),
-        Value::Number(n) if key.ends_with("_nok") => n
-            .as_f64()
-            .map_or_else(|| n.to_string(), |k| crate::domain::oslo::kroner((k * 100.0).round() as i64)),
+        Value::Number(n) if key.ends_with("_nok") => n.as_f64().map_or_else(
+            || n.to_string(),
+            |k| crate::domain::oslo::kroner((k * 100.0).round() as i64),
+        ),
         other => other.to_string(),
     }
 }
@@ -132,7 +133,9 @@ pub fn documents(stored: &str) -> String {
     stored
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|d| crate::domain::case::DocumentKind::parse(d).map_or_else(|| d.to_owned(), |k| k.label().to_owned()))
+        .map(|d| {
+            crate::domain::case::DocumentKind::parse(d).map_or_else(|| d.to_owned(), |k| k.label().to_owned())
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -198,7 +201,10 @@ mod tests {
             evidence(&rules, "approval.status", &serde_json::json!("not_approved")),
             "Godkjenningsstatus: ikke godkjent"
         );
-        assert_eq!(industries(&rules, ",renhold,bygg_anlegg,"), "Renhold, Bygg og anlegg");
+        assert_eq!(
+            industries(&rules, ",renhold,bygg_anlegg,"),
+            "Renhold, Bygg og anlegg"
+        );
         assert_eq!(tier_class(&rules, "lav"), "tier tier-0");
         assert_eq!(tier_class(&rules, "kritisk"), "tier tier-3");
     }

@@ -3,11 +3,11 @@
 mod admin;
 mod auth;
 mod cases;
-mod contracts;
 mod charts;
+mod contracts;
 pub mod format;
-pub mod labels;
 mod imports;
+pub mod labels;
 mod reports;
 mod rules;
 mod suppliers;
@@ -16,8 +16,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::error::{AppError, PageError};
 use super::AppState;
+use super::error::{AppError, PageError};
 use super::extract::WebUser;
 use crate::db::models::users::User;
 use crate::domain::oslo;
@@ -152,7 +152,8 @@ pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpRespo
     let rules = state.rule_set();
     let tiers = rules.tiers();
     // The tier columns, lowest first, then "not scored yet".
-    let mut tier_names: Vec<(String, String)> = tiers.iter().map(|t| (t.id.clone(), t.label.clone())).collect();
+    let mut tier_names: Vec<(String, String)> =
+        tiers.iter().map(|t| (t.id.clone(), t.label.clone())).collect();
     tier_names.push((String::new(), "Ikke vurdert".into()));
     let level = |tier: &str| {
         if tier.is_empty() {
@@ -243,7 +244,10 @@ pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpRespo
             .map(|s| {
                 (
                     s.label().to_owned(),
-                    counts.iter().find(|(c, _)| c == s.as_str()).map_or(0, |(_, n)| *n),
+                    counts
+                        .iter()
+                        .find(|(c, _)| c == s.as_str())
+                        .map_or(0, |(_, n)| *n),
                 )
             })
             .collect();
@@ -293,7 +297,15 @@ pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpRespo
         tier_names,
         imports: d.imports.map(|list| {
             list.into_iter()
-                .map(|b| (b.id, b.file_name, oslo::date_time(b.created_at), b.rows_imported, b.rows_rejected))
+                .map(|b| {
+                    (
+                        b.id,
+                        b.file_name,
+                        oslo::date_time(b.created_at),
+                        b.rows_imported,
+                        b.rows_rejected,
+                    )
+                })
                 .collect()
         }),
         draws: d.draws.map(|list| {
@@ -317,10 +329,16 @@ fn capitalise(s: &str) -> String {
 
 /// A list downloaded as a file (`?format=xlsx|csv`); `None` for any other format, so the
 /// page is shown instead.
-pub(crate) fn download(table: &crate::export::Table, format: &str, name: &str) -> Result<Option<HttpResponse>, PageError> {
+pub(crate) fn download(
+    table: &crate::export::Table,
+    format: &str,
+    name: &str,
+) -> Result<Option<HttpResponse>, PageError> {
     let (bytes, content_type, ext) = match format {
         "xlsx" => (
-            table.to_xlsx().map_err(|e| PageError(AppError::Internal(e.to_string())))?,
+            table
+                .to_xlsx()
+                .map_err(|e| PageError(AppError::Internal(e.to_string())))?,
             crate::export::XLSX_CONTENT_TYPE,
             "xlsx",
         ),
@@ -358,7 +376,11 @@ impl Params {
     }
 
     pub(crate) fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// The query again without the keys named, URL-encoded, for links that change one thing

@@ -63,11 +63,18 @@ struct ReportsPage {
 
 impl ReportsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
-async fn show(state: web::Data<AppState>, user: WebUser, req: actix_web::HttpRequest) -> Result<HttpResponse, PageError> {
+async fn show(
+    state: web::Data<AppState>,
+    user: WebUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, PageError> {
     user.require(Permission::ReadReports)?;
     let params = Params::parse(req.query_string());
     let today = oslo::today();
@@ -75,7 +82,9 @@ async fn show(state: web::Data<AppState>, user: WebUser, req: actix_web::HttpReq
         .get("from")
         .map_or_else(|| format!("{}-01-01", today.year()), str::to_owned);
     let to_text = params.get("to").map_or_else(|| today.to_string(), str::to_owned);
-    let year_text = params.get("year").map_or_else(|| today.year().to_string(), str::to_owned);
+    let year_text = params
+        .get("year")
+        .map_or_else(|| today.year().to_string(), str::to_owned);
     let mut errors = Vec::new();
     let date = |s: &str| {
         chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -95,16 +104,28 @@ async fn show(state: web::Data<AppState>, user: WebUser, req: actix_web::HttpReq
     {
         errors.push(("to", "Til-datoen er før fra-datoen.".to_owned()));
     }
-    let year = year_text.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y));
+    let year = year_text
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y));
     if year.is_none() {
-        errors.push(("year", format!("«{year_text}» er ikke et årstall (for eksempel {}).", today.year())));
+        errors.push((
+            "year",
+            format!(
+                "«{year_text}» er ikke et årstall (for eksempel {}).",
+                today.year()
+            ),
+        ));
     }
     let rules = state.rule_set();
     let (hit, council) = match (from, to, year) {
         (Some(f), Some(t), Some(y)) if errors.is_empty() => {
             let (h, c) = state
                 .db(move |c| -> Result<_, crate::db::DbError> {
-                    Ok((service::reports::hit_rate(c, &rules, f, t)?, service::reports::city_council(c, y)?))
+                    Ok((
+                        service::reports::hit_rate(c, &rules, f, t)?,
+                        service::reports::city_council(c, y)?,
+                    ))
                 })
                 .await?;
             (Some(h), Some(c))

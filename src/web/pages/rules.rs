@@ -50,7 +50,8 @@ impl RulesPage {
     }
 
     fn register(&self, code: &Option<String>) -> String {
-        code.as_deref().map_or_else(|| "–".into(), |c| labels::approval_register(c).to_owned())
+        code.as_deref()
+            .map_or_else(|| "–".into(), |c| labels::approval_register(c).to_owned())
     }
 
     fn parameter_title(&self, id: &Option<String>) -> String {

@@ -37,13 +37,21 @@ struct ListPage {
     pages: i64,
 }
 
-async fn list(state: web::Data<AppState>, user: WebUser, req: actix_web::HttpRequest) -> Result<HttpResponse, PageError> {
+async fn list(
+    state: web::Data<AppState>,
+    user: WebUser,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, PageError> {
     user.require(Permission::ViewAllContracts)?;
     let params = Params::parse(req.query_string());
     let page = match params.get("page").map(str::parse::<i64>) {
         None => 1,
         Some(Ok(n)) => n,
-        Some(Err(_)) => return Err(PageError(AppError::BadRequest(crate::web::BAD_ADDRESS.to_owned()))),
+        Some(Err(_)) => {
+            return Err(PageError(AppError::BadRequest(
+                crate::web::BAD_ADDRESS.to_owned(),
+            )));
+        }
     };
     let (total, items) = state
         .db(move |c| service::suppliers::list(c, page, PER_PAGE))
@@ -78,7 +86,10 @@ fn fact_lines(f: &FactsView) -> Vec<(&'static str, String)> {
     let mut lines = vec![
         ("Kilde", labels::facts_source(&f.source).to_owned()),
         ("Hentet", oslo::date_time(f.fetched_at)),
-        ("Status i registeret", labels::facts_outcome(&f.outcome).to_owned()),
+        (
+            "Status i registeret",
+            labels::facts_outcome(&f.outcome).to_owned(),
+        ),
     ];
     let Some(u) = &f.unit else { return lines };
     lines.extend(unit_lines(u));
@@ -93,7 +104,10 @@ fn unit_lines(u: &UnitFacts) -> Vec<(&'static str, String)> {
     let date = |d: Option<chrono::NaiveDate>| d.map(oslo::date).unwrap_or_else(|| "–".into());
     let mut lines = vec![
         ("Navn", u.name.clone()),
-        ("Organisasjonsform", u.org_form.clone().unwrap_or_else(|| "–".into())),
+        (
+            "Organisasjonsform",
+            u.org_form.clone().unwrap_or_else(|| "–".into()),
+        ),
         ("Underenhet", yes_no(u.is_subunit)),
         (
             "Næringskoder",
