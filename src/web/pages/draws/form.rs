@@ -143,11 +143,8 @@ impl WizardForm {
 
     /// The fields as `(name, value)` pairs, to carry as hidden fields or in a query.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = self
-            .industries
-            .iter()
-            .map(|i| ("industry", i.clone()))
-            .collect();
+        let mut out: Vec<(&'static str, String)> =
+            self.industries.iter().map(|i| ("industry", i.clone())).collect();
         out.extend([
             ("min_tier", self.min_tier.clone()),
             ("units", self.units.clone()),
@@ -198,9 +195,15 @@ impl WizardForm {
         {
             e.add("active_to", "Til-datoen er før fra-datoen.");
         }
-        let months = whole_field(&mut e, "exclude_checked_months", &self.exclude_checked_months, 0, 600)
-            .filter(|m| *m > 0)
-            .and_then(|m| u32::try_from(m).ok());
+        let months = whole_field(
+            &mut e,
+            "exclude_checked_months",
+            &self.exclude_checked_months,
+            0,
+            600,
+        )
+        .filter(|m| *m > 0)
+        .and_then(|m| u32::try_from(m).ok());
         let include = ids(&self.include);
         let exclude = ids(&self.exclude);
         if let Some(both) = include.iter().find(|i| exclude.contains(i)) {
@@ -257,8 +260,8 @@ impl WizardForm {
                 String::new()
             }
         };
-        let min_per_stratum = whole_field(&mut e, "min_per_stratum", &self.min_per_stratum, 0, 1_000_000)
-            .unwrap_or(0);
+        let min_per_stratum =
+            whole_field(&mut e, "min_per_stratum", &self.min_per_stratum, 0, 1_000_000).unwrap_or(0);
         if !e.is_empty() {
             return Err(e);
         }
@@ -308,7 +311,8 @@ fn date_field(e: &mut FormErrors, field: &'static str, text: &str) -> Option<Nai
     if t.is_empty() {
         return None;
     }
-    let parsed = NaiveDate::parse_from_str(t, "%d.%m.%Y").or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d"));
+    let parsed =
+        NaiveDate::parse_from_str(t, "%d.%m.%Y").or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d"));
     match parsed {
         Ok(d) => Some(d),
         Err(_) => {
@@ -353,7 +357,9 @@ mod tests {
     use super::*;
 
     fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-        kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        kv.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -374,7 +380,9 @@ mod tests {
         let f = WizardForm::from_pairs(&typed);
         let back: Vec<(String, String)> = f.pairs().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         assert_eq!(WizardForm::from_pairs(&back), f);
-        let q: Vec<(String, String)> = form_urlencoded::parse(f.query().as_bytes()).into_owned().collect();
+        let q: Vec<(String, String)> = form_urlencoded::parse(f.query().as_bytes())
+            .into_owned()
+            .collect();
         assert_eq!(WizardForm::from_pairs(&q), f);
         assert_eq!(f.units, "Fana, Årstad");
         assert!(f.binomial);

@@ -87,11 +87,16 @@ fn form_problem(e: DrawError) -> Result<(StatusCode, Option<&'static str>, Strin
         DrawError::EmptyPopulation => (
             StatusCode::CONFLICT,
             None,
-            "Ingen kontrakter passer filteret, så det er ingenting å trekke fra. Gjør filteret videre.".into(),
+            "Ingen kontrakter passer filteret, så det er ingenting å trekke fra. Gjør filteret videre."
+                .into(),
         ),
         DrawError::UnknownContracts { what, ids } => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some(if what.contains("include") { "include" } else { "exclude" }),
+            Some(if what.contains("include") {
+                "include"
+            } else {
+                "exclude"
+            }),
             format!("Disse avtalenumrene finnes ikke: {ids}."),
         ),
         DrawError::ManifestChanged { expected, actual } => (
@@ -259,7 +264,12 @@ fn new_page(
 }
 
 /// Step 1 again, with the service's refusal beside its field or above the form.
-fn refused(state: &AppState, user: &WebUser, form: WizardForm, e: DrawError) -> Result<HttpResponse, PageError> {
+fn refused(
+    state: &AppState,
+    user: &WebUser,
+    form: WizardForm,
+    e: DrawError,
+) -> Result<HttpResponse, PageError> {
     let (status, field, message) = form_problem(e)?;
     let mut errors = FormErrors::default();
     match field {
@@ -409,12 +419,20 @@ async fn publish(
     let mut spec = match form.to_spec(&rules) {
         Ok(s) => s,
         Err(errors) => {
-            return new_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, form, errors, None);
+            return new_page(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+                None,
+            );
         }
     };
     let expected = field(&body, "expected_sha256").trim().to_owned();
     if expected.is_empty() {
-        let problem = "Forhåndsvis populasjonen først: trekningen publiseres bare mot et fingeravtrykk som er vist.";
+        let problem =
+            "Forhåndsvis populasjonen først: trekningen publiseres bare mot et fingeravtrykk som er vist.";
         return new_page(
             &state,
             &user,
@@ -427,7 +445,8 @@ async fn publish(
     // Blanks around the seed are invisible on the page; the seed is what is left.
     let seed = field(&body, "seed").trim().to_owned();
     if !seed.is_empty() && crate::sampling::check_seed(&seed).is_err() {
-        let message = "Seeden kan ikke inneholde linjeskift, tabulatorer eller andre kontrolltegn.".to_owned();
+        let message =
+            "Seeden kan ikke inneholde linjeskift, tabulatorer eller andre kontrolltegn.".to_owned();
         return show_preview(&state, &user, form, at, seed, Some(message)).await;
     }
     spec.seed = (!seed.is_empty()).then_some(seed);
@@ -494,7 +513,11 @@ fn inspection_links(user: &WebUser, id: i64) -> Vec<(&'static str, String, Strin
         .into_iter()
         .map(|a| {
             let base = format!("/draws/{id}/inspection-list?agency={}", a.as_str());
-            (a.label(), format!("{base}&format=xlsx"), format!("{base}&format=csv"))
+            (
+                a.label(),
+                format!("{base}&format=xlsx"),
+                format!("{base}&format=csv"),
+            )
         })
         .collect()
 }
@@ -644,7 +667,9 @@ async fn inspection_list(
         None | Some("xlsx") => false,
         Some("csv") => true,
         Some(other) => {
-            return Err(AppError::BadRequest(format!("Ukjent format «{other}»: bruk xlsx eller csv.")).into());
+            return Err(
+                AppError::BadRequest(format!("Ukjent format «{other}»: bruk xlsx eller csv.")).into(),
+            );
         }
     };
     let (who, rules) = (user.user.clone(), state.rule_set());
@@ -717,7 +742,16 @@ async fn extend(
         errors,
     };
     let Some(size) = size.filter(|_| errors.is_empty()) else {
-        return draw_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, None, None, again(errors)).await;
+        return draw_page(
+            &state,
+            &user,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            None,
+            again(errors),
+        )
+        .await;
     };
     let (who, rules) = (user.user.clone(), state.rule_set());
     let outcome = state

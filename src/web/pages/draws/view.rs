@@ -302,10 +302,16 @@ pub fn verification_words(v: &StoredVerification) -> String {
             recorded.position, recorded.id
         ),
         (None, Some(VerifyProblem::MissingPicks { first_missing })) => {
-            format!("utregningen gir flere trekk enn lagret, fra nr. {}", first_missing.position)
+            format!(
+                "utregningen gir flere trekk enn lagret, fra nr. {}",
+                first_missing.position
+            )
         }
         (None, Some(VerifyProblem::ExtraPicks { first_extra })) => {
-            format!("det er lagret flere trekk enn utregningen gir, fra nr. {}", first_extra.position)
+            format!(
+                "det er lagret flere trekk enn utregningen gir, fra nr. {}",
+                first_extra.position
+            )
         }
         (None, None) => "ukjent avvik".to_owned(),
     };
@@ -365,7 +371,10 @@ impl DrawPageView {
                     title: line.and_then(|l| l.title.clone()).unwrap_or_default(),
                     supplier: line.map(|l| l.supplier_name.clone()).unwrap_or_default(),
                     unit: line.and_then(|l| l.unit.clone()).unwrap_or_default(),
-                    value: line.and_then(|l| l.value_ore).map(oslo::kroner).unwrap_or_default(),
+                    value: line
+                        .and_then(|l| l.value_ore)
+                        .map(oslo::kroner)
+                        .unwrap_or_default(),
                     score: detail
                         .weights
                         .get(&p.pick.id)
