@@ -85,7 +85,7 @@ struct Browser {
 }
 
 async fn sign_in(app: &TestApp, name: &str) -> Browser {
-    let session = app.login(name, PASSWORD).await.ok().expect("signed in");
+    let session = app.login(name, PASSWORD).await.expect("signed in");
     let home = app.get_with_session("/", &session).await.text().await.unwrap();
     let csrf = hidden_field(&home, "csrf_token").expect("the menu's logout form has the token");
     Browser { session, csrf }
@@ -466,6 +466,14 @@ async fn publish_draws_what_the_api_draws(backend: Backend) {
     assert_eq!(status, 200);
     assert!(list.contains(&format!("href=\"/draws/{id}\">Trekning {id}</a>")));
     assert!(list.contains(&format!("<code title=\"{sha}\">{}…</code>", &sha[..12])));
+    let weighted = picks(&page_draw).iter().filter(|p| p.2 == "weighted").count();
+    assert!(
+        list.contains(&format!(
+            "{weighted} vektet etter risiko, {} likt tilfeldig",
+            4 - weighted
+        )),
+        "the parts of each draw: {list}"
+    );
     assert_no_codes(&list, "the list");
     let r = app.get_with_session("/draws?format=csv", &kari.session).await;
     assert_eq!(r.status(), 200);
