@@ -182,6 +182,63 @@ pub fn dissolution_reason(code: &str) -> &str {
     }
 }
 
+// ---- Draws (the draw pages, `pages::draws`) ----
+
+/// A draw's stratum: an industry id by its name; `all` (no strata) and `annet` (no risk
+/// industry) in words.
+pub fn stratum(rules: &RuleSet, name: &str) -> String {
+    match name {
+        "all" => "alle (ingen lagdeling)".into(),
+        "annet" => "annet (ingen risikobransje)".into(),
+        id => industry(rules, id),
+    }
+}
+
+/// The part of a draw that made a pick (`weighted`, `uniform`).
+pub fn draw_part(code: &str) -> &str {
+    match code {
+        "weighted" => "vektet etter risiko",
+        "uniform" => "likt tilfeldig",
+        other => other,
+    }
+}
+
+/// Where a draw's seed came from (`ceremony`, `os_rng`).
+pub fn seed_source(code: &str) -> &str {
+    match code {
+        "ceremony" => "fra seremonien",
+        "os_rng" => "tilfeldig fra operativsystemet (ingen seremoni)",
+        other => other,
+    }
+}
+
+/// How a draw spreads its size over the strata (`by_size`, `by_risk_mass`).
+pub fn allocation(code: &str) -> &str {
+    match code {
+        "by_size" | "size" => "etter antall kontrakter",
+        "by_risk_mass" | "risk" => "etter risikomasse (sum av vekter)",
+        other => other,
+    }
+}
+
+/// A draw's strata mode (`none`, `industry`).
+pub fn strata_mode(code: &str) -> &str {
+    match code {
+        "none" => "ingen lagdeling",
+        "industry" => "ett lag per risikobransje",
+        other => other,
+    }
+}
+
+/// The model a planned draw size comes from (`poisson`, `binomial`).
+pub fn size_model(code: &str) -> &str {
+    match code {
+        "poisson" => "Poisson-modell",
+        "binomial" => "binomisk modell",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ mod auth;
 mod cases;
 mod charts;
 mod contracts;
+mod draws;
 pub mod format;
 mod imports;
 pub mod labels;
@@ -42,7 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/cases/{id}", web::get().to(cases::detail))
         .configure(suppliers::routes)
         .configure(rules::routes)
-        .configure(reports::routes);
+        .configure(reports::routes)
+        .configure(draws::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
