@@ -99,7 +99,7 @@ impl ImportReport {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = import_batches)]
 pub struct BatchRow {
     pub id: i64,
