@@ -64,6 +64,7 @@ struct ListQuery {
 /// contracts for an innkjøper.
 #[utoipa::path(get, path = "/cases", params(ListQuery), responses(
     (status = 200, description = "One page of cases: `total`, `page`, `per_page`, `items`.", body = Object),
+    (status = 422, description = "An unknown status or agency (`field` names it)."),
 ))]
 async fn list(
     state: web::Data<AppState>,
@@ -193,7 +194,8 @@ async fn add_note(
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct EvidenceUpload {
-    /// The file: PDF, image or office document, at most 20 MB; its kind is read from the bytes.
+    /// The file: PDF, PNG, JPEG, plain text or Office (zip), at most 20 MB, as found from the
+    /// bytes.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
@@ -310,9 +312,11 @@ async fn request_documents(
 }
 
 /// Mark requested documents as received
+///
+/// 404 for a request that is not open on the case.
 #[utoipa::path(post, path = "/cases/{id}/document-requests/{request}/received", responses(
     (status = 200, description = CASE_DETAIL, body = Object),
-    (status = 409, description = "The request was already marked received, or the case is closed."),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
 ))]
 async fn documents_received(
     state: web::Data<AppState>,
@@ -412,6 +416,7 @@ struct ReopenBody {
 #[utoipa::path(post, path = "/cases/{id}/reopen", request_body = ReopenBody, responses(
     (status = 200, description = CASE_DETAIL, body = Object),
     (status = 409, description = "The case is not closed."),
+    (status = 422, description = "No reason given (`field`: `reason`)."),
 ))]
 async fn reopen(
     state: web::Data<AppState>,
