@@ -16,7 +16,9 @@ pub const NAME_MAX: usize = 200;
 pub const EMAIL_MAX: usize = 254;
 
 /// What a liaison wants to be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// A draw was published (the picks that concern the agency).

@@ -48,6 +48,25 @@ describe('the API viewer in Chromium', { timeout: 120_000 }, () => {
       await page.locator('.opblock-summary').first().click();
       await page.locator('.responses-table').first().waitFor();
       await page.screenshot({ path: path.join(SHOTS, 'api-docs.png') });
+      // An operation with a request body and its schema.
+      const create = page.locator('#operations-users-users_create');
+      await create.locator('.opblock-summary').click();
+      await create.locator('.opblock-body').waitFor();
+      await create.getByText('Schema', { exact: true }).first().click();
+      await create.locator('.model-box').first().waitFor();
+      // The sign-in dialogue for the bearer token.
+      await page.getByRole('button', { name: 'Authorize' }).first().click();
+      await page.locator('.dialog-ux .modal-ux').waitFor();
+      await page.screenshot({ path: path.join(SHOTS, 'api-docs-authorize.png') });
+      await page.locator('.dialog-ux .close-modal').click();
+      // The schemas at the end of the page, one opened.
+      const models = page.locator('section.models');
+      await models.scrollIntoViewIfNeeded();
+      const problem = models.locator('article.json-schema-2020-12', { hasText: 'Problem' }).first();
+      await problem.locator('.json-schema-2020-12-expand-deep-button').first().click();
+      await problem.getByText('detail', { exact: true }).first().waitFor();
+      await problem.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(SHOTS, 'api-docs-schemas.png'), fullPage: false });
 
       assert.deepEqual(outside, [], 'requests to another host');
       assert.deepEqual(problems, [], 'console errors (a CSP refusal is one)');

@@ -202,9 +202,7 @@ fn complete(op: &mut Operation, tag: &str, fn_name: &str) {
         .as_ref()
         .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
     let params = op.parameters.as_deref().unwrap_or_default();
-    let has_path_param = params
-        .iter()
-        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    let has_path_param = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Path));
     let mut common: Vec<(&str, &str)> = Vec::new();
     if !params.is_empty() || op.request_body.is_some() {
         common.push((

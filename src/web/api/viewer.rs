@@ -9,19 +9,24 @@ use actix_web::{HttpResponse, web};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/docs", web::get().to(page))
         .route("/static/api-docs.js", web::get().to(init_script))
-        .route("/static/vendor/swagger-ui/swagger-ui-bundle.js", web::get().to(bundle))
-        .route("/static/vendor/swagger-ui/swagger-ui.css", web::get().to(stylesheet));
+        .route(
+            "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            web::get().to(bundle),
+        )
+        .route(
+            "/static/vendor/swagger-ui/swagger-ui.css",
+            web::get().to(stylesheet),
+        );
 }
 
-/// The service's policy (`default-src 'self'`, see `web::server`) with two additions for this
-/// page only. `img-src data:`: Swagger UI's stylesheet draws an icon as a `data:` SVG and
-/// its code renders small inline images the same way; a data URL fetches nothing. `style-src
-/// 'unsafe-inline'`: its React components write `style` attributes into the markup, which
-/// `'self'` alone refuses and which leaves parts of the view unstyled. The page shows only
-/// the document the service itself generates, and scripts stay `'self'` (no inline script:
-/// the start script is a file), so neither addition lets anything in from outside.
-const VIEWER_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                          frame-ancestors 'none'; form-action 'self'";
+/// The service's policy (`default-src 'self'`, see `web::server`) with one addition for this
+/// page only: `img-src data:`, because Swagger UI's stylesheet and code draw their icons as
+/// `data:` SVG images (without it the browser refuses them and logs a violation). A data URL
+/// fetches nothing, so nothing comes in from outside; scripts and styles stay `'self'` (the
+/// start script is a file, no inline script), checked in a real browser by
+/// `tests/e2e/api-docs.test.mjs`.
+const VIEWER_CSP: &str =
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'";
 
 async fn page() -> HttpResponse {
     HttpResponse::Ok()
