@@ -205,6 +205,65 @@ async fn an_error_has_the_documented_problem_shape(backend: Backend) {
     app.stop();
 }
 
+/// The members of `value` are those of the component schema `name` (shallow): nothing
+/// undocumented, nothing required missing.
+fn assert_fits(doc: &Value, name: &str, value: &Value) {
+    let schema = &doc["components"]["schemas"][name];
+    let properties: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name} has no properties"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let keys: BTreeSet<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+    assert!(
+        keys.is_subset(&properties),
+        "{name}: {keys:?} not all in {properties:?}"
+    );
+    for required in schema["required"].as_array().into_iter().flatten() {
+        assert!(
+            keys.contains(required.as_str().unwrap()),
+            "{name}: {required} missing in {value}"
+        );
+    }
+}
+
+async fn answers_fit_their_schemas(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let doc = fetch_document(&app).await;
+    let admin = app.token_for("admin");
+    app.add_user("kemner", spotcheck::domain::roles::Role::Kemner, None);
+    let kemner = app.token_for("kemner");
+    let me: Value = app.api_get("/api/v1/me", &admin).await.json().await.unwrap();
+    assert_fits(&doc, "User", &me);
+    let users: Vec<Value> = app.api_get("/api/v1/users", &admin).await.json().await.unwrap();
+    assert_eq!(users.len(), 2);
+    users.iter().for_each(|u| assert_fits(&doc, "User", u));
+    let tokens: Vec<Value> = app
+        .api_get("/api/v1/users/admin/tokens", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!tokens.is_empty());
+    tokens.iter().for_each(|t| assert_fits(&doc, "TokenInfo", t));
+    let cases: Value = app.api_get("/api/v1/cases", &kemner).await.json().await.unwrap();
+    assert_fits(&doc, "CasePage", &cases);
+    let audit: Value = app
+        .api_get("/api/v1/audit/verify", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_fits(&doc, "AuditVerification", &audit);
+    // The operation says which schema: GET /me answers a User.
+    assert_eq!(
+        doc["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/User"
+    );
+    app.stop();
+}
+
 async fn the_viewer_works_without_the_internet(backend: Backend) {
     let app = TestApp::start(backend).await;
     let r = app.client.get(app.url("/api/docs")).send().await.unwrap();
@@ -259,7 +318,7 @@ async fn the_viewer_works_without_the_internet(backend: Backend) {
         ("/static/api-docs.js", "text/javascript"),
     ]
     .into();
-    for (path, _) in &expected {
+    for path in expected.keys() {
         assert!(
             assets.iter().any(|a| a == path),
             "{path} not on the page: {assets:?}"
@@ -420,5 +479,6 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 backend_tests!(
     the_document_lists_every_route_the_router_serves,
     an_error_has_the_documented_problem_shape,
+    answers_fit_their_schemas,
     the_viewer_works_without_the_internet
 );

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::roles::Permission;
 use crate::service;
-use crate::service::cases::CaseQuery;
+use crate::service::cases::{CaseDetail, CaseQuery};
 use crate::web::AppState;
 use crate::web::api::Routes;
 use crate::web::error::{ApiError, AppError};
@@ -63,7 +63,7 @@ struct ListQuery {
 /// their agency for an A-krim partner, the status and outcome of cases on their own
 /// contracts for an innkjøper.
 #[utoipa::path(get, path = "/cases", params(ListQuery), responses(
-    (status = 200, description = "One page of cases: `total`, `page`, `per_page`, `items`.", body = Object),
+    (status = 200, description = "One page of cases: in full for those who work them, status and outcome for an innkjøper.", body = service::cases::CasePage),
     (status = 422, description = "An unknown status or agency (`field` names it)."),
 ))]
 async fn list(
@@ -99,7 +99,7 @@ async fn list(
 /// In full for those who work it (a partner's read is audited); status and outcome for an
 /// innkjøper whose contract it is.
 #[utoipa::path(get, path = "/cases/{id}", responses(
-    (status = 200, description = "The case.", body = Object),
+    (status = 200, description = "The case: in full for those who work it, status and outcome for an innkjøper.", body = service::cases::CaseView),
 ))]
 async fn show(
     state: web::Data<AppState>,
@@ -120,7 +120,7 @@ struct StatusBody {
 
 /// Set a case's status
 #[utoipa::path(post, path = "/cases/{id}/status", request_body = StatusBody, responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step."),
     (status = 422, description = "An unknown status (`field`: `status`)."),
 ))]
@@ -146,7 +146,7 @@ struct AssignBody {
 
 /// Assign a case to someone who may work it
 #[utoipa::path(post, path = "/cases/{id}/assign", request_body = AssignBody, responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (a closed case)."),
     (status = 422, description = "The user may not work this case (`field`: `user`)."),
 ))]
@@ -172,7 +172,7 @@ struct NoteBody {
 
 /// Add a note to a case
 #[utoipa::path(post, path = "/cases/{id}/notes", request_body = NoteBody, responses(
-    (status = 201, description = CASE_DETAIL, body = Object),
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (a closed case)."),
     (status = 422, description = "An empty or too long note (`field`: `text`)."),
 ))]
@@ -206,7 +206,7 @@ struct EvidenceUpload {
 #[utoipa::path(post, path = "/cases/{id}/evidence",
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = CASE_DETAIL, body = Object),
+        (status = 201, description = CASE_DETAIL, body = CaseDetail),
         (status = 409, description = "The workflow does not allow this step (a closed case)."),
         (status = 413, description = "The file is larger than 20 MB."),
         (status = 422, description = "A kind of file that is not accepted (`field`: `file`)."),
@@ -291,7 +291,7 @@ struct DocumentRequestBody {
 ///
 /// Records which documents were asked for and by when.
 #[utoipa::path(post, path = "/cases/{id}/document-requests", request_body = DocumentRequestBody, responses(
-    (status = 201, description = CASE_DETAIL, body = Object),
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (a closed case)."),
     (status = 422, description = "A refused value (`field`: `documents`, `deadline` or `note`)."),
 ))]
@@ -315,7 +315,7 @@ async fn request_documents(
 ///
 /// 404 for a request that is not open on the case.
 #[utoipa::path(post, path = "/cases/{id}/document-requests/{request}/received", responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (a closed case)."),
 ))]
 async fn documents_received(
@@ -340,7 +340,7 @@ struct FindingBody {
 
 /// Record a finding on one indicator of the rule set in force
 #[utoipa::path(post, path = "/cases/{id}/findings", request_body = FindingBody, responses(
-    (status = 201, description = CASE_DETAIL, body = Object),
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (a closed case)."),
     (status = 422, description = "An unknown indicator or result (`field` names it)."),
 ))]
@@ -369,7 +369,7 @@ struct CloseBody {
 ///
 /// Four eyes: someone else confirms the proposal.
 #[utoipa::path(post, path = "/cases/{id}/close", request_body = CloseBody, responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The workflow does not allow this step (closed, or a proposal is open)."),
     (status = 422, description = "An unknown outcome (`field`: `outcome`)."),
 ))]
@@ -389,7 +389,7 @@ async fn propose_close(
 
 /// Confirm another person's close proposal
 #[utoipa::path(post, path = "/cases/{id}/close/confirm", responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "No open proposal, or the caller made it (four eyes)."),
 ))]
 async fn confirm_close(
@@ -414,7 +414,7 @@ struct ReopenBody {
 
 /// Reopen a closed case
 #[utoipa::path(post, path = "/cases/{id}/reopen", request_body = ReopenBody, responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The case is not closed."),
     (status = 422, description = "No reason given (`field`: `reason`)."),
 ))]
@@ -440,7 +440,7 @@ struct ShareBody {
 
 /// Share a case with an agency (Kemneren)
 #[utoipa::path(post, path = "/cases/{id}/shares", request_body = ShareBody, responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The case is shared with that agency already."),
     (status = 422, description = "An unknown agency (`field`: `agency`)."),
 ))]
@@ -460,7 +460,7 @@ async fn share(
 
 /// Stop sharing a case with an agency (Kemneren)
 #[utoipa::path(delete, path = "/cases/{id}/shares/{agency}", responses(
-    (status = 200, description = CASE_DETAIL, body = Object),
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
     (status = 409, description = "The case is not shared with that agency."),
     (status = 422, description = "An unknown agency (`field`: `agency`)."),
 ))]
