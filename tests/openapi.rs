@@ -247,6 +247,42 @@ async fn answers_fit_their_schemas(backend: Backend) {
         .unwrap();
     assert!(!tokens.is_empty());
     tokens.iter().for_each(|t| assert_fits(&doc, "TokenInfo", t));
+    let r = app
+        .upload(
+            &kemner,
+            "register_nb.xlsx",
+            common::fixture("import/register_nb.xlsx"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let page: Value = app
+        .api_get("/api/v1/contracts", &kemner)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_fits(&doc, "ContractPage", &page);
+    let items = page["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    // A contract with its risk: the contract's members (flattened) and `risk`.
+    let with_risk = &doc["components"]["schemas"]["ContractWithRisk"];
+    assert!(
+        with_risk.to_string().contains("#/components/schemas/Contract\""),
+        "{with_risk}"
+    );
+    for item in items {
+        let mut contract = item.clone();
+        let risk = contract
+            .as_object_mut()
+            .unwrap()
+            .remove("risk")
+            .expect("risk member");
+        assert_fits(&doc, "Contract", &contract);
+        if !risk.is_null() {
+            assert_fits(&doc, "RiskSummary", &risk);
+        }
+    }
     let cases: Value = app.api_get("/api/v1/cases", &kemner).await.json().await.unwrap();
     assert_fits(&doc, "CasePage", &cases);
     let audit: Value = app
@@ -419,6 +455,10 @@ fn every_operation_is_documented_completely() {
             .filter(|p| p["in"] == "path")
             .map(|p| {
                 assert_eq!(p["required"], true, "{at}: {p}");
+                assert!(
+                    !p["description"].as_str().unwrap_or_default().is_empty(),
+                    "{at}: {p}"
+                );
                 p["name"].as_str().unwrap().to_owned()
             })
             .collect();

@@ -31,8 +31,8 @@ struct ContractQuery {
     /// One tier id, or several separated by commas (`hoy,kritisk`).
     tier: Option<String>,
     industry: Option<String>,
-    /// `score` (highest first, the default) or `contract_no`.
-    #[param(value_type = Option<String>)]
+    /// `score` (highest first, unscored last) is the default.
+    #[param(inline)]
     sort: Option<ContractSort>,
     page: Option<i64>,
     per_page: Option<i64>,
@@ -43,7 +43,8 @@ struct ContractQuery {
 /// One page of the contracts the caller may see (their own; every contract for Kemneren),
 /// filtered and sorted.
 #[utoipa::path(get, path = "/contracts", params(ContractQuery), responses(
-    (status = 200, description = "One page: `total`, `page`, `per_page` and `items`.", body = Object),
+    (status = 200, description = "One page of contracts, each with its current risk (`null` until scored).",
+        body = crate::db::models::contracts::ContractPage),
 ))]
 async fn list(
     state: web::Data<AppState>,

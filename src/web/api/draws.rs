@@ -53,7 +53,7 @@ async fn create(
 ///
 /// Newest first, at most 500.
 #[utoipa::path(get, path = "/draws", responses(
-    (status = 200, description = "The draws.", body = Vec<Object>),
+    (status = 200, description = "The draws.", body = Vec<crate::service::draws::DrawSummary>),
 ))]
 async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadPublishedDraws)?;

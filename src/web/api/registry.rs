@@ -106,7 +106,7 @@ impl<'a> Routes<'a> {
             "the annotation of `{fn_name}` was registered with the handler `{handler_name}`"
         );
         let tag = self.group.map_or("api", |g| g.tag);
-        complete(&mut operation, tag, &fn_name);
+        complete(&mut operation, &path, tag, &fn_name);
         for method in &methods {
             let method = actix_method(method);
             if let Some(cfg) = self.cfg.as_deref_mut() {
@@ -194,9 +194,14 @@ fn actix_method(m: &HttpMethod) -> Method {
 /// errors, and the errors every route can answer (no or a bad token 401, a role that may not
 /// 403, the database unreachable or busy 503, a malformed parameter or body 400, a missing
 /// resource 404).
-fn complete(op: &mut Operation, tag: &str, fn_name: &str) {
+fn complete(op: &mut Operation, path: &str, tag: &str, fn_name: &str) {
     op.tags = Some(vec![tag.to_owned()]);
     op.operation_id = Some(format!("{tag}_{fn_name}"));
+    for p in op.parameters.iter_mut().flatten() {
+        if matches!(p.parameter_in, ParameterIn::Path) && p.description.is_none() {
+            p.description = path_parameter(path, &p.name);
+        }
+    }
     let public = op
         .security
         .as_ref()
@@ -244,6 +249,27 @@ fn complete(op: &mut Operation, tag: &str, fn_name: &str) {
                 .insert("application/problem+json".to_owned(), problem.clone());
         }
     }
+}
+
+/// What a path parameter is, from the path segment before it: `/cases/{id}` is a case's id.
+fn path_parameter(path: &str, name: &str) -> Option<String> {
+    let placeholder = format!("{{{name}}}");
+    let segments: Vec<&str> = path.split('/').collect();
+    let at = segments.iter().position(|s| *s == placeholder)?;
+    let what = match *segments.get(at.checked_sub(1)?)? {
+        "users" => return Some("The user name.".into()),
+        "shares" => {
+            return Some(
+                "An agency: `arbeidstilsynet`, `skatteetaten`, `politiet`, `nav` or `kemneren`.".into(),
+            );
+        }
+        "outbox" => "message",
+        "imports" => "import batch",
+        "evidence" => "evidence file",
+        "document-requests" => "document request",
+        other => other.strip_suffix('s').unwrap_or(other),
+    };
+    Some(format!("The id of the {what}."))
 }
 
 /// An error as the API answers it (RFC 9457), as `web::error` writes it.
