@@ -256,6 +256,11 @@ async fn answers_fit_their_schemas(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 201);
+    let report: Value = r.json().await.unwrap();
+    assert_fits(&doc, "ImportReport", &report);
+    let errors = report["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "the fixture has rejected rows");
+    errors.iter().for_each(|e| assert_fits(&doc, "RowError", e));
     let page: Value = app
         .api_get("/api/v1/contracts", &kemner)
         .await

@@ -10,6 +10,8 @@ use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiUser, read_upload, uploader_scope};
 
+type ImportReport = crate::db::models::imports::ImportReport;
+
 pub fn routes(r: &mut Routes<'_>) {
     r.add(__path_create, create)
         .add(__path_list, list)
@@ -39,8 +41,8 @@ struct RegisterUpload {
 #[utoipa::path(post, path = "/imports",
     request_body(content = RegisterUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Stored: the import report.", body = Object),
-        (status = 200, description = "A dry run, or a file already imported: the report.", body = Object),
+        (status = 201, description = "Stored: the import report.", body = ImportReport),
+        (status = 200, description = "A dry run, or a file already imported: the report.", body = ImportReport),
         (status = 413, description = "The file is larger than the upload limit."),
         (status = 422, description = "The file cannot be read as a contract register."),
     ))]
@@ -81,7 +83,7 @@ async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse,
 ///
 /// Counts, rejected rows and their reasons; 404 for another uploader's batch.
 #[utoipa::path(get, path = "/imports/{id}", responses(
-    (status = 200, description = "The import report.", body = Object),
+    (status = 200, description = "The import report.", body = ImportReport),
 ))]
 async fn show(
     state: web::Data<AppState>,
