@@ -63,7 +63,9 @@ struct ListQuery {
 /// their agency for an A-krim partner, the status and outcome of cases on their own
 /// contracts for an innkjøper.
 #[utoipa::path(get, path = "/cases", params(ListQuery), responses(
-    (status = 200, description = "One page of cases: in full for those who work them, status and outcome for an innkjøper.", body = service::cases::CasePage),
+    (status = 200,
+        description = "One page of cases: in full for those who work them, status and outcome for an innkjøper.",
+        body = service::cases::CasePage),
     (status = 422, description = "An unknown status or agency (`field` names it)."),
 ))]
 async fn list(
@@ -99,7 +101,9 @@ async fn list(
 /// In full for those who work it (a partner's read is audited); status and outcome for an
 /// innkjøper whose contract it is.
 #[utoipa::path(get, path = "/cases/{id}", responses(
-    (status = 200, description = "The case: in full for those who work it, status and outcome for an innkjøper.", body = service::cases::CaseView),
+    (status = 200,
+        description = "The case: in full for those who work it, status and outcome for an innkjøper.",
+        body = service::cases::CaseView),
 ))]
 async fn show(
     state: web::Data<AppState>,

@@ -109,8 +109,10 @@ struct OwnerBody {
 /// Gives the contract to another owner, an enabled innkjøper or kemner (Kemneren, the
 /// administrator); 200 with the owners before and after, audited when it changed.
 #[utoipa::path(put, path = "/contracts/{id}/owner", request_body = OwnerBody, responses(
-    (status = 200, description = "The owners before and after.", body = crate::service::contracts::OwnerChange),
-    (status = 422, description = "The new owner is unknown, disabled or may not own contracts (`field`: `owner`)."),
+    (status = 200, description = "The owners before and after.",
+        body = crate::service::contracts::OwnerChange),
+    (status = 422,
+        description = "The new owner is unknown, disabled or may not own contracts (`field`: `owner`)."),
 ))]
 async fn move_owner(
     state: web::Data<AppState>,

@@ -29,7 +29,8 @@ pub fn routes(r: &mut Routes<'_>) {
 #[utoipa::path(post, path = "/draws", request_body = DrawSpec, responses(
     (status = 201, description = "The published draw: id, manifest fingerprint, seed, picks.", body = Object),
     (status = 200, description = "The preview: population, strata, fingerprint.", body = Object),
-    (status = 409, description = "Unscored contracts, an empty population, or a population that changed since the preview."),
+    (status = 409,
+        description = "Unscored contracts, an empty population, or a population changed since the preview."),
 ))]
 async fn create(
     state: web::Data<AppState>,
@@ -82,7 +83,8 @@ async fn show(
 ///
 /// The manifest as `text/plain`, the exact bytes that were hashed.
 #[utoipa::path(get, path = "/draws/{id}/manifest", responses(
-    (status = 200, description = "The manifest (tab-separated), as an attachment.", content_type = "text/plain", body = String),
+    (status = 200, description = "The manifest (tab-separated), as an attachment.",
+        content_type = "text/plain", body = String),
 ))]
 async fn manifest(
     state: web::Data<AppState>,

@@ -42,7 +42,8 @@ struct RegisterUpload {
     request_body(content = RegisterUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored: the import report.", body = ImportReport),
-        (status = 200, description = "A dry run, or a file already imported: the report.", body = ImportReport),
+        (status = 200, description = "A dry run, or a file already imported: the report.",
+            body = ImportReport),
         (status = 413, description = "The file is larger than the upload limit."),
         (status = 422, description = "The file cannot be read as a contract register."),
     ))]

@@ -61,7 +61,8 @@ static CASES: Group = Group {
 };
 static SUPPLIERS: Group = Group {
     tag: "suppliers",
-    description: "Suppliers' register facts and approval statuses, look-ups, supplier assessments (Kemneren).",
+    description: "Suppliers' register facts and approval statuses, look-ups, supplier assessments \
+                  (Kemneren).",
 };
 static RULES: Group = Group {
     tag: "rules",

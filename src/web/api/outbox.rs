@@ -63,7 +63,8 @@ async fn list(
 ///
 /// Puts the message back in the queue (audited).
 #[utoipa::path(post, path = "/outbox/{id}/retry", responses(
-    (status = 200, description = "The message as queued again.", body = crate::db::models::outbox::MessageSummary),
+    (status = 200, description = "The message as queued again.",
+        body = crate::db::models::outbox::MessageSummary),
     (status = 409, description = "The message is not a dead letter."),
 ))]
 async fn retry(

@@ -5,7 +5,7 @@
 //! `__path_<handler>` that knows the method, the path and the operation (parameters, body,
 //! responses). [`Routes::add`] takes that struct and the handler and serves the handler at
 //! exactly the method and path the annotation names, while recording the operation. The
-//! document ([`openapi`]) is built by running the same registration without a router, so a
+//! document ([`openapi_json`]) is built by running the same registration without a router, so a
 //! route that is served is documented, with the path it is served at. `tests/openapi.rs`
 //! checks the router's table against the served document and calls every documented route.
 
@@ -86,14 +86,16 @@ impl<'a> Routes<'a> {
 
     /// Serves `handler` at the method and path that its `#[utoipa::path]` names (`doc` is
     /// the `__path_<handler>` struct the macro generated for it) and documents it.
-    pub fn add<P, F, Args>(&mut self, doc: P, handler: F) -> &mut Self
+    ///
+    /// `SchemaReferences` (the schemas an operation's bodies name) is utoipa's own trait for
+    /// routers built from annotations, as utoipa-axum uses it; hence utoipa stays on 5.x.
+    pub fn add<P, F, Args>(&mut self, _doc: P, handler: F) -> &mut Self
     where
         P: utoipa::Path + utoipa::__dev::SchemaReferences,
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let _ = doc;
         let path = P::path();
         let methods = P::methods();
         let mut operation = P::operation();

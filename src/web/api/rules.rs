@@ -122,7 +122,8 @@ async fn validate(user: ApiUser, body: web::Json<RuleFiles>) -> Result<HttpRespo
 /// the other instances pick it up within `rules_poll_seconds`.
 #[utoipa::path(put, path = "/rules", request_body = RuleFiles, responses(
     (status = 200, description = "The version, whether it was activated, and the rescoring.", body = Object),
-    (status = 422, description = "The set does not load: `errors` lists every problem; the active set stays."),
+    (status = 422,
+        description = "The set does not load: `errors` lists every problem; the active set stays."),
 ))]
 async fn replace(
     state: web::Data<AppState>,

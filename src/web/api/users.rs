@@ -184,7 +184,8 @@ async fn verify_audit(state: web::Data<AppState>, user: ApiUser) -> Result<HttpR
 ///
 /// Label, creation, last use, expiry and whether revoked; never the secret.
 #[utoipa::path(get, path = "/users/{username}/tokens", responses(
-    (status = 200, description = "The user's tokens, newest first.", body = Vec<crate::db::models::tokens::TokenInfo>),
+    (status = 200, description = "The user's tokens, newest first.",
+        body = Vec<crate::db::models::tokens::TokenInfo>),
 ))]
 async fn list_tokens(
     state: web::Data<AppState>,
@@ -209,7 +210,8 @@ struct NewToken {
 ///
 /// 201 with the token, shown this once, and what is stored about it.
 #[utoipa::path(post, path = "/users/{username}/tokens", request_body = NewToken, responses(
-    (status = 201, description = "The token (shown once) and what is stored about it.", body = crate::service::users::IssuedToken),
+    (status = 201, description = "The token (shown once) and what is stored about it.",
+        body = crate::service::users::IssuedToken),
 ))]
 async fn issue_token(
     state: web::Data<AppState>,
