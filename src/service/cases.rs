@@ -166,7 +166,7 @@ pub struct CaseQuery {
 }
 
 /// A case in a list, for those who work cases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: i64,
     pub status: String,
@@ -185,7 +185,7 @@ pub struct CaseSummary {
 }
 
 /// All an innkjøper sees of a case on a contract they own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseOutcome {
     pub id: i64,
     pub contract_id: i64,
@@ -194,14 +194,14 @@ pub struct CaseOutcome {
     pub outcome: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CaseListItem {
     Summary(CaseSummary),
     Outcome(CaseOutcome),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
     pub total: i64,
     pub page: i64,
@@ -329,7 +329,7 @@ fn summaries(c: &mut DbConn, found: Vec<CaseListRow>) -> Result<Vec<CaseListItem
 }
 
 /// Where in its draw a case came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrawOrigin {
     pub draw_id: i64,
     pub round: i32,
@@ -338,7 +338,7 @@ pub struct DrawOrigin {
     pub stratum: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NoteView {
     pub author: String,
     pub at: NaiveDateTime,
@@ -346,7 +346,7 @@ pub struct NoteView {
 }
 
 /// The latest finding for one indicator.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FindingView {
     pub indicator: String,
     pub result: String,
@@ -354,7 +354,7 @@ pub struct FindingView {
     pub at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     #[serde(flatten)]
     pub event: EventRow,
@@ -363,7 +363,7 @@ pub struct EventView {
 }
 
 /// A case in full, for those who work it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub id: i64,
     pub status: String,
@@ -393,7 +393,7 @@ pub struct CaseDetail {
 }
 
 /// A document request as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentRequestView {
     pub id: i64,
     /// Ids (`lonnsslipper`, …).
@@ -408,7 +408,7 @@ pub struct DocumentRequestView {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CaseView {
     Detail(Box<CaseDetail>),

@@ -112,7 +112,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<CaseRow>, DbError> {
 }
 
 /// The contract behind a case, as a reviewer needs it.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct CaseContract {
     pub id: i64,
     pub contract_no: String,
@@ -143,7 +143,7 @@ pub fn contract(conn: &mut DbConn, contract_id: i64) -> Result<Option<CaseContra
 }
 
 /// The current risk of a contract (the latest assessment).
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct CaseRisk {
     pub score: i32,
     pub max_possible_score: i32,
@@ -193,7 +193,7 @@ pub fn pick_place(conn: &mut DbConn, pick_id: i64) -> Result<Option<(i32, i64)>,
 }
 
 /// One agency a case is shared with.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct ShareRow {
     pub agency: String,
     pub created_at: NaiveDateTime,
@@ -240,7 +240,7 @@ pub fn delete_share(conn: &mut DbConn, id: i64, agency: &str) -> Result<bool, Db
 }
 
 /// The pending close proposal of a case.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct ProposalRow {
     pub outcome: String,
     #[serde(skip)]
@@ -365,7 +365,7 @@ pub fn insert_shares(conn: &mut DbConn, pairs: &[(i64, &str)], at: NaiveDateTime
 }
 
 /// One event of a case's history, with the names of the people in it.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct EventRow {
     pub id: i64,
     pub at: NaiveDateTime,
@@ -595,7 +595,7 @@ pub fn open_flag_cases(
 }
 
 /// An evidence file as stored (the bytes are under the data folder, named by `sha256`).
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = crate::db::schema::case_evidence)]
 pub struct EvidenceRow {
     pub id: i64,
