@@ -5,8 +5,8 @@ mod auth;
 mod cases;
 mod contracts;
 pub mod format;
-pub mod labels;
 mod imports;
+pub mod labels;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -33,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports/{id}", web::get().to(imports::report))
         .route("/contracts", web::get().to(contracts::list))
         .route("/contracts/{id}", web::get().to(contracts::detail))
-        .route("/cases/{id}", web::get().to(cases::detail));
+        .configure(cases::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
