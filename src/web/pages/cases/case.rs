@@ -450,7 +450,7 @@ fn work_page(
                     "application/pdf" => "PDF".into(),
                     "image/png" => "PNG-bilde".into(),
                     "image/jpeg" => "JPEG-bilde".into(),
-                    "text/plain" => "tekst".into(),
+                    t if t.starts_with("text/plain") => "tekst".into(),
                     _ => "Office-dokument".into(),
                 },
                 size: size(e.size_bytes),

@@ -227,14 +227,13 @@ pub async fn queue(
             .await
         {
             Ok(found) => page = Some(found),
-            Err(AppError::InvalidField(f)) => {
-                let field = match f.field {
-                    "status" => "status",
-                    "agency" => "agency",
-                    _ => "form",
-                };
-                errors.push((field, f.problem.norwegian()));
-            }
+            // The filters are lists to choose from; a value from elsewhere is named as
+            // such rather than with the codes the API speaks.
+            Err(AppError::InvalidField(f)) => errors.push(match f.field {
+                "status" => ("status", "ukjent status: velg en i listen".into()),
+                "agency" => ("agency", "ukjent etat: velg en i listen".into()),
+                _ => ("form", f.problem.norwegian()),
+            }),
             Err(e) => return Err(PageError(e)),
         }
     }
