@@ -43,7 +43,7 @@ pub fn tier(rules: &RuleSet, id: &str) -> String {
 pub fn tier_class(rules: &RuleSet, id: &str) -> String {
     let pos = rules.tiers().iter().position(|t| t.id == id).unwrap_or(0);
     let top = rules.tiers().len().saturating_sub(1);
-    let level = if top == 0 { 0 } else { (pos * 3 + top / 2) / top };
+    let level = (pos * 3 + top / 2).checked_div(top).unwrap_or(0);
     format!("tier tier-{level}")
 }
 
