@@ -340,6 +340,7 @@ fn work_page(
     let shared: Vec<String> = d.shares.iter().map(|s| s.agency.clone()).collect();
     let today = oslo::local(chrono::Utc::now().naive_utc()).date();
     let current_status = status;
+    let me = nav.username.clone();
     CasePage {
         nav,
         id: d.id,
@@ -491,8 +492,13 @@ fn work_page(
             })
             .map(|s| (s.as_str(), format!("Sett til «{}»", s.label())))
             .collect(),
+        // Preselected: whoever has the case, or else the person looking at it ("take it").
+        assigned_to: d
+            .assigned_to
+            .clone()
+            .or_else(|| w.assignees.iter().find(|u| **u == me).cloned())
+            .unwrap_or_default(),
         assignees: w.assignees,
-        assigned_to: d.assigned_to.clone().unwrap_or_default(),
         history: d
             .events
             .iter()
