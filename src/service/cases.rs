@@ -1112,16 +1112,25 @@ pub fn workbench(
         Err(e) => return Err(e.into()),
     };
     let history = crate::db::models::assessments::contract_history(c, d.contract.id)?;
+    // An explanation that no longer reads is logged and left out: the case stays workable.
     let mut explain = |row: &crate::db::models::assessments::AssessmentRow| {
         let rules = scoring::rule_set_of_version(c, active, &row.rule_set_version)?;
-        scoring::explain(row, rules.as_deref())
+        match scoring::explain(row, rules.as_deref()) {
+            Ok(a) => Ok(Some(a)),
+            Err(DbError::Corrupt(m)) => {
+                tracing::warn!(case = id, assessment = row.id, error = %m, "assessment not shown");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     };
-    let current = history.first().map(&mut explain).transpose()?;
+    let current = history.first().map(&mut explain).transpose()?.flatten();
     let at_opening = history
         .iter()
         .find(|r| r.assessed_at <= d.created_at)
         .map(&mut explain)
-        .transpose()?;
+        .transpose()?
+        .flatten();
     let shares = parse_agencies(&d.shares);
     let assignees = users::list(c)?
         .into_iter()
