@@ -323,10 +323,24 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     // Assigning to someone of another agency: 422 naming the field.
     let r = post(&app, &ola, &format!("{base}/assign"), &[("user", "nina")]).await;
     assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
     assert!(
-        r.text().await.unwrap().contains("«nina»"),
+        page.contains("«nina» kan ikke få saken"),
         "the assignee's error is shown"
     );
+    assert!(!visible(&page).contains("akrim"), "no role codes in the message");
+    // A value not on the list (a hand-made request): told so, without the API's codes.
+    let r = post(
+        &app,
+        &ola,
+        &format!("{base}/findings"),
+        &[("indicator", "for_mange_ledd"), ("result", "kanskje")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<span class=\"field-error\">Velg et av alternativene i listen.</span>"));
+    no_codes(&page);
 
     // A finding for the indicator that fired.
     let (_, page) = get(&app, &ola, &base).await;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{AGENCIES, require_reader};
 use crate::domain::case::{CaseStatus, DocumentKind, FindingResult, Outcome};
+use crate::domain::liaison::Problem;
 use crate::domain::oslo;
 use crate::domain::roles::Permission;
 use crate::risk::RuleSet;
@@ -643,7 +644,7 @@ async fn finish<T>(
         Err(AppError::InvalidField(f)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("{form}.{}", f.field),
-            capitalise(&f.problem.norwegian()),
+            field_message(&f.problem),
         ),
         Err(AppError::Workflow(w)) => (
             StatusCode::CONFLICT,
@@ -654,6 +655,24 @@ async fn finish<T>(
     };
     typed.errors.push((key, message));
     page(state, user, id, None, typed, status).await
+}
+
+/// A refused value in words for the page. The API's texts name the codes to send
+/// (`bruk ny, under_vurdering, …`); a page offers lists to choose from instead, so a value
+/// that is not on the list (a stale page, a hand-made request) is told as such.
+fn field_message(p: &Problem) -> String {
+    match p {
+        Problem::UnknownCaseStatus(_)
+        | Problem::UnknownOutcome(_)
+        | Problem::UnknownFindingResult(_)
+        | Problem::UnknownDocument(_)
+        | Problem::UnknownAgency(_)
+        | Problem::UnknownIndicator(_) => "Velg et av alternativene i listen.".into(),
+        Problem::CannotReviewCase { username, .. } => format!(
+            "«{username}» kan ikke få saken: velg Kemneren eller en A-krim-partner fra en etat saken er delt med."
+        ),
+        other => capitalise(&other.norwegian()),
+    }
 }
 
 fn capitalise(s: &str) -> String {
