@@ -266,6 +266,21 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         assert!(page.contains(want), "«{want}» missing: {}", visible(&page));
     }
     no_codes(&page);
+    assert!(page.contains("(fortsatt gjeldende)") && !page.contains("id=\"h-current\""));
+
+    // A fresh assessment after the case was opened: the frozen one and the current one side by side.
+    spotcheck::service::scoring::rescore_today(
+        &mut app.pool.get().unwrap(),
+        &common::rules::shipped_rules(),
+        spotcheck::service::scoring::Scope::All,
+        true,
+        "manual",
+        &Actor::system(),
+    )
+    .unwrap();
+    let (_, page) = get(&app, &ola, &base).await;
+    assert!(page.contains("id=\"h-frozen\"") && page.contains("id=\"h-current\""));
+    assert!(!page.contains("(fortsatt gjeldende)"));
 
     // Status forward, a note (escaped), assignment.
     done(
@@ -817,6 +832,29 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
         page.contains(&format!("href=\"/cases/{b1}\"")) && !page.contains(&format!("href=\"/cases/{r1}\""))
     );
 
+    // A closed case goes to the end of the queue, and out of the deadline filters.
+    for (who, path, fields) in [
+        (&kari, "status", vec![("status", "under_vurdering")]),
+        (&kari, "status", vec![("status", "kontrollert")]),
+        (&kari, "close", vec![("outcome", "avvik_rettet")]),
+    ] {
+        let r = post(&app, who, &format!("/cases/{r2}/{path}"), &fields).await;
+        assert_eq!(r.status(), 303, "{path}");
+    }
+    let ola = sign_in(&app, "ola").await;
+    let r = post(&app, &ola, &format!("/cases/{r2}/close/confirm"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = get(&app, &kari, "/cases").await;
+    assert!(
+        pos(&page, r1) < pos(&page, b1) && pos(&page, b1) < pos(&page, r2),
+        "{}",
+        visible(&page)
+    );
+    let (_, page) = get(&app, &kari, "/cases?deadline=overdue").await;
+    assert!(page.contains("Ingen saker passer filtrene"));
+    let (_, page) = get(&app, &kari, "/cases?status=lukket").await;
+    assert!(page.contains(&format!("href=\"/cases/{r2}\"")) && page.contains("avvik rettet"));
+
     // Assigned to me: none yet, and the page says what to do.
     let (_, page) = get(&app, &kari, "/cases?mine=1").await;
     assert!(page.contains("Ingen saker passer filtrene"), "{}", visible(&page));
@@ -833,7 +871,7 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     let (status, page) = get(&app, &kari, "/cases?per_page=1&page=2").await;
     assert_eq!(status, 200);
     assert!(page.contains("3 saker (side 2 av 3)"), "{}", visible(&page));
-    assert!(pos(&page, r1) > 0 && page.contains("Forrige side") && page.contains("Neste side"));
+    assert!(pos(&page, b1) > 0 && page.contains("Forrige side") && page.contains("Neste side"));
 
     // A refused filter is shown beside its field, with what was chosen kept.
     let (status, page) = get(&app, &kari, "/cases?before=igår&status=ny").await;
