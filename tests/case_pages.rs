@@ -643,6 +643,16 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         "no supplier for the innkjøper"
     );
     assert_eq!(get(&app, &per, "/cases?agency=nav").await.0, 403);
+    let (status, csv) = get(&app, &per, "/cases?format=csv").await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.contains("Sak;Avtalenr.;Status;Utfall") && csv.contains("R-1"),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains("Rent") && !csv.contains("oda"),
+        "the outcome only: {csv}"
+    );
     assert_eq!(
         post(&app, &per, &format!("{base}/notes"), &[("text", "hei")])
             .await
