@@ -506,6 +506,18 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
             .contains("<span class=\"field-error\">Bare PDF, PNG, JPEG")
     );
 
+    // One byte over the limit: 413, said beside the field, nothing stored.
+    let big = vec![b'a'; spotcheck::domain::case::EVIDENCE_MAX_BYTES + 1];
+    let r = upload(&app, &ola, id, "stor.txt", big, Some(&ola.csrf)).await;
+    assert_eq!(r.status(), 413);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<span class=\"field-error\">Filen er større enn 20 MB.</span>")
+    );
+    assert_eq!(app.count("case_evidence"), 1);
+
     // Propose closing before the case is reviewed: 409 beside the form.
     let r = post(&app, &ola, &format!("{base}/close"), &[("outcome", "ingen_funn")]).await;
     assert_eq!(r.status(), 409);
