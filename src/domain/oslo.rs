@@ -129,3 +129,8 @@ mod tests {
         assert_eq!(kroner(0), "0\u{a0}kr");
     }
 }
+
+/// Today's date in Oslo.
+pub fn today() -> NaiveDate {
+    local(chrono::Utc::now().naive_utc()).date()
+}

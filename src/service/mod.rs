@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod cases;
 pub mod contracts;
+pub mod dashboard;
 pub mod draws;
 pub mod enrichment;
 pub mod imports;

@@ -206,7 +206,12 @@ impl CityCouncil {
             .iter()
             .map(|h| (*h).to_owned())
             .collect();
-        header.extend(agencies.iter().map(|a| format!("Henvist {a}")));
+        header.extend(agencies.iter().map(|a| {
+            let name = a
+                .parse::<crate::domain::roles::Agency>()
+                .map_or_else(|_| (*a).to_owned(), |x| x.label().to_owned());
+            format!("Henvist til {name}")
+        }));
         let rows = self
             .quarters
             .iter()

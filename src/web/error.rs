@@ -420,6 +420,74 @@ struct ErrorPage {
     status: u16,
     heading: &'static str,
     detail: String,
+    /// The signed-in user's menu (added by [`with_menu`]), so an error never strands anyone.
+    nav: Option<crate::web::pages::Nav>,
+}
+
+impl PageError {
+    fn page(&self, nav: Option<crate::web::pages::Nav>) -> HttpResponse {
+        let status = self.0.status();
+        let heading = match status {
+            StatusCode::FORBIDDEN => "Ingen tilgang",
+            StatusCode::NOT_FOUND => "Ikke funnet",
+            StatusCode::TOO_MANY_REQUESTS => "Vent litt",
+            s if s.is_server_error() => "Feil i tjenesten",
+            _ => "Noe er galt med forespørselen",
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            heading,
+            detail: self.0.page_detail(),
+            nav,
+        };
+        let mut resp = HttpResponse::build(status);
+        if let Some(seconds) = self.0.retry_after() {
+            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        resp.content_type("text/html; charset=utf-8")
+            .body(page.render().unwrap_or_else(|_| "Feil".into()))
+    }
+}
+
+/// Middleware step: an error page answered to a signed-in browser gets the user's menu
+/// back. The error itself is rendered without a request ([`ResponseError`]), so the session
+/// is looked up here, after the handler, and only for error pages.
+pub async fn with_menu<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let is_page_error = |res: &actix_web::dev::ServiceResponse<B>| {
+        res.response()
+            .error()
+            .and_then(|e| e.as_error::<PageError>())
+            .filter(|p| !matches!(p.0, AppError::Unauthenticated))
+            .is_some()
+    };
+    if !is_page_error(&res) {
+        return Ok(res.map_into_left_body());
+    }
+    let req = res.request().clone();
+    let (Some(cookie), Some(state)) = (
+        req.cookie(crate::web::extract::SESSION_COOKIE),
+        req.app_data::<actix_web::web::Data<crate::web::AppState>>()
+            .cloned(),
+    ) else {
+        return Ok(res.map_into_left_body());
+    };
+    let value = cookie.value().to_owned();
+    let session = state
+        .db(move |c| crate::service::auth::session(c, &value))
+        .await
+        .ok()
+        .flatten();
+    let Some(s) = session else {
+        return Ok(res.map_into_left_body());
+    };
+    let nav = crate::web::pages::Nav::for_parts(&s.user, &s.csrf_token, "");
+    let page = match res.response().error().and_then(|e| e.as_error::<PageError>()) {
+        Some(p) => p.page(Some(nav)),
+        None => return Ok(res.map_into_left_body()),
+    };
+    Ok(res.into_response(page).map_into_right_body())
 }
 
 impl ResponseError for PageError {
@@ -434,24 +502,6 @@ impl ResponseError for PageError {
                 .insert_header((header::LOCATION, "/login"))
                 .finish();
         }
-        let status = self.0.status();
-        let heading = match status {
-            StatusCode::FORBIDDEN => "Ingen tilgang",
-            StatusCode::NOT_FOUND => "Ikke funnet",
-            StatusCode::TOO_MANY_REQUESTS => "Vent litt",
-            s if s.is_server_error() => "Feil i tjenesten",
-            _ => "Noe er galt med forespørselen",
-        };
-        let page = ErrorPage {
-            status: status.as_u16(),
-            heading,
-            detail: self.0.page_detail(),
-        };
-        let mut resp = HttpResponse::build(status);
-        if let Some(seconds) = self.0.retry_after() {
-            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        }
-        resp.content_type("text/html; charset=utf-8")
-            .body(page.render().unwrap_or_else(|_| "Feil".into()))
+        self.page(None)
     }
 }

@@ -193,6 +193,23 @@ impl FromRequest for OrgNrPath {
     }
 }
 
+/// [`OrgNrPath`] for pages: a bad number gets the Norwegian error page.
+pub struct PageOrgNr(pub String);
+
+impl FromRequest for PageOrgNr {
+    type Error = PageError;
+    type Future = std::future::Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.match_info().get("orgnr").unwrap_or_default();
+        std::future::ready(
+            crate::domain::orgnr::OrgNr::parse_lenient(raw)
+                .map(|o| PageOrgNr(o.to_string()))
+                .map_err(|e| PageError(AppError::BadRequest(e.to_string()))),
+        )
+    }
+}
+
 /// An uploaded register and the other fields of its form.
 pub struct Upload {
     pub file_name: String,

@@ -136,6 +136,7 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
             }))
             .app_data(web::QueryConfig::default().error_handler(|e, req| bad_address(req, e.to_string())))
             .app_data(web::PathConfig::default().error_handler(|e, req| bad_address(req, e.to_string())))
+            .wrap(actix_web::middleware::from_fn(error_pages_with_menu))
             .wrap(headers)
             .wrap(TracingLogger::<request_log::RequestLog>::new())
             .configure(routes)
@@ -145,6 +146,15 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Error pages keep the signed-in user's menu (see [`error::with_menu`]).
+async fn error_pages_with_menu(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    error::with_menu(res).await
 }
 
 async fn healthz() -> HttpResponse {
@@ -161,7 +171,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-const BAD_ADDRESS: &str = "Adressen har en ugyldig verdi (for eksempel et sidetall som ikke er et helt tall). Gå tilbake og prøv igjen.";
+pub(crate) const BAD_ADDRESS: &str = "Adressen har en ugyldig verdi (for eksempel et sidetall som ikke er et helt tall). Gå tilbake og prøv igjen.";
 
 /// A query or path that does not parse: problem+json with the parser's reason for the
 /// API, a Norwegian error page for the pages.

@@ -53,7 +53,14 @@ pub struct ContractFilter {
     pub tiers: Option<Vec<String>>,
     /// Only contracts in this risk industry (by the current assessment).
     pub industry: Option<String>,
-    /// `score` (highest first, unscored last; the default) or `contract_no`.
+    /// Free text a person types: a contract number (exact or its start), an org number, or
+    /// part of the supplier's name.
+    pub search: Option<String>,
+    /// Value excluding VAT in øre, inclusive bounds.
+    pub min_value_ore: Option<i64>,
+    pub max_value_ore: Option<i64>,
+    /// `score` (highest first, unscored last; the default), `contract_no`, `value`
+    /// (highest first), `supplier` or `end_date` (soonest first).
     pub sort: ContractSort,
     /// From 1; checked with `per_page` by [`Paging`]: out of range is [`DbError::Paging`].
     pub page: i64,
@@ -67,6 +74,9 @@ pub enum ContractSort {
     #[default]
     Score,
     ContractNo,
+    Value,
+    Supplier,
+    EndDate,
 }
 
 /// The current risk of a contract (its newest assessment, see `db::models::risk`).
@@ -137,6 +147,35 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
                 q = q.filter(lower(contracts::supplier_name).like(pattern).escape('\\'));
             }
         }
+        if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            let escaped = |x: &str| x.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let number_prefix = format!("{}%", escaped(s));
+            let name_part = format!("%{}%", escaped(&s.to_lowercase()));
+            if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                q = q.filter(
+                    contracts::orgnr
+                        .eq(digits)
+                        .or(contracts::contract_no.like(number_prefix).escape('\\')),
+                );
+            } else {
+                q = q.filter(
+                    contracts::contract_no
+                        .like(number_prefix)
+                        .escape('\\')
+                        .or(lower(contracts::supplier_name).like(name_part).escape('\\'))
+                        .or(lower(contracts::title.assume_not_null())
+                            .like(format!("%{}%", escaped(&s.to_lowercase())))
+                            .escape('\\')),
+                );
+            }
+        }
+        if let Some(min) = f.min_value_ore {
+            q = q.filter(contracts::value_ore.ge(min));
+        }
+        if let Some(max) = f.max_value_ore {
+            q = q.filter(contracts::value_ore.le(max));
+        }
         if let Some(to) = f.active_to {
             q = q.filter(contracts::start_date.is_null().or(contracts::start_date.le(to)));
         }
@@ -158,6 +197,17 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
             contracts::contract_no.asc(),
         )),
         ContractSort::ContractNo => q.order(contracts::contract_no.asc()),
+        ContractSort::Value => q.order((
+            contracts::value_ore.is_null().asc(),
+            contracts::value_ore.desc(),
+            contracts::contract_no.asc(),
+        )),
+        ContractSort::Supplier => q.order((contracts::supplier_name.asc(), contracts::contract_no.asc())),
+        ContractSort::EndDate => q.order((
+            contracts::end_date.is_null().asc(),
+            contracts::end_date.asc(),
+            contracts::contract_no.asc(),
+        )),
     };
     let rows: Vec<(Contract, Option<RiskSummary>)> = q
         .limit(paging.limit())

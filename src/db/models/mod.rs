@@ -6,6 +6,7 @@ pub mod assessments;
 pub mod audit;
 pub mod cases;
 pub mod contracts;
+pub mod dashboard;
 pub mod draws;
 pub mod imports;
 pub mod liaisons;

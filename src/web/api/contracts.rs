@@ -58,6 +58,7 @@ async fn list(
         sort: q.sort.unwrap_or_default(),
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(100),
+        ..ContractFilter::default()
     };
     let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
     Ok(HttpResponse::Ok().json(page))

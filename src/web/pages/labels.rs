@@ -128,6 +128,60 @@ pub fn agency(id: &str) -> String {
         .map_or_else(|_| id.to_owned(), |a| a.label().to_owned())
 }
 
+/// Stored document kinds (`,lonnsslipper,hms_kort,`) as people name them.
+pub fn documents(stored: &str) -> String {
+    stored
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|d| {
+            crate::domain::case::DocumentKind::parse(d).map_or_else(|| d.to_owned(), |k| k.label().to_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where register facts came from.
+pub fn facts_source(code: &str) -> &str {
+    match code {
+        "api" => "Enhetsregisteret (oppslag)",
+        "bulk-json" | "bulk-csv" => "Enhetsregisteret (totaluttrekk)",
+        other => other,
+    }
+}
+
+/// What the register said about the unit when it was looked up.
+pub fn facts_outcome(code: &str) -> &str {
+    match code {
+        "active" => "registrert",
+        "deleted" => "slettet",
+        "removed" => "fjernet fra registeret",
+        "unknown" => "ikke funnet",
+        other => other,
+    }
+}
+
+/// The state of a supplier's look-up job.
+pub fn enrichment_state(code: &str) -> &str {
+    match code {
+        "pending" => "venter på oppslag",
+        "done" => "hentet",
+        "failed" => "oppslaget feilet",
+        other => other,
+    }
+}
+
+/// The reasons for a forced dissolution, as the register words them.
+pub fn dissolution_reason(code: &str) -> &str {
+    match code {
+        "manglende_sletting" => "manglende sletting",
+        "manglende_daglig_leder" => "mangler daglig leder",
+        "manglende_revisor" => "mangler revisor",
+        "manglende_regnskap" => "manglende årsregnskap",
+        "mangelfullt_styre" => "mangelfullt styre",
+        other => other,
+    }
+}
+
 // ----------------------------------------------------------------------------- cases
 // The case pages (issue 14): statuses, outcomes, findings, draw parts and history events.
 
