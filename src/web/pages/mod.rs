@@ -134,12 +134,17 @@ struct HomePage {
     contracts_chart: Option<String>,
     contracts_table: Vec<(String, Vec<i64>)>,
     tier_names: Vec<(String, String)>,
-    imports: Option<Vec<(i64, String, String, i64, i64)>>,
+    imports: Option<Vec<ImportLine>>,
     draws: Option<Vec<(i64, String, i64, i64)>>,
     cases_chart: Option<String>,
     case_counts: Vec<(String, i64)>,
-    deadlines: Option<Vec<(i64, String, String, String, bool)>>,
+    deadlines: Option<Vec<DeadlineLine>>,
 }
+
+/// A recent import on the overview: id, file, when, rows stored, rows refused.
+type ImportLine = (i64, String, String, i64, i64);
+/// A deadline on the overview: case id, contract, documents, date, passed.
+type DeadlineLine = (i64, String, String, String, bool);
 
 pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
     use charts::{Bar, Segment};
