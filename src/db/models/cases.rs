@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Date, Integer, Nullable};
 use serde::Serialize;
 
 pub use super::draws::CaseRow;
@@ -27,7 +29,28 @@ pub struct CaseFilter {
     /// Only cases shared with this agency (a filter asked for).
     pub shared_with: Option<String>,
     pub assigned_to: Option<i64>,
+    /// Only cases not closed with a document request still open whose deadline is before
+    /// this date (the queue's deadline filter; today's date for "overdue").
+    pub open_deadline_before: Option<chrono::NaiveDate>,
+    /// The order of the list.
+    pub order: CaseOrder,
 }
+
+/// How a list of cases is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest case first (the API's order).
+    #[default]
+    Newest,
+    /// The work queue: cases not closed first, then by the nearest open document deadline
+    /// (cases without one after), then newest first.
+    Queue,
+}
+
+/// The earliest deadline of the document requests still open on the case in the row.
+/// Raw SQL, the same on both backends: a correlated subquery diesel's DSL cannot join here.
+const NEXT_DEADLINE_SQL: &str = "(SELECT MIN(d.deadline) FROM case_document_requests d \
+     WHERE d.case_id = cases.id AND d.received_at IS NULL)";
 
 /// A case in a list: the case and the contract it is about, with its current risk.
 #[derive(Debug, Clone, Queryable, Serialize)]
@@ -47,9 +70,11 @@ pub struct CaseListRow {
     pub owner_user_id: i64,
     pub score: Option<i32>,
     pub tier: Option<String>,
+    /// The earliest deadline of the document requests still open.
+    pub next_deadline: Option<chrono::NaiveDate>,
 }
 
-/// One page of cases, newest first.
+/// One page of cases, in the order `f.order` asks for.
 pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, Vec<CaseListRow>), DbError> {
     let build = || {
         let mut q = cases::table
@@ -74,11 +99,27 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
         if let Some(u) = f.assigned_to {
             q = q.filter(cases::assigned_to.eq(u));
         }
+        if let Some(before) = f.open_deadline_before {
+            q = q.filter(cases::status.ne("lukket")).filter(
+                sql::<Bool>(
+                    "cases.id IN (SELECT d.case_id FROM case_document_requests d \
+                     WHERE d.received_at IS NULL AND d.deadline < ",
+                )
+                .bind::<Date, _>(before)
+                .sql(")"),
+            );
+        }
         q
     };
     let total: i64 = build().count().get_result(conn)?;
-    let rows = build()
-        .order(cases::id.desc())
+    let ordered = match f.order {
+        CaseOrder::Newest => build().order(cases::id.desc()),
+        CaseOrder::Queue => build().order(sql::<Integer>(&format!(
+            "CASE WHEN cases.status = 'lukket' THEN 1 ELSE 0 END, \
+             CASE WHEN {NEXT_DEADLINE_SQL} IS NULL THEN 1 ELSE 0 END, {NEXT_DEADLINE_SQL}, cases.id DESC"
+        ))),
+    };
+    let rows = ordered
         .limit(paging.limit())
         .offset(paging.offset())
         .select((
@@ -97,6 +138,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
             contracts::owner_user_id,
             contract_risk::score.nullable(),
             contract_risk::tier.nullable(),
+            sql::<Nullable<Date>>(NEXT_DEADLINE_SQL),
         ))
         .load::<CaseListRow>(conn)?;
     Ok((total, rows))

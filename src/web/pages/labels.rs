@@ -190,6 +190,7 @@ pub fn stratum(rules: &RuleSet, name: &str) -> String {
     match name {
         "all" => "alle (ingen lagdeling)".into(),
         "annet" => "annet (ingen risikobransje)".into(),
+        id if rules.tiers().iter().any(|t| t.id == id) => tier(rules, id),
         id => industry(rules, id),
     }
 }
@@ -236,6 +237,87 @@ pub fn size_model(code: &str) -> &str {
         "poisson" => "Poisson-modell",
         "binomial" => "binomisk modell",
         other => other,
+    }
+}
+
+// ----------------------------------------------------------------------------- cases
+// The case pages (issue 14): statuses, outcomes, findings, draw parts and history events.
+
+/// A case status (`under_vurdering`) as people say it («under vurdering»).
+pub fn case_status(code: &str) -> String {
+    code.parse::<crate::domain::case::CaseStatus>()
+        .map_or_else(|_| code.to_owned(), |s| s.label().to_owned())
+}
+
+/// A case outcome (`henvist_nav`) as people say it («henvist til NAV»).
+pub fn case_outcome(code: &str) -> String {
+    code.parse::<crate::domain::case::Outcome>()
+        .map_or_else(|_| code.to_owned(), |o| o.label().to_owned())
+}
+
+/// A finding's result (`ikke_bekreftet`) as people say it.
+pub fn finding_result(code: &str) -> String {
+    code.parse::<crate::domain::case::FindingResult>()
+        .map_or_else(|_| code.to_owned(), |r| r.label().to_owned())
+}
+
+/// Why a case exists (`draw`, `flag`).
+pub fn case_source(code: &str) -> &str {
+    match code {
+        "draw" => "trukket ut i en stikkprøve",
+        "flag" => "nådde høyeste risikonivå",
+        other => other,
+    }
+}
+
+
+
+/// An indicator id by its title in `rules` (the id when the rule set has no such indicator).
+pub fn indicator(rules: &RuleSet, id: &str) -> String {
+    rules
+        .indicators()
+        .iter()
+        .find(|i| i.id == id)
+        .map_or_else(|| id.to_owned(), |i| i.title.to_string())
+}
+
+/// A document kind (`hms_kort`) by its name («Oversikt over HMS-kort»).
+pub fn document(code: &str) -> String {
+    crate::domain::case::DocumentKind::parse(code).map_or_else(|| code.to_owned(), |d| d.label().to_owned())
+}
+
+/// One event of a case's history as a sentence: `kind` with what the event recorded.
+pub fn case_event(
+    rules: &RuleSet,
+    event: &crate::db::models::cases::EventRow,
+    assignee: Option<&str>,
+) -> String {
+    let or_blank = |v: &Option<String>| v.clone().unwrap_or_default();
+    match event.kind.as_str() {
+        "status" => format!("Status endret til «{}»", case_status(&or_blank(&event.status))),
+        "assign" => format!("Saken er tildelt {}", assignee.unwrap_or("en bruker")),
+        "note" => "Notat skrevet".into(),
+        "finding" => format!(
+            "Funn registrert for «{}»: {}",
+            indicator(rules, &or_blank(&event.indicator)),
+            finding_result(&or_blank(&event.result))
+        ),
+        "close_proposed" => format!(
+            "Foreslått lukket med utfall «{}»",
+            case_outcome(&or_blank(&event.outcome))
+        ),
+        "close_confirmed" => format!(
+            "Lukking bekreftet med utfall «{}»",
+            case_outcome(&or_blank(&event.outcome))
+        ),
+        "close_withdrawn" => "Forslaget om lukking er trukket tilbake".into(),
+        "reopen" => format!("Gjenåpnet: {}", or_blank(&event.text)),
+        "share" => format!("Delt med {}", agency(&or_blank(&event.agency))),
+        "unshare" => format!("Ikke lenger delt med {}", agency(&or_blank(&event.agency))),
+        "document_requested" => or_blank(&event.text),
+        "document_received" => "Dokumentene er mottatt".into(),
+        "evidence_added" => format!("Vedlegg lastet opp: {}", or_blank(&event.text)),
+        other => other.to_owned(),
     }
 }
 

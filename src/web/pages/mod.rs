@@ -40,7 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports/{id}", web::get().to(imports::report))
         .route("/contracts", web::get().to(contracts::list))
         .route("/contracts/{id}", web::get().to(contracts::detail))
-        .route("/cases/{id}", web::get().to(cases::detail))
+        .configure(cases::routes)
         .configure(suppliers::routes)
         .configure(rules::routes)
         .configure(reports::routes)
