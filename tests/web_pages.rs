@@ -520,7 +520,50 @@ async fn reports_page(backend: Backend) {
     app.stop();
 }
 
+async fn import_errors_download(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("anne", Role::Innkjoper, None);
+    app.add_user("per", Role::Innkjoper, None);
+    let r = app
+        .upload(
+            &app.token_for("anne"),
+            "register_nb.xlsx",
+            common::fixture("import/register_nb.xlsx"),
+            &[],
+        )
+        .await;
+    let body: serde_json::Value = r.json().await.unwrap();
+    let id = body["batch_id"].as_i64().unwrap();
+    let anne = app.login("anne", PASSWORD).await.unwrap();
+    let (status, html) = page(&app, &anne, &format!("/imports/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("href=\"/imports/{id}?format=csv\"")));
+    let r = app
+        .get_with_session(&format!("/imports/{id}?format=csv"), &anne)
+        .await;
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    // 13 rejected rows carry 14 errors (fixtures/import/README.md).
+    assert_eq!(csv.lines().count(), 15, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("Hva må rettes"));
+    let r = app
+        .get_with_session(&format!("/imports/{id}?format=xlsx"), &anne)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], spotcheck::export::XLSX_CONTENT_TYPE);
+    // Someone else's import is not theirs to download.
+    let per = app.login("per", PASSWORD).await.unwrap();
+    assert_eq!(
+        app.get_with_session(&format!("/imports/{id}?format=csv"), &per)
+            .await
+            .status(),
+        404
+    );
+    app.stop();
+}
+
 backend_tests!(
+    import_errors_download,
     supplier_pages,
     rule_pages,
     reports_page,

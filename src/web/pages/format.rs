@@ -12,19 +12,9 @@ pub fn evidence_text(v: &serde_json::Value) -> String {
     }
 }
 
-/// Øre as `1 234 567,50 kr`.
+/// Øre as `1 234 567 kr` (øre only when there are some); empty when unknown.
 pub fn nok(ore: &Option<i64>) -> String {
-    let Some(ore) = *ore else { return String::new() };
-    let (sign, ore) = if ore < 0 { ("-", -ore) } else { ("", ore) };
-    let kroner = (ore / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in kroner.chars().enumerate() {
-        if i > 0 && (kroner.len() - i) % 3 == 0 {
-            grouped.push('\u{a0}');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped},{:02}\u{a0}kr", ore % 100)
+    ore.map(crate::domain::oslo::kroner).unwrap_or_default()
 }
 
 /// The first 12 characters of a version hash, enough to tell versions apart on screen.

@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Nav, html, render};
+use super::{Nav, download, html, render};
 use crate::db::models::imports::{BatchRow, ImportReport};
 use crate::domain::roles::Permission;
+use crate::export::{Cell, Table};
 use crate::service;
 use crate::web::AppState;
 use crate::web::error::PageError;
@@ -65,10 +66,16 @@ pub async fn upload(
     })?))
 }
 
+#[derive(serde::Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+}
+
 pub async fn report(
     state: web::Data<AppState>,
     user: WebUser,
     path: web::Path<i64>,
+    query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, PageError> {
     user.require(Permission::ViewOwnImports)?;
     let id = path.into_inner();
@@ -76,6 +83,33 @@ pub async fn report(
     let report = state
         .db(move |c| service::imports::batch_report(c, id, scope))
         .await?;
+    if let Some(format) = query.format.as_deref() {
+        // The rejected rows, to fix in the spreadsheet and upload again.
+        let table = Table {
+            sheet: "Avviste rader".into(),
+            header: ["Ark", "Rad", "Kolonne", "Verdi", "Hva må rettes"]
+                .map(String::from)
+                .to_vec(),
+            rows: report
+                .errors
+                .iter()
+                .map(|e| {
+                    vec![
+                        Cell::from(e.sheet.clone()),
+                        Cell::Number(f64::from(e.row)),
+                        Cell::from(e.column.clone()),
+                        Cell::from(e.value.clone()),
+                        Cell::from(e.message.clone()),
+                    ]
+                })
+                .collect(),
+        };
+        return download(&table, format, &format!("avviste-rader-import-{id}"))?.ok_or_else(|| {
+            PageError(crate::web::error::AppError::BadRequest(format!(
+                "Ukjent filformat «{format}»: velg xlsx eller csv."
+            )))
+        });
+    }
     Ok(html(render(&ImportReportPage {
         nav: Nav::at(&user, "/imports"),
         report,
