@@ -131,3 +131,8 @@ pub fn remove(conn: &mut DbConn, actor: &Actor, id: i64) -> Result<Liaison, DbEr
         Ok(removed)
     })
 }
+
+/// The active liaison `id` (the edit page), or [`crate::db::Missing::Liaison`].
+pub fn get(conn: &mut DbConn, id: i64) -> Result<Liaison, DbError> {
+    liaisons::require_active(conn, id)
+}

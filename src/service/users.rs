@@ -280,3 +280,71 @@ pub fn verify_audit(conn: &mut DbConn) -> Result<ChainStatus, DbError> {
 pub fn recent_audit(conn: &mut DbConn, limit: i64) -> Result<Vec<AuditRow>, DbError> {
     audit::recent(conn, limit)
 }
+
+// ---- For the administration pages (issue 14) ----
+
+/// A user with their API tokens (never the secrets), newest token first.
+pub fn show(conn: &mut DbConn, username: &str) -> Result<(User, Vec<tokens::TokenInfo>), DbError> {
+    let user = users::require(conn, username)?;
+    let list = tokens::list_for_user(conn, user.id)?;
+    Ok((user, list))
+}
+
+/// Gives `username` a new generated password (ending their sessions), audited as
+/// `user.set_password`; returns it to be shown once. It is never stored or logged in clear.
+pub fn generate_password(conn: &mut DbConn, actor: &Actor, username: &str) -> Result<String, AccountError> {
+    let password = auth::new_readable_password()?;
+    set_password(conn, actor, username, &password)?;
+    Ok(password)
+}
+
+/// Revokes token `id` of `username` (audited, see [`revoke_token`]); a token of anyone
+/// else is [`Missing::Token`], so a page for one user cannot revoke another's.
+pub fn revoke_token_of(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: &str,
+    id: i64,
+) -> Result<tokens::TokenInfo, DbError> {
+    let user = users::require(conn, username)?;
+    match tokens::find(conn, id)? {
+        Some(t) if t.user_id == user.id => revoke_token(conn, actor, id),
+        _ => Err(DbError::NotFound(Missing::Token(id))),
+    }
+}
+
+pub use crate::db::models::audit::AuditFilter;
+
+/// One page of the audit log as the audit page shows it.
+#[derive(Debug, Clone)]
+pub struct AuditSearch {
+    /// The whole chain, walked now.
+    pub chain: ChainStatus,
+    /// Entries matching the filter.
+    pub total: i64,
+    /// This page of them, newest first.
+    pub rows: Vec<AuditRow>,
+    /// Every actor and object type in the log (the filter's choices).
+    pub actors: Vec<String>,
+    pub object_types: Vec<String>,
+}
+
+/// Walks the chain and returns page `page` of the entries matching `filter`.
+pub fn search_audit(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    page: i64,
+    per_page: i64,
+) -> Result<AuditSearch, DbError> {
+    let paging = crate::domain::paging::Paging::new(page, per_page)?;
+    let chain = audit::verify(conn)?;
+    let (total, rows) = audit::search(conn, filter, &paging)?;
+    let (actors, object_types) = audit::actors_and_object_types(conn)?;
+    Ok(AuditSearch {
+        chain,
+        total,
+        rows,
+        actors,
+        object_types,
+    })
+}

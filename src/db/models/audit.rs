@@ -133,3 +133,74 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<AuditRow>, DbError> {
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+// ---- Searching the log (the audit page, issue 14) ----
+
+/// Which entries to show: each given criterion must match. Times are UTC instants.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The actor exactly as stored (`user:kari`, `cli:root`, `system`).
+    pub actor: Option<String>,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// Entries at or after this instant.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Entries before this instant.
+    pub before: Option<chrono::NaiveDateTime>,
+}
+
+/// `audit_log` boxed with the criteria of `f` (a macro: the count and the page are two
+/// queries of different types).
+macro_rules! audit_filtered {
+    ($f:expr) => {{
+        let f: &AuditFilter = $f;
+        let mut q = audit_log::table.into_boxed();
+        if let Some(a) = &f.actor {
+            q = q.filter(audit_log::actor.eq(a.clone()));
+        }
+        if let Some(t) = &f.object_type {
+            q = q.filter(audit_log::object_type.eq(t.clone()));
+        }
+        if let Some(id) = &f.object_id {
+            q = q.filter(audit_log::object_id.eq(id.clone()));
+        }
+        if let Some(from) = f.from {
+            q = q.filter(audit_log::at.ge(from));
+        }
+        if let Some(before) = f.before {
+            q = q.filter(audit_log::at.lt(before));
+        }
+        q
+    }};
+}
+
+/// One page of the entries matching `f`, newest first, with how many match in all.
+pub fn search(
+    conn: &mut DbConn,
+    f: &AuditFilter,
+    paging: &crate::domain::paging::Paging,
+) -> Result<(i64, Vec<AuditRow>), DbError> {
+    let total: i64 = audit_filtered!(f).count().get_result(conn)?;
+    let rows = audit_filtered!(f)
+        .order(audit_log::id.desc())
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    Ok((total, rows))
+}
+
+/// Every actor and every object type the log names, sorted (the page's filter choices).
+pub fn actors_and_object_types(conn: &mut DbConn) -> Result<(Vec<String>, Vec<String>), DbError> {
+    let actors = audit_log::table
+        .select(audit_log::actor)
+        .distinct()
+        .order(audit_log::actor.asc())
+        .load(conn)?;
+    let types = audit_log::table
+        .select(audit_log::object_type)
+        .distinct()
+        .order(audit_log::object_type.asc())
+        .load(conn)?;
+    Ok((actors, types))
+}
