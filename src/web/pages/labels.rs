@@ -319,6 +319,137 @@ pub fn case_event(
     }
 }
 
+// ---- Administration, liaison and outbox pages (issue 14) ----
+
+/// An audit action code as an event name. Every code the services write is here (a test in
+/// `tests/admin_pages.rs` scans `src/` for them); an unknown code is shown as it is.
+pub fn audit_action(code: &str) -> &str {
+    match code {
+        "user.create" => "Bruker opprettet",
+        "user.set_role" => "Rolle endret",
+        "user.disable" => "Bruker deaktivert",
+        "user.enable" => "Bruker aktivert",
+        "user.set_password" => "Passord satt",
+        "token.create" => "API-nøkkel opprettet",
+        "token.revoke" => "API-nøkkel trukket tilbake",
+        "login" | "login.success" => "Innlogging",
+        "login.throttled" => "Innlogging midlertidig sperret",
+        "logout" => "Utlogging",
+        "liaison.create" => "Kontaktperson lagt til",
+        "liaison.update" => "Kontaktperson endret",
+        "liaison.remove" => "Kontaktperson fjernet",
+        "outbox.retry" => "E-post lagt i kø på nytt",
+        "case.status" => "Saksstatus endret",
+        "case.assign" => "Sak tildelt",
+        "case.note" => "Notat skrevet",
+        "case.finding" => "Funn registrert",
+        "case.close_proposed" => "Lukking av sak foreslått",
+        "case.close_confirmed" => "Sak lukket",
+        "case.reopen" => "Sak gjenåpnet",
+        "case.share" => "Sak delt med etat",
+        "case.unshare" => "Deling av sak stoppet",
+        "case.read" => "Sak lest",
+        "case.list" => "Saksliste lest",
+        "case.evidence" => "Vedlegg lastet opp",
+        "case.evidence_read" => "Vedlegg lest",
+        "case.document_request" => "Dokumenter etterspurt",
+        "case.document_received" => "Dokumenter mottatt",
+        "draw.publish" => "Trekning publisert",
+        "draw.extend" => "Trekning utvidet",
+        "draw.inspection_list" => "Kontrolliste hentet",
+        "contract.move_owner" => "Kontrakt flyttet til ny eier",
+        "import.create" => "Register importert",
+        "risk.rescore" => "Risiko vurdert på nytt",
+        "rules.activate" => "Regelsett tatt i bruk",
+        "supplier.refresh" => "Leverandør slått opp på nytt",
+        "brreg.removed" => "Enhet slettet i Enhetsregisteret",
+        "brreg.bulk_load" => "Enhetsregisteret lest inn fra fil",
+        "approvals.load" => "Godkjenningsregister lest inn",
+        other => other,
+    }
+}
+
+/// The kind of object an audit entry is about.
+pub fn audit_object_type(code: &str) -> &str {
+    match code {
+        "user" => "Bruker",
+        "case" => "Sak",
+        "draw" => "Trekning",
+        "liaison" => "Kontaktperson",
+        "outbox" => "E-post",
+        "contract" => "Kontrakt",
+        "import_batch" => "Import",
+        "rule_set" => "Regelsett",
+        "supplier" => "Leverandør",
+        "register_file" => "Registerfil",
+        "approval_load" => "Innlesing av godkjenningsregister",
+        other => other,
+    }
+}
+
+/// Who did something, as stored in the audit log (`user:kari`, `cli:root`, `system`,
+/// `anonymous@10.0.0.1`), in words.
+pub fn actor(stored: &str) -> String {
+    if let Some(name) = stored.strip_prefix("user:") {
+        name.to_owned()
+    } else if let Some(os) = stored.strip_prefix("cli:") {
+        format!("kommandolinjen ({os})")
+    } else if let Some(address) = stored.strip_prefix("anonymous@") {
+        format!("ukjent fra {address}")
+    } else if stored == "system" {
+        "tjenesten selv".into()
+    } else {
+        stored.to_owned()
+    }
+}
+
+/// An outbox status (`pending`, `sending`, `sent`, `dead`).
+pub fn outbox_status(code: &str) -> &str {
+    match code {
+        "pending" => "venter",
+        "sending" => "sendes",
+        "sent" => "sendt",
+        "dead" => "feilet permanent",
+        other => other,
+    }
+}
+
+/// What a liaison can be told about.
+pub fn notice(kind: crate::domain::liaison::NoticeKind) -> &'static str {
+    use crate::domain::liaison::NoticeKind;
+    match kind {
+        NoticeKind::DrawPublished => "Nye trekninger",
+        NoticeKind::HighRisk => "Kontrakter som når høyeste risikonivå",
+        NoticeKind::WeeklySummary => "Ukeoppsummering",
+    }
+}
+
+/// Why a mail was not sent, in words, from the reason the sender stored (the mail
+/// server's answer or the sender's own reason, in English). The stored text stays
+/// available beside it; this says what kind of failure it was.
+pub fn mail_error(raw: &str) -> &'static str {
+    let r = raw.to_lowercase();
+    if r.contains("no recipient address") {
+        "Meldingen mangler mottakeradresse."
+    } else if r.starts_with("recipient «") || r.starts_with("recipient \"") {
+        "Mottakeradressen er ugyldig."
+    } else if r.contains("stored notice cannot be read") || r.contains("cannot be written") {
+        "Meldingen kunne ikke lages (feil i tjenesten)."
+    } else if r.contains("permanent error") {
+        "E-postserveren avviste meldingen for godt."
+    } else if r.contains("transient error") {
+        "E-postserveren avviste meldingen midlertidig."
+    } else if r.contains("timeout") || r.contains("timed out") {
+        "E-postserveren svarte ikke i tide."
+    } else if r.contains("tls") {
+        "Den sikre forbindelsen (TLS) til e-postserveren feilet."
+    } else if r.contains("connection") || r.contains("network") || r.contains("refused") {
+        "Fikk ikke kontakt med e-postserveren."
+    } else {
+        "Sendingen feilet."
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
