@@ -9,6 +9,8 @@ mod draws;
 pub mod format;
 mod imports;
 pub mod labels;
+mod liaisons;
+mod outbox;
 mod reports;
 mod rules;
 mod suppliers;
@@ -32,9 +34,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(auth::login_submit))
         .route("/logout", web::post().to(auth::logout))
         .route("/", web::get().to(home))
-        .route("/admin/users", web::get().to(admin::users))
-        .route("/admin/users", web::post().to(admin::create_user))
-        .route("/admin/audit", web::get().to(admin::audit))
         .route("/imports", web::get().to(imports::list))
         .route("/imports", web::post().to(imports::upload))
         .route("/imports/{id}", web::get().to(imports::report))
@@ -44,7 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(suppliers::routes)
         .configure(rules::routes)
         .configure(reports::routes)
-        .configure(draws::routes);
+        .configure(draws::routes)
+        .configure(admin::routes)
+        .configure(liaisons::routes)
+        .configure(outbox::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
