@@ -1038,3 +1038,17 @@ fn every_audit_action_has_a_norwegian_name() {
         "ukjent.kode"
     );
 }
+
+/// The code check above reads what a person reads: codes in attributes pass, a code in
+/// the text is caught.
+#[test]
+fn the_code_check_reads_only_the_visible_text() {
+    assert_no_codes(
+        "<option value=\"innkjoper\" selected>Innkjøper</option><td>x@nav.no, NAV</td>",
+        "a clean page",
+    );
+    for bad in ["<td>dead</td>", "<p>Rolle: innkjoper.</p>", "<td>renhold, bygg_anlegg</td>"] {
+        let caught = std::panic::catch_unwind(|| assert_no_codes(bad, "a page with a code"));
+        assert!(caught.is_err(), "{bad} is caught");
+    }
+}

@@ -227,7 +227,7 @@ fn see_other(location: String) -> HttpResponse {
 #[derive(serde::Deserialize)]
 pub struct Done {
     done: Option<String>,
-    name: Option<String>,
+    id: Option<i64>,
 }
 
 pub async fn list(
@@ -238,13 +238,21 @@ pub async fn list(
     user.require(Permission::ManageLiaisons)?;
     let all = state.db(service::liaisons::list).await?;
     let rules = state.rule_set();
-    let name = query.name.clone().unwrap_or_default();
+    // The confirmation names the liaison as stored, never text from the address.
+    let named = |what: &str| {
+        let name = all
+            .iter()
+            .find(|l| Some(l.id) == query.id)
+            .map(|l| l.name.as_str());
+        Some(match name {
+            Some(n) => format!("Kontaktpersonen «{n}» er {what}."),
+            None => format!("Kontaktpersonen er {what}."),
+        })
+    };
     let notice = match query.done.as_deref() {
-        Some("created") => Some(format!("Kontaktpersonen «{name}» er lagt til.")),
-        Some("updated") => Some(format!("Kontaktpersonen «{name}» er endret.")),
-        Some("removed") => Some(format!(
-            "Kontaktpersonen «{name}» er fjernet og får ikke lenger e-post."
-        )),
+        Some("created") => named("lagt til"),
+        Some("updated") => named("endret"),
+        Some("removed") => Some("Kontaktpersonen er fjernet og får ikke lenger e-post.".to_owned()),
         _ => None,
     };
     let page = ListPage {
@@ -291,10 +299,6 @@ impl LiaisonForm {
     }
 }
 
-fn query_value(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// A field refusal for the page, or the error for the error page.
 fn refusal(e: LiaisonError) -> Result<Refusal, PageError> {
     match e {
@@ -322,10 +326,7 @@ pub async fn create(
         .await?;
     let refused = match outcome {
         Ok(l) => {
-            return Ok(see_other(format!(
-                "/liaisons?done=created&name={}",
-                query_value(&l.name)
-            )));
+            return Ok(see_other(format!("/liaisons?done=created&id={}", l.id)));
         }
         Err(e) => refusal(e)?,
     };
@@ -376,10 +377,7 @@ pub async fn update(
         .await?;
     let refused = match outcome {
         Ok(l) => {
-            return Ok(see_other(format!(
-                "/liaisons?done=updated&name={}",
-                query_value(&l.name)
-            )));
+            return Ok(see_other(format!("/liaisons?done=updated&id={}", l.id)));
         }
         Err(e) => refusal(e)?,
     };
@@ -411,8 +409,5 @@ pub async fn remove(
     let removed = state
         .db(move |c| service::liaisons::remove(c, &actor, id))
         .await?;
-    Ok(see_other(format!(
-        "/liaisons?done=removed&name={}",
-        query_value(&removed.name)
-    )))
+    Ok(see_other(format!("/liaisons?done=removed&id={}", removed.id)))
 }

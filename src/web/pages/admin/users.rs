@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{FieldErrors, path_segment, query_value, see_other};
+use super::{FieldErrors, path_segment, see_other};
 use crate::auth::AuthError;
 use crate::db::models::Actor;
 use crate::db::models::tokens::TokenInfo;
@@ -115,24 +115,15 @@ fn page_with_status(status: StatusCode, body: String) -> HttpResponse {
 #[derive(Deserialize)]
 pub struct Done {
     done: Option<String>,
-    name: Option<String>,
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    user: WebUser,
-    query: web::Query<Done>,
-) -> Result<HttpResponse, PageError> {
+pub async fn list(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
     user.require(Permission::ManageUsers)?;
     let all = state.db(service::users::list).await?;
-    let notice = match (query.done.as_deref(), query.name.as_deref()) {
-        (Some("created"), Some(name)) => Some(format!("Brukeren «{name}» er opprettet.")),
-        _ => None,
-    };
     let page = UsersPage {
         nav: Nav::at(&user, "/admin/users"),
         users: all.iter().map(UserLine::of).collect(),
-        notice,
+        notice: None,
         form: NewUserValues {
             roles: role_choices(Role::Innkjoper.as_str()),
             agencies: agency_choices(""),
@@ -254,9 +245,8 @@ pub async fn create(
             match outcome {
                 Ok(created) => {
                     return Ok(see_other(&format!(
-                        "{}?done=created&name={}",
-                        UserLine::of(&created).href,
-                        query_value(&created.username)
+                        "{}?done=created",
+                        UserLine::of(&created).href
                     )));
                 }
                 Err(e) => account_refusal(e, "username"),
