@@ -232,6 +232,17 @@ async fn pages_refuse_roles_without_permission_and_forms_without_token(backend: 
         .await;
     assert_eq!(r.status(), 403);
     assert_eq!(kari.post_raw("/outbox/1/retry", &[]).await.status(), 403);
+    for path in [
+        "/liaisons/1",
+        "/liaisons/1/remove",
+        "/admin/users/per/tokens/1/revoke",
+    ] {
+        assert_eq!(
+            admin.post_raw(path, &[("name", "X")]).await.status(),
+            403,
+            "{path}"
+        );
+    }
     assert_eq!(app.count("api_tokens"), 0);
     assert_eq!(app.count("liaisons"), 0);
     // Per is still an innkjøper who can sign in.
@@ -1047,7 +1058,11 @@ fn the_code_check_reads_only_the_visible_text() {
         "<option value=\"innkjoper\" selected>Innkjøper</option><td>x@nav.no, NAV</td>",
         "a clean page",
     );
-    for bad in ["<td>dead</td>", "<p>Rolle: innkjoper.</p>", "<td>renhold, bygg_anlegg</td>"] {
+    for bad in [
+        "<td>dead</td>",
+        "<p>Rolle: innkjoper.</p>",
+        "<td>renhold, bygg_anlegg</td>",
+    ] {
         let caught = std::panic::catch_unwind(|| assert_no_codes(bad, "a page with a code"));
         assert!(caught.is_err(), "{bad} is caught");
     }
