@@ -425,9 +425,10 @@ async fn only_akrim_has_an_agency(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    // A refused form: shown again with the error beside the agency field (422).
+    assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
-    assert!(body.contains("bare rollen akrim"), "{body}");
+    assert!(body.contains("bare A-krim-partnere har etat"), "{body}");
 
     // And so does the CLI.
     app.stop();
