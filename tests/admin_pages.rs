@@ -901,7 +901,11 @@ async fn outbox_lists_messages_and_puts_dead_letters_back(backend: Backend) {
     assert!(page.contains("Mottaker 1"));
     assert!(page.contains("finnes.ikke@nav.test"));
     assert!(page.contains("Emne nummer 1"));
-    assert_eq!(page.matches(">Send på nytt</button>").count(), 1, "only on the dead letter");
+    assert_eq!(
+        page.matches(">Send på nytt</button>").count(),
+        1,
+        "only on the dead letter"
+    );
     assert!(page.contains(&format!("/outbox/{dead}/retry")));
     assert_no_codes(&page, "the outbox");
 
