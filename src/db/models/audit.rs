@@ -133,3 +133,11 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<AuditRow>, DbError> {
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+/// Whether any entry records `action` (the demo's marker, for instance).
+pub fn has_action(conn: &mut DbConn, action: &str) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_log::table.filter(audit_log::action.eq(action)),
+    ))
+    .get_result(conn)?)
+}

@@ -455,3 +455,8 @@ pub fn audit_entries(conn: &mut DbConn, draw_id: i64) -> Result<Vec<(String, Str
         .select((audit_log::action, audit_log::detail))
         .load(conn)?)
 }
+
+/// How many draws are stored.
+pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(draws::table.count().get_result(conn)?)
+}
