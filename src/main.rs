@@ -220,7 +220,8 @@ fn print_demo(settings: &Settings, listener: &TcpListener, report: &spotcheck::s
         settings.outbox_dir().display()
     ));
     let mut out = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut out, text.as_bytes()).and_then(|()| std::io::Write::flush(&mut out));
+    let _ =
+        std::io::Write::write_all(&mut out, text.as_bytes()).and_then(|()| std::io::Write::flush(&mut out));
 }
 
 /// Picks up a rule set that another instance (or `spotcheck rules import`) activated, so

@@ -44,7 +44,12 @@ const BEMANNING: &[u8] = include_bytes!("../../fixtures/demo/bemanningsregistere
 
 /// The demo users: name, role, agency, address. `admin` is the bootstrap admin.
 pub const USERS: [(&str, Role, Option<Agency>, Option<&str>); 6] = [
-    ("innkjoper", Role::Innkjoper, None, Some("innkjoper@bergen.example.org")),
+    (
+        "innkjoper",
+        Role::Innkjoper,
+        None,
+        Some("innkjoper@bergen.example.org"),
+    ),
     ("kemner", Role::Kemner, None, Some("kemner@bergen.example.org")),
     (
         "arbeidstilsynet",
@@ -58,7 +63,12 @@ pub const USERS: [(&str, Role, Option<Agency>, Option<&str>); 6] = [
         Some(Agency::Arbeidstilsynet),
         Some("partner2@arbeidstilsynet.example.org"),
     ),
-    ("nav", Role::Akrim, Some(Agency::Nav), Some("partner@nav.example.org")),
+    (
+        "nav",
+        Role::Akrim,
+        Some(Agency::Nav),
+        Some("partner@nav.example.org"),
+    ),
     ("admin", Role::Admin, None, None),
 ];
 
@@ -254,7 +264,11 @@ pub fn seed(pool: &Pool, settings: &Settings, rules: &RuleSet) -> Result<Vec<Dem
             agency: "arbeidstilsynet".into(),
             email: "partner1@arbeidstilsynet.example.org".into(),
             industries: Vec::new(),
-            notices: vec!["draw_published".into(), "high_risk".into(), "weekly_summary".into()],
+            notices: vec![
+                "draw_published".into(),
+                "high_risk".into(),
+                "weekly_summary".into(),
+            ],
             user: Some("arbeidstilsynet".into()),
         },
         LiaisonDraft {
