@@ -16,7 +16,9 @@ pub const NAME_MAX: usize = 200;
 pub const EMAIL_MAX: usize = 254;
 
 /// What a liaison wants to be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// A draw was published (the picks that concern the agency).
@@ -343,7 +345,7 @@ impl FieldError {
 }
 
 /// A liaison as a person gives it (API body, CLI options): unchecked text.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiaisonDraft {
     pub name: String,

@@ -81,6 +81,11 @@ pub fn kroner(ore: i64) -> String {
     }
 }
 
+/// Today's date in Oslo.
+pub fn today() -> NaiveDate {
+    local(chrono::Utc::now().naive_utc()).date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,9 +133,4 @@ mod tests {
         assert_eq!(kroner(-5), "-0,05\u{a0}kr");
         assert_eq!(kroner(0), "0\u{a0}kr");
     }
-}
-
-/// Today's date in Oslo.
-pub fn today() -> NaiveDate {
-    local(chrono::Utc::now().naive_utc()).date()
 }

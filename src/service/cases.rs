@@ -19,8 +19,8 @@ use serde_json::json;
 
 use crate::db::models::audit::{self, Event};
 use crate::db::models::cases::{
-    self as rows, CaseContract, CaseFilter, CaseListRow, CaseRisk, CaseRow, EventRow, NewEvent, ProposalRow,
-    ShareRow,
+    self as rows, CaseContract, CaseFilter, CaseListRow, CaseOrder, CaseRisk, CaseRow, EventRow, NewEvent,
+    ProposalRow, ShareRow,
 };
 use crate::db::models::users::{self, User};
 use crate::db::models::{Actor, liaisons, now};
@@ -166,7 +166,7 @@ pub struct CaseQuery {
 }
 
 /// A case in a list, for those who work cases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: i64,
     pub status: String,
@@ -182,10 +182,12 @@ pub struct CaseSummary {
     pub orgnr: String,
     pub score: Option<i32>,
     pub tier: Option<String>,
+    /// The earliest deadline of the document requests still open on the case.
+    pub next_deadline: Option<chrono::NaiveDate>,
 }
 
 /// All an innkjøper sees of a case on a contract they own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseOutcome {
     pub id: i64,
     pub contract_id: i64,
@@ -194,14 +196,14 @@ pub struct CaseOutcome {
     pub outcome: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CaseListItem {
     Summary(CaseSummary),
     Outcome(CaseOutcome),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
     pub total: i64,
     pub page: i64,
@@ -221,6 +223,27 @@ fn parse_agency(s: &str) -> Result<Agency, FieldError> {
 /// One page of the cases `user` may see, newest first. A page out of range is
 /// [`DbError::Paging`] (400); an unknown status or agency names its field (422).
 pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, CaseError> {
+    list_queue(c, user, q, &QueueOptions::default())
+}
+
+/// What the work queue (the `/cases` page) asks for beyond [`CaseQuery`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueOptions {
+    /// Only cases not closed with a document request still open whose deadline is before
+    /// this date (today's date, Oslo time, for "overdue").
+    pub deadline_before: Option<chrono::NaiveDate>,
+    /// Open cases first, then by the nearest open document deadline; otherwise newest first.
+    pub queue_order: bool,
+}
+
+/// As [`list`], with the queue's deadline filter and order. An innkjøper may not filter on
+/// deadlines (they do not learn of document requests): 403.
+pub fn list_queue(
+    c: &mut DbConn,
+    user: &User,
+    q: &CaseQuery,
+    opts: &QueueOptions,
+) -> Result<CasePage, CaseError> {
     let a = access(user);
     let paging = Paging::new(q.page, q.per_page).map_err(DbError::from)?;
     let mut filter = CaseFilter {
@@ -235,6 +258,12 @@ pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, Case
             .map(|s| parse_agency(s).map(|a| a.as_str().to_owned()))
             .transpose()?,
         assigned_to: q.assigned_to_me.then_some(user.id),
+        open_deadline_before: opts.deadline_before,
+        order: if opts.queue_order {
+            CaseOrder::Queue
+        } else {
+            CaseOrder::Newest
+        },
         ..CaseFilter::default()
     };
     match a {
@@ -244,7 +273,10 @@ pub fn list(c: &mut DbConn, user: &User, q: &CaseQuery) -> Result<CasePage, Case
         CaseAccess::OutcomesOfOwnContracts(owner) => {
             // Whom a case is shared with or assigned to is not for the innkjøper to learn,
             // not even by filtering on it.
-            if filter.shared_with.is_some() || filter.assigned_to.is_some() {
+            if filter.shared_with.is_some()
+                || filter.assigned_to.is_some()
+                || filter.open_deadline_before.is_some()
+            {
                 return Err(CaseError::Forbidden);
             }
             filter.visible_to_owner = Some(owner);
@@ -323,13 +355,14 @@ fn summaries(c: &mut DbConn, found: Vec<CaseListRow>) -> Result<Vec<CaseListItem
                 orgnr: r.orgnr,
                 score: r.score,
                 tier: r.tier,
+                next_deadline: r.next_deadline,
             })
         })
         .collect())
 }
 
 /// Where in its draw a case came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrawOrigin {
     pub draw_id: i64,
     pub round: i32,
@@ -338,7 +371,7 @@ pub struct DrawOrigin {
     pub stratum: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NoteView {
     pub author: String,
     pub at: NaiveDateTime,
@@ -346,7 +379,7 @@ pub struct NoteView {
 }
 
 /// The latest finding for one indicator.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FindingView {
     pub indicator: String,
     pub result: String,
@@ -354,7 +387,7 @@ pub struct FindingView {
     pub at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     #[serde(flatten)]
     pub event: EventRow,
@@ -363,7 +396,7 @@ pub struct EventView {
 }
 
 /// A case in full, for those who work it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub id: i64,
     pub status: String,
@@ -393,7 +426,7 @@ pub struct CaseDetail {
 }
 
 /// A document request as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentRequestView {
     pub id: i64,
     /// Ids (`lonnsslipper`, …).
@@ -408,7 +441,7 @@ pub struct DocumentRequestView {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CaseView {
     Detail(Box<CaseDetail>),
@@ -1031,4 +1064,108 @@ pub fn evidence_file(
         })?;
     }
     Ok((row, bytes))
+}
+
+// ----------------------------------------------------------------------------- the case page
+
+/// Everything the case page (`/cases/{id}`) shows someone who works the case.
+#[derive(Debug)]
+pub struct CaseWorkbench {
+    pub case: CaseDetail,
+    /// The supplier's register facts (with their fetch times) and approval statuses; `None`
+    /// when the supplier has no row (never looked up).
+    pub supplier: Option<crate::service::suppliers::SupplierView>,
+    /// The contract's newest assessment, explained with the rules it was made with.
+    pub current: Option<crate::service::scoring::ExplainedAssessment>,
+    /// The assessment in force when the case was opened: the explanation the case was
+    /// drawn or flagged on, frozen.
+    pub at_opening: Option<crate::service::scoring::ExplainedAssessment>,
+    /// Who may be given the case: Kemneren and the enabled A-krim partners of the agencies
+    /// it is shared with (`domain::case::check_assignee`), by user name.
+    pub assignees: Vec<String>,
+}
+
+/// The case page's view: the workbench, or the outcome an innkjøper may see.
+#[derive(Debug)]
+pub enum CasePageView {
+    Work(Box<CaseWorkbench>),
+    Outcome(CaseOutcome),
+}
+
+/// Case `id` for its page: [`show`] (same access, same audit), and for those who work it,
+/// the supplier's register facts, the assessment now and when the case was opened, and
+/// whom it may be assigned to.
+pub fn workbench(
+    c: &mut DbConn,
+    user: &User,
+    active: &std::sync::Arc<RuleSet>,
+    id: i64,
+) -> Result<CasePageView, CaseError> {
+    use crate::service::scoring;
+    let d = match show(c, user, id)? {
+        CaseView::Outcome(o) => return Ok(CasePageView::Outcome(o)),
+        CaseView::Detail(d) => d,
+    };
+    let supplier = match crate::service::suppliers::show(c, &d.contract.orgnr) {
+        Ok(v) => Some(v),
+        Err(DbError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let history = crate::db::models::assessments::contract_history(c, d.contract.id)?;
+    // An explanation that no longer reads is logged and left out: the case stays workable.
+    let mut explain = |row: &crate::db::models::assessments::AssessmentRow| {
+        let rules = scoring::rule_set_of_version(c, active, &row.rule_set_version)?;
+        match scoring::explain(row, rules.as_deref()) {
+            Ok(a) => Ok(Some(a)),
+            Err(DbError::Corrupt(m)) => {
+                tracing::warn!(case = id, assessment = row.id, error = %m, "assessment not shown");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let current = history.first().map(&mut explain).transpose()?.flatten();
+    let at_opening = history
+        .iter()
+        .find(|r| r.assessed_at <= d.created_at)
+        .map(&mut explain)
+        .transpose()?
+        .flatten();
+    let shares = parse_agencies(&d.shares);
+    let assignees = users::list(c)?
+        .into_iter()
+        .filter(|u| rules::check_assignee(&u.username, u.role, u.agency, u.disabled, &shares).is_ok())
+        .map(|u| u.username)
+        .collect();
+    Ok(CasePageView::Work(Box::new(CaseWorkbench {
+        case: *d,
+        supplier,
+        current,
+        at_opening,
+        assignees,
+    })))
+}
+
+/// Every case of the list `q` asks for (all pages), for an export of the queue.
+pub fn list_all(
+    c: &mut DbConn,
+    user: &User,
+    q: &CaseQuery,
+    opts: &QueueOptions,
+) -> Result<Vec<CaseListItem>, CaseError> {
+    let mut out = Vec::new();
+    let mut q = CaseQuery {
+        page: 1,
+        per_page: crate::domain::paging::MAX_PER_PAGE,
+        ..q.clone()
+    };
+    loop {
+        let page = list_queue(c, user, &q, opts)?;
+        let n = page.items.len() as i64;
+        out.extend(page.items);
+        if n < q.per_page || out.len() as i64 >= page.total {
+            return Ok(out);
+        }
+        q.page += 1;
+    }
 }

@@ -111,7 +111,7 @@ impl From<diesel::result::Error> for OwnerError {
 }
 
 /// A contract given to another owner, or found with that owner already.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OwnerChange {
     pub contract_id: i64,
     pub contract_no: String,

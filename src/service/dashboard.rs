@@ -34,7 +34,7 @@ pub struct Dashboard {
 
 /// Groups `(tier, industries, count)` rows by industry: a contract in two industries counts
 /// in both (the chart says so); one in none counts once under `None`.
-pub fn by_industry(rows: &[(Option<String>, Option<String>, i64)]) -> Vec<IndustryRow> {
+pub fn by_industry(rows: &[dashboard::RiskCount]) -> Vec<IndustryRow> {
     let mut out: Vec<IndustryRow> = Vec::new();
     let mut add = |industry: Option<String>, tier: &str, n: i64| {
         let row = match out.iter_mut().position(|r| r.industry == industry) {

@@ -188,7 +188,7 @@ pub fn create_token(
 }
 
 /// A token just issued: the plaintext (shown once) and what is stored about it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     pub token: String,
     #[serde(flatten)]

@@ -102,6 +102,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .configure(pages::routes)
         .service(web::scope("/api/v1").configure(api::routes))
+        .configure(api::viewer::routes)
         .default_service(web::to(not_found));
 }
 

@@ -182,10 +182,11 @@ export class Spotcheck {
     if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** Runs `fn` with a fresh page in its own browser context (own cookies); screenshots on failure. */
-  async withPage(name, fn, { width = 1366, height = 800 } = {}) {
+  /** Runs `fn` with a fresh page in its own browser context (own cookies); screenshots on failure.
+   *  `bypassCSP` lets the accessibility checker's script in (the pages allow only 'self'). */
+  async withPage(name, fn, { width = 1366, height = 800, bypassCSP = false } = {}) {
     if (this.setupError) throw new Error(`setup failed: ${this.setupError.message}`, { cause: this.setupError });
-    const context = await this.browser.newContext({ locale: 'nb-NO', viewport: { width, height } });
+    const context = await this.browser.newContext({ locale: 'nb-NO', viewport: { width, height }, bypassCSP });
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
@@ -224,6 +225,30 @@ export class Spotcheck {
   url(p) {
     return `${this.baseUrl}${p}`;
   }
+}
+
+const AXE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules) on the page and fails with every violation named:
+ * rule, impact, and the elements it found. The page's context must bypass CSP.
+ */
+export async function assertAccessible(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const problems = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join('\n    ')}`,
+  );
+  assert.equal(problems.length, 0, `${what}: accessibility problems:\n  ${problems.join('\n  ')}`);
+}
+
+/** Whether the page scrolls sideways at its width (it must not at 390 px: tables scroll in their box). */
+export async function assertNoSidewaysScroll(page, what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `${what}: the page is ${overflow} px wider than the window`);
 }
 
 export { assert };

@@ -103,7 +103,7 @@ pub fn rule_set_files(conn: &mut DbConn, version: &str) -> Result<Option<Vec<(St
 }
 
 /// One activation of a rule set.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct Activation {
     pub version: String,
     pub activated_by: String,

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Date, Integer, Nullable};
 use serde::Serialize;
 
 pub use super::draws::CaseRow;
@@ -27,7 +29,28 @@ pub struct CaseFilter {
     /// Only cases shared with this agency (a filter asked for).
     pub shared_with: Option<String>,
     pub assigned_to: Option<i64>,
+    /// Only cases not closed with a document request still open whose deadline is before
+    /// this date (the queue's deadline filter; today's date for "overdue").
+    pub open_deadline_before: Option<chrono::NaiveDate>,
+    /// The order of the list.
+    pub order: CaseOrder,
 }
+
+/// How a list of cases is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest case first (the API's order).
+    #[default]
+    Newest,
+    /// The work queue: cases not closed first, then by the nearest open document deadline
+    /// (cases without one after), then newest first.
+    Queue,
+}
+
+/// The earliest deadline of the document requests still open on the case in the row.
+/// Raw SQL, the same on both backends: a correlated subquery diesel's DSL cannot join here.
+const NEXT_DEADLINE_SQL: &str = "(SELECT MIN(d.deadline) FROM case_document_requests d \
+     WHERE d.case_id = cases.id AND d.received_at IS NULL)";
 
 /// A case in a list: the case and the contract it is about, with its current risk.
 #[derive(Debug, Clone, Queryable, Serialize)]
@@ -47,9 +70,11 @@ pub struct CaseListRow {
     pub owner_user_id: i64,
     pub score: Option<i32>,
     pub tier: Option<String>,
+    /// The earliest deadline of the document requests still open.
+    pub next_deadline: Option<chrono::NaiveDate>,
 }
 
-/// One page of cases, newest first.
+/// One page of cases, in the order `f.order` asks for.
 pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, Vec<CaseListRow>), DbError> {
     let build = || {
         let mut q = cases::table
@@ -74,11 +99,27 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
         if let Some(u) = f.assigned_to {
             q = q.filter(cases::assigned_to.eq(u));
         }
+        if let Some(before) = f.open_deadline_before {
+            q = q.filter(cases::status.ne("lukket")).filter(
+                sql::<Bool>(
+                    "cases.id IN (SELECT d.case_id FROM case_document_requests d \
+                     WHERE d.received_at IS NULL AND d.deadline < ",
+                )
+                .bind::<Date, _>(before)
+                .sql(")"),
+            );
+        }
         q
     };
     let total: i64 = build().count().get_result(conn)?;
-    let rows = build()
-        .order(cases::id.desc())
+    let ordered = match f.order {
+        CaseOrder::Newest => build().order(cases::id.desc()),
+        CaseOrder::Queue => build().order(sql::<Integer>(&format!(
+            "CASE WHEN cases.status = 'lukket' THEN 1 ELSE 0 END, \
+             CASE WHEN {NEXT_DEADLINE_SQL} IS NULL THEN 1 ELSE 0 END, {NEXT_DEADLINE_SQL}, cases.id DESC"
+        ))),
+    };
+    let rows = ordered
         .limit(paging.limit())
         .offset(paging.offset())
         .select((
@@ -97,6 +138,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
             contracts::owner_user_id,
             contract_risk::score.nullable(),
             contract_risk::tier.nullable(),
+            sql::<Nullable<Date>>(NEXT_DEADLINE_SQL),
         ))
         .load::<CaseListRow>(conn)?;
     Ok((total, rows))
@@ -112,7 +154,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<CaseRow>, DbError> {
 }
 
 /// The contract behind a case, as a reviewer needs it.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct CaseContract {
     pub id: i64,
     pub contract_no: String,
@@ -143,7 +185,7 @@ pub fn contract(conn: &mut DbConn, contract_id: i64) -> Result<Option<CaseContra
 }
 
 /// The current risk of a contract (the latest assessment).
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct CaseRisk {
     pub score: i32,
     pub max_possible_score: i32,
@@ -193,7 +235,7 @@ pub fn pick_place(conn: &mut DbConn, pick_id: i64) -> Result<Option<(i32, i64)>,
 }
 
 /// One agency a case is shared with.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct ShareRow {
     pub agency: String,
     pub created_at: NaiveDateTime,
@@ -240,7 +282,7 @@ pub fn delete_share(conn: &mut DbConn, id: i64, agency: &str) -> Result<bool, Db
 }
 
 /// The pending close proposal of a case.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct ProposalRow {
     pub outcome: String,
     #[serde(skip)]
@@ -365,7 +407,7 @@ pub fn insert_shares(conn: &mut DbConn, pairs: &[(i64, &str)], at: NaiveDateTime
 }
 
 /// One event of a case's history, with the names of the people in it.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct EventRow {
     pub id: i64,
     pub at: NaiveDateTime,
@@ -595,7 +637,7 @@ pub fn open_flag_cases(
 }
 
 /// An evidence file as stored (the bytes are under the data folder, named by `sha256`).
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = crate::db::schema::case_evidence)]
 pub struct EvidenceRow {
     pub id: i64,

@@ -11,7 +11,7 @@ use crate::domain::paging::Paging;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = contracts)]
 pub struct Contract {
     pub id: i64,
@@ -68,7 +68,7 @@ pub struct ContractFilter {
     pub per_page: i64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContractSort {
     #[default]
@@ -80,12 +80,13 @@ pub enum ContractSort {
 }
 
 /// The current risk of a contract (its newest assessment, see `db::models::risk`).
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct RiskSummary {
     pub score: i32,
     pub max_possible_score: i32,
     pub tier: String,
     #[serde(serialize_with = "industries_list")]
+    #[schema(value_type = Vec<String>)]
     pub industries: String,
     pub assessment_id: i64,
     pub rule_set_version: String,
@@ -98,7 +99,7 @@ fn industries_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Erro
 }
 
 /// A contract with its current risk (`null` until it has been scored).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContractWithRisk {
     #[serde(flatten)]
     pub contract: Contract,
@@ -107,7 +108,7 @@ pub struct ContractWithRisk {
 
 pub use crate::domain::paging::MAX_PER_PAGE;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContractPage {
     pub total: i64,
     pub page: i64,

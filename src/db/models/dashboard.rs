@@ -8,11 +8,12 @@ use diesel::prelude::*;
 use crate::db::schema::{case_document_requests, case_shares, cases, contract_risk, contracts};
 use crate::db::{DbConn, DbError};
 
-/// Contracts by (tier, industries as stored `,a,b,`); both `None` for an unscored contract.
-pub fn risk_counts(
-    conn: &mut DbConn,
-    owner: Option<i64>,
-) -> Result<Vec<(Option<String>, Option<String>, i64)>, DbError> {
+/// A count of contracts: (tier, industries as stored `,a,b,`, count); tier and industries
+/// are `None` for contracts not scored yet.
+pub type RiskCount = (Option<String>, Option<String>, i64);
+
+/// Contracts by tier and industries.
+pub fn risk_counts(conn: &mut DbConn, owner: Option<i64>) -> Result<Vec<RiskCount>, DbError> {
     // Diesel cannot group a boxed query, so each scope is its own statement; contracts not
     // scored yet are the difference between all and the scored ones.
     macro_rules! grouped {
@@ -36,7 +37,7 @@ pub fn risk_counts(
         None => (grouped!(scored), all.count().get_result(conn)?),
     };
     let scored_total: i64 = groups.iter().map(|g| g.2).sum();
-    let mut out: Vec<(Option<String>, Option<String>, i64)> = groups
+    let mut out: Vec<RiskCount> = groups
         .into_iter()
         .map(|(t, i, n)| (Some(t), Some(i), n))
         .collect();

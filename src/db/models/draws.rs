@@ -460,3 +460,18 @@ pub fn audit_entries(conn: &mut DbConn, draw_id: i64) -> Result<Vec<(String, Str
 pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
     Ok(draws::table.count().get_result(conn)?)
 }
+
+/// Picks per draw and part (`weighted`, `uniform`) for the draws `ids`: `(draw_id, part, n)`.
+/// One grouped query, for lists of draws.
+pub fn part_counts(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String, i64)>, DbError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String, i64)> = draw_picks::table
+            .filter(draw_picks::draw_id.eq_any(chunk))
+            .group_by((draw_picks::draw_id, draw_picks::part))
+            .select((draw_picks::draw_id, draw_picks::part, diesel::dsl::count_star()))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -54,7 +54,7 @@ impl UploadMeta {
 }
 
 /// The import report shown to the uploader (API, CLI, web).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub batch_id: Option<i64>,
     pub rows_total: u64,
@@ -68,6 +68,8 @@ pub struct ImportReport {
     pub format: String,
     pub sheet: String,
     pub header_row: i32,
+    /// Which column each field was read from: `{"supplier_name": "Firma", …}`.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub mapping: ColumnMapping,
     pub contracts_created: u64,
     pub contracts_updated: u64,
@@ -99,7 +101,7 @@ impl ImportReport {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = import_batches)]
 pub struct BatchRow {
     pub id: i64,

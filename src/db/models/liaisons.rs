@@ -27,7 +27,7 @@ struct LiaisonRow {
 }
 
 /// A liaison as the rest of the service (and the API) sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Liaison {
     pub id: i64,
     pub name: String,

@@ -198,7 +198,7 @@ pub fn requeue_dead(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<boo
 }
 
 /// A message as listed (without its payload).
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = outbox)]
 pub struct MessageSummary {
     pub id: i64,

@@ -20,7 +20,7 @@ pub const SOURCE_BULK_CSV: &str = "bulk-csv";
 const LEASE_MINUTES: i64 = 5;
 const CHUNK: usize = 500;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = enrichment_jobs)]
 pub struct Job {
     pub orgnr: String,

@@ -39,7 +39,7 @@ pub fn insert(
 }
 
 /// A token as its owner and the admins see it: never the secret, nor its hash.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = api_tokens)]
 pub struct TokenInfo {
     pub id: i64,

@@ -96,7 +96,7 @@ struct UserRow {
 }
 
 /// A user as the rest of the service sees it (never carries the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,

@@ -12,12 +12,14 @@
 //! - a preview computes the manifest and the plan but never the picks, so nobody can try
 //!   seeds against a population before committing to one.
 
+mod overview;
 mod population;
 mod publish;
 mod spec;
 mod verify;
 mod views;
 
+pub use overview::{DrawDetail, DrawListItem, detail, list_with_parts};
 pub use population::{
     Population, Preview, StratumInfo, StratumPlan, build_population, normalise_filter, preview,
 };

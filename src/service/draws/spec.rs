@@ -3,7 +3,7 @@
 use super::*;
 
 /// Which contracts can be drawn. Empty lists mean "no restriction".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DrawFilter {
     /// Risk industries (ids from `rules/industries.toml`): a contract in any of them.
@@ -25,7 +25,7 @@ pub struct DrawFilter {
 }
 
 /// Strata of a draw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StrataMode {
     /// One stratum, `all`.
@@ -96,7 +96,7 @@ impl Sizing {
 }
 
 /// A uniform share given as a number (`0.5`) or text (`"0.5"`, `"50%"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ShareInput {
     Number(f64),
@@ -114,7 +114,7 @@ impl ShareInput {
 }
 
 /// What the person asks for (API body; the CLI builds the same from its flags).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DrawSpec {
     pub filter: DrawFilter,

@@ -39,7 +39,7 @@ pub struct DrawView {
 }
 
 /// Summary of a draw for lists.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrawSummary {
     pub id: i64,
     pub algorithm: String,

@@ -9,31 +9,32 @@ use serde::Deserialize;
 
 use crate::domain::roles::Permission;
 use crate::service;
-use crate::service::cases::CaseQuery;
+use crate::service::cases::{CaseDetail, CaseQuery};
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cases", web::get().to(list))
-        .route("/cases/{id}", web::get().to(show))
-        .route("/cases/{id}/status", web::post().to(set_status))
-        .route("/cases/{id}/assign", web::post().to(assign))
-        .route("/cases/{id}/notes", web::post().to(add_note))
-        .route("/cases/{id}/findings", web::post().to(add_finding))
-        .route("/cases/{id}/close", web::post().to(propose_close))
-        .route("/cases/{id}/close/confirm", web::post().to(confirm_close))
-        .route("/cases/{id}/reopen", web::post().to(reopen))
-        .route("/cases/{id}/shares", web::post().to(share))
-        .route("/cases/{id}/shares/{agency}", web::delete().to(unshare))
-        .route("/cases/{id}/evidence", web::post().to(add_evidence))
-        .route("/cases/{id}/evidence/{evidence}", web::get().to(evidence_file))
-        .route("/cases/{id}/document-requests", web::post().to(request_documents))
-        .route(
-            "/cases/{id}/document-requests/{request}/received",
-            web::post().to(documents_received),
-        );
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list)
+        .add(__path_show, show)
+        .add(__path_set_status, set_status)
+        .add(__path_assign, assign)
+        .add(__path_add_note, add_note)
+        .add(__path_add_finding, add_finding)
+        .add(__path_propose_close, propose_close)
+        .add(__path_confirm_close, confirm_close)
+        .add(__path_reopen, reopen)
+        .add(__path_share, share)
+        .add(__path_unshare, unshare)
+        .add(__path_add_evidence, add_evidence)
+        .add(__path_evidence_file, evidence_file)
+        .add(__path_request_documents, request_documents)
+        .add(__path_documents_received, documents_received);
 }
+
+/// What a change to a case answers (`service::cases::CaseDetail`).
+const CASE_DETAIL: &str = "The case as it is now, with its events.";
 
 /// Reading cases: those who work them, and innkjøpere for their own contracts' outcomes.
 fn require_reader(user: &ApiUser) -> Result<(), ApiError> {
@@ -44,8 +45,9 @@ fn require_reader(user: &ApiUser) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     status: Option<String>,
     agency: Option<String>,
@@ -55,6 +57,17 @@ struct ListQuery {
     per_page: Option<i64>,
 }
 
+/// Cases
+///
+/// One page of the cases the caller may see: every case for Kemneren, the cases shared with
+/// their agency for an A-krim partner, the status and outcome of cases on their own
+/// contracts for an innkjøper.
+#[utoipa::path(get, path = "/cases", params(ListQuery), responses(
+    (status = 200,
+        description = "One page of cases: in full for those who work them, status and outcome for an innkjøper.",
+        body = service::cases::CasePage),
+    (status = 422, description = "An unknown status or agency (`field` names it)."),
+))]
 async fn list(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -83,6 +96,15 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// A case
+///
+/// In full for those who work it (a partner's read is audited); status and outcome for an
+/// innkjøper whose contract it is.
+#[utoipa::path(get, path = "/cases/{id}", responses(
+    (status = 200,
+        description = "The case: in full for those who work it, status and outcome for an innkjøper.",
+        body = service::cases::CaseView),
+))]
 async fn show(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -94,12 +116,18 @@ async fn show(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusBody {
     status: String,
 }
 
+/// Set a case's status
+#[utoipa::path(post, path = "/cases/{id}/status", request_body = StatusBody, responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step."),
+    (status = 422, description = "An unknown status (`field`: `status`)."),
+))]
 async fn set_status(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -114,12 +142,18 @@ async fn set_status(
     Ok(HttpResponse::Ok().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
     user: String,
 }
 
+/// Assign a case to someone who may work it
+#[utoipa::path(post, path = "/cases/{id}/assign", request_body = AssignBody, responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
+    (status = 422, description = "The user may not work this case (`field`: `user`)."),
+))]
 async fn assign(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -134,12 +168,18 @@ async fn assign(
     Ok(HttpResponse::Ok().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
     text: String,
 }
 
+/// Add a note to a case
+#[utoipa::path(post, path = "/cases/{id}/notes", request_body = NoteBody, responses(
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
+    (status = 422, description = "An empty or too long note (`field`: `text`)."),
+))]
 async fn add_note(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -154,7 +194,27 @@ async fn add_note(
     Ok(HttpResponse::Created().json(case))
 }
 
-/// Adds an evidence file (multipart, part `file`).
+/// An evidence upload (`multipart/form-data`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct EvidenceUpload {
+    /// The file: PDF, PNG, JPEG, plain text or Office (zip), at most 20 MB, as found from the
+    /// bytes.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Add an evidence file to a case
+///
+/// Multipart, part `file`. Stored outside any web root by its SHA-256.
+#[utoipa::path(post, path = "/cases/{id}/evidence",
+    request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = CASE_DETAIL, body = CaseDetail),
+        (status = 409, description = "The workflow does not allow this step (a closed case)."),
+        (status = 413, description = "The file is larger than 20 MB."),
+        (status = 422, description = "A kind of file that is not accepted (`field`: `file`)."),
+    ))]
 async fn add_evidence(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -172,8 +232,14 @@ async fn add_evidence(
     Ok(HttpResponse::Created().json(case))
 }
 
+/// An evidence file
+///
 /// The bytes of an evidence file, always as a download (never shown inline), under a
-/// sandboxing content security policy.
+/// sandboxing content security policy; SHA-256 checked on every read.
+#[utoipa::path(get, path = "/cases/{id}/evidence/{evidence}", responses(
+    (status = 200, description = "The file, as an attachment, with its stored content type.",
+        content_type = "application/octet-stream", body = Vec<u8>),
+))]
 async fn evidence_file(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -216,7 +282,7 @@ async fn evidence_file(
         .body(bytes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DocumentRequestBody {
     documents: Vec<String>,
@@ -225,6 +291,14 @@ struct DocumentRequestBody {
     note: Option<String>,
 }
 
+/// Ask the supplier for documents
+///
+/// Records which documents were asked for and by when.
+#[utoipa::path(post, path = "/cases/{id}/document-requests", request_body = DocumentRequestBody, responses(
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
+    (status = 422, description = "A refused value (`field`: `documents`, `deadline` or `note`)."),
+))]
 async fn request_documents(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -241,6 +315,13 @@ async fn request_documents(
     Ok(HttpResponse::Created().json(case))
 }
 
+/// Mark requested documents as received
+///
+/// 404 for a request that is not open on the case.
+#[utoipa::path(post, path = "/cases/{id}/document-requests/{request}/received", responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
+))]
 async fn documents_received(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -254,13 +335,19 @@ async fn documents_received(
     Ok(HttpResponse::Ok().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FindingBody {
     indicator: String,
     result: String,
 }
 
+/// Record a finding on one indicator of the rule set in force
+#[utoipa::path(post, path = "/cases/{id}/findings", request_body = FindingBody, responses(
+    (status = 201, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (a closed case)."),
+    (status = 422, description = "An unknown indicator or result (`field` names it)."),
+))]
 async fn add_finding(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -276,12 +363,20 @@ async fn add_finding(
     Ok(HttpResponse::Created().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
     outcome: String,
 }
 
+/// Propose to close a case with an outcome
+///
+/// Four eyes: someone else confirms the proposal.
+#[utoipa::path(post, path = "/cases/{id}/close", request_body = CloseBody, responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The workflow does not allow this step (closed, or a proposal is open)."),
+    (status = 422, description = "An unknown outcome (`field`: `outcome`)."),
+))]
 async fn propose_close(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -296,6 +391,11 @@ async fn propose_close(
     Ok(HttpResponse::Ok().json(case))
 }
 
+/// Confirm another person's close proposal
+#[utoipa::path(post, path = "/cases/{id}/close/confirm", responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "No open proposal, or the caller made it (four eyes)."),
+))]
 async fn confirm_close(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -309,13 +409,19 @@ async fn confirm_close(
     Ok(HttpResponse::Ok().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReopenBody {
     #[serde(default)]
     reason: String,
 }
 
+/// Reopen a closed case
+#[utoipa::path(post, path = "/cases/{id}/reopen", request_body = ReopenBody, responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The case is not closed."),
+    (status = 422, description = "No reason given (`field`: `reason`)."),
+))]
 async fn reopen(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -330,12 +436,18 @@ async fn reopen(
     Ok(HttpResponse::Ok().json(case))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ShareBody {
     agency: String,
 }
 
+/// Share a case with an agency (Kemneren)
+#[utoipa::path(post, path = "/cases/{id}/shares", request_body = ShareBody, responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The case is shared with that agency already."),
+    (status = 422, description = "An unknown agency (`field`: `agency`)."),
+))]
 async fn share(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -350,6 +462,12 @@ async fn share(
     Ok(HttpResponse::Ok().json(case))
 }
 
+/// Stop sharing a case with an agency (Kemneren)
+#[utoipa::path(delete, path = "/cases/{id}/shares/{agency}", responses(
+    (status = 200, description = CASE_DETAIL, body = CaseDetail),
+    (status = 409, description = "The case is not shared with that agency."),
+    (status = 422, description = "An unknown agency (`field`: `agency`)."),
+))]
 async fn unshare(
     state: web::Data<AppState>,
     user: ApiUser,

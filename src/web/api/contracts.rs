@@ -9,17 +9,19 @@ use crate::db::models::contracts::{ContractFilter, ContractSort};
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiUser, uploader_scope};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/contracts", web::get().to(list))
-        .route("/contracts/{id}/assessment", web::get().to(assessment))
-        .route("/contracts/{id}/owner", web::put().to(move_owner));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list)
+        .add(__path_assessment, assessment)
+        .add(__path_move_owner, move_owner);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ContractQuery {
     unit: Option<String>,
     supplier: Option<String>,
@@ -29,11 +31,21 @@ struct ContractQuery {
     /// One tier id, or several separated by commas (`hoy,kritisk`).
     tier: Option<String>,
     industry: Option<String>,
+    /// `score` (highest first, unscored last) is the default.
+    #[param(inline)]
     sort: Option<ContractSort>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
 
+/// Contracts with their current risk
+///
+/// One page of the contracts the caller may see (their own; every contract for Kemneren),
+/// filtered and sorted.
+#[utoipa::path(get, path = "/contracts", params(ContractQuery), responses(
+    (status = 200, description = "One page of contracts, each with its current risk (`null` until scored).",
+        body = crate::db::models::contracts::ContractPage),
+))]
 async fn list(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -64,8 +76,13 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// A contract's assessment
+///
 /// The current assessment explained, and the history; 404 for a contract the caller may
 /// not see, exactly as for one that does not exist.
+#[utoipa::path(get, path = "/contracts/{id}/assessment", responses(
+    (status = 200, description = "The contract, its explained assessment and the history.", body = Object),
+))]
 async fn assessment(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -81,15 +98,23 @@ async fn assessment(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OwnerBody {
     /// The user name of the new owner.
     owner: String,
 }
 
-/// Gives the contract to another owner (Kemneren, the administrator); 200 with the owners
-/// before and after, audited when it changed.
+/// Move a contract to another owner
+///
+/// Gives the contract to another owner, an enabled innkjøper or kemner (Kemneren, the
+/// administrator); 200 with the owners before and after, audited when it changed.
+#[utoipa::path(put, path = "/contracts/{id}/owner", request_body = OwnerBody, responses(
+    (status = 200, description = "The owners before and after.",
+        body = crate::service::contracts::OwnerChange),
+    (status = 422,
+        description = "The new owner is unknown, disabled or may not own contracts (`field`: `owner`)."),
+))]
 async fn move_owner(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -7,21 +7,31 @@ use serde::Deserialize;
 use crate::domain::roles::Permission;
 use crate::service::draws::{self, DrawSpec, ShareInput};
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/draws", web::post().to(create))
-        .route("/draws", web::get().to(list))
-        .route("/draws/{id}", web::get().to(show))
-        .route("/draws/{id}/manifest", web::get().to(manifest))
-        .route("/draws/{id}/verify", web::get().to(verify))
-        .route("/draws/{id}/inspection-list", web::get().to(inspection_list))
-        .route("/draws/{id}/extend", web::post().to(extend));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_create, create)
+        .add(__path_list, list)
+        .add(__path_show, show)
+        .add(__path_manifest, manifest)
+        .add(__path_verify, verify)
+        .add(__path_inspection_list, inspection_list)
+        .add(__path_extend, extend);
 }
 
-/// `POST /draws`: `"preview": true` answers 200 with population, strata and fingerprint and
-/// stores nothing; otherwise the draw is published (201).
+/// Preview or publish a draw
+///
+/// `"preview": true` answers 200 with population, strata and fingerprint and stores
+/// nothing; otherwise the draw is published (201), its cases opened and the liaisons told.
+/// The algorithm is published in `docs/draws.md`.
+#[utoipa::path(post, path = "/draws", request_body = DrawSpec, responses(
+    (status = 201, description = "The published draw: id, manifest fingerprint, seed, picks.", body = Object),
+    (status = 200, description = "The preview: population, strata, fingerprint.", body = Object),
+    (status = 409,
+        description = "Unscored contracts, an empty population, or a population changed since the preview."),
+))]
 async fn create(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -40,12 +50,24 @@ async fn create(
     Ok(HttpResponse::Created().json(published))
 }
 
+/// Published draws
+///
+/// Newest first, at most 500.
+#[utoipa::path(get, path = "/draws", responses(
+    (status = 200, description = "The draws.", body = Vec<crate::service::draws::DrawSummary>),
+))]
 async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadPublishedDraws)?;
     let list = state.db(|c| draws::list(c, 500)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// A draw
+///
+/// Its specification, seed, manifest fingerprint and picks.
+#[utoipa::path(get, path = "/draws/{id}", responses(
+    (status = 200, description = "The draw.", body = Object),
+))]
 async fn show(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -57,7 +79,13 @@ async fn show(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// A draw's manifest
+///
 /// The manifest as `text/plain`, the exact bytes that were hashed.
+#[utoipa::path(get, path = "/draws/{id}/manifest", responses(
+    (status = 200, description = "The manifest (tab-separated), as an attachment.",
+        content_type = "text/plain", body = String),
+))]
 async fn manifest(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -75,16 +103,27 @@ async fn manifest(
         .body(text))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct InspectionQuery {
+    /// The agency the list is for (default: the caller's own).
     agency: Option<String>,
     /// `xlsx` (the default) or `csv`.
     format: Option<String>,
 }
 
+/// A draw's inspection list
+///
 /// The inspection list of a draw for one agency, as a download (see
 /// [`crate::service::inspection`]).
+#[utoipa::path(get, path = "/draws/{id}/inspection-list", params(InspectionQuery), responses(
+    (status = 200, description = "The list as a spreadsheet (xlsx, the default) or csv, as an attachment.",
+        content(
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"),
+        )),
+))]
 async fn inspection_list(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -128,7 +167,13 @@ async fn inspection_list(
         .body(body))
 }
 
-/// Re-runs the draw; 200 either way, with `"ok": false` and the first mismatch when it fails.
+/// Verify a draw
+///
+/// Re-runs the draw from its stored manifest and seed; 200 either way, with `"ok": false`
+/// and the first mismatch when it fails.
+#[utoipa::path(get, path = "/draws/{id}/verify", responses(
+    (status = 200, description = "Whether the stored picks are what the algorithm gives.", body = Object),
+))]
 async fn verify(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -140,7 +185,7 @@ async fn verify(
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtendBody {
     /// How many more contracts.
@@ -149,6 +194,13 @@ struct ExtendBody {
     uniform_share: Option<ShareInput>,
 }
 
+/// Extend a draw
+///
+/// Draws more contracts from the same population with the same seed (a new published draw).
+#[utoipa::path(post, path = "/draws/{id}/extend", request_body = ExtendBody, responses(
+    (status = 201, description = "The extension, published.", body = Object),
+    (status = 409, description = "The population is exhausted or changed."),
+))]
 async fn extend(
     state: web::Data<AppState>,
     user: ApiUser,

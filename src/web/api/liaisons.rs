@@ -8,22 +8,34 @@ use crate::domain::liaison::LiaisonDraft;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/liaisons", web::get().to(list))
-        .route("/liaisons", web::post().to(create))
-        .route("/liaisons/{id}", web::put().to(update))
-        .route("/liaisons/{id}", web::delete().to(remove));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list)
+        .add(__path_create, create)
+        .add(__path_update, update)
+        .add(__path_remove, remove);
 }
 
+type Liaison = crate::db::models::liaisons::Liaison;
+
+/// Liaisons
+#[utoipa::path(get, path = "/liaisons", responses(
+    (status = 200, description = "Every liaison.", body = Vec<Liaison>),
+))]
 async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ManageLiaisons)?;
     let list = state.db(service::liaisons::list).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// Add a liaison
+#[utoipa::path(post, path = "/liaisons", request_body = LiaisonDraft, responses(
+    (status = 201, description = "The liaison as stored.", body = Liaison),
+    (status = 422, description = "A refused value (`field` names it)."),
+))]
 async fn create(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -39,6 +51,11 @@ async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
+/// Change a liaison
+#[utoipa::path(put, path = "/liaisons/{id}", request_body = LiaisonDraft, responses(
+    (status = 200, description = "The liaison as changed.", body = Liaison),
+    (status = 422, description = "A refused value (`field` names it)."),
+))]
 async fn update(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -55,6 +72,10 @@ async fn update(
     Ok(HttpResponse::Ok().json(updated))
 }
 
+/// Remove a liaison
+#[utoipa::path(delete, path = "/liaisons/{id}", responses(
+    (status = 204, description = "Removed (audited)."),
+))]
 async fn remove(
     state: web::Data<AppState>,
     user: ApiUser,

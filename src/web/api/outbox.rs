@@ -8,22 +8,31 @@ use crate::db::models::Actor;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/outbox", web::get().to(list))
-        .route("/outbox/{id}/retry", web::post().to(retry));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list).add(__path_retry, retry);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only messages with this status (`pending`, `sent`, `dead`, …).
     status: Option<String>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
 
+/// The mail queue
+///
+/// One page of messages, newest first, without their bodies: `total`, `page`, `per_page`,
+/// `counts` (messages per status) and `items` (see `MessageSummary`).
+#[utoipa::path(get, path = "/outbox", params(ListQuery), responses(
+    (status = 200, description = "One page of messages and the counts per status.", body = Object),
+))]
 async fn list(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -50,6 +59,14 @@ async fn list(
     })))
 }
 
+/// Send a dead letter again
+///
+/// Puts the message back in the queue (audited).
+#[utoipa::path(post, path = "/outbox/{id}/retry", responses(
+    (status = 200, description = "The message as queued again.",
+        body = crate::db::models::outbox::MessageSummary),
+    (status = 409, description = "The message is not a dead letter."),
+))]
 async fn retry(
     state: web::Data<AppState>,
     user: ApiUser,

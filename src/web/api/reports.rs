@@ -9,12 +9,13 @@ use crate::domain::roles::Permission;
 use crate::export::Table;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports/hit-rate", web::get().to(hit_rate))
-        .route("/reports/city-council", web::get().to(city_council));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_hit_rate, hit_rate)
+        .add(__path_city_council, city_council);
 }
 
 /// JSON, or the report's table as a file.
@@ -49,14 +50,28 @@ fn answer<T: serde::Serialize>(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HitRateQuery {
+    /// First day, `yyyy-mm-dd`.
     from: NaiveDate,
+    /// Last day, `yyyy-mm-dd`.
     to: NaiveDate,
+    /// `json` (the default), `xlsx` or `csv`.
     format: Option<String>,
 }
 
+/// The hit rate of closed cases
+///
+/// Per industry and tier, the share of cases closed in the period that found something.
+#[utoipa::path(get, path = "/reports/hit-rate", params(HitRateQuery), responses(
+    (status = 200, description = "The report as JSON, or its table as an xlsx or csv attachment.", content(
+        (Object = "application/json"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (String = "text/csv"),
+    )),
+))]
 async fn hit_rate(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -77,13 +92,26 @@ async fn hit_rate(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct YearQuery {
+    /// The year, 2000–2100.
     year: i32,
+    /// `json` (the default), `xlsx` or `csv`.
     format: Option<String>,
 }
 
+/// The yearly status for the city council
+///
+/// Draws, cases and outcomes of the year.
+#[utoipa::path(get, path = "/reports/city-council", params(YearQuery), responses(
+    (status = 200, description = "The report as JSON, or its table as an xlsx or csv attachment.", content(
+        (Object = "application/json"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (String = "text/csv"),
+    )),
+))]
 async fn city_council(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -10,20 +10,22 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::db::models::Actor;
 use crate::db::models::assessments::Activation;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rules", web::get().to(show))
-        .route("/rules", web::put().to(replace))
-        .route("/rules/validate", web::post().to(validate))
-        .route("/rules/reload", web::post().to(reload));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_show, show)
+        .add(__path_replace, replace)
+        .add(__path_validate, validate)
+        .add(__path_reload, reload);
 }
 
 #[derive(Serialize)]
@@ -37,6 +39,13 @@ struct RulesView<'a> {
     parameters: &'a [crate::risk::Parameter],
 }
 
+/// The rule set in force
+///
+/// Its version, files, recent activations, and its industries, indicators, tiers and
+/// parameters.
+#[utoipa::path(get, path = "/rules", responses(
+    (status = 200, description = "The rule set in force.", body = Object),
+))]
 async fn show(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadRules)?;
     let rules = state.rule_set();
@@ -52,15 +61,17 @@ async fn show(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse,
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleFiles {
     files: Vec<RuleFile>,
 }
 
-#[derive(Deserialize)]
+/// One file of a rule set (the exchange format, see `rules/README.md`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    /// The file name, e.g. `indicators.toml`.
     name: String,
     text: String,
 }
@@ -71,7 +82,7 @@ impl RuleFiles {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Validation {
     valid: bool,
     version: String,
@@ -81,6 +92,13 @@ struct Validation {
     parameters: usize,
 }
 
+/// Validate a rule set
+///
+/// Loads the files as a rule set without storing or activating it.
+#[utoipa::path(post, path = "/rules/validate", request_body = RuleFiles, responses(
+    (status = 200, description = "The set loads.", body = Validation),
+    (status = 422, description = "The set does not load: `errors` lists every problem with file and line."),
+))]
 async fn validate(user: ApiUser, body: web::Json<RuleFiles>) -> Result<HttpResponse, ApiError> {
     // Kemneren only: loading interns the texts of a rule set for the life of the process
     // (see `risk::Text`), so arbitrary uploads from every role would grow memory unbounded.
@@ -98,6 +116,15 @@ async fn validate(user: ApiUser, body: web::Json<RuleFiles>) -> Result<HttpRespo
     }))
 }
 
+/// Replace the rule set
+///
+/// Stores the files as a new version, activates it and rescores every contract with it;
+/// the other instances pick it up within `rules_poll_seconds`.
+#[utoipa::path(put, path = "/rules", request_body = RuleFiles, responses(
+    (status = 200, description = "The version, whether it was activated, and the rescoring.", body = Object),
+    (status = 422,
+        description = "The set does not load: `errors` lists every problem; the active set stays."),
+))]
 async fn replace(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -113,6 +140,14 @@ async fn replace(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Reload the rules folder
+///
+/// Imports the configured rules folder (`SPOTCHECK_RULES_DIR`) as `PUT /rules` would.
+#[utoipa::path(post, path = "/rules/reload", responses(
+    (status = 200, description = "The version, whether it was activated, and the rescoring.", body = Object),
+    (status = 409, description = "No rules folder is configured."),
+    (status = 422, description = "The folder's set does not load: `errors` lists every problem."),
+))]
 async fn reload(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ManageRules)?;
     let Some(dir) = state.settings.rules_dir.clone() else {

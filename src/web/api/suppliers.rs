@@ -8,23 +8,40 @@ use crate::db::models::Actor;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiUser, OrgNrPath};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/suppliers", web::get().to(list))
-        .route("/suppliers/{orgnr}", web::get().to(show))
-        .route("/suppliers/{orgnr}/refresh", web::post().to(refresh))
-        .route("/suppliers/{orgnr}/assessment", web::get().to(assessment));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list)
+        .add(__path_show, show)
+        .add(__path_refresh, refresh)
+        .add(__path_assessment, assessment);
 }
 
-#[derive(Deserialize)]
+/// The organisation number in the path (checked with MOD11; 400 when it is not one).
+#[derive(utoipa::IntoParams)]
+#[into_params(names("orgnr"), parameter_in = Path)]
+#[allow(dead_code)]
+struct OrgNrParam(
+    /// Nine digits, e.g. `987654325`.
+    String,
+);
+
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     page: Option<i64>,
     per_page: Option<i64>,
 }
 
+/// Suppliers
+///
+/// One page of suppliers with their register state: `total`, `page`, `items`.
+#[utoipa::path(get, path = "/suppliers", params(PageQuery), responses(
+    (status = 200, description = "One page of suppliers.", body = Object),
+))]
 async fn list(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -38,12 +55,26 @@ async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({"total": total, "page": page.max(1), "items": items})))
 }
 
+/// A supplier
+///
+/// What Enhetsregisteret and the approval registers say about the supplier, and the state
+/// of its look-ups.
+#[utoipa::path(get, path = "/suppliers/{orgnr}", params(OrgNrParam), responses(
+    (status = 200, description = "The supplier's facts and approval statuses.", body = Object),
+))]
 async fn show(state: web::Data<AppState>, user: ApiUser, orgnr: OrgNrPath) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ViewAllContracts)?;
     let view = state.db(move |c| service::suppliers::show(c, &orgnr.0)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Look a supplier up again
+///
+/// Queues a fresh look-up in Enhetsregisteret; the worker does it shortly.
+#[utoipa::path(post, path = "/suppliers/{orgnr}/refresh", params(OrgNrParam), responses(
+    (status = 202, description = "The queued look-up (`null` when the supplier needs none).",
+        body = Option<crate::db::models::suppliers::Job>),
+))]
 async fn refresh(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -57,6 +88,12 @@ async fn refresh(
     Ok(HttpResponse::Accepted().json(job))
 }
 
+/// A supplier's assessment
+///
+/// The supplier-level indicators of the rule set in force, explained.
+#[utoipa::path(get, path = "/suppliers/{orgnr}/assessment", params(OrgNrParam), responses(
+    (status = 200, description = "The explained assessment.", body = Object),
+))]
 async fn assessment(
     state: web::Data<AppState>,
     user: ApiUser,

@@ -2,33 +2,41 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::db::models::Actor;
 use crate::domain::roles::{Agency, Permission, Role};
 use crate::service;
 use crate::service::users::ChainStatus;
 use crate::web::AppState;
+use crate::web::api::Routes;
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::ApiUser;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(list))
-        .route("/users", web::post().to(create))
-        .route("/users/{username}/role", web::put().to(set_role))
-        .route("/users/{username}/disabled", web::put().to(set_disabled))
-        .route("/users/{username}/tokens", web::get().to(list_tokens))
-        .route("/users/{username}/tokens", web::post().to(issue_token))
-        .route("/tokens/{id}", web::delete().to(revoke_token))
-        .route("/audit/verify", web::get().to(verify_audit));
+pub fn routes(r: &mut Routes<'_>) {
+    r.add(__path_list, list)
+        .add(__path_create, create)
+        .add(__path_set_role, set_role)
+        .add(__path_set_disabled, set_disabled)
+        .add(__path_list_tokens, list_tokens)
+        .add(__path_issue_token, issue_token)
+        .add(__path_revoke_token, revoke_token)
+        .add(__path_verify_audit, verify_audit);
 }
 
+type User = crate::db::models::users::User;
+
+/// Every user
+#[utoipa::path(get, path = "/users", responses(
+    (status = 200, description = "Every user, enabled or not.", body = Vec<User>),
+))]
 async fn list(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ManageUsers)?;
     let list = state.db(service::users::list).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
     username: String,
@@ -40,6 +48,14 @@ struct NewUser {
     password: Option<String>,
 }
 
+/// Add a user
+///
+/// An `akrim` user must have an agency, and only an `akrim` user has one.
+#[utoipa::path(post, path = "/users", request_body = NewUser, responses(
+    (status = 201, description = "The user as stored.", body = User),
+    (status = 409, description = "The user name is taken."),
+    (status = 422, description = "A field is refused (`field` names it)."),
+))]
 async fn create(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -64,13 +80,20 @@ async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleChange {
     role: Role,
     agency: Option<Agency>,
 }
 
+/// Give a user another role
+///
+/// Ends the user's sessions. The last enabled admin keeps the role (409 `last-admin`).
+#[utoipa::path(put, path = "/users/{username}/role", request_body = RoleChange, responses(
+    (status = 200, description = "The user as changed.", body = User),
+    (status = 409, description = "The last enabled admin cannot be given another role."),
+))]
 async fn set_role(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -86,12 +109,20 @@ async fn set_role(
     Ok(HttpResponse::Ok().json(updated))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DisabledChange {
     disabled: bool,
 }
 
+/// Disable or enable a user
+///
+/// Disabling ends the user's sessions and stops their tokens. Nobody disables themselves
+/// (400), and the last enabled admin stays enabled (409 `last-admin`).
+#[utoipa::path(put, path = "/users/{username}/disabled", request_body = DisabledChange, responses(
+    (status = 200, description = "The user as changed.", body = User),
+    (status = 409, description = "The last enabled admin cannot be disabled."),
+))]
 async fn set_disabled(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -112,7 +143,7 @@ async fn set_disabled(
     Ok(HttpResponse::Ok().json(updated))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AuditVerification {
     intact: bool,
     entries_verified: i64,
@@ -120,6 +151,12 @@ struct AuditVerification {
     problem: Option<String>,
 }
 
+/// Verify the audit chain
+///
+/// Walks the hash-chained audit log and names the first entry that does not fit, if any.
+#[utoipa::path(get, path = "/audit/verify", responses(
+    (status = 200, description = "Whether the chain is intact.", body = AuditVerification),
+))]
 async fn verify_audit(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ReadAuditLog)?;
     let status = state.db(service::users::verify_audit).await?;
@@ -143,6 +180,13 @@ async fn verify_audit(state: web::Data<AppState>, user: ApiUser) -> Result<HttpR
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// A user's API tokens
+///
+/// Label, creation, last use, expiry and whether revoked; never the secret.
+#[utoipa::path(get, path = "/users/{username}/tokens", responses(
+    (status = 200, description = "The user's tokens, newest first.",
+        body = Vec<crate::db::models::tokens::TokenInfo>),
+))]
 async fn list_tokens(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -154,7 +198,7 @@ async fn list_tokens(
     Ok(HttpResponse::Ok().json(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     label: String,
@@ -162,7 +206,13 @@ struct NewToken {
     expires_days: Option<u32>,
 }
 
+/// Issue an API token
+///
 /// 201 with the token, shown this once, and what is stored about it.
+#[utoipa::path(post, path = "/users/{username}/tokens", request_body = NewToken, responses(
+    (status = 201, description = "The token (shown once) and what is stored about it.",
+        body = crate::service::users::IssuedToken),
+))]
 async fn issue_token(
     state: web::Data<AppState>,
     user: ApiUser,
@@ -178,6 +228,10 @@ async fn issue_token(
     Ok(HttpResponse::Created().json(issued))
 }
 
+/// Revoke an API token
+#[utoipa::path(delete, path = "/tokens/{id}", responses(
+    (status = 204, description = "Revoked (audited); revoking twice is no error."),
+))]
 async fn revoke_token(
     state: web::Data<AppState>,
     user: ApiUser,

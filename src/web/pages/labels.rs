@@ -43,7 +43,7 @@ pub fn tier(rules: &RuleSet, id: &str) -> String {
 pub fn tier_class(rules: &RuleSet, id: &str) -> String {
     let pos = rules.tiers().iter().position(|t| t.id == id).unwrap_or(0);
     let top = rules.tiers().len().saturating_sub(1);
-    let level = if top == 0 { 0 } else { (pos * 3 + top / 2) / top };
+    let level = (pos * 3 + top / 2).checked_div(top).unwrap_or(0);
     format!("tier tier-{level}")
 }
 
@@ -179,6 +179,145 @@ pub fn dissolution_reason(code: &str) -> &str {
         "manglende_regnskap" => "manglende årsregnskap",
         "mangelfullt_styre" => "mangelfullt styre",
         other => other,
+    }
+}
+
+// ---- Draws (the draw pages, `pages::draws`) ----
+
+/// A draw's stratum: an industry id by its name; `all` (no strata) and `annet` (no risk
+/// industry) in words.
+pub fn stratum(rules: &RuleSet, name: &str) -> String {
+    match name {
+        "all" => "alle (ingen lagdeling)".into(),
+        "annet" => "annet (ingen risikobransje)".into(),
+        id if rules.tiers().iter().any(|t| t.id == id) => tier(rules, id),
+        id => industry(rules, id),
+    }
+}
+
+/// The part of a draw that made a pick (`weighted`, `uniform`).
+pub fn draw_part(code: &str) -> &str {
+    match code {
+        "weighted" => "vektet etter risiko",
+        "uniform" => "likt tilfeldig",
+        other => other,
+    }
+}
+
+/// Where a draw's seed came from (`ceremony`, `os_rng`).
+pub fn seed_source(code: &str) -> &str {
+    match code {
+        "ceremony" => "fra seremonien",
+        "os_rng" => "tilfeldig fra operativsystemet (ingen seremoni)",
+        other => other,
+    }
+}
+
+/// How a draw spreads its size over the strata (`by_size`, `by_risk_mass`).
+pub fn allocation(code: &str) -> &str {
+    match code {
+        "by_size" | "size" => "etter antall kontrakter",
+        "by_risk_mass" | "risk" => "etter risikomasse (sum av vekter)",
+        other => other,
+    }
+}
+
+/// A draw's strata mode (`none`, `industry`).
+pub fn strata_mode(code: &str) -> &str {
+    match code {
+        "none" => "ingen lagdeling",
+        "industry" => "ett lag per risikobransje",
+        other => other,
+    }
+}
+
+/// The model a planned draw size comes from (`poisson`, `binomial`).
+pub fn size_model(code: &str) -> &str {
+    match code {
+        "poisson" => "Poisson-modell",
+        "binomial" => "binomisk modell",
+        other => other,
+    }
+}
+
+// ----------------------------------------------------------------------------- cases
+// The case pages (issue 14): statuses, outcomes, findings, draw parts and history events.
+
+/// A case status (`under_vurdering`) as people say it («under vurdering»).
+pub fn case_status(code: &str) -> String {
+    code.parse::<crate::domain::case::CaseStatus>()
+        .map_or_else(|_| code.to_owned(), |s| s.label().to_owned())
+}
+
+/// A case outcome (`henvist_nav`) as people say it («henvist til NAV»).
+pub fn case_outcome(code: &str) -> String {
+    code.parse::<crate::domain::case::Outcome>()
+        .map_or_else(|_| code.to_owned(), |o| o.label().to_owned())
+}
+
+/// A finding's result (`ikke_bekreftet`) as people say it.
+pub fn finding_result(code: &str) -> String {
+    code.parse::<crate::domain::case::FindingResult>()
+        .map_or_else(|_| code.to_owned(), |r| r.label().to_owned())
+}
+
+/// Why a case exists (`draw`, `flag`).
+pub fn case_source(code: &str) -> &str {
+    match code {
+        "draw" => "trukket ut i en stikkprøve",
+        "flag" => "nådde høyeste risikonivå",
+        other => other,
+    }
+}
+
+
+
+/// An indicator id by its title in `rules` (the id when the rule set has no such indicator).
+pub fn indicator(rules: &RuleSet, id: &str) -> String {
+    rules
+        .indicators()
+        .iter()
+        .find(|i| i.id == id)
+        .map_or_else(|| id.to_owned(), |i| i.title.to_string())
+}
+
+/// A document kind (`hms_kort`) by its name («Oversikt over HMS-kort»).
+pub fn document(code: &str) -> String {
+    crate::domain::case::DocumentKind::parse(code).map_or_else(|| code.to_owned(), |d| d.label().to_owned())
+}
+
+/// One event of a case's history as a sentence: `kind` with what the event recorded.
+pub fn case_event(
+    rules: &RuleSet,
+    event: &crate::db::models::cases::EventRow,
+    assignee: Option<&str>,
+) -> String {
+    let or_blank = |v: &Option<String>| v.clone().unwrap_or_default();
+    match event.kind.as_str() {
+        "status" => format!("Status endret til «{}»", case_status(&or_blank(&event.status))),
+        "assign" => format!("Saken er tildelt {}", assignee.unwrap_or("en bruker")),
+        "note" => "Notat skrevet".into(),
+        "finding" => format!(
+            "Funn registrert for «{}»: {}",
+            indicator(rules, &or_blank(&event.indicator)),
+            finding_result(&or_blank(&event.result))
+        ),
+        "close_proposed" => format!(
+            "Foreslått lukket med utfall «{}»",
+            case_outcome(&or_blank(&event.outcome))
+        ),
+        "close_confirmed" => format!(
+            "Lukking bekreftet med utfall «{}»",
+            case_outcome(&or_blank(&event.outcome))
+        ),
+        "close_withdrawn" => "Forslaget om lukking er trukket tilbake".into(),
+        "reopen" => format!("Gjenåpnet: {}", or_blank(&event.text)),
+        "share" => format!("Delt med {}", agency(&or_blank(&event.agency))),
+        "unshare" => format!("Ikke lenger delt med {}", agency(&or_blank(&event.agency))),
+        "document_requested" => or_blank(&event.text),
+        "document_received" => "Dokumentene er mottatt".into(),
+        "evidence_added" => format!("Vedlegg lastet opp: {}", or_blank(&event.text)),
+        other => other.to_owned(),
     }
 }
 

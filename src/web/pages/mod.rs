@@ -5,6 +5,7 @@ mod auth;
 mod cases;
 mod charts;
 mod contracts;
+mod draws;
 pub mod format;
 mod imports;
 pub mod labels;
@@ -39,10 +40,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports/{id}", web::get().to(imports::report))
         .route("/contracts", web::get().to(contracts::list))
         .route("/contracts/{id}", web::get().to(contracts::detail))
-        .route("/cases/{id}", web::get().to(cases::detail))
+        .configure(cases::routes)
         .configure(suppliers::routes)
         .configure(rules::routes)
-        .configure(reports::routes);
+        .configure(reports::routes)
+        .configure(draws::routes);
 }
 
 /// The navigation every signed-in page shows; links depend on the role, and the section
@@ -134,12 +136,17 @@ struct HomePage {
     contracts_chart: Option<String>,
     contracts_table: Vec<(String, Vec<i64>)>,
     tier_names: Vec<(String, String)>,
-    imports: Option<Vec<(i64, String, String, i64, i64)>>,
+    imports: Option<Vec<ImportLine>>,
     draws: Option<Vec<(i64, String, i64, i64)>>,
     cases_chart: Option<String>,
     case_counts: Vec<(String, i64)>,
-    deadlines: Option<Vec<(i64, String, String, String, bool)>>,
+    deadlines: Option<Vec<DeadlineLine>>,
 }
+
+/// A recent import on the overview: id, file, when, rows stored, rows refused.
+type ImportLine = (i64, String, String, i64, i64);
+/// A deadline on the overview: case id, contract, documents, date, passed.
+type DeadlineLine = (i64, String, String, String, bool);
 
 pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
     use charts::{Bar, Segment};
