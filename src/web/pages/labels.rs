@@ -270,8 +270,6 @@ pub fn case_source(code: &str) -> &str {
     }
 }
 
-
-
 /// An indicator id by its title in `rules` (the id when the rule set has no such indicator).
 pub fn indicator(rules: &RuleSet, id: &str) -> String {
     rules
