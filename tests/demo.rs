@@ -54,7 +54,15 @@ struct Demo {
     base: String,
     passwords: BTreeMap<String, String>,
     banner: String,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+/// A test that fails half-way still stops its service.
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Demo {
@@ -114,7 +122,7 @@ impl Demo {
             base,
             passwords,
             banner,
-            stderr,
+            stderr: Some(stderr),
         }
     }
 
@@ -171,7 +179,7 @@ impl Demo {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = self.child.wait();
-        self.stderr.join().unwrap_or_default()
+        self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default()
     }
 }
 
