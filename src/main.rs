@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use anyhow::Context;
 use clap::Parser;
 use spotcheck::app::{self, FirstAdmin};
-use spotcheck::cli::{self, Cli, Command, Ctx};
+use spotcheck::cli::{self, Cli, Command, Ctx, ServeArgs};
 use spotcheck::config::{LogFormat, Settings};
 use spotcheck::service::rules::ActiveRules;
 
@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
     init_logging(settings.log_format);
     let mut stdout = std::io::stdout();
     match cli.command {
-        Command::Serve => serve(settings),
+        Command::Serve(args) => serve(settings, &args),
         Command::Migrate => {
             let pool = app::open_database(&settings)?;
             let mut conn = pool.get().context("database connection")?;
@@ -64,11 +64,29 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
-    tracing::info!(settings = ?settings, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
+fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = if args.demo {
+        spotcheck::service::demo::demo_settings(settings)
+    } else {
+        settings
+    };
+    tracing::info!(settings = ?settings, demo = args.demo, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
     let pool = app::open_database(&settings).context("opening the database")?;
+    if args.demo {
+        let state = spotcheck::service::demo::state(&mut *pool.get().context("database connection")?)?;
+        if state == spotcheck::service::demo::DemoState::Real {
+            eprintln!(
+                "spotcheck serve --demo: databasen inneholder allerede ekte data (kontrakter, brukere eller trekninger) \
+                 som ikke er demoen. Demoen blandes aldri inn i et ekte register: start demoen med en tom datamappe, \
+                 for eksempel SPOTCHECK_DATA_DIR=./demo-data spotcheck serve --demo."
+            );
+            std::process::exit(2);
+        }
+    }
     match app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())? {
         FirstAdmin::Exists => {}
+        // The demo sets the admin's password with the other demo users' and prints them all.
+        FirstAdmin::CreatedWithGeneratedPassword(_) | FirstAdmin::CreatedWithGivenPassword if args.demo => {}
         FirstAdmin::CreatedWithGivenPassword => {
             tracing::info!("created user 'admin' with the password from SPOTCHECK_ADMIN_PASSWORD");
         }
@@ -106,8 +124,22 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         ms = report.elapsed_ms,
         "rule set in force; rescored at start-up"
     );
+    let demo = if args.demo {
+        let report = spotcheck::service::demo::run(&pool, &settings, &rules).map_err(|e| match e {
+            spotcheck::service::demo::DemoError::RealData => anyhow::anyhow!(
+                "databasen inneholder ekte data som ikke er demoen; demoen blandes aldri inn i et ekte register"
+            ),
+            other => anyhow::Error::new(other).context("could not seed the demo"),
+        })?;
+        Some(report)
+    } else {
+        None
+    };
     let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     tracing::info!("listening on http://{}", settings.bind);
+    if let Some(report) = demo {
+        print_demo(&settings, &listener, &report);
+    }
     let enricher = (settings.enrich_poll_seconds > 0)
         .then(|| spotcheck::service::enrichment::Enricher::from_settings(pool.clone(), &settings))
         .transpose()
@@ -156,6 +188,40 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prints, in Norwegian and once, where to open the demo and each demo user's password
+/// (on stdout, deliberately not through the logger).
+fn print_demo(settings: &Settings, listener: &TcpListener, report: &spotcheck::service::demo::DemoReport) {
+    let default_base = Settings::default().base_url;
+    let base = match listener.local_addr() {
+        Ok(addr) if settings.base_url == default_base => format!("http://{addr}"),
+        _ => settings.base_url.trim_end_matches('/').to_owned(),
+    };
+    let mut text = String::new();
+    text.push_str(if report.seeded {
+        "\n  Demo: demoregisteret er lagt inn (fiktive kontrakter, leverandører, trekning og saker).\n"
+    } else {
+        "\n  Demo: demoregisteret finnes fra før; demobrukerne har fått nye passord.\n"
+    });
+    text.push_str(&format!("  Åpne {base}/login og logg inn som en av disse:\n\n"));
+    for u in &report.users {
+        let role = match u.agency {
+            Some(a) => format!("{} ({})", u.role.label(), a.label()),
+            None => u.role.label().to_owned(),
+        };
+        text.push_str(&format!(
+            "    bruker: {:<17} rolle: {:<34} passord: {}\n",
+            u.username, role, u.password
+        ));
+    }
+    text.push_str(&format!(
+        "\n  Passordene vises bare nå. E-post til kontaktpersonene ligger som .eml-filer i {}.\n  Demoen kontakter ikke nettet.\n\n",
+        settings.outbox_dir().display()
+    ));
+    let mut out = std::io::stdout().lock();
+    let _ =
+        std::io::Write::write_all(&mut out, text.as_bytes()).and_then(|()| std::io::Write::flush(&mut out));
 }
 
 /// Picks up a rule set that another instance (or `spotcheck rules import`) activated, so

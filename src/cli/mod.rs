@@ -47,7 +47,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the web service (creates the first admin on an empty database).
-    Serve,
+    Serve(ServeArgs),
     /// Run pending database migrations and exit.
     Migrate,
     /// Manage users, roles and API tokens.
@@ -105,6 +105,15 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+}
+
+/// `spotcheck serve` flags.
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Seed a demo register on an empty database (or reset the demo users' passwords on
+    /// one that holds the demo) and print the demo users; never contacts the network.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// How a command prints its result: for people, or one JSON object for scripts.

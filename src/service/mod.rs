@@ -13,12 +13,14 @@
 //! - [`scoring`]: rescoring stored contracts and suppliers, explanations;
 //! - [`draws`]: spot-check draws (spec, population, publish, views, verify);
 //! - [`liaisons`]: the contacts at the A-krim agencies who receive mail;
-//! - [`cases`]: the review of drawn contracts by the A-krim partners (workflow, access).
+//! - [`cases`]: the review of drawn contracts by the A-krim partners (workflow, access);
+//! - [`demo`]: `serve --demo`, a demo register seeded through the services above.
 
 pub mod auth;
 pub mod cases;
 pub mod contracts;
 pub mod dashboard;
+pub mod demo;
 pub mod draws;
 pub mod enrichment;
 pub mod imports;

@@ -204,3 +204,11 @@ pub fn actors_and_object_types(conn: &mut DbConn) -> Result<(Vec<String>, Vec<St
         .load(conn)?;
     Ok((actors, types))
 }
+
+/// Whether any entry records `action` (the demo's marker, for instance).
+pub fn has_action(conn: &mut DbConn, action: &str) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_log::table.filter(audit_log::action.eq(action)),
+    ))
+    .get_result(conn)?)
+}

@@ -795,3 +795,28 @@ pub fn contracts_in_risk_industries(conn: &mut DbConn) -> Result<i64, DbError> {
         .count()
         .get_result(conn)?)
 }
+
+/// Moves the deadline of document request `request` (the demo backdates one so that its
+/// reminder shows); false when there is no such request.
+pub fn set_document_deadline(
+    conn: &mut DbConn,
+    request: i64,
+    deadline: chrono::NaiveDate,
+) -> Result<bool, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    Ok(diesel::update(r::table.filter(r::id.eq(request)))
+        .set(r::deadline.eq(deadline))
+        .execute(conn)?
+        == 1)
+}
+
+/// The open document requests of case `case_id`, newest first (their ids).
+pub fn open_document_requests(conn: &mut DbConn, case_id: i64) -> Result<Vec<i64>, DbError> {
+    use crate::db::schema::case_document_requests as r;
+    Ok(r::table
+        .filter(r::case_id.eq(case_id))
+        .filter(r::received_at.is_null())
+        .order(r::id.desc())
+        .select(r::id)
+        .load(conn)?)
+}

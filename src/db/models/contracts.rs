@@ -286,3 +286,8 @@ pub fn set_owner(conn: &mut DbConn, id: i64, owner: i64) -> Result<(), DbError> 
     }
     Ok(())
 }
+
+/// How many contracts are stored, visible or not (the demo's "is this database empty").
+pub fn count_all(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(contracts::table.count().get_result(conn)?)
+}

@@ -456,6 +456,11 @@ pub fn audit_entries(conn: &mut DbConn, draw_id: i64) -> Result<Vec<(String, Str
         .load(conn)?)
 }
 
+/// How many draws are stored.
+pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(draws::table.count().get_result(conn)?)
+}
+
 /// Picks per draw and part (`weighted`, `uniform`) for the draws `ids`: `(draw_id, part, n)`.
 /// One grouped query, for lists of draws.
 pub fn part_counts(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String, i64)>, DbError> {

@@ -326,6 +326,8 @@ pub fn case_event(
 pub fn audit_action(code: &str) -> &str {
     match code {
         "user.create" => "Bruker opprettet",
+        "demo.seed" => "Demodata lagt inn",
+        "demo.backdate_document_request" => "Frist flyttet tilbake i demodata",
         "user.set_role" => "Rolle endret",
         "user.disable" => "Bruker deaktivert",
         "user.enable" => "Bruker aktivert",
