@@ -131,10 +131,10 @@ describe('spotcheck web UI in Chromium', { timeout: 120_000 }, () => {
         page.getByRole('navigation', { name: 'Hovedmeny' }).getByRole('link', { name: 'Kontrakter' }).click(),
       ]);
       assert.equal(await text(page.getByRole('heading', { level: 1 })), 'Kontrakter og risiko');
-      assert.match(await text(page.locator('table caption')), /^8 kontrakter, høyest risiko først/);
+      assert.match(await text(page.locator('table caption')), /^8 kontrakter \(side 1 av 1\)/);
       const contractRows = page.locator('table tbody tr');
       assert.equal(await contractRows.count(), 8);
-      const points = await page.locator('table tbody tr td:nth-child(6)').allInnerTexts();
+      const points = await page.locator('table tbody tr td:nth-child(8)').allInnerTexts();
       const scores = points.map((p) => parseInt(p, 10));
       assert.ok(scores.every((s) => Number.isInteger(s)), `every contract scored: ${points}`);
       assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'highest first');

@@ -88,6 +88,22 @@ pub fn evidence(rules: &RuleSet, key: &str, value: &serde_json::Value) -> String
     format!("{what}: {}", evidence_value(rules, key, value))
 }
 
+/// Why an indicator could not be computed, as stored (`supplier.employees: leverandøren er
+/// ikke slått opp …; contract.hours: …`), with each field named in words.
+pub fn missing(reason: &str) -> String {
+    reason
+        .split("; ")
+        .map(|part| match part.split_once(": ") {
+            Some((key, why)) => match crate::risk::describe_field(key) {
+                Some(desc) => format!("{}: {why}", capitalise(desc)),
+                None => part.to_owned(),
+            },
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn evidence_value(rules: &RuleSet, key: &str, v: &serde_json::Value) -> String {
     use serde_json::Value;
     match v {

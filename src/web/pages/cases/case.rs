@@ -196,7 +196,7 @@ fn explanation(rules: &RuleSet, a: &ExplainedAssessment) -> Explanation {
                     f.title
                         .clone()
                         .unwrap_or_else(|| labels::indicator(rules, &f.rule)),
-                    f.reason.clone().unwrap_or_default(),
+                    f.reason.as_deref().map(labels::missing).unwrap_or_default(),
                 )
             })
             .collect(),
