@@ -62,25 +62,6 @@ fn location(r: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-/// The text a person reads: the page without its tags (attribute values such as option
-/// values and hidden fields are not shown).
-fn visible_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Internal codes that must never be read on a page (as whole words).
 const CODES: [&str; 16] = [
     "innkjoper",
@@ -102,7 +83,7 @@ const CODES: [&str; 16] = [
 ];
 
 fn assert_no_codes(page: &str, what: &str) {
-    let text = visible_text(page);
+    let text = common::visible_text(page);
     let words: Vec<&str> = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
         .map(|w| w.trim_matches('.'))

@@ -156,7 +156,7 @@ async fn done(app: &TestApp, b: &Browser, r: reqwest::Response, id: i64) -> Stri
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
     let text = r.text().await.unwrap();
-    assert_eq!(status, 303, "{}", visible(&text));
+    assert_eq!(status, 303, "{}", common::visible_text(&text));
     assert!(location.starts_with(&format!("/cases/{id}?done=")), "{location}");
     let (status, page) = get(app, b, &location).await;
     assert_eq!(status, 200);
@@ -190,26 +190,8 @@ async fn upload(
         .unwrap()
 }
 
-/// The text a person reads: the page without its tags (attribute values are not shown).
-fn visible(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 fn no_codes(page: &str) {
-    let text = visible(page);
+    let text = common::visible_text(page);
     for code in CODES {
         assert!(!text.contains(code), "internal code «{code}» on the page: {text}");
     }
@@ -263,7 +245,11 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         "Flere enn to ledd underleverandører",
         "Ikke hentet fra Enhetsregisteret ennå",
     ] {
-        assert!(page.contains(want), "«{want}» missing: {}", visible(&page));
+        assert!(
+            page.contains(want),
+            "«{want}» missing: {}",
+            common::visible_text(&page)
+        );
     }
     no_codes(&page);
     assert!(page.contains("(fortsatt gjeldende)") && !page.contains("id=\"h-current\""));
@@ -333,7 +319,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert!(
         page.contains("<span class=\"field-error\">Kan være høyst 4000 tegn</span>"),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     // Assigning to someone of another agency: 422 naming the field.
     let r = post(&app, &ola, &format!("{base}/assign"), &[("user", "nina")]).await;
@@ -343,7 +329,10 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         page.contains("«nina» kan ikke få saken"),
         "the assignee's error is shown"
     );
-    assert!(!visible(&page).contains("akrim"), "no role codes in the message");
+    assert!(
+        !common::visible_text(&page).contains("akrim"),
+        "no role codes in the message"
+    );
     // A value not on the list (a hand-made request): told so, without the API's codes.
     let r = post(
         &app,
@@ -400,7 +389,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert!(
         page.contains("er passert: velg i dag eller en senere dato"),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     let next_week = in_days(7);
     let page = done(
@@ -442,7 +431,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         id,
     )
     .await;
-    assert!(page.contains("mottatt"), "{}", visible(&page));
+    assert!(page.contains("mottatt"), "{}", common::visible_text(&page));
 
     // Evidence: a hostile name is shown escaped; a program is refused beside the field.
     let hostile = "lønn' onmouseover='alert(1)' & <script>.txt";
@@ -464,7 +453,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert!(
         page.contains("lønn&#39; onmouseover=&#39;alert(1)&#39; &#38; script.txt"),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     assert!(!page.contains("' onmouseover='") && !page.contains("<script>"));
     let sha = spotcheck::sampling::sha256_hex_bytes(b"Timeliste uke 49\n");
@@ -555,7 +544,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert!(
         page.contains("Du foreslo selv lukkingen; en annen person må bekrefte den"),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     assert_eq!(count_events(&app, id, "close_confirmed"), 0);
 
@@ -834,7 +823,7 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     assert!(
         pos(&page, r2) < pos(&page, r1) && pos(&page, r1) < pos(&page, b1),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     assert!(page.contains("(passert)"), "the overdue deadline is marked");
     no_codes(&page);
@@ -870,7 +859,7 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     assert!(
         pos(&page, r1) < pos(&page, b1) && pos(&page, b1) < pos(&page, r2),
         "{}",
-        visible(&page)
+        common::visible_text(&page)
     );
     let (_, page) = get(&app, &kari, "/cases?deadline=overdue").await;
     assert!(page.contains("Ingen saker passer filtrene"));
@@ -879,7 +868,11 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
 
     // Assigned to me: none yet, and the page says what to do.
     let (_, page) = get(&app, &kari, "/cases?mine=1").await;
-    assert!(page.contains("Ingen saker passer filtrene"), "{}", visible(&page));
+    assert!(
+        page.contains("Ingen saker passer filtrene"),
+        "{}",
+        common::visible_text(&page)
+    );
     let r = post(&app, &kari, &format!("/cases/{b1}/assign"), &[("user", "kari")]).await;
     assert_eq!(r.status(), 303);
     let (_, page) = get(&app, &kari, "/cases?mine=1").await;
@@ -892,7 +885,11 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     assert!(page.contains("3 saker (side 1 av 1)"));
     let (status, page) = get(&app, &kari, "/cases?per_page=1&page=2").await;
     assert_eq!(status, 200);
-    assert!(page.contains("3 saker (side 2 av 3)"), "{}", visible(&page));
+    assert!(
+        page.contains("3 saker (side 2 av 3)"),
+        "{}",
+        common::visible_text(&page)
+    );
     assert!(pos(&page, b1) > 0 && page.contains("Forrige side") && page.contains("Neste side"));
 
     // A refused filter is shown beside its field, with what was chosen kept.

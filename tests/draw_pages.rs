@@ -201,24 +201,6 @@ fn element_text<'a>(html: &'a str, open: &str) -> &'a str {
     &html[start..end]
 }
 
-/// What a person reads: the text outside tags.
-fn visible_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Codes that must never be read on a page.
 const CODES: [&str; 8] = [
     "bygg_anlegg",
@@ -232,7 +214,7 @@ const CODES: [&str; 8] = [
 ];
 
 fn assert_no_codes(page: &str, what: &str) {
-    let text = visible_text(page);
+    let text = common::visible_text(page);
     for code in CODES {
         assert!(
             !text.contains(code),

@@ -15,24 +15,6 @@ use common::workbook::xlsx;
 use common::{Backend, PASSWORD, TestApp};
 use spotcheck::domain::roles::{Agency, Role};
 
-/// Text a person reads: the page without its tags (attributes and class names are not read).
-fn visible_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Codes that must never reach what people read.
 const CODES: [&str; 6] = [
     "bygg_anlegg",
@@ -44,7 +26,7 @@ const CODES: [&str; 6] = [
 ];
 
 fn assert_no_codes(html: &str, page: &str) {
-    let text = visible_text(html);
+    let text = common::visible_text(html);
     for code in CODES {
         assert!(
             !text.contains(code),
@@ -157,7 +139,7 @@ async fn overview_per_role(backend: Backend) {
     assert_eq!(status, 200);
     assert!(html.contains("<svg"), "a chart is drawn");
     assert!(html.contains("Kontrakter per bransje og risikonivå"));
-    let text = visible_text(&html);
+    let text = common::visible_text(&html);
     assert!(
         text.contains("Bygg og anlegg") && text.contains("Renhold"),
         "{text}"
@@ -181,7 +163,7 @@ async fn overview_per_role(backend: Backend) {
     let ola = app.login("ola", PASSWORD).await.unwrap();
     let (status, html) = page(&app, &ola, "/").await;
     assert_eq!(status, 200);
-    let text = visible_text(&html);
+    let text = common::visible_text(&html);
     assert!(
         !text.contains("register.xlsx") && !text.contains("Kontrakter per bransje"),
         "{text}"
@@ -191,7 +173,7 @@ async fn overview_per_role(backend: Backend) {
     // An innkjøper with no imports of their own sees an empty overview that says what to do.
     let anne = app.login("anne", PASSWORD).await.unwrap();
     let (_, html) = page(&app, &anne, "/").await;
-    let text = visible_text(&html);
+    let text = common::visible_text(&html);
     assert!(text.contains("Ingen kontrakter ennå"), "{text}");
     assert!(!text.contains("Bygg og Betong"), "{text}");
     app.stop();
@@ -206,7 +188,7 @@ async fn contract_list_filters_sorts_and_keeps_input(backend: Backend) {
     let (status, html) = page(&app, &kem, "/contracts?q=B-20").await;
     assert_eq!(status, 200);
     assert_eq!(rows(&html), 2, "B-200 and B-201");
-    assert!(visible_text(&html).contains("2 kontrakter"));
+    assert!(common::visible_text(&html).contains("2 kontrakter"));
 
     // Value bounds and sorting by value: highest first.
     let (_, html) = page(&app, &kem, "/contracts?min_kr=100+000&sort=value").await;
@@ -333,7 +315,7 @@ async fn supplier_pages(backend: Backend) {
     assert!(html.contains("href=\"/suppliers/923609016\""), "{html}");
     let (status, html) = page(&app, &kem, "/suppliers/923 609 016").await;
     assert_eq!(status, 200);
-    assert!(visible_text(&html).contains("Rent og Pent AS"));
+    assert!(common::visible_text(&html).contains("Rent og Pent AS"));
     let (status, _) = page(&app, &kem, "/suppliers/123").await;
     assert_eq!(status, 400);
     // A fresh look-up: refused without the form token, audited with it.
@@ -360,7 +342,7 @@ async fn supplier_pages(backend: Backend) {
     let (_, html) = page(&app, &kem, "/suppliers/923609016?sendt=1").await;
     assert!(html.contains("Nytt oppslag i Enhetsregisteret er bestilt"));
     assert!(
-        visible_text(&html).contains("venter på oppslag"),
+        common::visible_text(&html).contains("venter på oppslag"),
         "the job in words"
     );
     // Not for innkjøpere.
@@ -375,7 +357,7 @@ async fn rule_pages(backend: Backend) {
     let anne = app.login("anne", PASSWORD).await.unwrap();
     let (status, html) = page(&app, &anne, "/rules").await;
     assert_eq!(status, 200);
-    let text = visible_text(&html);
+    let text = common::visible_text(&html);
     assert!(
         text.contains("Bygg og anlegg") && text.contains("Renholdsregisteret"),
         "{text}"
@@ -489,7 +471,7 @@ async fn reports_page(backend: Backend) {
     let kem = app.login("kem", PASSWORD).await.unwrap();
     let (status, html) = page(&app, &kem, "/reports?from=2026-01-01&to=2026-12-31&year=2026").await;
     assert_eq!(status, 200);
-    let text = visible_text(&html);
+    let text = common::visible_text(&html);
     assert!(
         text.contains("Treffrate") && text.contains("Status for bystyret 2026"),
         "{text}"

@@ -149,6 +149,33 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener, workers: usize)
     Ok(server)
 }
 
+/// A `Content-Disposition` value that makes the browser save a file under `file_name`, never
+/// show it: an ASCII fallback (anything else as `_`) and the exact name percent-encoded
+/// (RFC 6266), so no name can break out of the header.
+pub(crate) fn attachment(file_name: &str) -> String {
+    let ascii: String = file_name
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ".-_ ".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// Error pages keep the signed-in user's menu (see [`error::with_menu`]).
 async fn error_pages_with_menu(
     req: actix_web::dev::ServiceRequest,

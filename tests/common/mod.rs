@@ -308,6 +308,25 @@ pub fn set_cookie_header(resp: &reqwest::Response, name: &str) -> Option<String>
         .map(str::to_owned)
 }
 
+/// The text a person reads: the page without its tags (attribute values such as option
+/// values, hidden fields and class names are not read), for the "no internal codes" checks.
+pub fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();

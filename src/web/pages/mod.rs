@@ -360,7 +360,7 @@ pub(crate) fn download(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.{ext}\""),
+                crate::web::attachment(&format!("{name}.{ext}")),
             ))
             .body(bytes),
     ))

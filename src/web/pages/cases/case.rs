@@ -1045,33 +1045,11 @@ pub async fn evidence_file(
     let (row, bytes) = state
         .db(move |c| service::cases::evidence_file(c, &who, &dir, id, evidence))
         .await?;
-    let ascii: String = row
-        .file_name
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() || ".-_ ".contains(ch) {
-                ch
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = row
-        .file_name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
     Ok(HttpResponse::Ok()
         .content_type(row.content_type.as_str())
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            crate::web::attachment(&row.file_name),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
