@@ -28,6 +28,7 @@ use crate::domain::roles::{Agency, Permission};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/style.css", web::get().to(stylesheet))
+        .route("/static/app.js", web::get().to(script))
         .route("/static/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon))
         .route("/login", web::get().to(auth::login_form))
@@ -118,6 +119,12 @@ pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .body(include_str!("../../../static/style.css"))
+}
+
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("../../../static/app.js"))
 }
 
 pub async fn favicon() -> HttpResponse {
