@@ -544,7 +544,48 @@ async fn import_errors_download(backend: Backend) {
     app.stop();
 }
 
+async fn a_refused_upload_keeps_the_form(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.add_user("anne", Role::Innkjoper, None);
+    let anne = app.login("anne", PASSWORD).await.unwrap();
+    let csrf = csrf_of(&app, &anne).await;
+    let r = app
+        .client
+        .post(app.url("/imports"))
+        .header("Cookie", format!("spotcheck_session={anne}"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", csrf)
+                .text("sheet", "Kontrakter 2026")
+                .text("dry_run", "on")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(common::fixture("import/empty.xlsx"))
+                        .file_name("tom.xlsx"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"file-error\""),
+        "the reason beside the file field: {html}"
+    );
+    assert!(html.contains("Filen ble ikke importert"));
+    assert!(html.contains("value=\"Kontrakter 2026\""), "the sheet as typed");
+    assert!(
+        html.contains("name=\"dry_run\" value=\"on\" checked"),
+        "the dry run as ticked"
+    );
+    assert!(html.contains("aria-label=\"Hovedmeny\""), "the menu stays");
+    assert_eq!(app.count("import_batches"), 0, "nothing stored");
+    app.stop();
+}
+
 backend_tests!(
+    a_refused_upload_keeps_the_form,
     import_errors_download,
     supplier_pages,
     rule_pages,

@@ -289,7 +289,7 @@ impl AppError {
     }
 
     /// What the person should do, in Norwegian for the web pages.
-    fn page_detail(&self) -> String {
+    pub(crate) fn page_detail(&self) -> String {
         match self {
             AppError::Unauthenticated => "Du må logge inn først.".into(),
             AppError::Forbidden => "Rollen din gir ikke tilgang til denne siden. Kontakt en administrator hvis du trenger tilgang.".into(),

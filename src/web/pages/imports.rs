@@ -9,7 +9,7 @@ use crate::domain::roles::Permission;
 use crate::export::{Cell, Table};
 use crate::service;
 use crate::web::AppState;
-use crate::web::error::PageError;
+use crate::web::error::{AppError, PageError};
 use crate::web::extract::{WebUser, read_upload, uploader_scope};
 
 #[derive(Template)]
@@ -19,22 +19,43 @@ struct ImportsPage {
     batches: Vec<BatchRow>,
     all: bool,
     max_mb: u64,
+    /// Why the last upload was refused, shown beside the file field.
+    error: Option<String>,
+    /// The form's other fields as they were sent: sheet, mapping, dry run.
+    sheet: String,
+    mapping: String,
+    dry_run: bool,
 }
 
-pub async fn list(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
-    user.require(Permission::ViewOwnImports)?;
+async fn imports_page(
+    state: &AppState,
+    user: &WebUser,
+    refused: Option<(String, String, String, bool)>,
+) -> Result<String, PageError> {
     let scope = uploader_scope(&user.user);
     let all = scope.is_none();
     let batches = state
         .db(move |c| service::imports::list_batches(c, scope, 200))
         .await?;
-    let page = ImportsPage {
-        nav: Nav::at(&user, "/imports"),
+    let (error, sheet, mapping, dry_run) = match refused {
+        Some((e, s, m, d)) => (Some(e), s, m, d),
+        None => (None, String::new(), String::new(), false),
+    };
+    render(&ImportsPage {
+        nav: Nav::at(user, "/imports"),
         batches,
         all,
         max_mb: state.settings.max_upload_bytes / (1024 * 1024),
-    };
-    Ok(html(render(&page)?))
+        error,
+        sheet,
+        mapping,
+        dry_run,
+    })
+}
+
+pub async fn list(state: web::Data<AppState>, user: WebUser) -> Result<HttpResponse, PageError> {
+    user.require(Permission::ViewOwnImports)?;
+    Ok(html(imports_page(&state, &user, None).await?))
 }
 
 #[derive(Template)]
@@ -59,7 +80,31 @@ pub async fn upload(
         Some(&user.csrf_token),
     )
     .await?;
-    let report = upload.import(&state, &user.user).await?;
+    let field = |k: &str| upload.fields.get(k).cloned().unwrap_or_default();
+    let typed = (
+        field("sheet"),
+        field("mapping"),
+        !field("dry_run").trim().is_empty(),
+    );
+    let report = match upload.import(&state, &user.user).await {
+        Ok(r) => r,
+        // A file or option the import refuses: the upload page again, the reason beside the
+        // file field and the other fields as they were typed.
+        Err(
+            e @ (AppError::Unprocessable(_)
+            | AppError::BadRequest(_)
+            | AppError::PayloadTooLarge(_)
+            | AppError::InvalidField(_)),
+        ) => {
+            let status = e.status();
+            let body =
+                imports_page(&state, &user, Some((e.page_detail(), typed.0, typed.1, typed.2))).await?;
+            let mut resp = html(body);
+            *resp.status_mut() = status;
+            return Ok(resp);
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(html(render(&ImportReportPage {
         nav: Nav::at(&user, "/imports"),
         report,
