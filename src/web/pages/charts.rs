@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 /// One part of a bar: its name (for the legend and tooltip), value and colour level (the
-/// CSS class `seg-N`, N = 0..=3 like the tiers; 4 for "not scored").
+/// CSS class `seg-N`, N = 0..=3 like the tiers; 4 for "not scored"; 5 for a plain count).
 pub struct Segment {
     pub label: String,
     pub value: i64,
@@ -70,7 +70,7 @@ pub fn stacked_bars(id: &str, title: &str, bars: &[Bar]) -> String {
                 svg,
                 r#"<rect x="{x}" y="{y}" width="{w}" height="{}" class="seg-{}"><title>{}: {}</title></rect>"#,
                 ROW_H - 8,
-                seg.level.min(4),
+                seg.level.min(5),
                 escape(&seg.label),
                 seg.value
             );

@@ -270,13 +270,13 @@ pub async fn home(state: web::Data<AppState>, user: WebUser) -> Result<HttpRespo
         if counts.iter().any(|(_, n)| *n > 0) {
             let bars: Vec<Bar> = case_counts
                 .iter()
-                .enumerate()
-                .map(|(i, (label, n))| Bar {
+                .map(|(label, n)| Bar {
                     label: capitalise(label),
                     segments: vec![Segment {
                         label: label.clone(),
                         value: *n,
-                        level: [3, 2, 1, 0][i.min(3)],
+                        // A status is not a risk: one plain colour, not the tiers'.
+                        level: 5,
                     }],
                 })
                 .collect();
