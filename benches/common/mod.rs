@@ -1,6 +1,7 @@
 //! Helpers shared by the benches (each bench is its own crate root and includes this with
 //! `mod common;`). The seeded generator, the xlsx builder and the rule-set loader are the
 //! tests' own files (`tests/common/`), so benches and tests draw the same numbers from a seed.
+//! The examples that `bench/compare.sh` runs include this module too.
 #![allow(dead_code)]
 
 #[path = "../../tests/common/rng.rs"]
@@ -9,6 +10,9 @@ pub mod rng;
 pub mod rules;
 #[path = "../../tests/common/workbook.rs"]
 pub mod workbook;
+
+/// The import benches' register (also written by `examples/make_register.rs`).
+pub mod register;
 
 /// A `kB` field of /proc/self/status (`VmRSS:`, `VmHWM:`), 0 where there is none.
 pub fn vm_kb(field: &str) -> u64 {
