@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Nav, Params, download, html, labels, render};
+use super::{Nav, Params, download, html, html_with_status, labels, render};
 use crate::db::models::assessments::AssessmentRow;
 use crate::db::models::contracts::{Contract, ContractFilter, ContractSort, ContractWithRisk};
 use crate::domain::oslo;
@@ -339,9 +339,7 @@ pub async fn list(
     } else {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut resp = html(render(&body)?);
-    *resp.status_mut() = status;
-    Ok(resp)
+    Ok(html_with_status(status, render(&body)?))
 }
 
 #[derive(Template)]

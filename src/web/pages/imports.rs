@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Nav, download, html, render};
+use super::{Nav, download, html, html_with_status, render};
 use crate::db::models::imports::{BatchRow, ImportReport};
 use crate::domain::roles::Permission;
 use crate::export::{Cell, Table};
@@ -99,9 +99,7 @@ pub async fn upload(
             let status = e.status();
             let body =
                 imports_page(&state, &user, Some((e.page_detail(), typed.0, typed.1, typed.2))).await?;
-            let mut resp = html(body);
-            *resp.status_mut() = status;
-            return Ok(resp);
+            return Ok(html_with_status(status, body));
         }
         Err(e) => return Err(e.into()),
     };

@@ -4,11 +4,10 @@
 //! error beside the field the service named.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Nav, html, labels, render};
+use super::{Nav, html, html_with_status, labels, render, see_other};
 use crate::db::DbError;
 use crate::db::models::Actor;
 use crate::domain::liaison::{FieldError, LiaisonDraft, NoticeKind, Problem};
@@ -211,19 +210,6 @@ impl EditPage {
     }
 }
 
-fn with_status(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
-
-fn see_other(location: String) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
-
 #[derive(serde::Deserialize)]
 pub struct Done {
     done: Option<String>,
@@ -338,7 +324,7 @@ pub async fn create(
         form: FormValues::of(&rules, &form.draft),
         refusal: Some(refused),
     };
-    Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&page)?))
+    Ok(html_with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&page)?))
 }
 
 pub async fn edit(
@@ -387,7 +373,7 @@ pub async fn update(
         form: FormValues::of(&rules, &form.draft),
         refusal: Some(refused),
     };
-    Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&page)?))
+    Ok(html_with_status(StatusCode::UNPROCESSABLE_ENTITY, render(&page)?))
 }
 
 #[derive(serde::Deserialize, Default)]

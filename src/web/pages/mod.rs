@@ -104,10 +104,22 @@ impl Nav {
 }
 
 pub(crate) fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
+    html_with_status(actix_web::http::StatusCode::OK, body)
+}
+
+/// A page with another status than 200: a refused form (422, 409, 413) shown again.
+pub(crate) fn html_with_status(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+/// 303 to `location`: where a successful POST sends the browser.
+pub(crate) fn see_other(location: impl Into<String>) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.into()))
+        .finish()
 }
 
 pub(crate) fn render(t: &impl Template) -> Result<String, PageError> {

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Nav, labels, render};
+use super::{Nav, labels, render, see_other};
 use crate::db::models::Actor;
 use crate::db::models::outbox::MessageSummary;
 use crate::db::{Conflict, DbError};
@@ -232,9 +232,7 @@ pub async fn retry(
         .db(move |c| Ok::<_, DbError>(service::outbox::retry(c, &actor, id)))
         .await?;
     match outcome {
-        Ok(m) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/outbox?done=retried&id={}", m.id)))
-            .finish()),
+        Ok(m) => Ok(see_other(format!("/outbox?done=retried&id={}", m.id))),
         Err(DbError::Conflict(Conflict::MessageNotDead { id, status })) => {
             let view = View {
                 status: None,

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Datelike;
 
-use super::{Nav, Params, download, html, render};
+use super::{Nav, Params, download, html_with_status, render};
 use crate::domain::oslo;
 use crate::domain::roles::Permission;
 use crate::export::{Cell, Table};
@@ -162,10 +162,10 @@ async fn show(
         year: year_text,
         errors,
     };
-    let failed = !body.errors.is_empty();
-    let mut resp = html(render(&body)?);
-    if failed {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    let status = if body.errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(html_with_status(status, render(&body)?))
 }

@@ -3,12 +3,11 @@
 //! its activations; `/rules/edit` lets Kemneren change the files, check them (every error
 //! with file and line, beside the file it is in) and put them in force.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Nav, html, labels, render};
+use super::{Nav, html, html_with_status, labels, render, see_other};
 use crate::db::models::Actor;
 use crate::db::models::assessments::Activation;
 use crate::domain::oslo;
@@ -222,16 +221,14 @@ async fn edit_submit(
             })
             .await?;
         return match out {
-            Ok(r) => Ok(HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    format!(
-                        "/rules?aktivert={}",
-                        url::form_urlencoded::byte_serialize(r.version.as_bytes()).collect::<String>()
-                    ),
-                ))
-                .finish()),
-            Err(e) => unprocessable(render(&page(&files, e.errors, None))?),
+            Ok(r) => Ok(see_other(format!(
+                "/rules?aktivert={}",
+                url::form_urlencoded::byte_serialize(r.version.as_bytes()).collect::<String>()
+            ))),
+            Err(e) => Ok(html_with_status(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                render(&page(&files, e.errors, None))?,
+            )),
         };
     }
     let checked = files.clone();
@@ -247,12 +244,9 @@ async fn edit_submit(
             );
             Ok(html(render(&page(&files, Vec::new(), Some(notice)))?))
         }
-        Err(e) => unprocessable(render(&page(&files, e.errors, None))?),
+        Err(e) => Ok(html_with_status(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            render(&page(&files, e.errors, None))?,
+        )),
     }
-}
-
-fn unprocessable(body: String) -> Result<HttpResponse, PageError> {
-    let mut resp = html(body);
-    *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(resp)
 }

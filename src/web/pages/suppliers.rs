@@ -2,12 +2,11 @@
 //! `/suppliers/{orgnr}` (register facts with their source and fetch time, the main unit's,
 //! approval statuses, the look-up job) with a button that asks for a fresh look-up.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Nav, Params, html, labels, render};
+use super::{Nav, Params, html, labels, render, see_other};
 use crate::brreg::{Employees, UnitFacts};
 use crate::db::models::Actor;
 use crate::domain::oslo;
@@ -278,7 +277,5 @@ async fn refresh(
     state
         .db(move |c| service::suppliers::refresh(c, &actor, &o))
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/suppliers/{}?sendt=1", orgnr.0)))
-        .finish())
+    Ok(see_other(format!("/suppliers/{}?sendt=1", orgnr.0)))
 }

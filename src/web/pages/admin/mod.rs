@@ -4,8 +4,7 @@
 mod audit;
 mod users;
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(users::list))
@@ -31,13 +30,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(users::revoke_token),
         )
         .route("/admin/audit", web::get().to(audit::page));
-}
-
-/// 303 to `location` (after a successful POST).
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_owned()))
-        .finish()
 }
 
 /// A value for a query string.

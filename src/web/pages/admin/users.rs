@@ -4,12 +4,11 @@
 //! again with what was typed (never a password) and the error beside its field.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{FieldErrors, path_segment, see_other};
+use super::{FieldErrors, path_segment};
 use crate::auth::AuthError;
 use crate::db::models::Actor;
 use crate::db::models::tokens::TokenInfo;
@@ -23,6 +22,7 @@ use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
 use crate::web::extract::WebUser;
 use crate::web::pages::{Nav, html, render};
+use crate::web::pages::{html_with_status, see_other};
 
 const AGENCIES: [Agency; 5] = [
     Agency::Arbeidstilsynet,
@@ -103,13 +103,6 @@ struct UsersPage {
     notice: Option<String>,
     form: NewUserValues,
     errors: FieldErrors,
-}
-
-fn page_with_status(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
 }
 
 #[derive(Deserialize)]
@@ -244,10 +237,7 @@ pub async fn create(
                 .await?;
             match outcome {
                 Ok(created) => {
-                    return Ok(see_other(&format!(
-                        "{}?done=created",
-                        UserLine::of(&created).href
-                    )));
+                    return Ok(see_other(format!("{}?done=created", UserLine::of(&created).href)));
                 }
                 Err(e) => account_refusal(e, "username"),
             }
@@ -267,7 +257,7 @@ pub async fn create(
         },
         errors,
     };
-    Ok(page_with_status(status, render(&page)?))
+    Ok(html_with_status(status, render(&page)?))
 }
 
 /// A token as the user's page lists it (never the secret).
@@ -368,7 +358,7 @@ async fn user_page(
         token_days,
         errors: extras.errors,
     };
-    Ok(page_with_status(status, render(&page)?))
+    Ok(html_with_status(status, render(&page)?))
 }
 
 pub async fn detail(
@@ -430,7 +420,7 @@ pub async fn set_role(
                 .db(move |c| Ok::<_, DbError>(service::users::set_role(c, &actor, &target, role, agency)))
                 .await?;
             match outcome {
-                Ok(u) => return Ok(see_other(&format!("{}?done=role", UserLine::of(&u).href))),
+                Ok(u) => return Ok(see_other(format!("{}?done=role", UserLine::of(&u).href))),
                 Err(e) => db_refusal(e, "role"),
             }
         }
@@ -473,7 +463,7 @@ async fn set_disabled(
         match outcome {
             Ok(u) => {
                 let done = if disabled { "disabled" } else { "enabled" };
-                return Ok(see_other(&format!("{}?done={done}", UserLine::of(&u).href)));
+                return Ok(see_other(format!("{}?done={done}", UserLine::of(&u).href)));
             }
             Err(e) => db_refusal(e, "access"),
         }
@@ -527,7 +517,7 @@ pub async fn set_password(
         .await?;
     let (status, errors) = match outcome {
         Ok(()) => {
-            return Ok(see_other(&format!(
+            return Ok(see_other(format!(
                 "/admin/users/{}?done=password",
                 path_segment(&name)
             )));
@@ -643,7 +633,7 @@ pub async fn revoke_token(
     state
         .db(move |c| service::users::revoke_token_of(c, &actor, &target, id))
         .await?;
-    Ok(see_other(&format!(
+    Ok(see_other(format!(
         "/admin/users/{}?done=revoked",
         path_segment(&name)
     )))

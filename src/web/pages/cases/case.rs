@@ -24,7 +24,7 @@ use crate::service::scoring::ExplainedAssessment;
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
 use crate::web::extract::{WebUser, read_upload};
-use crate::web::pages::{Nav, format, html, labels, render};
+use crate::web::pages::{Nav, format, labels, render};
 
 /// What a refused form had in it, to show again, and why it was refused.
 #[derive(Default)]
@@ -594,9 +594,7 @@ async fn page(
         ),
     };
     body.notice = notice;
-    let mut resp = html(render(&body)?);
-    *resp.status_mut() = status;
-    Ok(resp)
+    Ok(crate::web::pages::html_with_status(status, render(&body)?))
 }
 
 #[derive(Deserialize)]
@@ -637,9 +635,9 @@ async fn finish<T>(
 ) -> Result<HttpResponse, PageError> {
     let (status, key, message) = match result {
         Ok(_) => {
-            return Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/cases/{id}?done={form}#{form}")))
-                .finish());
+            return Ok(crate::web::pages::see_other(format!(
+                "/cases/{id}?done={form}#{form}"
+            )));
         }
         Err(AppError::InvalidField(f)) => (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Nav, html, labels, render};
+use super::{Nav, labels, render};
 use crate::domain::case::CaseStatus;
 use crate::domain::oslo;
 use crate::domain::roles::{Agency, Permission};
@@ -269,9 +269,7 @@ pub async fn queue(
     } else {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut resp = html(render(&body)?);
-    *resp.status_mut() = status;
-    Ok(resp)
+    Ok(crate::web::pages::html_with_status(status, render(&body)?))
 }
 
 fn row(rules: &crate::risk::RuleSet, item: &CaseListItem, today: chrono::NaiveDate) -> Row {

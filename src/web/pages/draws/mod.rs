@@ -15,14 +15,14 @@
 pub mod form;
 mod view;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use self::form::{FormErrors, WizardForm};
 use self::view::{DrawPageView, ListRow, PreviewView};
-use super::{Nav, render};
+use super::{Nav, html_with_status, render, see_other};
 use crate::domain::roles::{Agency, Permission};
 use crate::export::{Cell, Table};
 use crate::sampling::UniformShare;
@@ -47,19 +47,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// How many draws the list shows (newest first).
 const LIST_LIMIT: i64 = 500;
-
-fn page(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
-
-fn see_other(location: String) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
 
 fn csrf_of(pairs: &[(String, String)]) -> &str {
     field(pairs, "csrf_token")
@@ -156,7 +143,7 @@ async fn list(
     let rows: Vec<ListRow> = items.iter().map(ListRow::of).collect();
     match format.as_deref() {
         Some(f) => export(&rows, f == "csv"),
-        None => Ok(page(
+        None => Ok(html_with_status(
             StatusCode::OK,
             render(&ListPage {
                 nav: Nav::at(&user, "/draws"),
@@ -250,7 +237,7 @@ fn new_page(
         .iter()
         .map(|t| (t.id.clone(), t.label.clone()))
         .collect();
-    Ok(page(
+    Ok(html_with_status(
         status,
         render(&NewPage {
             nav: Nav::at(user, "/draws"),
@@ -374,7 +361,7 @@ async fn show_preview(
             seed_error,
         })?,
     };
-    Ok(page(status, body))
+    Ok(html_with_status(status, body))
 }
 
 /// `POST /draws/new/preview`: step 2 (population, strata, fingerprint) with step 3 (seed).
@@ -551,7 +538,7 @@ async fn draw_page(
         extend_share: extend.share,
         extend_errors: extend.errors,
     };
-    Ok(page(status, render(&body)?))
+    Ok(html_with_status(status, render(&body)?))
 }
 
 /// `GET /draws/{id}`: the draw, its verification and what can be done with it.
@@ -603,7 +590,7 @@ async fn ceremony_result(
     let id = path.into_inner();
     let detail = state.db(move |c| draws::detail(c, id)).await?;
     let rules = state.rule_set();
-    Ok(page(
+    Ok(html_with_status(
         StatusCode::OK,
         render(&CeremonyResultPage {
             d: DrawPageView::of(&rules, &detail),
