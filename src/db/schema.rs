@@ -249,6 +249,14 @@ diesel::table! {
         version -> Text,
         files -> Text,
         created_at -> Timestamp,
+        plan -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assessment_texts (id) {
+        id -> BigInt,
+        text -> Text,
     }
 }
 
@@ -281,6 +289,7 @@ diesel::table! {
         explanation -> Text,
         reason -> Text,
         assessed_at -> Timestamp,
+        record -> Nullable<Binary>,
     }
 }
 

@@ -71,6 +71,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// The names of the indicator's evidence, sorted (the keys of its findings' evidence).
+    pub(crate) fn evidence_names(&self) -> impl Iterator<Item = &str> {
+        self.evidence.iter().map(|(name, _)| name.as_str())
+    }
+
     pub(crate) fn new(ind: &Indicator) -> Prepared {
         let mut evidence: Vec<(Text, Ref)> = Vec::new();
         for c in ind.applies_when.iter().chain(std::iter::once(&ind.condition)) {

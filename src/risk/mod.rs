@@ -22,6 +22,7 @@ mod industry;
 mod input;
 mod load;
 mod params;
+pub mod record;
 mod text;
 mod tiers;
 mod value;

@@ -1113,9 +1113,10 @@ pub fn workbench(
     };
     let history = crate::db::models::assessments::contract_history(c, d.contract.id)?;
     // An explanation that no longer reads is logged and left out: the case stays workable.
+    let mut reader = crate::db::models::assessments::ExplanationReader::new();
     let mut explain = |row: &crate::db::models::assessments::AssessmentRow| {
         let rules = scoring::rule_set_of_version(c, active, &row.rule_set_version)?;
-        match scoring::explain(row, rules.as_deref()) {
+        match scoring::explain(c, &mut reader, row, rules.as_deref()) {
             Ok(a) => Ok(Some(a)),
             Err(DbError::Corrupt(m)) => {
                 tracing::warn!(case = id, assessment = row.id, error = %m, "assessment not shown");

@@ -41,7 +41,8 @@ fn explained(
     let current = match history.first() {
         Some(row) => {
             let rules = scoring::rule_set_of_version(conn, active, &row.rule_set_version)?;
-            Some(scoring::explain(row, rules.as_deref())?)
+            let mut reader = assessments::ExplanationReader::new();
+            Some(scoring::explain(conn, &mut reader, row, rules.as_deref())?)
         }
         None => None,
     };

@@ -121,7 +121,7 @@ pub fn inspection_list(
         let Some(l) = lines.get(&r.contract_id) else {
             continue;
         };
-        let fired = crate::service::notices::fired_rule_ids(l.explanation.as_deref());
+        let fired = &l.fired;
         let titles: Vec<&str> = fired
             .iter()
             .map(|id| indicator.get(id.as_str()).map_or(id.as_str(), |t| t.0))

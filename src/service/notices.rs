@@ -33,22 +33,6 @@ fn decode(stored: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// The ids of the indicators that fired, from a stored explanation.
-pub fn fired_rule_ids(explanation: Option<&str>) -> Vec<String> {
-    let Some(v) = explanation.and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok()) else {
-        return Vec::new();
-    };
-    v.get("fired")
-        .and_then(|f| f.as_array())
-        .map(|fired| {
-            fired
-                .iter()
-                .filter_map(|f| f.get("rule").and_then(|r| r.as_str()).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Lines for `rows`, with names from `rules` (an id the set no longer has is shown as is).
 fn candidates(
     rules: &RuleSet,
@@ -80,7 +64,8 @@ fn candidates(
                     .iter()
                     .map(|i| industry_name.get(i.as_str()).copied().unwrap_or(i).to_owned())
                     .collect(),
-                fired: fired_rule_ids(r.explanation.as_deref())
+                fired: r
+                    .fired
                     .iter()
                     .map(|id| title.get(id.as_str()).copied().unwrap_or(id).to_owned())
                     .collect(),
@@ -366,17 +351,4 @@ pub fn queue_document_reminders(c: &mut DbConn, now: NaiveDateTime) -> Result<us
         });
     }
     outbox::enqueue(c, &messages, now.min(crate::db::models::now()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fired_rules_are_read_from_the_stored_explanation() {
-        let e = r#"{"industries":["renhold"],"fired":[{"rule":"a","weight":3},{"rule":"b"}],"not_computable":[]}"#;
-        assert_eq!(fired_rule_ids(Some(e)), ["a", "b"]);
-        assert!(fired_rule_ids(Some("[]")).is_empty());
-        assert!(fired_rule_ids(None).is_empty());
-    }
 }

@@ -168,7 +168,14 @@ pub fn load_active(conn: &mut DbConn, actor: &Actor) -> Result<RuleSet, RulesErr
 /// one transaction. Returns whether it was a new activation.
 pub fn activate(conn: &mut DbConn, actor: &Actor, rules: &RuleSet) -> Result<bool, DbError> {
     write_tx(conn, |c| {
-        let new = assessments::record_activation(c, rules.version(), rules.sources(), actor.as_str(), now())?;
+        let new = assessments::record_activation(
+            c,
+            rules.version(),
+            rules.sources(),
+            &crate::risk::record::Plan::of(rules),
+            actor.as_str(),
+            now(),
+        )?;
         if new {
             audit::append(
                 c,

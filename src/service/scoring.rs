@@ -22,15 +22,18 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::brreg::UnitFacts;
 use crate::brreg::approvals::StatusClass;
-use crate::db::models::assessments::{self, ContractInputRow, CurrentMark, LoadedRegister, NewAssessment};
+use crate::db::models::assessments::{
+    self, ContractInputRow, CurrentMark, ExplanationReader, LoadedRegister, NewAssessment, TextIds,
+};
 use crate::db::models::audit;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError};
+use crate::risk::record::{self, Plan};
 use crate::risk::{
     ApprovalFact, ApprovalStatus, Assessment, AssessmentInput, ContractFacts, Coverage, RuleSet, Score,
     SupplierInput,
@@ -167,6 +170,8 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
         // In chunks, so memory stays bounded by the chunk (explanations are ~1.5 kB each),
         // not by the register; all chunks are in the one transaction.
         let mut rule_set_stored = false;
+        let plan = Plan::of(rules);
+        let mut texts = TextIds::new();
         let mut entered_top: Vec<i64> = Vec::new();
         for chunk in rows.chunks(RECORD_CHUNK) {
             let mut recorded = Vec::new();
@@ -182,7 +187,8 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
             }
             report.contracts_recorded += recorded.len() as u64;
             if let Some(top) = rules.tiers().last() {
-                entered_top.extend(recorded.iter().filter_map(|a| {
+                entered_top.extend(recorded.iter().filter_map(|p| {
+                    let a = &p.row;
                     let id = a.contract_id?;
                     let before = contract_marks.get(&id).map(|m| m.tier.as_str());
                     (a.tier == top.id && before != Some(top.id.as_str())).then_some(id)
@@ -192,8 +198,9 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
             // waits for a whole run.
             crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
                 if !rule_set_stored {
-                    assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                    assessments::ensure_rule_set(c, rules.version(), rules.sources(), &plan, at)?;
                 }
+                let recorded = encode_records(c, &plan, &mut texts, recorded)?;
                 assessments::record_contract_assessments(c, &recorded)?;
                 Ok(())
             })?;
@@ -240,9 +247,10 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
             {
                 continue;
             }
-            supplier_records.push(new_assessment(
-                None, orgnr, &world, &a, input_sha, result_sha, opts, at,
-            ));
+            supplier_records.push(Pending {
+                row: new_assessment(None, orgnr, &world, &a, input_sha, result_sha, opts, at),
+                assessment: a,
+            });
         }
         report.suppliers_recorded = supplier_records.len() as u64;
 
@@ -254,7 +262,9 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
             report.cases_opened =
                 crate::service::cases::open_flag_cases(c, &entered_top, &opts.actor, at)? as u64;
             if report.contracts_recorded > 0 || !supplier_records.is_empty() {
-                assessments::ensure_rule_set(c, rules.version(), rules.sources(), at)?;
+                assessments::ensure_rule_set(c, rules.version(), rules.sources(), &plan, at)?;
+                let supplier_records =
+                    encode_records(c, &plan, &mut texts, std::mem::take(&mut supplier_records))?;
                 assessments::record_supplier_assessments(c, &supplier_records)?;
                 audit::append(
                     c,
@@ -542,65 +552,7 @@ fn unchanged(mark: Option<&CurrentMark>, version: &str, input_sha: &str, result_
     })
 }
 
-/// The explanation as stored: rule ids with their evidence and reasons. Titles, reasons
-/// to care and sources are the rule set's, stored once per version in `rule_sets`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StoredExplanation {
-    pub industries: Vec<String>,
-    pub fired: Vec<StoredFinding>,
-    pub not_computable: Vec<StoredFinding>,
-    pub passed: Vec<String>,
-    pub approvals_loaded_at: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StoredFinding {
-    pub rule: String,
-    pub weight: u32,
-    pub evidence: serde_json::Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// [`StoredExplanation`] borrowed from an [`Assessment`], serialised without building
-/// intermediate JSON values (a rescoring writes one per contract).
-#[derive(Serialize)]
-struct StoredExplanationRef<'a> {
-    industries: &'a [crate::risk::Text],
-    fired: Vec<StoredFindingRef<'a>>,
-    not_computable: Vec<StoredFindingRef<'a>>,
-    passed: &'a [crate::risk::Text],
-    approvals_loaded_at: &'a BTreeMap<String, NaiveDateTime>,
-}
-
-#[derive(Serialize)]
-struct StoredFindingRef<'a> {
-    rule: &'a str,
-    weight: u32,
-    evidence: &'a crate::risk::Evidence,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
-/// The stored explanation of `a` as JSON (the shape of [`StoredExplanation`]).
-pub fn stored_explanation_json(a: &Assessment) -> String {
-    fn finding(f: &crate::risk::Finding) -> StoredFindingRef<'_> {
-        StoredFindingRef {
-            rule: f.rule.as_str(),
-            weight: f.weight,
-            evidence: &f.evidence,
-            reason: f.reason.as_deref(),
-        }
-    }
-    let r = StoredExplanationRef {
-        industries: &a.industries,
-        fired: a.fired.iter().map(finding).collect(),
-        not_computable: a.not_computable.iter().map(finding).collect(),
-        passed: &a.passed,
-        approvals_loaded_at: &a.approvals_loaded_at,
-    };
-    serde_json::to_string(&r).unwrap_or_default()
-}
+pub use crate::risk::record::{StoredExplanation, StoredFinding};
 
 /// `,renhold,bygg,` (so one industry is found with `LIKE '%,renhold,%'`).
 pub fn industries_column(industries: &[String]) -> String {
@@ -642,7 +594,9 @@ fn new_assessment(
         max_possible_score: i32::try_from(a.max_possible_score).unwrap_or(i32::MAX),
         tier: a.tier.to_string(),
         industries: industries_column(&industries),
-        explanation: stored_explanation_json(a),
+        // Made in the write transaction (`encode_records`): it numbers repeated texts there.
+        explanation: String::new(),
+        record: None,
         reason: opts.reason.clone(),
         assessed_at: at,
     }
@@ -652,7 +606,39 @@ fn new_assessment(
 struct Outcome {
     coverage: Coverage,
     tiers: BTreeMap<String, u64>,
-    recorded: Vec<NewAssessment>,
+    recorded: Vec<Pending>,
+}
+
+/// An assessment to record, with the assessment its record is made from (in the write
+/// transaction, see [`encode_records`]).
+struct Pending {
+    row: NewAssessment,
+    assessment: Assessment,
+}
+
+/// Makes the records of `pending` ([`crate::risk::record`]), numbering their repeated texts
+/// in `assessment_texts`; inside the write transaction that stores them. An assessment whose
+/// record cannot be made (it does not fit the plan: a bug, never expected) keeps its
+/// explanation as JSON instead, so nothing it decided is lost.
+fn encode_records(
+    c: &mut DbConn,
+    plan: &Plan,
+    texts: &mut TextIds,
+    pending: Vec<Pending>,
+) -> Result<Vec<NewAssessment>, DbError> {
+    let mut out = Vec::with_capacity(pending.len());
+    for Pending { mut row, assessment } in pending {
+        match record::encode(plan, &assessment, &mut texts.on(c)) {
+            Ok(bytes) => row.record = Some(bytes),
+            Err(record::RecordError::Interner(e)) => return Err(e),
+            Err(record::RecordError::Mismatch(why)) => {
+                tracing::warn!(why, "assessment stored with its explanation as JSON");
+                row.explanation = record::explanation_json(&assessment);
+            }
+        }
+        out.push(row);
+    }
+    Ok(out)
 }
 
 /// Scores every row (compact, for coverage and change detection) and builds a full,
@@ -702,16 +688,10 @@ fn assess_contracts(
                 continue;
             }
             let a = rules.assess(&input);
-            out.recorded.push(new_assessment(
-                Some(row),
-                &row.orgnr,
-                world,
-                &a,
-                input_sha,
-                result_sha,
-                opts,
-                at,
-            ));
+            out.recorded.push(Pending {
+                row: new_assessment(Some(row), &row.orgnr, world, &a, input_sha, result_sha, opts, at),
+                assessment: a,
+            });
         }
         out
     };
@@ -783,11 +763,21 @@ pub struct PassedRule {
 /// Spells out a stored assessment with the texts of `rules` (the rule set of the
 /// assessment's version, or `None` when it is not available).
 pub fn explain(
+    conn: &mut DbConn,
+    reader: &mut ExplanationReader,
     row: &assessments::AssessmentRow,
     rules: Option<&RuleSet>,
 ) -> Result<ExplainedAssessment, DbError> {
-    let stored: StoredExplanation = serde_json::from_str(&row.explanation)
-        .map_err(|e| DbError::Corrupt(format!("assessment {}: unreadable explanation: {e}", row.id)))?;
+    // Rebuilt from the record with the plan of the assessment's own rule set (or read from
+    // the JSON stored before records existed): the same explanation either way.
+    let stored: StoredExplanation = reader.explanation(
+        conn,
+        row.id,
+        &row.rule_set_version,
+        &row.industries,
+        &row.explanation,
+        row.record.as_deref(),
+    )?;
     let indicator = |id: &str| rules.and_then(|r| r.indicators().iter().find(|i| i.id == id));
     let finding = |f: StoredFinding| {
         let ind = indicator(&f.rule);

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
-    approval_entries, approval_loads, assessments, contract_risk, contracts, register_facts,
-    rule_set_activations, rule_sets, supplier_risk, suppliers,
+    approval_entries, approval_loads, assessment_texts, assessments, contract_risk, contracts,
+    register_facts, rule_set_activations, rule_sets, supplier_risk, suppliers,
 };
 use crate::db::{DbConn, DbError};
+use crate::risk::record::{self, Plan, StoredExplanation};
 
 /// Assessments recorded per round of history insert + index update (and ids per look-up).
 const CHUNK: usize = 500;
@@ -26,19 +27,31 @@ struct StoredFile {
 }
 
 /// Stores the files of a rule-set version once (later calls with the same version do
-/// nothing), so every assessment can name the exact rules it was made with.
+/// nothing), so every assessment can name the exact rules it was made with, and its `plan`
+/// (JSON of [`Plan`]), which the assessments' records are read with. A version stored before
+/// plans existed gets its plan now.
 pub fn ensure_rule_set(
     conn: &mut DbConn,
     version: &str,
     files: &[(String, String)],
+    plan: &Plan,
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let exists: i64 = rule_sets::table
+    let stored: Option<Option<String>> = rule_sets::table
         .filter(rule_sets::version.eq(version))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
-        return Ok(());
+        .select(rule_sets::plan)
+        .first(conn)
+        .optional()?;
+    let plan_json = serde_json::to_string(plan).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    match stored {
+        Some(Some(_)) => return Ok(()),
+        Some(None) => {
+            diesel::update(rule_sets::table.filter(rule_sets::version.eq(version)))
+                .set(rule_sets::plan.eq(Some(plan_json)))
+                .execute(conn)?;
+            return Ok(());
+        }
+        None => {}
     }
     let stored: Vec<StoredFile> = files
         .iter()
@@ -53,6 +66,7 @@ pub fn ensure_rule_set(
             rule_sets::version.eq(version),
             rule_sets::files.eq(json),
             rule_sets::created_at.eq(at),
+            rule_sets::plan.eq(Some(plan_json)),
         ))
         .execute(conn)?;
     Ok(())
@@ -65,10 +79,11 @@ pub fn record_activation(
     conn: &mut DbConn,
     version: &str,
     files: &[(String, String)],
+    plan: &Plan,
     by: &str,
     at: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    ensure_rule_set(conn, version, files, at)?;
+    ensure_rule_set(conn, version, files, plan, at)?;
     let latest: Option<String> = rule_set_activations::table
         .order(rule_set_activations::id.desc())
         .select(rule_set_activations::version)
@@ -359,7 +374,11 @@ pub struct NewAssessment {
     pub tier: String,
     /// `,renhold,bygg,`: wrapped in commas so `LIKE '%,renhold,%'` finds one industry.
     pub industries: String,
+    /// The explanation as JSON: only for an assessment whose [`record`](Self::record) could
+    /// not be made (empty otherwise).
     pub explanation: String,
+    /// What the assessment decided ([`crate::risk::record`]), read with its rule set's plan.
+    pub record: Option<Vec<u8>>,
     pub reason: String,
     pub assessed_at: NaiveDateTime,
 }
@@ -386,6 +405,7 @@ fn insert_history(conn: &mut DbConn, subject: &str, chunk: &[NewAssessment]) -> 
                 assessments::explanation.eq(&a.explanation),
                 assessments::reason.eq(&a.reason),
                 assessments::assessed_at.eq(a.assessed_at),
+                assessments::record.eq(a.record.as_deref()),
             )
         })
         .collect();
@@ -505,6 +525,8 @@ pub struct AssessmentRow {
     pub explanation: String,
     pub reason: String,
     pub assessed_at: NaiveDateTime,
+    #[serde(skip)]
+    pub record: Option<Vec<u8>>,
 }
 
 /// A contract's assessments, newest first.
@@ -552,4 +574,196 @@ pub fn contract_ids_of_batch(conn: &mut DbConn, batch_id: i64) -> Result<Vec<i64
         .select(contract_versions::contract_id)
         .distinct()
         .load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Records: the dictionary of repeated texts, plans, and explanations read back.
+
+/// Gives numbers to the texts records repeat (reasons, register names, load times), each
+/// stored once in `assessment_texts`. Keeps what it has seen; use one per run, inside the
+/// write transactions the records are stored in (a number handed out in a transaction that
+/// is rolled back is not used afterwards, because the run fails with it).
+#[derive(Default)]
+pub struct TextIds {
+    known: HashMap<String, u64>,
+}
+
+impl TextIds {
+    pub fn new() -> TextIds {
+        TextIds::default()
+    }
+
+    /// The number of `text`, stored first when it is new.
+    pub fn id(&mut self, conn: &mut DbConn, text: &str) -> Result<u64, DbError> {
+        if let Some(&id) = self.known.get(text) {
+            return Ok(id);
+        }
+        let found: Option<i64> = assessment_texts::table
+            .filter(assessment_texts::text.eq(text))
+            .select(assessment_texts::id)
+            .first(conn)
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                diesel::insert_into(assessment_texts::table)
+                    .values(assessment_texts::text.eq(text))
+                    .execute(conn)?;
+                assessment_texts::table
+                    .filter(assessment_texts::text.eq(text))
+                    .select(assessment_texts::id)
+                    .first(conn)?
+            }
+        };
+        let id = u64::try_from(id).map_err(|_| DbError::Corrupt(format!("text id {id}")))?;
+        self.known.insert(text.to_owned(), id);
+        Ok(id)
+    }
+
+    /// An [`Interner`](record::Interner) over `conn`.
+    pub fn on<'a>(&'a mut self, conn: &'a mut DbConn) -> impl record::Interner<Error = DbError> + 'a {
+        struct On<'a> {
+            ids: &'a mut TextIds,
+            conn: &'a mut DbConn,
+        }
+        impl record::Interner for On<'_> {
+            type Error = DbError;
+            fn intern(&mut self, text: &str) -> Result<u64, DbError> {
+                self.ids.id(self.conn, text)
+            }
+        }
+        On { ids: self, conn }
+    }
+}
+
+/// Reads stored explanations back, old (JSON) and new (records) alike, keeping the plans
+/// and texts it has loaded. One per request or per list.
+#[derive(Default)]
+pub struct ExplanationReader {
+    plans: HashMap<String, std::sync::Arc<Plan>>,
+    texts: HashMap<u64, String>,
+}
+
+impl ExplanationReader {
+    pub fn new() -> ExplanationReader {
+        ExplanationReader::default()
+    }
+
+    fn plan(&mut self, conn: &mut DbConn, version: &str) -> Result<std::sync::Arc<Plan>, DbError> {
+        if let Some(p) = self.plans.get(version) {
+            return Ok(std::sync::Arc::clone(p));
+        }
+        let json: Option<Option<String>> = rule_sets::table
+            .filter(rule_sets::version.eq(version))
+            .select(rule_sets::plan)
+            .first(conn)
+            .optional()?;
+        let json = json
+            .flatten()
+            .ok_or_else(|| DbError::Corrupt(format!("rule set {version} has no stored plan")))?;
+        let plan: Plan = serde_json::from_str(&json)
+            .map_err(|e| DbError::Corrupt(format!("the plan of rule set {version}: {e}")))?;
+        let plan = std::sync::Arc::new(plan);
+        self.plans
+            .insert(version.to_owned(), std::sync::Arc::clone(&plan));
+        Ok(plan)
+    }
+
+    /// Loads the texts a record refers to that are not loaded yet (one query per call; the
+    /// dictionary is small and the same texts recur, so after the first record most calls
+    /// find everything here).
+    fn load_texts(&mut self, conn: &mut DbConn, plan: &Plan, bytes: &[u8]) -> Result<(), DbError> {
+        let wanted: Vec<i64> = record::text_ids(plan, bytes)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?
+            .into_iter()
+            .filter(|id| !self.texts.contains_key(id))
+            .filter_map(|id| i64::try_from(id).ok())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let found: Vec<(i64, String)> = assessment_texts::table
+            .filter(assessment_texts::id.eq_any(&wanted))
+            .select((assessment_texts::id, assessment_texts::text))
+            .load(conn)?;
+        for (id, text) in found {
+            self.texts.insert(id as u64, text);
+        }
+        Ok(())
+    }
+
+    /// The stored explanation of an assessment: its record read with its rule set's plan,
+    /// or the JSON stored before records existed. `industries` is the row's column.
+    pub fn explanation(
+        &mut self,
+        conn: &mut DbConn,
+        id: i64,
+        rule_set_version: &str,
+        industries: &str,
+        explanation: &str,
+        record_bytes: Option<&[u8]>,
+    ) -> Result<StoredExplanation, DbError> {
+        let corrupt = |e: String| DbError::Corrupt(format!("assessment {id}: unreadable explanation: {e}"));
+        let Some(bytes) = record_bytes else {
+            return serde_json::from_str(explanation).map_err(|e| corrupt(e.to_string()));
+        };
+        let plan = self.plan(conn, rule_set_version)?;
+        self.load_texts(conn, &plan, bytes)?;
+        let industries = industries
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        record::decode(&plan, bytes, industries, &self.texts).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// The ids of the indicators that fired (for lists and mail), without the rest.
+    pub fn fired_rules(
+        &mut self,
+        conn: &mut DbConn,
+        rule_set_version: Option<&str>,
+        explanation: Option<&str>,
+        record_bytes: Option<&[u8]>,
+    ) -> Result<Vec<String>, DbError> {
+        match (record_bytes, rule_set_version) {
+            (Some(bytes), Some(version)) => {
+                let plan = self.plan(conn, version)?;
+                Ok(record::fired(&plan, bytes)
+                    .map_err(|e| DbError::Corrupt(e.to_string()))?
+                    .map(str::to_owned)
+                    .collect())
+            }
+            _ => Ok(legacy_fired(explanation)),
+        }
+    }
+}
+
+/// The fired indicators of an explanation stored as JSON (before records): tolerant, as
+/// the mail's lists always read it (anything unreadable is no fired indicators).
+fn legacy_fired(explanation: Option<&str>) -> Vec<String> {
+    let Some(v) = explanation.and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok()) else {
+        return Vec::new();
+    };
+    v.get("fired")
+        .and_then(|f| f.as_array())
+        .map(|fired| {
+            fired
+                .iter()
+                .filter_map(|f| f.get("rule").and_then(|r| r.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::legacy_fired;
+
+    #[test]
+    fn fired_rules_are_read_from_an_explanation_stored_as_json() {
+        let e = r#"{"industries":["renhold"],"fired":[{"rule":"a","weight":3},{"rule":"b"}],"not_computable":[]}"#;
+        assert_eq!(legacy_fired(Some(e)), ["a", "b"]);
+        assert!(legacy_fired(Some("[]")).is_empty());
+        assert!(legacy_fired(None).is_empty());
+    }
 }

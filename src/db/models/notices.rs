@@ -4,11 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::assessments::ExplanationReader;
 use crate::db::schema::{assessments, cases, contract_risk, contracts, draw_rounds};
 use crate::db::{DbConn, DbError};
 
 /// A contract with its current assessment, if it has one.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct LineRow {
     pub contract_id: i64,
     pub contract_no: String,
@@ -21,34 +22,82 @@ pub struct LineRow {
     pub tier: Option<String>,
     /// `,renhold,bygg_anlegg,` as stored.
     pub industries: Option<String>,
-    /// The stored explanation (which indicators fired).
-    pub explanation: Option<String>,
+    /// The ids of the indicators that fired, from the stored assessment.
+    pub fired: Vec<String>,
 }
+
+type LineColumns = (
+    (
+        i64,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+    ),
+    (Option<i32>, Option<String>, Option<String>),
+    (Option<String>, Option<String>, Option<Vec<u8>>),
+);
 
 /// The contracts `ids` with their current assessments, in id order.
 pub fn contract_lines(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<LineRow>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
+    let mut reader = ExplanationReader::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<LineRow> = contracts::table
+        let rows: Vec<LineColumns> = contracts::table
             .left_join(contract_risk::table.left_join(assessments::table))
             .filter(contracts::id.eq_any(chunk))
             .filter(crate::contract_shown!())
             .order(contracts::id.asc())
             .select((
-                contracts::id,
-                contracts::contract_no,
-                contracts::title,
-                contracts::supplier_name,
-                contracts::orgnr,
-                contracts::unit,
-                contracts::value_ore,
-                contract_risk::score.nullable(),
-                contract_risk::tier.nullable(),
-                contract_risk::industries.nullable(),
-                assessments::explanation.nullable(),
+                (
+                    contracts::id,
+                    contracts::contract_no,
+                    contracts::title,
+                    contracts::supplier_name,
+                    contracts::orgnr,
+                    contracts::unit,
+                    contracts::value_ore,
+                ),
+                (
+                    contract_risk::score.nullable(),
+                    contract_risk::tier.nullable(),
+                    contract_risk::industries.nullable(),
+                ),
+                (
+                    assessments::rule_set_version.nullable(),
+                    assessments::explanation.nullable(),
+                    assessments::record.nullable(),
+                ),
             ))
             .load(conn)?;
-        out.extend(rows);
+        for (
+            (contract_id, contract_no, title, supplier_name, orgnr, unit, value_ore),
+            (score, tier, industries),
+            (version, explanation, record),
+        ) in rows
+        {
+            let fired = reader.fired_rules(
+                conn,
+                version.as_deref(),
+                explanation.as_deref(),
+                record.as_deref(),
+            )?;
+            out.push(LineRow {
+                contract_id,
+                contract_no,
+                title,
+                supplier_name,
+                orgnr,
+                unit,
+                value_ore,
+                score,
+                tier,
+                industries,
+                fired,
+            });
+        }
     }
     out.sort_by_key(|r| r.contract_id);
     Ok(out)

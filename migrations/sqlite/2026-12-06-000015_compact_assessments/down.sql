@@ -1,0 +1,3 @@
+ALTER TABLE rule_sets DROP COLUMN plan;
+ALTER TABLE assessments DROP COLUMN record;
+DROP TABLE assessment_texts;

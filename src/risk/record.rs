@@ -1,0 +1,590 @@
+//! What an assessment decided, stored compactly, and the explanation rebuilt from it.
+//!
+//! An explanation shown to a person (titles, reasons to care, sources) is the rule set's text
+//! around a few facts that are the assessment's own: which indicators fired, passed or could
+//! not be computed, what each one saw (its evidence values) and why an input was missing.
+//! Storing the rendered explanation as JSON with every assessment cost about 4 kB per
+//! contract, almost all of it repeated: the field names, the weights and the Norwegian
+//! reasons are the same for thousands of contracts. So the store keeps only what varies:
+//!
+//! - a [`Plan`] per rule-set version (stored once, with the rule set): the indicators in
+//!   order with their weights and the names of their evidence, so an indicator is a bit and
+//!   its evidence a list of values in a known order;
+//! - per assessment, a [`Record`] encoded as bytes: three bit masks (fired, passed, not
+//!   computable), the approval registers' load times, and for each fired or not-computable
+//!   indicator its evidence values (typed: null, booleans, integers, floats, texts, lists)
+//!   and its reason;
+//! - texts that repeat across assessments (reasons, register names and load times) as
+//!   numbers into a dictionary ([`Interner`] when writing, [`Dictionary`] when reading).
+//!
+//! [`decode`] rebuilds the [`StoredExplanation`] that was stored as JSON before, value for
+//! value, so an explanation serialises to the same bytes whichever way it was stored (the
+//! tests compare them). Pure: the dictionary and the plan come from the caller.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+
+use super::{Assessment, Finding, RuleSet};
+
+/// The first byte of every encoded record: the format, so another can follow.
+const FORMAT: u8 = 1;
+
+/// The explanation as stored before records existed, and as rebuilt from one: rule ids with
+/// their evidence and reasons. Titles, reasons to care and sources are the rule set's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredExplanation {
+    pub industries: Vec<String>,
+    pub fired: Vec<StoredFinding>,
+    pub not_computable: Vec<StoredFinding>,
+    pub passed: Vec<String>,
+    pub approvals_loaded_at: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredFinding {
+    pub rule: String,
+    pub weight: u32,
+    pub evidence: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The shape of a rule-set version that records are read with: its indicators in order,
+/// each with its weight and the names of its evidence (sorted, as findings hold them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Plan {
+    pub indicators: Vec<PlannedIndicator>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlannedIndicator {
+    pub id: String,
+    pub weight: u32,
+    pub evidence: Vec<String>,
+}
+
+impl Plan {
+    pub fn of(rules: &RuleSet) -> Plan {
+        Plan {
+            indicators: rules
+                .indicators
+                .iter()
+                .map(|i| PlannedIndicator {
+                    id: i.id.clone(),
+                    weight: i.weight,
+                    evidence: i.prepared.evidence_names().map(str::to_owned).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn index(&self) -> HashMap<&str, usize> {
+        self.indicators
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect()
+    }
+}
+
+/// Gives a number to a text when writing (the same number for the same text, for good).
+pub trait Interner {
+    type Error;
+    fn intern(&mut self, text: &str) -> Result<u64, Self::Error>;
+}
+
+/// The texts behind the numbers, when reading.
+pub trait Dictionary {
+    fn text(&self, id: u64) -> Option<&str>;
+}
+
+impl Dictionary for HashMap<u64, String> {
+    fn text(&self, id: u64) -> Option<&str> {
+        self.get(&id).map(String::as_str)
+    }
+}
+
+/// Why a record could not be written or read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError<E> {
+    /// The assessment does not fit the plan (an indicator or an evidence name it does not
+    /// know): the caller keeps the JSON explanation instead.
+    #[error("the assessment does not fit the rule set's plan: {0}")]
+    Mismatch(String),
+    #[error("dictionary: {0}")]
+    Interner(E),
+}
+
+/// Encodes what `a` decided, against `plan` (the plan of `a`'s rule set). Industries, score,
+/// tier and the rule-set version are stored beside the record, not in it.
+pub fn encode<I: Interner>(
+    plan: &Plan,
+    a: &Assessment,
+    interner: &mut I,
+) -> Result<Vec<u8>, RecordError<I::Error>> {
+    let index = plan.index();
+    let bit = |id: &str| {
+        index
+            .get(id)
+            .map(|&i| 1u128 << i)
+            .ok_or_else(|| RecordError::Mismatch(format!("indicator {id}")))
+    };
+    let mask = |fs: &[Finding]| -> Result<u128, RecordError<I::Error>> {
+        let mut m = 0u128;
+        let mut last = None;
+        for f in fs {
+            let i = index
+                .get(f.rule.as_str())
+                .copied()
+                .ok_or_else(|| RecordError::Mismatch(format!("indicator {}", f.rule)))?;
+            // Findings are in the rule set's order; the record relies on it.
+            if last.is_some_and(|l| l >= i) {
+                return Err(RecordError::Mismatch(format!("order of {}", f.rule)));
+            }
+            last = Some(i);
+            m |= 1u128 << i;
+        }
+        Ok(m)
+    };
+    let fired = mask(&a.fired)?;
+    let not_computable = mask(&a.not_computable)?;
+    let mut passed = 0u128;
+    let mut last = 0u128;
+    for p in &a.passed {
+        let b = bit(p)?;
+        if b <= last {
+            return Err(RecordError::Mismatch(format!("order of {p}")));
+        }
+        last = b;
+        passed |= b;
+    }
+    let mut out = Vec::with_capacity(64);
+    out.push(FORMAT);
+    put_u128(&mut out, fired);
+    put_u128(&mut out, not_computable);
+    put_u128(&mut out, passed);
+    put_u64(&mut out, a.approvals_loaded_at.len() as u64);
+    for (register, at) in &a.approvals_loaded_at {
+        let at = match serde_json::to_value(at) {
+            Ok(Value::String(s)) => s,
+            _ => return Err(RecordError::Mismatch(format!("load time of {register}"))),
+        };
+        put_u64(
+            &mut out,
+            interner.intern(register).map_err(RecordError::Interner)?,
+        );
+        put_u64(&mut out, interner.intern(&at).map_err(RecordError::Interner)?);
+    }
+    for (f, with_reason) in a
+        .fired
+        .iter()
+        .map(|f| (f, false))
+        .chain(a.not_computable.iter().map(|f| (f, true)))
+    {
+        let planned = &plan.indicators[index[f.rule.as_str()]];
+        if f.weight != planned.weight
+            || f.evidence.len() != planned.evidence.len()
+            || f.evidence.keys().zip(&planned.evidence).any(|(k, p)| k != p)
+        {
+            return Err(RecordError::Mismatch(format!("evidence of {}", f.rule)));
+        }
+        for v in f.evidence.values() {
+            put_value(&mut out, v);
+        }
+        match (&f.reason, with_reason) {
+            (Some(r), true) => put_u64(&mut out, interner.intern(r).map_err(RecordError::Interner)?),
+            (None, false) => {}
+            _ => return Err(RecordError::Mismatch(format!("reason of {}", f.rule))),
+        }
+    }
+    Ok(out)
+}
+
+/// Why stored bytes could not be read back.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unreadable assessment record: {0}")]
+pub struct DecodeError(String);
+
+fn bad(what: &str) -> DecodeError {
+    DecodeError(what.to_owned())
+}
+
+/// Rebuilds the stored explanation from a record made with `plan`; `industries` are the
+/// assessment's (stored beside the record).
+pub fn decode(
+    plan: &Plan,
+    bytes: &[u8],
+    industries: Vec<String>,
+    dict: &dyn Dictionary,
+) -> Result<StoredExplanation, DecodeError> {
+    walk(plan, bytes, industries, &mut |id| {
+        dict.text(id)
+            .map(str::to_owned)
+            .ok_or_else(|| DecodeError(format!("text {id} is not in the dictionary")))
+    })
+}
+
+/// The dictionary numbers a record refers to (to load them before [`decode`]).
+pub fn text_ids(plan: &Plan, bytes: &[u8]) -> Result<Vec<u64>, DecodeError> {
+    let mut ids = Vec::new();
+    walk(plan, bytes, Vec::new(), &mut |id| {
+        ids.push(id);
+        Ok(String::new())
+    })?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The ids of the indicators that fired, read from the record's first mask alone.
+pub fn fired<'p>(plan: &'p Plan, bytes: &[u8]) -> Result<impl Iterator<Item = &'p str> + 'p, DecodeError> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.byte()? != FORMAT {
+        return Err(bad("unknown format"));
+    }
+    let mask = r.u128()?;
+    Ok(plan
+        .indicators
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| *i < 128 && mask & (1u128 << i) != 0)
+        .map(|(_, p)| p.id.as_str()))
+}
+
+fn walk(
+    plan: &Plan,
+    bytes: &[u8],
+    industries: Vec<String>,
+    text_of: &mut dyn FnMut(u64) -> Result<String, DecodeError>,
+) -> Result<StoredExplanation, DecodeError> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.byte()? != FORMAT {
+        return Err(bad("unknown format"));
+    }
+    let fired = r.u128()?;
+    let not_computable = r.u128()?;
+    let passed = r.u128()?;
+    let mut text = |r: &mut Reader<'_>| -> Result<String, DecodeError> { text_of(r.u64()?) };
+    let mut approvals = Map::new();
+    for _ in 0..r.u64()? {
+        let register = text(&mut r)?;
+        let at = text(&mut r)?;
+        approvals.insert(register, Value::String(at));
+    }
+    let indicators = |mask: u128| {
+        plan.indicators
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i < 128 && mask & (1u128 << i) != 0)
+            .map(|(_, p)| p)
+    };
+    if (fired | not_computable | passed) >> plan.indicators.len().min(127) > 1 {
+        return Err(bad("an indicator the plan does not have"));
+    }
+    let mut findings = |mask: u128, with_reason: bool| -> Result<Vec<StoredFinding>, DecodeError> {
+        let mut out = Vec::new();
+        for p in indicators(mask) {
+            let mut evidence = Map::new();
+            for name in &p.evidence {
+                evidence.insert(name.clone(), r.value(0)?);
+            }
+            let reason = if with_reason { Some(text(&mut r)?) } else { None };
+            out.push(StoredFinding {
+                rule: p.id.clone(),
+                weight: p.weight,
+                evidence: Value::Object(evidence),
+                reason,
+            });
+        }
+        Ok(out)
+    };
+    let fired = findings(fired, false)?;
+    let not_computable = findings(not_computable, true)?;
+    if r.at != bytes.len() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(StoredExplanation {
+        industries,
+        fired,
+        not_computable,
+        passed: indicators(passed).map(|p| p.id.clone()).collect(),
+        approvals_loaded_at: Value::Object(approvals),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The byte format: LEB128 unsigned integers, and JSON values with a one-byte tag.
+
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const UINT: u8 = 3;
+const NEG_INT: u8 = 4;
+const FLOAT: u8 = 5;
+const STRING: u8 = 6;
+const ARRAY: u8 = 7;
+const OBJECT: u8 = 8;
+
+/// Nesting deeper than this is refused when reading (evidence is at most a list of texts).
+const MAX_DEPTH: u32 = 16;
+
+fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_u128(out: &mut Vec<u8>, mut v: u128) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u64(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.push(NULL),
+        Value::Bool(false) => out.push(FALSE),
+        Value::Bool(true) => out.push(TRUE),
+        Value::Number(n) => {
+            // The variant is kept, so the number prints as it did (`5` stays `5`, `5.0` stays `5.0`).
+            if let Some(u) = n.as_u64() {
+                out.push(UINT);
+                put_u64(out, u);
+            } else if let Some(i) = n.as_i64() {
+                out.push(NEG_INT);
+                // Negative here: stored as its distance below zero, minus one.
+                put_u64(out, !(i as u64));
+            } else {
+                out.push(FLOAT);
+                out.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
+            }
+        }
+        Value::String(s) => {
+            out.push(STRING);
+            put_str(out, s);
+        }
+        Value::Array(items) => {
+            out.push(ARRAY);
+            put_u64(out, items.len() as u64);
+            for i in items {
+                put_value(out, i);
+            }
+        }
+        Value::Object(m) => {
+            out.push(OBJECT);
+            put_u64(out, m.len() as u64);
+            for (k, v) in m {
+                put_str(out, k);
+                put_value(out, v);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let b = *self.bytes.get(self.at).ok_or_else(|| bad("truncated"))?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn u128(&mut self) -> Result<u128, DecodeError> {
+        let mut v = 0u128;
+        for shift in (0..128).step_by(7) {
+            let b = self.byte()?;
+            v |= u128::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(bad("integer too long"))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        u64::try_from(self.u128()?).map_err(|_| bad("integer too large"))
+    }
+
+    fn len(&mut self) -> Result<usize, DecodeError> {
+        let n = usize::try_from(self.u64()?).map_err(|_| bad("length"))?;
+        // Every item takes at least a byte: a length beyond the rest is corrupt.
+        if n > self.bytes.len() - self.at {
+            return Err(bad("length beyond the end"));
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let n = self.len()?;
+        let s =
+            std::str::from_utf8(&self.bytes[self.at..self.at + n]).map_err(|_| bad("text is not UTF-8"))?;
+        self.at += n;
+        Ok(s.to_owned())
+    }
+
+    fn value(&mut self, depth: u32) -> Result<Value, DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(bad("nested too deep"));
+        }
+        Ok(match self.byte()? {
+            NULL => Value::Null,
+            FALSE => Value::Bool(false),
+            TRUE => Value::Bool(true),
+            UINT => Value::Number(self.u64()?.into()),
+            NEG_INT => Value::Number((!self.u64()? as i64).into()),
+            FLOAT => {
+                let raw = self
+                    .bytes
+                    .get(self.at..self.at + 8)
+                    .ok_or_else(|| bad("truncated"))?;
+                self.at += 8;
+                let f = f64::from_le_bytes(raw.try_into().map_err(|_| bad("float"))?);
+                Value::Number(Number::from_f64(f).ok_or_else(|| bad("not a finite number"))?)
+            }
+            STRING => Value::String(self.string()?),
+            ARRAY => {
+                let n = self.len()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            OBJECT => {
+                let n = self.len()?;
+                let mut m = Map::new();
+                for _ in 0..n {
+                    let k = self.string()?;
+                    m.insert(k, self.value(depth + 1)?);
+                }
+                Value::Object(m)
+            }
+            t => return Err(DecodeError(format!("unknown value tag {t}"))),
+        })
+    }
+}
+
+/// The explanation of `a` as it was stored as JSON (the shape of [`StoredExplanation`]),
+/// for assessments whose record does not fit their plan, and for comparing in tests.
+pub fn explanation_json(a: &Assessment) -> String {
+    #[derive(Serialize)]
+    struct ExplanationRef<'a> {
+        industries: &'a [super::Text],
+        fired: Vec<FindingRef<'a>>,
+        not_computable: Vec<FindingRef<'a>>,
+        passed: &'a [super::Text],
+        approvals_loaded_at: &'a std::collections::BTreeMap<String, chrono::NaiveDateTime>,
+    }
+    #[derive(Serialize)]
+    struct FindingRef<'a> {
+        rule: &'a str,
+        weight: u32,
+        evidence: &'a super::Evidence,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+    }
+    fn finding(f: &Finding) -> FindingRef<'_> {
+        FindingRef {
+            rule: f.rule.as_str(),
+            weight: f.weight,
+            evidence: &f.evidence,
+            reason: f.reason.as_deref(),
+        }
+    }
+    let r = ExplanationRef {
+        industries: &a.industries,
+        fired: a.fired.iter().map(finding).collect(),
+        not_computable: a.not_computable.iter().map(finding).collect(),
+        passed: &a.passed,
+        approvals_loaded_at: &a.approvals_loaded_at,
+    };
+    serde_json::to_string(&r).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_survive_the_byte_format_and_print_the_same() {
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!(0),
+            serde_json::json!(5),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(-1),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(5.0),
+            serde_json::json!(-0.25),
+            serde_json::json!(1e300),
+            serde_json::json!("Renhold «AS» – 1–4"),
+            serde_json::json!(""),
+            serde_json::json!(["renhold", "bygg"]),
+            serde_json::json!({"a": [1, {"b": null}], "c": "d"}),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            put_value(&mut out, &v);
+            let mut r = Reader { bytes: &out, at: 0 };
+            let back = r.value(0).unwrap();
+            assert_eq!(r.at, out.len());
+            assert_eq!(
+                serde_json::to_string(&back).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_bytes_are_refused_not_misread() {
+        let plan = Plan {
+            indicators: vec![PlannedIndicator {
+                id: "a".into(),
+                weight: 3,
+                evidence: vec!["x".into()],
+            }],
+        };
+        let dict: HashMap<u64, String> = HashMap::new();
+        // Format byte wrong, truncated masks, an indicator the plan lacks, trailing bytes,
+        // a string length beyond the end.
+        for bytes in [
+            vec![9u8, 0, 0, 0, 0],
+            vec![FORMAT, 0x80],
+            vec![FORMAT, 0b10, 0, 0, 0],
+            vec![FORMAT, 0, 0, 1, 0, 7],
+            vec![FORMAT, 1, 0, 0, 0, STRING, 200, 1],
+        ] {
+            assert!(decode(&plan, &bytes, Vec::new(), &dict).is_err(), "{bytes:?}");
+        }
+        // Well-formed: indicator a fired, saw x = true.
+        let ok = decode(&plan, &[FORMAT, 1, 0, 0, 0, TRUE], vec!["renhold".into()], &dict).unwrap();
+        assert_eq!(ok.fired.len(), 1);
+        assert_eq!(ok.fired[0].evidence, serde_json::json!({"x": true}));
+        assert_eq!(ok.fired[0].weight, 3);
+    }
+}
