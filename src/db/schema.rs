@@ -254,6 +254,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_staged_risk (batch_id, contract_id) {
+        batch_id -> BigInt,
+        contract_id -> BigInt,
+        assessment_id -> BigInt,
+        score -> Integer,
+        max_possible_score -> Integer,
+        tier -> Text,
+        industries -> Text,
+        rule_set_version -> Text,
+        input_sha256 -> Text,
+        result_sha256 -> Nullable<Text>,
+        assessed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(import_staged_risk, assessments);
+diesel::allow_tables_to_appear_in_same_query!(import_staged_risk, contract_risk);
+
+diesel::table! {
     assessment_texts (id) {
         id -> BigInt,
         text -> Text,

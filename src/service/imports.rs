@@ -5,9 +5,9 @@
 //! sets what the batch may touch (`domain::ownership`): an innkjøper's import creates and
 //! updates only their own contracts; Kemneren's (and the CLI's operations user's) any.
 
+use crate::db::models::Actor;
 use crate::db::models::imports::{self, ImportReport, UploadMeta};
 use crate::db::models::users::User;
-use crate::db::models::{Actor, assessments};
 use crate::db::{self, DbError, Pool};
 use crate::domain::ownership::ContractScope;
 use crate::import::{ImportError, ImportOptions};
@@ -22,6 +22,14 @@ pub enum ImportFailure {
     File(#[from] ImportError),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<scoring::ScoreError> for ImportFailure {
+    fn from(e: scoring::ScoreError) -> Self {
+        match e {
+            scoring::ScoreError::Db(e) => ImportFailure::Db(e),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for ImportFailure {
@@ -42,6 +50,21 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// gave by hand is tried before giving up.
 pub fn import_register(
     pool: &Pool,
+    uploader: &User,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    dry_run: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    import(pool, None, uploader, file_name, bytes, opts, dry_run, progress)
+}
+
+/// [`import_register`], scoring with `rules` when given (see [`import_and_score`]).
+#[allow(clippy::too_many_arguments)]
+fn import(
+    pool: &Pool,
+    rules: Option<&RuleSet>,
     uploader: &User,
     file_name: &str,
     bytes: &[u8],
@@ -70,14 +93,18 @@ pub fn import_register(
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
-    let report = match read_and_store(pool, &mut conn, uploader, &meta, bytes, opts, explicit, progress) {
+    let report = match read_and_store(
+        pool, &mut conn, rules, uploader, &meta, bytes, opts, explicit, progress,
+    ) {
         Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
             let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
                 return Err(e.into());
             };
             // The remembered mapping is not remembered again: it was not given with this file.
             let retry = with_mapping(opts, m);
-            read_and_store(pool, &mut conn, uploader, &meta, bytes, &retry, None, progress)
+            read_and_store(
+                pool, &mut conn, rules, uploader, &meta, bytes, &retry, None, progress,
+            )
         }
         other => other,
     }?;
@@ -130,6 +157,7 @@ fn checkpoint_in_background(pool: &Pool) {
 fn read_and_store(
     pool: &Pool,
     conn: &mut db::DbConn,
+    rules: Option<&RuleSet>,
     uploader: &User,
     meta: &UploadMeta,
     bytes: &[u8],
@@ -144,6 +172,7 @@ fn read_and_store(
         return store_while_reading(
             pool,
             conn,
+            rules,
             uploader,
             meta,
             bytes,
@@ -156,6 +185,7 @@ fn read_and_store(
     let result = store_while_reading(
         pool,
         conn,
+        rules,
         uploader,
         meta,
         bytes,
@@ -180,6 +210,53 @@ fn read_and_store(
 fn store_while_reading(
     pool: &Pool,
     conn: &mut db::DbConn,
+    rules: Option<&RuleSet>,
+    uploader: &User,
+    meta: &UploadMeta,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportReport, ImportFailure> {
+    // Scoring takes its turn with the rescoring runs for the whole import (see
+    // `scoring::with_turn`): a run after new register facts, waiting meanwhile, then sees the
+    // batch's contracts, so none is left scored with facts older than the run's.
+    match rules {
+        Some(rules) => scoring::with_turn(conn, |c| {
+            let actor = Actor::user(&uploader.username);
+            let scorer = scoring::ChunkScorer::begin(c, rules, scoring::import_options(&actor))?;
+            store_batch(
+                pool,
+                c,
+                Some(scorer),
+                uploader,
+                meta,
+                bytes,
+                opts,
+                explicit_mapping,
+                progress,
+            )
+        })?,
+        None => store_batch(
+            pool,
+            conn,
+            None,
+            uploader,
+            meta,
+            bytes,
+            opts,
+            explicit_mapping,
+            progress,
+        ),
+    }
+}
+
+/// Begins the batch, stores it (scoring each chunk with `scorer`) and, on failure, removes it.
+#[allow(clippy::too_many_arguments)]
+fn store_batch(
+    pool: &Pool,
+    conn: &mut db::DbConn,
+    scorer: Option<scoring::ChunkScorer<'_>>,
     uploader: &User,
     meta: &UploadMeta,
     bytes: &[u8],
@@ -203,6 +280,7 @@ fn store_while_reading(
         let stored = store_chunks(
             conn,
             writer,
+            scorer,
             uploader,
             meta,
             bytes,
@@ -247,6 +325,7 @@ fn heartbeat(pool: &Pool, batch_id: i64, beating: &std::sync::atomic::AtomicBool
 fn store_chunks(
     conn: &mut db::DbConn,
     mut writer: imports::BatchWriter,
+    mut scorer: Option<scoring::ChunkScorer<'_>>,
     uploader: &User,
     meta: &UploadMeta,
     bytes: &[u8],
@@ -261,11 +340,16 @@ fn store_chunks(
     let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
     let store_conn = &mut *conn;
     let (parsed, stored) = std::thread::scope(|s| {
-        let store = s.spawn(move || -> Result<_, DbError> {
+        let store = s.spawn(move || -> Result<_, scoring::ScoreError> {
+            let batch_id = writer.batch_id();
             for chunk in rx {
-                writer.add_rows(store_conn, chunk)?;
+                // The chunk's contracts are scored in the transaction that stores them.
+                writer.add_rows(store_conn, chunk, |c, stored| match scorer.as_mut() {
+                    Some(scorer) => scorer.record_staged(c, batch_id, stored),
+                    None => Ok(()),
+                })?;
             }
-            Ok(writer)
+            Ok((writer, scorer))
         });
         // A failed store drops the receiver; the send fails and the read stops early.
         // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
@@ -274,22 +358,36 @@ fn store_chunks(
         drop(tx);
         let stored = store
             .join()
-            .unwrap_or_else(|_| Err(DbError::Corrupt("the import's store thread panicked".into())));
+            .unwrap_or_else(|_| Err(DbError::Corrupt("the import's store thread panicked".into()).into()));
         (parsed, stored)
     });
     // A store error explains an incomplete read, so it comes first.
-    let writer = stored?;
+    let (writer, scorer) = stored?;
     let parsed = parsed?;
-    db::write_tx(conn, |c| -> Result<ImportReport, ImportFailure> {
+    let batch_id = writer.batch_id();
+    let (report, scored) = db::write_tx(conn, |c| -> Result<_, ImportFailure> {
         let report = writer.finish(c, uploader, meta, parsed, explicit_mapping)?;
         audit_import(c, uploader, meta, &report)?;
-        Ok(report)
-    })
+        // The batch's assessments become current with it, in this transaction.
+        let scored = scorer.map(|s| s.finish_import(c, batch_id)).transpose()?;
+        Ok((report, scored))
+    })?;
+    if let Some(r) = scored {
+        tracing::info!(
+            reason = %r.reason,
+            assessed = r.contracts_assessed,
+            recorded = r.contracts_recorded,
+            ms = r.elapsed_ms,
+            "scored with the import"
+        );
+    }
+    Ok(report)
 }
 
-/// [`import_register`], then scores the contracts the batch created or changed, before the
-/// report goes back, so the person sees their contracts' risk at once. A scoring failure
-/// is logged: the batch is stored and the next rescoring catches up.
+/// [`import_register`], scoring the contracts the batch creates or changes as their chunks
+/// are stored (in the same transactions), so the person sees their contracts' risk at once:
+/// the batch and its assessments become visible together, in the batch's final
+/// transaction, or, when anything fails, neither does.
 #[allow(clippy::too_many_arguments)]
 pub fn import_and_score(
     pool: &Pool,
@@ -301,23 +399,16 @@ pub fn import_and_score(
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
-    let report = import_register(pool, uploader, file_name, bytes, opts, dry_run, progress)?;
-    if let (Some(batch_id), false) = (report.batch_id, report.already_imported) {
-        let mut conn = pool.get().map_err(DbError::from)?;
-        match assessments::contract_ids_of_batch(&mut conn, batch_id) {
-            Ok(ids) => scoring::rescore_after(
-                &mut conn,
-                rules,
-                scoring::Scope::Contracts(ids),
-                "import",
-                &Actor::user(&uploader.username),
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, batch_id, "not rescored after the import; run `spotcheck score`")
-            }
-        }
-    }
-    Ok(report)
+    import(
+        pool,
+        Some(rules),
+        uploader,
+        file_name,
+        bytes,
+        opts,
+        dry_run,
+        progress,
+    )
 }
 
 /// Import options from form fields: `sheet`, `mapping` (`field=Header;…` or a JSON

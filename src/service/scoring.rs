@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::brreg::UnitFacts;
 use crate::brreg::approvals::StatusClass;
 use crate::db::models::assessments::{
-    self, ContractInputRow, CurrentMark, ExplanationReader, LoadedRegister, NewAssessment, TextIds,
+    self, ContractInputRow, CurrentMark, ExplanationReader, LoadedRegister, NewAssessment, RiskIndex, TextIds,
 };
 use crate::db::models::audit;
 use crate::db::models::{Actor, now};
@@ -109,9 +109,12 @@ pub fn rescore(
     rules: &RuleSet,
     opts: &RescoreOptions,
 ) -> Result<RescoreReport, ScoreError> {
-    let started = Instant::now();
-    // One run at a time (see the module comment): in this process, and across instances on
-    // PostgreSQL with a session advisory lock.
+    with_turn(conn, |c| run(c, rules, opts))?
+}
+
+/// Runs `f` on `conn` in its turn: after any rescoring run (or scoring import) going, in
+/// this process and, on PostgreSQL, across instances (a session advisory lock on `conn`).
+pub fn with_turn<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> T) -> Result<T, ScoreError> {
     let _one_run = RUNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let pg = matches!(conn, DbConn::Postgresql(_));
     if pg {
@@ -122,7 +125,7 @@ pub fn rescore(
              SET lock_timeout = 0; SELECT pg_advisory_lock(7270003)",
         )?;
     }
-    let report = run(conn, rules, opts);
+    let out = f(conn);
     if pg {
         // Back to the pool's wait (`RESET` would drop it) and the run lock released, also
         // after a failed run.
@@ -130,112 +133,176 @@ pub fn rescore(
             "SELECT pg_advisory_unlock(7270003); SELECT set_config('lock_timeout', current_setting('spotcheck.lock_timeout', true), false)",
         );
     }
-    Ok(RescoreReport {
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        ..report?
-    })
+    Ok(out)
 }
 
 /// Rescoring runs, one at a time in this process.
 static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<RescoreReport, ScoreError> {
-    {
-        let at = now();
-        let rows = match &opts.scope {
-            Scope::All => assessments::all_contract_inputs(c)?,
-            Scope::Contracts(ids) => assessments::contract_inputs(c, ids)?,
-            Scope::Suppliers(orgnrs) => assessments::contract_inputs_for_suppliers(c, orgnrs)?,
-        };
-        let world = World::load(c)?;
-        let contract_marks = assessments::current_contract_marks(c)?;
+    let rows = match &opts.scope {
+        Scope::All => assessments::all_contract_inputs(c)?,
+        Scope::Contracts(ids) => assessments::contract_inputs(c, ids)?,
+        Scope::Suppliers(orgnrs) => assessments::contract_inputs_for_suppliers(c, orgnrs)?,
+    };
+    let marks = assessments::current_contract_marks(c)?;
+    let mut scorer = ChunkScorer::begin(c, rules, opts.clone())?;
+    if let Scope::Suppliers(list) = &opts.scope {
+        scorer.orgnrs.extend(list.iter().cloned());
+    }
+    for chunk in rows.chunks(RECORD_CHUNK) {
+        let pending = scorer.assess(chunk, &marks);
+        if pending.is_empty() {
+            continue;
+        }
+        // Each chunk is its own short write transaction: a sign-in or an import never
+        // waits for a whole run.
+        crate::db::write_tx(c, |c| scorer.record(c, pending, RiskIndex::Now))?;
+    }
+    // The run's end in one write transaction: supplier assessments, the high-risk digests
+    // and the audit entry.
+    crate::db::write_tx(c, |c| scorer.finish(c, &marks))
+}
+
+/// Scores contracts chunk by chunk and records what changed: a rescoring run
+/// ([`rescore`]), and an import, which scores each chunk of contracts in the transaction
+/// that stores it ([`crate::service::imports`]). [`ChunkScorer::finish`] ends the run with the
+/// supplier-level assessments, the high-risk digests, the flag cases and the audit entry.
+pub struct ChunkScorer<'r> {
+    rules: &'r RuleSet,
+    world: World,
+    plan: Plan,
+    texts: TextIds,
+    opts: RescoreOptions,
+    at: NaiveDateTime,
+    started: Instant,
+    report: RescoreReport,
+    /// Contracts that entered the highest tier.
+    entered_top: Vec<i64>,
+    rule_set_stored: bool,
+    /// The suppliers of the contracts assessed (their supplier-level assessments are made
+    /// at the end).
+    orgnrs: std::collections::BTreeSet<String>,
+}
+
+impl<'r> ChunkScorer<'r> {
+    /// Reads what assessments read besides the contracts (register facts, approvals).
+    pub fn begin(c: &mut DbConn, rules: &'r RuleSet, opts: RescoreOptions) -> Result<Self, ScoreError> {
+        Ok(ChunkScorer {
+            rules,
+            world: World::load(c)?,
+            plan: Plan::of(rules),
+            texts: TextIds::new(),
+            at: now(),
+            started: Instant::now(),
+            report: RescoreReport {
+                rule_set_version: rules.version().to_owned(),
+                as_of: opts.as_of,
+                reason: opts.reason.clone(),
+                contracts_assessed: 0,
+                contracts_recorded: 0,
+                suppliers_assessed: 0,
+                suppliers_recorded: 0,
+                tiers: BTreeMap::new(),
+                coverage: Coverage::new(rules),
+                high_risk_entered: 0,
+                notifications_queued: 0,
+                cases_opened: 0,
+                elapsed_ms: 0,
+            },
+            opts,
+            entered_top: Vec::new(),
+            rule_set_stored: false,
+            orgnrs: std::collections::BTreeSet::new(),
+        })
+    }
+
+    /// Scores `rows` (pure, on every core for a large chunk) and returns the assessments to
+    /// record: those whose rule set, inputs or outcome differ from `marks`.
+    fn assess(&mut self, rows: &[ContractInputRow], marks: &HashMap<i64, CurrentMark>) -> Vec<Pending> {
+        self.report.contracts_assessed += rows.len() as u64;
+        let mut pending = Vec::new();
+        for o in assess_contracts(self.rules, &self.world, rows, marks, &self.opts, self.at) {
+            self.report.coverage.merge(&o.coverage);
+            for (tier, n) in o.tiers {
+                *self.report.tiers.entry(tier).or_default() += n;
+            }
+            pending.extend(o.recorded);
+        }
+        for r in rows {
+            if !self.orgnrs.contains(&r.orgnr) {
+                self.orgnrs.insert(r.orgnr.clone());
+            }
+        }
+        if let Some(top) = self.rules.tiers().last() {
+            self.entered_top.extend(pending.iter().filter_map(|p| {
+                let id = p.row.contract_id?;
+                let before = marks.get(&id).map(|m| m.tier.as_str());
+                (p.row.tier == top.id && before != Some(top.id.as_str())).then_some(id)
+            }));
+        }
+        self.report.contracts_recorded += pending.len() as u64;
+        pending
+    }
+
+    /// Records `pending` (inside the caller's write transaction), pointing `index` at them.
+    fn record(&mut self, c: &mut DbConn, pending: Vec<Pending>, index: RiskIndex) -> Result<(), ScoreError> {
+        if !self.rule_set_stored {
+            assessments::ensure_rule_set(c, self.rules.version(), self.rules.sources(), &self.plan, self.at)?;
+            self.rule_set_stored = true;
+        }
+        let recorded = encode_records(c, &self.plan, &mut self.texts, pending)?;
+        assessments::record_contract_assessments(c, &recorded, index)?;
+        Ok(())
+    }
+
+    /// Scores the contracts an import chunk stored and records them, staged with the batch
+    /// (inside the chunk's write transaction). Their data is new, so every one is recorded.
+    pub fn record_staged(
+        &mut self,
+        c: &mut DbConn,
+        batch_id: i64,
+        rows: &[ContractInputRow],
+    ) -> Result<(), ScoreError> {
+        let pending = self.assess(rows, &HashMap::new());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.record(c, pending, RiskIndex::Staged { batch_id })
+    }
+
+    /// Ends the run inside the caller's write transaction: supplier-level assessments for
+    /// the suppliers met, the high-risk digests and flag cases for the contracts that entered
+    /// the highest tier, and the audit entry. `marks`: the suppliers' current marks are read
+    /// here; the contracts' were given to [`Self::assess`].
+    fn finish(
+        mut self,
+        c: &mut DbConn,
+        _marks: &HashMap<i64, CurrentMark>,
+    ) -> Result<RescoreReport, ScoreError> {
+        let rules = self.rules;
+        let opts = &self.opts;
         let supplier_marks = assessments::current_supplier_marks(c)?;
-
-        let mut report = RescoreReport {
-            rule_set_version: rules.version().to_owned(),
-            as_of: opts.as_of,
-            reason: opts.reason.clone(),
-            contracts_assessed: rows.len() as u64,
-            contracts_recorded: 0,
-            suppliers_assessed: 0,
-            suppliers_recorded: 0,
-            tiers: BTreeMap::new(),
-            coverage: Coverage::new(rules),
-            high_risk_entered: 0,
-            notifications_queued: 0,
-            cases_opened: 0,
-            elapsed_ms: 0,
-        };
-
-        // In chunks, so memory stays bounded by the chunk (explanations are ~1.5 kB each),
-        // not by the register; all chunks are in the one transaction.
-        let mut rule_set_stored = false;
-        let plan = Plan::of(rules);
-        let mut texts = TextIds::new();
-        let mut entered_top: Vec<i64> = Vec::new();
-        for chunk in rows.chunks(RECORD_CHUNK) {
-            let mut recorded = Vec::new();
-            for o in assess_contracts(rules, &world, chunk, &contract_marks, opts, at) {
-                report.coverage.merge(&o.coverage);
-                for (tier, n) in o.tiers {
-                    *report.tiers.entry(tier).or_default() += n;
-                }
-                recorded.extend(o.recorded);
-            }
-            if recorded.is_empty() {
-                continue;
-            }
-            report.contracts_recorded += recorded.len() as u64;
-            if let Some(top) = rules.tiers().last() {
-                entered_top.extend(recorded.iter().filter_map(|p| {
-                    let a = &p.row;
-                    let id = a.contract_id?;
-                    let before = contract_marks.get(&id).map(|m| m.tier.as_str());
-                    (a.tier == top.id && before != Some(top.id.as_str())).then_some(id)
-                }));
-            }
-            // Each chunk is its own short write transaction: a sign-in or an import never
-            // waits for a whole run.
-            crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
-                if !rule_set_stored {
-                    assessments::ensure_rule_set(c, rules.version(), rules.sources(), &plan, at)?;
-                }
-                let recorded = encode_records(c, &plan, &mut texts, recorded)?;
-                assessments::record_contract_assessments(c, &recorded)?;
-                Ok(())
-            })?;
-            rule_set_stored = true;
-        }
-        // Contracts that entered the highest tier in this run: one digest per liaison
-        // concerned, queued with the assessments that put them there.
-        report.high_risk_entered = entered_top.len() as u64;
-
-        // Supplier-level assessments for the suppliers in scope that have register facts.
-        let mut orgnrs: Vec<&str> = rows.iter().map(|r| r.orgnr.as_str()).collect();
-        if let Scope::Suppliers(list) = &opts.scope {
-            orgnrs.extend(list.iter().map(String::as_str));
-        }
-        orgnrs.sort_unstable();
-        orgnrs.dedup();
         let mut supplier_records = Vec::new();
-        for orgnr in orgnrs {
-            let Some(input) = world.supplier(orgnr) else {
+        for orgnr in &self.orgnrs {
+            let orgnr = orgnr.as_str();
+            let Some(input) = self.world.supplier(orgnr) else {
                 continue;
             };
-            report.suppliers_assessed += 1;
-            let approvals = world.approvals(orgnr, input.parent_orgnr());
+            self.report.suppliers_assessed += 1;
+            let approvals = self.world.approvals(orgnr, input.parent_orgnr());
             let a = rules.assess_supplier(&SupplierInput {
                 supplier: &input.facts,
                 supplier_fetched_at: Some(input.fetched_at),
                 parent: input
                     .parent_orgnr()
-                    .and_then(|p| world.supplier(p))
+                    .and_then(|p| self.world.supplier(p))
                     .map(|p| &p.facts),
                 approvals: &approvals,
-                shared_address_count: world.shared_address_count(orgnr),
+                shared_address_count: self.world.shared_address_count(orgnr),
                 as_of: opts.as_of,
             });
-            let input_sha = supplier_input_hash(&world, orgnr, &approvals);
+            let input_sha = supplier_input_hash(&self.world, orgnr, &approvals);
             let result_sha = assessment_result_hash(&a);
             if !opts.force
                 && unchanged(
@@ -248,48 +315,52 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
                 continue;
             }
             supplier_records.push(Pending {
-                row: new_assessment(None, orgnr, &world, &a, input_sha, result_sha, opts, at),
+                row: new_assessment(None, orgnr, &self.world, &a, input_sha, result_sha, opts, self.at),
                 assessment: a,
             });
         }
-        report.suppliers_recorded = supplier_records.len() as u64;
-
-        // The run's end in one write transaction: supplier assessments, the high-risk digests
-        // and the audit entry.
-        crate::db::write_tx(c, |c| -> Result<(), ScoreError> {
-            report.notifications_queued =
-                crate::service::notices::queue_high_risk(c, rules, &entered_top, &opts.reason, at)? as u64;
-            report.cases_opened =
-                crate::service::cases::open_flag_cases(c, &entered_top, &opts.actor, at)? as u64;
-            if report.contracts_recorded > 0 || !supplier_records.is_empty() {
-                assessments::ensure_rule_set(c, rules.version(), rules.sources(), &plan, at)?;
-                let supplier_records =
-                    encode_records(c, &plan, &mut texts, std::mem::take(&mut supplier_records))?;
-                assessments::record_supplier_assessments(c, &supplier_records)?;
-                audit::append(
-                    c,
-                    &opts.actor,
-                    audit::Event {
-                        action: "risk.rescore",
-                        object_type: "rule_set",
-                        object_id: rules.version(),
-                        detail: serde_json::json!({
-                            "reason": opts.reason,
-                            "as_of": opts.as_of,
-                            "force": opts.force,
-                            "contracts_assessed": report.contracts_assessed,
-                            "contracts_recorded": report.contracts_recorded,
-                            "suppliers_assessed": report.suppliers_assessed,
-                            "suppliers_recorded": report.suppliers_recorded,
-                            "high_risk_entered": report.high_risk_entered,
+        self.report.suppliers_recorded = supplier_records.len() as u64;
+        self.report.high_risk_entered = self.entered_top.len() as u64;
+        self.report.notifications_queued =
+            crate::service::notices::queue_high_risk(c, rules, &self.entered_top, &opts.reason, self.at)?
+                as u64;
+        self.report.cases_opened =
+            crate::service::cases::open_flag_cases(c, &self.entered_top, &opts.actor, self.at)? as u64;
+        if self.report.contracts_recorded > 0 || !supplier_records.is_empty() {
+            assessments::ensure_rule_set(c, rules.version(), rules.sources(), &self.plan, self.at)?;
+            let supplier_records = encode_records(c, &self.plan, &mut self.texts, supplier_records)?;
+            assessments::record_supplier_assessments(c, &supplier_records)?;
+            let report = &self.report;
+            audit::append(
+                c,
+                &opts.actor,
+                audit::Event {
+                    action: "risk.rescore",
+                    object_type: "rule_set",
+                    object_id: rules.version(),
+                    detail: serde_json::json!({
+                        "reason": opts.reason,
+                        "as_of": opts.as_of,
+                        "force": opts.force,
+                        "contracts_assessed": report.contracts_assessed,
+                        "contracts_recorded": report.contracts_recorded,
+                        "suppliers_assessed": report.suppliers_assessed,
+                        "suppliers_recorded": report.suppliers_recorded,
+                        "high_risk_entered": report.high_risk_entered,
                         "cases_opened": report.cases_opened,
-                        }),
-                    },
-                )?;
-            }
-            Ok(())
-        })?;
-        Ok(report)
+                    }),
+                },
+            )?;
+        }
+        self.report.elapsed_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(self.report)
+    }
+
+    /// Ends an import's scoring in the batch's final write transaction: the staged risk
+    /// index rows become current with the batch, then as [`Self::finish`].
+    pub fn finish_import(self, c: &mut DbConn, batch_id: i64) -> Result<RescoreReport, ScoreError> {
+        assessments::apply_staged_risk(c, batch_id)?;
+        self.finish(c, &HashMap::new())
     }
 }
 
@@ -835,6 +906,17 @@ pub fn rule_set_of_version(
     Ok(assessments::rule_set_files(conn, version)?
         .and_then(|files| RuleSet::from_files(&files).ok())
         .map(std::sync::Arc::new))
+}
+
+/// The options of the scoring that runs with an import by `actor`: as of today (UTC).
+pub fn import_options(actor: &Actor) -> RescoreOptions {
+    RescoreOptions {
+        scope: Scope::Contracts(Vec::new()),
+        force: false,
+        reason: "import".to_owned(),
+        as_of: chrono::Utc::now().date_naive(),
+        actor: actor.clone(),
+    }
 }
 
 /// Rescores `scope` with `rules` as of today (UTC), recording what changed.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::cached_insert::insert_rows;
 use crate::db::schema::{
     approval_entries, approval_loads, assessment_texts, assessments, contract_risk, contracts,
-    register_facts, rule_set_activations, rule_sets, supplier_risk, suppliers,
+    import_staged_risk, register_facts, rule_set_activations, rule_sets, supplier_risk, suppliers,
 };
 use crate::db::{DbConn, DbError};
 use crate::risk::record::{self, Plan, StoredExplanation};
@@ -383,11 +383,18 @@ pub struct NewAssessment {
     pub assessed_at: NaiveDateTime,
 }
 
-fn insert_history(conn: &mut DbConn, subject: &str, chunk: &[NewAssessment]) -> Result<(), DbError> {
+fn insert_history(
+    conn: &mut DbConn,
+    subject: &str,
+    chunk: &[NewAssessment],
+    ids: &[i64],
+) -> Result<(), DbError> {
     let values: Vec<_> = chunk
         .iter()
-        .map(|a| {
+        .zip(ids)
+        .map(|(a, id)| {
             (
+                assessments::id.eq(*id),
                 assessments::subject.eq(subject),
                 assessments::contract_id.eq(a.contract_id),
                 assessments::contract_version.eq(a.contract_version),
@@ -413,87 +420,177 @@ fn insert_history(conn: &mut DbConn, subject: &str, chunk: &[NewAssessment]) -> 
     Ok(())
 }
 
-/// Appends contract assessments to the history and points `contract_risk` at them.
-/// Call inside a write transaction (the caller's run is one transaction).
-pub fn record_contract_assessments(conn: &mut DbConn, items: &[NewAssessment]) -> Result<(), DbError> {
-    for chunk in items.chunks(CHUNK) {
-        insert_history(conn, "contract", chunk)?;
-        let ids: Vec<i64> = chunk.iter().filter_map(|a| a.contract_id).collect();
-        // The rows just inserted are the newest per contract: ids only grow, and the write
-        // lock held by the transaction keeps other writers out meanwhile.
-        let newest: HashMap<i64, i64> = assessments::table
-            .filter(assessments::contract_id.eq_any(&ids))
-            .group_by(assessments::contract_id)
-            .select((assessments::contract_id, diesel::dsl::max(assessments::id)))
-            .load::<(Option<i64>, Option<i64>)>(conn)?
-            .into_iter()
-            .filter_map(|(c, a)| Some((c?, a?)))
-            .collect();
-        diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(&ids))).execute(conn)?;
-        let mut values = Vec::with_capacity(chunk.len());
-        for a in chunk {
-            let Some(contract_id) = a.contract_id else {
-                continue;
-            };
-            let Some(assessment_id) = newest.get(&contract_id) else {
-                return Err(DbError::Corrupt(format!(
-                    "the assessment of contract {contract_id} was not stored"
-                )));
-            };
-            values.push((
-                contract_risk::contract_id.eq(contract_id),
-                contract_risk::assessment_id.eq(*assessment_id),
-                contract_risk::score.eq(a.score),
-                contract_risk::max_possible_score.eq(a.max_possible_score),
-                contract_risk::tier.eq(&a.tier),
-                contract_risk::industries.eq(&a.industries),
-                contract_risk::rule_set_version.eq(&a.rule_set_version),
-                contract_risk::input_sha256.eq(&a.input_sha256),
-                contract_risk::result_sha256.eq(Some(&a.result_sha256)),
-                contract_risk::assessed_at.eq(a.assessed_at),
-            ));
-        }
-        insert_rows!(conn, contract_risk::table, values);
+/// Ids for `n` new assessments. Call inside the write transaction that inserts them: on
+/// SQLite the transaction holds the write lock, so counting on from the largest id is safe;
+/// PostgreSQL hands them out from the table's sequence. Knowing the ids saves looking them
+/// up again to point the risk index at them.
+fn take_assessment_ids(conn: &mut DbConn, n: usize) -> Result<Vec<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct NewId {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
     }
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConn::Sqlite(_) => {
+            let max: Option<i64> = assessments::table
+                .select(diesel::dsl::max(assessments::id))
+                .first(conn)?;
+            let first = max.unwrap_or(0) + 1;
+            Ok((first..first + n as i64).collect())
+        }
+        DbConn::Postgresql(pg) => Ok(diesel::sql_query(
+            "SELECT nextval(pg_get_serial_sequence('assessments', 'id')) AS id FROM generate_series(1, $1)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(n as i64)
+        .load::<NewId>(pg)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect()),
+    }
+}
+
+/// Where a chunk of contract assessments points the risk index: at once (`contract_risk`),
+/// or, for an import batch still being stored, in `import_staged_risk` until the batch's
+/// final transaction ([`apply_staged_risk`]).
+#[derive(Debug, Clone, Copy)]
+pub enum RiskIndex {
+    Now,
+    Staged { batch_id: i64 },
+}
+
+/// Appends contract assessments to the history and points the risk index at them (see
+/// [`RiskIndex`]). Call inside a write transaction.
+pub fn record_contract_assessments(
+    conn: &mut DbConn,
+    items: &[NewAssessment],
+    index: RiskIndex,
+) -> Result<(), DbError> {
+    for chunk in items.chunks(CHUNK) {
+        let ids = take_assessment_ids(conn, chunk.len())?;
+        insert_history(conn, "contract", chunk, &ids)?;
+        macro_rules! risk_rows {
+            ($table:ident $(, $extra:expr)?) => {{
+                let mut values = Vec::with_capacity(chunk.len());
+                for (a, assessment_id) in chunk.iter().zip(&ids) {
+                    let Some(contract_id) = a.contract_id else {
+                        continue;
+                    };
+                    values.push((
+                        $($extra,)?
+                        $table::contract_id.eq(contract_id),
+                        $table::assessment_id.eq(*assessment_id),
+                        $table::score.eq(a.score),
+                        $table::max_possible_score.eq(a.max_possible_score),
+                        $table::tier.eq(&a.tier),
+                        $table::industries.eq(&a.industries),
+                        $table::rule_set_version.eq(&a.rule_set_version),
+                        $table::input_sha256.eq(&a.input_sha256),
+                        $table::result_sha256.eq(Some(&a.result_sha256)),
+                        $table::assessed_at.eq(a.assessed_at),
+                    ));
+                }
+                values
+            }};
+        }
+        match index {
+            RiskIndex::Now => {
+                let contract_ids: Vec<i64> = chunk.iter().filter_map(|a| a.contract_id).collect();
+                diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(&contract_ids)))
+                    .execute(conn)?;
+                let values = risk_rows!(contract_risk);
+                insert_rows!(conn, contract_risk::table, values);
+            }
+            RiskIndex::Staged { batch_id } => {
+                let values = risk_rows!(import_staged_risk, import_staged_risk::batch_id.eq(batch_id));
+                insert_rows!(conn, import_staged_risk::table, values);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Points `contract_risk` at the assessments batch `batch_id` staged, in the batch's final
+/// transaction, so the batch's contracts and their risk appear together.
+pub fn apply_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<usize, DbError> {
+    let staged = import_staged_risk::table
+        .filter(import_staged_risk::batch_id.eq(batch_id))
+        .select(import_staged_risk::contract_id);
+    diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(staged))).execute(conn)?;
+    let n = diesel::insert_into(contract_risk::table)
+        .values(
+            import_staged_risk::table
+                .filter(import_staged_risk::batch_id.eq(batch_id))
+                .select((
+                    import_staged_risk::contract_id,
+                    import_staged_risk::assessment_id,
+                    import_staged_risk::score,
+                    import_staged_risk::max_possible_score,
+                    import_staged_risk::tier,
+                    import_staged_risk::industries,
+                    import_staged_risk::rule_set_version,
+                    import_staged_risk::input_sha256,
+                    import_staged_risk::result_sha256,
+                    import_staged_risk::assessed_at,
+                )),
+        )
+        .into_columns((
+            contract_risk::contract_id,
+            contract_risk::assessment_id,
+            contract_risk::score,
+            contract_risk::max_possible_score,
+            contract_risk::tier,
+            contract_risk::industries,
+            contract_risk::rule_set_version,
+            contract_risk::input_sha256,
+            contract_risk::result_sha256,
+            contract_risk::assessed_at,
+        ))
+        .execute(conn)?;
+    diesel::delete(import_staged_risk::table.filter(import_staged_risk::batch_id.eq(batch_id)))
+        .execute(conn)?;
+    Ok(n)
+}
+
+/// Removes what batch `batch_id` staged: its assessments and their index rows (a batch that
+/// failed or was abandoned). Before the batch's contracts are removed.
+pub fn discard_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<(), DbError> {
+    let staged = import_staged_risk::table
+        .filter(import_staged_risk::batch_id.eq(batch_id))
+        .select(import_staged_risk::assessment_id);
+    diesel::delete(assessments::table.filter(assessments::id.eq_any(staged))).execute(conn)?;
+    diesel::delete(import_staged_risk::table.filter(import_staged_risk::batch_id.eq(batch_id)))
+        .execute(conn)?;
     Ok(())
 }
 
 /// Appends supplier assessments to the history and points `supplier_risk` at them.
 pub fn record_supplier_assessments(conn: &mut DbConn, items: &[NewAssessment]) -> Result<(), DbError> {
     for chunk in items.chunks(CHUNK) {
-        insert_history(conn, "supplier", chunk)?;
+        let ids = take_assessment_ids(conn, chunk.len())?;
+        insert_history(conn, "supplier", chunk, &ids)?;
         let orgnrs: Vec<&str> = chunk.iter().map(|a| a.orgnr.as_str()).collect();
-        let newest: HashMap<String, i64> = assessments::table
-            .filter(assessments::subject.eq("supplier"))
-            .filter(assessments::orgnr.eq_any(&orgnrs))
-            .group_by(assessments::orgnr)
-            .select((assessments::orgnr, diesel::dsl::max(assessments::id)))
-            .load::<(String, Option<i64>)>(conn)?
-            .into_iter()
-            .filter_map(|(o, a)| Some((o, a?)))
-            .collect();
         diesel::delete(supplier_risk::table.filter(supplier_risk::orgnr.eq_any(&orgnrs))).execute(conn)?;
-        let mut values = Vec::with_capacity(chunk.len());
-        for a in chunk {
-            let Some(assessment_id) = newest.get(&a.orgnr) else {
-                return Err(DbError::Corrupt(format!(
-                    "the assessment of supplier {} was not stored",
-                    a.orgnr
-                )));
-            };
-            values.push((
-                supplier_risk::orgnr.eq(&a.orgnr),
-                supplier_risk::assessment_id.eq(*assessment_id),
-                supplier_risk::score.eq(a.score),
-                supplier_risk::max_possible_score.eq(a.max_possible_score),
-                supplier_risk::tier.eq(&a.tier),
-                supplier_risk::industries.eq(&a.industries),
-                supplier_risk::rule_set_version.eq(&a.rule_set_version),
-                supplier_risk::input_sha256.eq(&a.input_sha256),
-                supplier_risk::result_sha256.eq(Some(&a.result_sha256)),
-                supplier_risk::assessed_at.eq(a.assessed_at),
-            ));
-        }
+        let values: Vec<_> = chunk
+            .iter()
+            .zip(&ids)
+            .map(|(a, assessment_id)| {
+                (
+                    supplier_risk::orgnr.eq(&a.orgnr),
+                    supplier_risk::assessment_id.eq(*assessment_id),
+                    supplier_risk::score.eq(a.score),
+                    supplier_risk::max_possible_score.eq(a.max_possible_score),
+                    supplier_risk::tier.eq(&a.tier),
+                    supplier_risk::industries.eq(&a.industries),
+                    supplier_risk::rule_set_version.eq(&a.rule_set_version),
+                    supplier_risk::input_sha256.eq(&a.input_sha256),
+                    supplier_risk::result_sha256.eq(Some(&a.result_sha256)),
+                    supplier_risk::assessed_at.eq(a.assessed_at),
+                )
+            })
+            .collect();
         insert_rows!(conn, supplier_risk::table, values);
     }
     Ok(())
@@ -529,10 +626,14 @@ pub struct AssessmentRow {
     pub record: Option<Vec<u8>>,
 }
 
-/// A contract's assessments, newest first.
+/// A contract's assessments, newest first (not those an import still being stored made).
 pub fn contract_history(conn: &mut DbConn, contract_id: i64) -> Result<Vec<AssessmentRow>, DbError> {
+    let staged = import_staged_risk::table
+        .filter(import_staged_risk::contract_id.eq(contract_id))
+        .select(import_staged_risk::assessment_id);
     Ok(assessments::table
         .filter(assessments::contract_id.eq(contract_id))
+        .filter(assessments::id.ne_all(staged))
         .order(assessments::id.desc())
         .select(AssessmentRow::as_select())
         .load(conn)?)

@@ -21,6 +21,7 @@ use diesel::sqlite::Sqlite;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::assessments::ContractInputRow;
 use super::now;
 use super::users::User;
 use crate::db::cached_insert::insert_rows;
@@ -374,6 +375,29 @@ impl PreparedRow {
     }
 }
 
+impl PreparedRow {
+    /// The contract as the rules read it once stored as `id` at `version`.
+    fn input(&self, id: i64, version: i32) -> ContractInputRow {
+        let x = &self.row;
+        ContractInputRow {
+            id,
+            contract_no: x.contract_id.clone(),
+            title: x.title.clone(),
+            orgnr: x.orgnr.as_str().to_owned(),
+            category: x.category.clone(),
+            cpv: x.cpv.clone(),
+            value_ore: x.value_ore,
+            start_date: x.start_date,
+            end_date: x.end_date,
+            unit: x.unit.clone(),
+            subcontractor_levels: x.subcontractor_levels,
+            extras: self.extras_json.clone(),
+            version,
+            data_sha256: self.data_sha256.clone(),
+        }
+    }
+}
+
 /// A chunk of accepted rows ready for [`BatchWriter::add_rows`]. Preparing is pure CPU work
 /// (JSON, SHA-256), so it can run on whichever thread has time for it: the import's reading
 /// thread does it, because storing is the busier side.
@@ -638,16 +662,30 @@ impl BatchWriter {
     /// version, and the changes to stored contracts (staged for the final step). A row whose
     /// contract is outside the batch's scope is refused and stores nothing, not even its
     /// supplier.
-    pub fn add_rows(&mut self, conn: &mut DbConn, chunk: PreparedRows) -> Result<(), DbError> {
+    ///
+    /// `then` runs in the same transaction with the contracts the chunk created or changed,
+    /// as the rules will read them once the batch is done (the import scores them there, so
+    /// a chunk and its assessments are stored together).
+    pub fn add_rows<E: From<diesel::result::Error> + From<DbError>>(
+        &mut self,
+        conn: &mut DbConn,
+        chunk: PreparedRows,
+        then: impl FnOnce(&mut DbConn, &[ContractInputRow]) -> Result<(), E>,
+    ) -> Result<(), E> {
         crate::db::write_tx(conn, |c| {
             diesel::update(import_batches::table.find(self.batch_id))
                 .set(import_batches::heartbeat_at.eq(Some(now())))
                 .execute(c)?;
-            self.add_rows_in(c, chunk)
+            let inputs = self.add_rows_in(c, chunk)?;
+            then(c, &inputs)
         })
     }
 
-    fn add_rows_in(&mut self, conn: &mut DbConn, chunk: PreparedRows) -> Result<(), DbError> {
+    fn add_rows_in(
+        &mut self,
+        conn: &mut DbConn,
+        chunk: PreparedRows,
+    ) -> Result<Vec<ContractInputRow>, DbError> {
         // Contracts this file names that are stored already, by contract number.
         let mut existing: HashMap<String, StoredContract> = HashMap::new();
         if !self.no_contracts_before {
@@ -727,6 +765,8 @@ impl BatchWriter {
         insert_rows!(&mut *conn, contracts::table, values);
         drop(values);
         self.counts.created += new_rows.len() as u64;
+        let mut inputs: Vec<ContractInputRow> =
+            new_rows.iter().zip(&ids).map(|(r, id)| r.input(*id, 1)).collect();
         let versions: Vec<(i64, i32, &PreparedRow)> =
             new_rows.iter().zip(&ids).map(|(r, id)| (*id, 1, *r)).collect();
         let mut staged = Vec::new();
@@ -745,6 +785,7 @@ impl BatchWriter {
                 self.counts.unchanged += 1;
                 continue;
             }
+            inputs.push(r.input(*id, *version + 1));
             let x = &r.row;
             staged.push((
                 import_staged_updates::batch_id.eq(batch_id),
@@ -786,7 +827,7 @@ impl BatchWriter {
             })
             .collect();
         insert_rows!(&mut *conn, contract_versions::table, values);
-        Ok(())
+        Ok(inputs)
     }
 
     /// Inserts the suppliers of `rows` met for the first time, and notes the latest name the
@@ -1106,6 +1147,7 @@ pub fn discard_batch(c: &mut DbConn, batch_id: i64) -> Result<bool, DbError> {
     }
     // A batch's own contracts are the ones it created; the contracts it would have changed
     // were never touched (their changes are staged).
+    super::assessments::discard_staged_risk(c, batch_id)?;
     let invisible = contracts::table
         .filter(contracts::first_batch_id.eq(batch_id))
         .select(contracts::id);
