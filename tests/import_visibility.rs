@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use common::{Backend, TestDb, run_cli};
 use diesel::prelude::*;
 use spotcheck::db::models::Actor;
-use spotcheck::db::schema::{contracts, import_batches, suppliers};
+use spotcheck::db::schema::{
+    assessments, contract_risk, contracts, import_batches, import_staged_risk, suppliers,
+};
 use spotcheck::domain::liaison::LiaisonDraft;
 use spotcheck::domain::roles::Role;
 
@@ -64,8 +66,9 @@ async fn others_write_while_an_import_stores(backend: Backend) {
     let importer = {
         let (pool, kari) = (pool.clone(), kari.clone());
         std::thread::spawn(move || {
-            spotcheck::service::imports::import_register(
+            spotcheck::service::imports::import_and_score(
                 &pool,
+                &common::rules::shipped_rules(),
                 &kari,
                 "stor.csv",
                 csv.as_bytes(),
@@ -99,12 +102,17 @@ async fn others_write_while_an_import_stores(backend: Backend) {
             let page = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
             // Still staging after the list (a batch never goes back to staging): the list was
             // read while the batch stored.
+            // The chunks are scored as they are stored: their assessments are in the history,
+            // and no risk of theirs is current before the batch is done.
+            let assessed: i64 = assessments::table.count().get_result(&mut conn).unwrap();
+            let current: i64 = contract_risk::table.count().get_result(&mut conn).unwrap();
             if stored > 0 && staging_batches(&mut conn) == 1 {
                 assert_eq!(
                     page.total, 0,
                     "{stored} contracts stored, none shown before the batch is done"
                 );
-                hidden_seen = true;
+                assert_eq!(current, 0, "{assessed} assessments stored, none current yet");
+                hidden_seen = hidden_seen || assessed > 0;
             }
         }
         drop(conn);
@@ -120,6 +128,11 @@ async fn others_write_while_an_import_stores(backend: Backend) {
     let mut conn = pool.get().unwrap();
     let page = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
     assert_eq!(page.total, 60_000, "the whole batch is shown once done");
+    assert!(page.items.iter().all(|c| c.risk.is_some()), "with its scores");
+    let current: i64 = contract_risk::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(current, 60_000);
+    let staged: i64 = import_staged_risk::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(staged, 0);
     assert_eq!(staging_batches(&mut conn), 0);
     assert!(matches!(
         spotcheck::db::models::audit::verify(&mut conn).unwrap(),
@@ -164,6 +177,8 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
     assert!(stored > 0);
     let shown = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
     assert_eq!(shown.total, 0, "and invisible");
+    let assessed: i64 = assessments::table.count().get_result(&mut conn).unwrap();
+    assert!(assessed > 0, "its chunks were scored as they were stored");
     // Once its heartbeat is stale, the next start removes it whole.
     std::thread::sleep(Duration::from_secs(
         spotcheck::db::models::imports::ABANDONED_AFTER_SECONDS as u64 + 1,
@@ -182,6 +197,11 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
         (0, 0, 0),
         "the batch is wholly absent after the restart"
     );
+    let left: (i64, i64) = (
+        assessments::table.count().get_result(&mut conn).unwrap(),
+        import_staged_risk::table.count().get_result(&mut conn).unwrap(),
+    );
+    assert_eq!(left, (0, 0), "with its assessments");
     // And an import runs cleanly afterwards.
     let small = db.dir.path().join("liten.csv");
     std::fs::write(&small, register(10)).unwrap();

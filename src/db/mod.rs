@@ -304,6 +304,7 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<Pool, DbError> {
 /// [`connect`] with a writer's wait for another set to `lock_wait_ms`.
 pub fn connect_with(target: &DbTarget, max_size: u32, lock_wait_ms: u64) -> Result<Pool, DbError> {
     if let DbTarget::Sqlite(path) = target {
+        SQLITE_GATE_WAIT_MS.fetch_max(lock_wait_ms, std::sync::atomic::Ordering::Relaxed);
         ensure_parent_dir(path)?;
         let mut first = diesel::SqliteConnection::establish(&path.to_string_lossy())
             .map_err(|e| DbError::Connect(e.to_string()))?;
@@ -369,10 +370,19 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
 /// - SQLite: the first statement is a write, so the transaction takes the write lock at once
 ///   (waiting through `busy_timeout`) instead of failing when it upgrades from a read.
 /// - PostgreSQL: a transaction-scoped advisory lock serialises writers, across instances too.
+///
+/// On SQLite, writers of this process also take turns through a fair gate first
+/// ([`SqliteWriteGate`]): SQLite's own busy handler polls, so a writer that commits and
+/// begins again at once (an import storing chunk after chunk) would keep everyone else
+/// waiting until their busy timeout. A nested call runs inside the outer turn.
 pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
+    let _turn = match conn {
+        DbConn::Sqlite(_) => SqliteWriteGate::enter()?,
+        DbConn::Postgresql(_) => None,
+    };
     conn.transaction(|c| {
         match c {
             DbConn::Sqlite(s) => {
@@ -384,6 +394,52 @@ where
         }
         f(c)
     })
+}
+
+/// The turn a SQLite writer of this process takes before [`write_tx`] begins: first come,
+/// first served (a fair mutex hands the turn to the longest waiter). A writer waits at most
+/// the pool's lock wait, then fails as SQLite's busy timeout would ("database is locked":
+/// the caller answers 503). PostgreSQL queues lock waiters fairly by itself.
+pub struct SqliteWriteGate;
+
+static SQLITE_WRITE_GATE: parking_lot::FairMutex<()> = parking_lot::const_fair_mutex(());
+/// The wait for the gate: the pool's `lock_wait_ms` (the longest of the pools this process
+/// opened: tests open several), set when a pool opens.
+static SQLITE_GATE_WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// Whether this thread holds the gate (a nested `write_tx` does not take it again).
+    static HOLDS_SQLITE_GATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Holding the gate; dropping it lets the next writer in.
+pub struct GateTurn(#[allow(dead_code)] parking_lot::FairMutexGuard<'static, ()>);
+
+impl Drop for GateTurn {
+    fn drop(&mut self) {
+        HOLDS_SQLITE_GATE.with(|h| h.set(false));
+    }
+}
+
+impl SqliteWriteGate {
+    fn enter() -> Result<Option<GateTurn>, diesel::result::Error> {
+        if HOLDS_SQLITE_GATE.with(std::cell::Cell::get) {
+            return Ok(None);
+        }
+        let wait = match SQLITE_GATE_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => DEFAULT_LOCK_WAIT_MS,
+            ms => ms,
+        };
+        let wait = Duration::from_millis(wait);
+        let guard = SQLITE_WRITE_GATE.try_lock_for(wait).ok_or_else(|| {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new("database is locked (waited for this process's other writers)".to_owned()),
+            )
+        })?;
+        HOLDS_SQLITE_GATE.with(|h| h.set(true));
+        Ok(Some(GateTurn(guard)))
+    }
 }
 
 /// Checks that the database answers (used by `/readyz`).
