@@ -79,14 +79,6 @@ impl Plan {
                 .collect(),
         }
     }
-
-    fn index(&self) -> HashMap<&str, usize> {
-        self.indicators
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.as_str(), i))
-            .collect()
-    }
 }
 
 /// Gives a number to a text when writing (the same number for the same text, for good).
@@ -119,47 +111,31 @@ pub enum RecordError<E> {
 
 /// Encodes what `a` decided, against `plan` (the plan of `a`'s rule set). Industries, score,
 /// tier and the rule-set version are stored beside the record, not in it.
-pub fn encode<I: Interner>(
-    plan: &Plan,
-    a: &Assessment,
-    interner: &mut I,
-) -> Result<Vec<u8>, RecordError<I::Error>> {
-    let index = plan.index();
-    let bit = |id: &str| {
-        index
-            .get(id)
-            .map(|&i| 1u128 << i)
-            .ok_or_else(|| RecordError::Mismatch(format!("indicator {id}")))
-    };
-    let mask = |fs: &[Finding]| -> Result<u128, RecordError<I::Error>> {
-        let mut m = 0u128;
-        let mut last = None;
-        for f in fs {
-            let i = index
-                .get(f.rule.as_str())
-                .copied()
-                .ok_or_else(|| RecordError::Mismatch(format!("indicator {}", f.rule)))?;
-            // Findings are in the rule set's order; the record relies on it.
-            if last.is_some_and(|l| l >= i) {
-                return Err(RecordError::Mismatch(format!("order of {}", f.rule)));
+pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Result<Vec<u8>, RecordError<I::Error>> {
+    // Findings and passed indicators come in the rule set's order, as the plan lists them:
+    // one walk along the plan finds each one's bit (no map to build per assessment).
+    let positions = |ids: &mut dyn Iterator<Item = &str>| -> Result<(u128, Vec<usize>), RecordError<I::Error>> {
+        let mut mask = 0u128;
+        let mut at = Vec::new();
+        let mut next = 0usize;
+        for id in ids {
+            let offset = plan.indicators[next.min(plan.indicators.len())..]
+                .iter()
+                .position(|p| p.id == id)
+                .ok_or_else(|| RecordError::Mismatch(format!("indicator {id} (or its order)")))?;
+            let i = next + offset;
+            if i >= 128 {
+                return Err(RecordError::Mismatch(format!("indicator {id} beyond 128")));
             }
-            last = Some(i);
-            m |= 1u128 << i;
+            mask |= 1u128 << i;
+            at.push(i);
+            next = i + 1;
         }
-        Ok(m)
+        Ok((mask, at))
     };
-    let fired = mask(&a.fired)?;
-    let not_computable = mask(&a.not_computable)?;
-    let mut passed = 0u128;
-    let mut last = 0u128;
-    for p in &a.passed {
-        let b = bit(p)?;
-        if b <= last {
-            return Err(RecordError::Mismatch(format!("order of {p}")));
-        }
-        last = b;
-        passed |= b;
-    }
+    let (fired, fired_at) = positions(&mut a.fired.iter().map(|f| f.rule.as_str()))?;
+    let (not_computable, nc_at) = positions(&mut a.not_computable.iter().map(|f| f.rule.as_str()))?;
+    let (passed, _) = positions(&mut a.passed.iter().map(|p| p.as_str()))?;
     let mut out = Vec::with_capacity(64);
     out.push(FORMAT);
     put_u128(&mut out, fired);
@@ -177,13 +153,14 @@ pub fn encode<I: Interner>(
         );
         put_u64(&mut out, interner.intern(&at).map_err(RecordError::Interner)?);
     }
-    for (f, with_reason) in a
+    for ((f, with_reason), i) in a
         .fired
         .iter()
         .map(|f| (f, false))
         .chain(a.not_computable.iter().map(|f| (f, true)))
+        .zip(fired_at.into_iter().chain(nc_at))
     {
-        let planned = &plan.indicators[index[f.rule.as_str()]];
+        let planned = &plan.indicators[i];
         if f.weight != planned.weight
             || f.evidence.len() != planned.evidence.len()
             || f.evidence.keys().zip(&planned.evidence).any(|(k, p)| k != p)
