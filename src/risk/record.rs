@@ -111,28 +111,33 @@ pub enum RecordError<E> {
 
 /// Encodes what `a` decided, against `plan` (the plan of `a`'s rule set). Industries, score,
 /// tier and the rule-set version are stored beside the record, not in it.
-pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Result<Vec<u8>, RecordError<I::Error>> {
+pub fn encode<I: Interner>(
+    plan: &Plan,
+    a: &Assessment,
+    interner: &mut I,
+) -> Result<Vec<u8>, RecordError<I::Error>> {
     // Findings and passed indicators come in the rule set's order, as the plan lists them:
     // one walk along the plan finds each one's bit (no map to build per assessment).
-    let positions = |ids: &mut dyn Iterator<Item = &str>| -> Result<(u128, Vec<usize>), RecordError<I::Error>> {
-        let mut mask = 0u128;
-        let mut at = Vec::new();
-        let mut next = 0usize;
-        for id in ids {
-            let offset = plan.indicators[next.min(plan.indicators.len())..]
-                .iter()
-                .position(|p| p.id == id)
-                .ok_or_else(|| RecordError::Mismatch(format!("indicator {id} (or its order)")))?;
-            let i = next + offset;
-            if i >= 128 {
-                return Err(RecordError::Mismatch(format!("indicator {id} beyond 128")));
+    let positions =
+        |ids: &mut dyn Iterator<Item = &str>| -> Result<(u128, Vec<usize>), RecordError<I::Error>> {
+            let mut mask = 0u128;
+            let mut at = Vec::new();
+            let mut next = 0usize;
+            for id in ids {
+                let offset = plan.indicators[next.min(plan.indicators.len())..]
+                    .iter()
+                    .position(|p| p.id == id)
+                    .ok_or_else(|| RecordError::Mismatch(format!("indicator {id} (or its order)")))?;
+                let i = next + offset;
+                if i >= 128 {
+                    return Err(RecordError::Mismatch(format!("indicator {id} beyond 128")));
+                }
+                mask |= 1u128 << i;
+                at.push(i);
+                next = i + 1;
             }
-            mask |= 1u128 << i;
-            at.push(i);
-            next = i + 1;
-        }
-        Ok((mask, at))
-    };
+            Ok((mask, at))
+        };
     let (fired, fired_at) = positions(&mut a.fired.iter().map(|f| f.rule.as_str()))?;
     let (not_computable, nc_at) = positions(&mut a.not_computable.iter().map(|f| f.rule.as_str()))?;
     let (passed, _) = positions(&mut a.passed.iter().map(|p| p.as_str()))?;
@@ -168,7 +173,7 @@ pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Res
             return Err(RecordError::Mismatch(format!("evidence of {}", f.rule)));
         }
         for v in f.evidence.values() {
-            put_value(&mut out, v);
+            put_value(&mut out, v, interner)?;
         }
         match (&f.reason, with_reason) {
             (Some(r), true) => put_u64(&mut out, interner.intern(r).map_err(RecordError::Interner)?),
@@ -243,11 +248,10 @@ fn walk(
     let fired = r.u128()?;
     let not_computable = r.u128()?;
     let passed = r.u128()?;
-    let mut text = |r: &mut Reader<'_>| -> Result<String, DecodeError> { text_of(r.u64()?) };
     let mut approvals = Map::new();
     for _ in 0..r.u64()? {
-        let register = text(&mut r)?;
-        let at = text(&mut r)?;
+        let register = text_of(r.u64()?)?;
+        let at = text_of(r.u64()?)?;
         approvals.insert(register, Value::String(at));
     }
     let indicators = |mask: u128| {
@@ -257,7 +261,8 @@ fn walk(
             .filter(move |(i, _)| *i < 128 && mask & (1u128 << i) != 0)
             .map(|(_, p)| p)
     };
-    if (fired | not_computable | passed) >> plan.indicators.len().min(127) > 1 {
+    let known = plan.indicators.len();
+    if known < 128 && (fired | not_computable | passed) >> known != 0 {
         return Err(bad("an indicator the plan does not have"));
     }
     let mut findings = |mask: u128, with_reason: bool| -> Result<Vec<StoredFinding>, DecodeError> {
@@ -265,9 +270,13 @@ fn walk(
         for p in indicators(mask) {
             let mut evidence = Map::new();
             for name in &p.evidence {
-                evidence.insert(name.clone(), r.value(0)?);
+                evidence.insert(name.clone(), r.value(0, text_of)?);
             }
-            let reason = if with_reason { Some(text(&mut r)?) } else { None };
+            let reason = if with_reason {
+                Some(text_of(r.u64()?)?)
+            } else {
+                None
+            };
             out.push(StoredFinding {
                 rule: p.id.clone(),
                 weight: p.weight,
@@ -303,6 +312,7 @@ const FLOAT: u8 = 5;
 const STRING: u8 = 6;
 const ARRAY: u8 = 7;
 const OBJECT: u8 = 8;
+const TEXT_REF: u8 = 9;
 
 /// Nesting deeper than this is refused when reading (evidence is at most a list of texts).
 const MAX_DEPTH: u32 = 16;
@@ -336,7 +346,16 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_value(out: &mut Vec<u8>, v: &Value) {
+/// Texts up to this long in evidence are numbers into the dictionary: such texts are codes,
+/// dates and words from the rules (`renhold`, `2025-10-18`, `NUF`) that thousands of
+/// assessments repeat; a longer text (a title) is stored where it occurs.
+const SHORT_TEXT: usize = 24;
+
+fn put_value<I: Interner>(
+    out: &mut Vec<u8>,
+    v: &Value,
+    interner: &mut I,
+) -> Result<(), RecordError<I::Error>> {
     match v {
         Value::Null => out.push(NULL),
         Value::Bool(false) => out.push(FALSE),
@@ -355,6 +374,10 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
                 out.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
             }
         }
+        Value::String(s) if s.len() <= SHORT_TEXT => {
+            out.push(TEXT_REF);
+            put_u64(out, interner.intern(s).map_err(RecordError::Interner)?);
+        }
         Value::String(s) => {
             out.push(STRING);
             put_str(out, s);
@@ -363,7 +386,7 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             out.push(ARRAY);
             put_u64(out, items.len() as u64);
             for i in items {
-                put_value(out, i);
+                put_value(out, i, interner)?;
             }
         }
         Value::Object(m) => {
@@ -371,10 +394,11 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             put_u64(out, m.len() as u64);
             for (k, v) in m {
                 put_str(out, k);
-                put_value(out, v);
+                put_value(out, v, interner)?;
             }
         }
     }
+    Ok(())
 }
 
 struct Reader<'a> {
@@ -422,7 +446,11 @@ impl Reader<'_> {
         Ok(s.to_owned())
     }
 
-    fn value(&mut self, depth: u32) -> Result<Value, DecodeError> {
+    fn value(
+        &mut self,
+        depth: u32,
+        text_of: &mut dyn FnMut(u64) -> Result<String, DecodeError>,
+    ) -> Result<Value, DecodeError> {
         if depth > MAX_DEPTH {
             return Err(bad("nested too deep"));
         }
@@ -442,11 +470,12 @@ impl Reader<'_> {
                 Value::Number(Number::from_f64(f).ok_or_else(|| bad("not a finite number"))?)
             }
             STRING => Value::String(self.string()?),
+            TEXT_REF => Value::String(text_of(self.u64()?)?),
             ARRAY => {
                 let n = self.len()?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
-                    items.push(self.value(depth + 1)?);
+                    items.push(self.value(depth + 1, text_of)?);
                 }
                 Value::Array(items)
             }
@@ -455,7 +484,7 @@ impl Reader<'_> {
                 let mut m = Map::new();
                 for _ in 0..n {
                     let k = self.string()?;
-                    m.insert(k, self.value(depth + 1)?);
+                    m.insert(k, self.value(depth + 1, text_of)?);
                 }
                 Value::Object(m)
             }
@@ -505,6 +534,23 @@ pub fn explanation_json(a: &Assessment) -> String {
 mod tests {
     use super::*;
 
+    /// The dictionary in memory.
+    #[derive(Default)]
+    struct Texts {
+        ids: HashMap<String, u64>,
+        texts: HashMap<u64, String>,
+    }
+
+    impl Interner for Texts {
+        type Error = std::convert::Infallible;
+        fn intern(&mut self, text: &str) -> Result<u64, Self::Error> {
+            let next = self.ids.len() as u64 + 1;
+            let id = *self.ids.entry(text.to_owned()).or_insert(next);
+            self.texts.insert(id, text.to_owned());
+            Ok(id)
+        }
+    }
+
     #[test]
     fn values_survive_the_byte_format_and_print_the_same() {
         let values = [
@@ -520,15 +566,19 @@ mod tests {
             serde_json::json!(-0.25),
             serde_json::json!(1e300),
             serde_json::json!("Renhold «AS» – 1–4"),
+            serde_json::json!("A title longer than twenty-four bytes, stored inline"),
             serde_json::json!(""),
             serde_json::json!(["renhold", "bygg"]),
             serde_json::json!({"a": [1, {"b": null}], "c": "d"}),
         ];
+        let mut texts = Texts::default();
         for v in values {
             let mut out = Vec::new();
-            put_value(&mut out, &v);
+            put_value(&mut out, &v, &mut texts).unwrap();
             let mut r = Reader { bytes: &out, at: 0 };
-            let back = r.value(0).unwrap();
+            let back = r
+                .value(0, &mut |id| Ok(texts.texts.get(&id).cloned().unwrap_or_default()))
+                .unwrap();
             assert_eq!(r.at, out.len());
             assert_eq!(
                 serde_json::to_string(&back).unwrap(),
