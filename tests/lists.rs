@@ -151,7 +151,7 @@ async fn walk(app: &TestApp, token: &str, list: &str, query: &str, per_page: i64
 }
 
 /// The order a sort promises, recomputed from the rows: the sorted value (rows without it
-/// last), ties by id.
+/// last, by id), ties by id in the sort's direction.
 fn expected_order(sort: &str, rows: &[Value]) -> Vec<i64> {
     let mut rows: Vec<&Value> = rows.iter().collect();
     let id = |c: &Value| c["id"].as_i64().unwrap();
@@ -161,7 +161,7 @@ fn expected_order(sort: &str, rows: &[Value]) -> Vec<i64> {
             "score" => {
                 let s = |c: &Value| c["risk"]["score"].as_i64();
                 match (s(a), s(b)) {
-                    (Some(x), Some(y)) => y.cmp(&x).then(by_id),
+                    (Some(x), Some(y)) => y.cmp(&x).then(by_id.reverse()),
                     (Some(_), None) => std::cmp::Ordering::Less,
                     (None, Some(_)) => std::cmp::Ordering::Greater,
                     (None, None) => by_id,
@@ -171,7 +171,7 @@ fn expected_order(sort: &str, rows: &[Value]) -> Vec<i64> {
             "value" => {
                 let v = |c: &Value| c["value_ore"].as_i64();
                 match (v(a), v(b)) {
-                    (Some(x), Some(y)) => y.cmp(&x).then(by_id),
+                    (Some(x), Some(y)) => y.cmp(&x).then(by_id.reverse()),
                     (Some(_), None) => std::cmp::Ordering::Less,
                     (None, Some(_)) => std::cmp::Ordering::Greater,
                     (None, None) => by_id,
@@ -196,6 +196,9 @@ fn expected_order(sort: &str, rows: &[Value]) -> Vec<i64> {
     rows.into_iter().map(id).collect()
 }
 
+/// Which of all contracts a filter should list.
+type Wanted = Box<dyn Fn(&Value) -> bool>;
+
 async fn keyset_pages_are_the_numbered_pages(backend: Backend) {
     let app = app_with_contracts(backend).await;
     let kem = app.token_for("kem");
@@ -214,7 +217,7 @@ async fn keyset_pages_are_the_numbered_pages(backend: Backend) {
         .unwrap()
         .to_owned();
     // Filters: none, a supplier by org number, by part of its name, a tier, a value range.
-    let filters: Vec<(String, Box<dyn Fn(&Value) -> bool>)> = vec![
+    let filters: Vec<(String, Wanted)> = vec![
         (String::new(), Box::new(|_| true)),
         (
             "supplier=914873681".into(),

@@ -52,3 +52,66 @@ impl<Q> CappedCount<Q> {
         self.get_result::<i64>(conn).map(Total::from_capped)
     }
 }
+
+/// How long "more than the cap" is taken as still true without counting again.
+pub const OVER_CAP_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The lists recently counted to the cap, so a busy list (the unfiltered contract list of a
+/// large register, asked for on every visit) is not counted again on every request: a count
+/// that reached the cap is kept for [`OVER_CAP_KEPT`]. Exact counts are never kept (they
+/// change with the next import and are cheap). "More than 10 000" may thus stay on a list
+/// for up to ten seconds after it fell below, which only a large removal or a rescore can do.
+/// One per server (`web::AppState`), so it never mixes databases.
+#[derive(Debug, Default)]
+pub struct CountMemo {
+    over_cap: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+/// The most lists kept; beyond it the memo starts again (it only saves work).
+const MEMO_LISTS: usize = 1024;
+
+impl CountMemo {
+    /// [`Total`] of the list named `key` if it was counted to the cap recently.
+    pub fn recent(&self, key: &str) -> Option<Total> {
+        let memo = self.over_cap.lock().ok()?;
+        let at = memo.get(key)?;
+        (at.elapsed() < OVER_CAP_KEPT).then_some(Total {
+            total: COUNT_CAP,
+            exact: false,
+        })
+    }
+
+    /// Keeps `total` when it reached the cap.
+    pub fn keep(&self, key: String, total: Total) {
+        if total.exact {
+            return;
+        }
+        if let Ok(mut memo) = self.over_cap.lock() {
+            if memo.len() >= MEMO_LISTS {
+                memo.clear();
+            }
+            memo.insert(key, std::time::Instant::now());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_counts_that_reached_the_cap_are_kept() {
+        let memo = CountMemo::default();
+        memo.keep("a".into(), Total::from_capped(12));
+        assert_eq!(memo.recent("a"), None, "an exact count is counted again");
+        memo.keep("b".into(), Total::from_capped(COUNT_CAP + 1));
+        assert_eq!(
+            memo.recent("b"),
+            Some(Total {
+                total: COUNT_CAP,
+                exact: false
+            })
+        );
+        assert_eq!(memo.recent("c"), None);
+    }
+}

@@ -96,6 +96,8 @@ pub struct AppState {
     pub throttle: ThrottleLimits,
     /// The rule set in force; swapped when a new set is activated (here or elsewhere).
     pub rules: Arc<ActiveRules>,
+    /// Lists recently counted to the cap (`db::capped_count::CountMemo`).
+    pub counts: Arc<crate::db::capped_count::CountMemo>,
 }
 
 impl AppState {
@@ -107,6 +109,7 @@ impl AppState {
             settings,
             throttle: ThrottleLimits::default(),
             rules,
+            counts: Arc::default(),
         }
     }
 

@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Text};
 use serde::Serialize;
 
-use crate::db::capped_count::capped;
+use crate::db::capped_count::{CountMemo, capped};
 use crate::db::schema::{contract_risk, contracts};
 use crate::db::{DbConn, DbError};
 use crate::domain::paging::{Cursor, Paging, PagingError};
@@ -330,37 +330,46 @@ fn with_value(f: &ContractFilter) -> ListQuery {
 /// tail), continuing after `after` when it stands among them.
 fn head(f: &ContractFilter, after: Option<&Position>) -> ListQuery {
     let q = with_value(f);
+    // Ties by id in the sort's direction, so that the sort key and the id compare as one
+    // row value: `(key, id) < (v, i)` is a range the index seeks to (an index is read
+    // backwards for a descending sort), whatever the number of ties at `v`.
     let q = match f.sort {
-        ContractSort::Score => q.order((contract_risk::score.desc(), contract_risk::contract_id.asc())),
+        ContractSort::Score => q.order((contract_risk::score.desc(), contract_risk::contract_id.desc())),
         ContractSort::ContractNo => q.order(contracts::contract_no.asc()),
-        ContractSort::Value => q.order((contracts::value_ore.desc(), contracts::id.asc())),
+        ContractSort::Value => q.order((contracts::value_ore.desc(), contracts::id.desc())),
         ContractSort::Supplier => q.order((contracts::supplier_name.asc(), contracts::id.asc())),
         ContractSort::EndDate => q.order((contracts::end_date.asc(), contracts::id.asc())),
     };
-    // `key <= v AND (key < v OR id > i)` rather than the OR alone: the first term is a
-    // range the index seeks to, the second only passes over the ties at `v`.
     match after {
         None => q,
         Some(Position::Score(Some(v), i)) => q.filter(
-            contract_risk::score
-                .le(*v)
-                .and(contract_risk::score.lt(*v).or(contract_risk::contract_id.gt(*i))),
+            sql::<Bool>("(contract_risk.score, contract_risk.contract_id) < (")
+                .bind::<Integer, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
         ),
         Some(Position::ContractNo(no)) => q.filter(contracts::contract_no.gt(no.clone())),
         Some(Position::Value(Some(v), i)) => q.filter(
-            contracts::value_ore
-                .le(*v)
-                .and(contracts::value_ore.lt(*v).or(contracts::id.gt(*i))),
+            sql::<Bool>("(contracts.value_ore, contracts.id) < (")
+                .bind::<BigInt, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
         ),
         Some(Position::Supplier(name, i)) => q.filter(
-            contracts::supplier_name
-                .ge(name.clone())
-                .and(contracts::supplier_name.gt(name.clone()).or(contracts::id.gt(*i))),
+            sql::<Bool>("(contracts.supplier_name, contracts.id) > (")
+                .bind::<Text, _>(name.clone())
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
         ),
         Some(Position::EndDate(Some(v), i)) => q.filter(
-            contracts::end_date
-                .ge(*v)
-                .and(contracts::end_date.gt(*v).or(contracts::id.gt(*i))),
+            sql::<Bool>("(contracts.end_date, contracts.id) > (")
+                .bind::<Date, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
         ),
         // A position in the tail: the caller reads no head after it.
         Some(_) => q,
@@ -421,12 +430,23 @@ macro_rules! row {
 /// Each sort reads an index in order (migration 000016) and stops after the page, so a page
 /// costs the same on a small or a large register. A sort on a value some rows lack (score,
 /// value, end date) reads in two parts: the rows with the value, in the sort's order (ties
-/// by id), then the rows without it by id; sorting both at once would need `value IS NULL`
+/// by id in the sort's direction: newest first in a descending sort), then the rows without
+/// it by id; sorting both at once would need `value IS NULL`
 /// as a sort key, which no index serves (and the score lives in another table). A cursor
 /// names the last row seen, so its page starts with an index seek at any depth; a page
 /// number skips rows (`OFFSET`), cheap near the start. The count stops at
 /// [`COUNT_CAP`](crate::domain::paging::COUNT_CAP).
 pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
+    list_with(conn, f, None)
+}
+
+/// [`list`], taking the count from `memo` when the same selection was counted to the cap
+/// within the last seconds (and keeping such a count there).
+pub fn list_with(
+    conn: &mut DbConn,
+    f: &ContractFilter,
+    memo: Option<&CountMemo>,
+) -> Result<ContractPage, DbError> {
     let paging = Paging::new(f.page, f.per_page)?;
     let after = match f.after.as_deref() {
         Some(text) => {
@@ -485,7 +505,27 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
         Some(last) if has_more => Some(Position::of(f.sort, last).cursor(f.sort).encode()),
         _ => None,
     };
-    let total = capped(filtered(f).select(contracts::id)).total(conn)?;
+    // The selection without its order and place: what the count depends on.
+    let selection = format!(
+        "contracts {:?}",
+        ContractFilter {
+            sort: ContractSort::Score,
+            page: 1,
+            per_page: 1,
+            after: None,
+            ..f.clone()
+        }
+    );
+    let total = match memo.and_then(|m| m.recent(&selection)) {
+        Some(total) => total,
+        None => {
+            let total = capped(filtered(f).select(contracts::id)).total(conn)?;
+            if let Some(m) = memo {
+                m.keep(selection, total);
+            }
+            total
+        }
+    };
     Ok(ContractPage {
         total: total.total,
         total_exact: total.exact,

@@ -47,7 +47,7 @@ struct ContractQuery {
 /// Contracts with their current risk
 ///
 /// One page of the contracts the caller may see (their own; every contract for Kemneren),
-/// filtered and sorted; ties in the sort by contract id. Page by `page`, or by `cursor`
+/// filtered and sorted; ties by contract id in the sort's direction. Page by `page`, or by `cursor`
 /// with the `next_cursor` of the page before. `total` is exact up to 10 000
 /// (`total_exact`); beyond that the count stops and says so.
 #[utoipa::path(get, path = "/contracts", params(ContractQuery), responses(
@@ -84,7 +84,10 @@ async fn list(
         after: q.cursor,
         ..ContractFilter::default()
     };
-    let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+    let counts = state.counts.clone();
+    let page = state
+        .db(move |c| service::contracts::list_remembering(c, &filter, &counts))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

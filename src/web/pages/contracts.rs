@@ -316,7 +316,10 @@ pub async fn list(
         ));
     }
     let (total, total_exact, rows, next_cursor) = if errors.is_empty() {
-        let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+        let counts = state.counts.clone();
+        let page = state
+            .db(move |c| service::contracts::list_remembering(c, &filter, &counts))
+            .await?;
         (
             page.total,
             page.total_exact,
