@@ -127,7 +127,22 @@ async fn others_write_while_an_import_stores(backend: Backend) {
     assert!(hidden_seen, "stored chunks were seen, hidden");
     let mut conn = pool.get().unwrap();
     let page = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
-    assert_eq!(page.total, 60_000, "the whole batch is shown once done");
+    assert_eq!(
+        (page.total, page.total_exact),
+        (10_000, false),
+        "a count stops at 10 000"
+    );
+    // The whole batch is shown once done: the 6 000th page of 10 is full and the last.
+    let last = spotcheck::db::models::contracts::list(
+        &mut conn,
+        &spotcheck::db::models::contracts::ContractFilter {
+            page: 6_000,
+            ..filter()
+        },
+    )
+    .unwrap();
+    assert_eq!(last.items.len(), 10, "the whole batch is shown once done");
+    assert!(last.next_cursor.is_none(), "and no more: 60 000 contracts");
     assert!(page.items.iter().all(|c| c.risk.is_some()), "with its scores");
     let current: i64 = contract_risk::table.count().get_result(&mut conn).unwrap();
     assert_eq!(current, 60_000);

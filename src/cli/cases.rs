@@ -83,6 +83,7 @@ pub fn run(ctx: &Ctx, cmd: CasesCommand, out: &mut dyn Write) -> Result<(), CliE
                 assigned_to_me: false,
                 page,
                 per_page,
+                after: None,
             };
             let list = service::cases::list(&mut *ctx.conn()?, &who, &q).map_err(norwegian)?;
             if format.is_json() {
@@ -92,7 +93,13 @@ pub fn run(ctx: &Ctx, cmd: CasesCommand, out: &mut dyn Write) -> Result<(), CliE
             writeln!(
                 out,
                 "{} saker (side {} med {} per side)",
-                list.total, list.page, list.per_page
+                if list.total_exact {
+                    list.total.to_string()
+                } else {
+                    format!("over {}", list.total)
+                },
+                list.page.unwrap_or(1),
+                list.per_page
             )?;
             for item in &list.items {
                 match item {

@@ -5,7 +5,9 @@
 //! Queries that need backend-specific SQL match on [`DbConn`] (see [`write_tx`]).
 
 pub(crate) mod cached_insert;
+pub mod capped_count;
 pub mod models;
+pub mod plan;
 pub mod schema;
 
 use std::path::{Path, PathBuf};

@@ -67,7 +67,21 @@ pub fn iso_week(utc: NaiveDateTime) -> (NaiveDate, String) {
 pub fn kroner(ore: i64) -> String {
     let sign = if ore < 0 { "-" } else { "" };
     let ore = ore.unsigned_abs();
-    let digits = (ore / 100).to_string();
+    let grouped = group_digits(ore / 100);
+    match ore % 100 {
+        0 => format!("{sign}{grouped}\u{a0}kr"),
+        o => format!("{sign}{grouped},{o:02}\u{a0}kr"),
+    }
+}
+
+/// A whole number as Norwegians write it: `10 000`, the groups separated by no-break spaces.
+pub fn grouped(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}", group_digits(n.unsigned_abs()))
+}
+
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -75,10 +89,7 @@ pub fn kroner(ore: i64) -> String {
         }
         grouped.push(c);
     }
-    match ore % 100 {
-        0 => format!("{sign}{grouped}\u{a0}kr"),
-        o => format!("{sign}{grouped},{o:02}\u{a0}kr"),
-    }
+    grouped
 }
 
 /// Today's date in Oslo.

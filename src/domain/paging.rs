@@ -4,6 +4,11 @@
 //! `(page - 1) * per_page` wrap silently, which PostgreSQL then refused as a negative
 //! OFFSET (a 500). A [`Paging`] can only be made from values in range, and its offset is
 //! computed with checked arithmetic, so every list query gets an offset that fits.
+//!
+//! Deep pages by number cost what they skip (`OFFSET`); a [`Cursor`] names the last row a
+//! client has seen instead, so the next page starts with an index seek whatever its depth
+//! (keyset paging). A cursor is opaque to clients: the list that made it reads it back.
+//! Counts stop at [`COUNT_CAP`] so that counting costs the same on every size of table.
 
 use serde::Serialize;
 
@@ -13,6 +18,85 @@ pub const MAX_PER_PAGE: i64 = 500;
 /// The highest page number accepted: far beyond any real list (a million pages of 500 is
 /// half a billion rows), and low enough that `page + 1` and the offset always fit an `i64`.
 pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The most rows a list counts. Beyond it a list says "more than 10 000" (see [`Total`]):
+/// counting every row would cost as much as the table is large, on every request.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// How many rows a list has: exact up to [`COUNT_CAP`], otherwise "more than the cap".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Total {
+    /// The number of rows, or [`COUNT_CAP`] when there are more.
+    pub total: i64,
+    /// `false` when there are more rows than `total`.
+    pub exact: bool,
+}
+
+impl Total {
+    /// From a count of at most `COUNT_CAP + 1` rows.
+    pub fn from_capped(counted: i64) -> Total {
+        if counted > COUNT_CAP {
+            Total {
+                total: COUNT_CAP,
+                exact: false,
+            }
+        } else {
+            Total {
+                total: counted,
+                exact: true,
+            }
+        }
+    }
+}
+
+/// Where a list continues: the sort key of the last row a client has seen, as text parts.
+/// Encoded as lowercase hex of the parts joined by a unit separator, so that it travels in a
+/// query string untouched and clients treat it as opaque; the list that made it checks what
+/// it reads back (an unknown shape is [`PagingError::Cursor`], a 400).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    parts: Vec<String>,
+}
+
+/// Separates the parts of a cursor (the ASCII unit separator, which no key contains).
+const CURSOR_SEP: char = '\u{1f}';
+
+/// The longest cursor accepted (a supplier name of a few hundred characters fits).
+const MAX_CURSOR_LEN: usize = 4096;
+
+impl Cursor {
+    pub fn new<I, S>(parts: I) -> Cursor
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cursor {
+            parts: parts.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    pub fn parts(&self) -> &[String] {
+        &self.parts
+    }
+
+    /// The opaque form given to clients.
+    pub fn encode(&self) -> String {
+        let joined: Vec<&str> = self.parts.iter().map(String::as_str).collect();
+        hex::encode(joined.join(&CURSOR_SEP.to_string()))
+    }
+
+    /// Reads back what [`encode`](Cursor::encode) made; anything else is refused.
+    pub fn decode(s: &str) -> Result<Cursor, PagingError> {
+        if s.is_empty() || s.len() > MAX_CURSOR_LEN {
+            return Err(PagingError::Cursor);
+        }
+        let bytes = hex::decode(s).map_err(|_| PagingError::Cursor)?;
+        let text = String::from_utf8(bytes).map_err(|_| PagingError::Cursor)?;
+        Ok(Cursor {
+            parts: text.split(CURSOR_SEP).map(str::to_owned).collect(),
+        })
+    }
+}
 
 /// A checked page request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -31,6 +115,12 @@ pub enum PagingError {
     Page(i64),
     #[error("ugyldig antall per side {0}: velg fra 1 til {MAX_PER_PAGE}")]
     PerPage(i64),
+    /// A cursor this list did not make (changed by hand, or from another sort).
+    #[error("adressen peker på et ugyldig sted i listen: gå tilbake til første side")]
+    Cursor,
+    /// Both a page number and a cursor: the two name a place in the list differently.
+    #[error("adressen har både sidenummer og fortsettelsespunkt: bruk bare ett av dem")]
+    PageAndCursor,
 }
 
 impl PagingError {
@@ -41,6 +131,13 @@ impl PagingError {
             }
             PagingError::PerPage(n) => {
                 format!("per_page {n} is out of range: ask for 1 to {MAX_PER_PAGE} items per page")
+            }
+            PagingError::Cursor => {
+                "cursor is not one this list gave out for this sort; start again without it".to_owned()
+            }
+            PagingError::PageAndCursor => {
+                "give either page or cursor, not both (a cursor already names its place in the list)"
+                    .to_owned()
             }
         }
     }
@@ -133,7 +230,52 @@ mod tests {
         assert_eq!(p.offset(), (MAX_PAGE - 1) * MAX_PER_PAGE);
     }
 
+    #[test]
+    fn cursors_round_trip_and_refuse_what_they_did_not_make() {
+        let c = Cursor::new(["score", "17", "12345"]);
+        let text = c.encode();
+        assert!(text.bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+        assert_eq!(Cursor::decode(&text), Ok(c));
+        let odd = Cursor::new(["supplier", "Rent & Pent AS, avd. Øst", "7"]);
+        assert_eq!(Cursor::decode(&odd.encode()), Ok(odd));
+        for bad in ["", "zz", "abc", "ff", &"a".repeat(MAX_CURSOR_LEN + 2)] {
+            assert_eq!(Cursor::decode(bad), Err(PagingError::Cursor), "{bad:?}");
+        }
+        assert!(PagingError::Cursor.english().contains("cursor"));
+    }
+
+    #[test]
+    fn totals_stop_at_the_cap() {
+        assert_eq!(
+            Total::from_capped(0),
+            Total {
+                total: 0,
+                exact: true
+            }
+        );
+        assert_eq!(
+            Total::from_capped(COUNT_CAP),
+            Total {
+                total: COUNT_CAP,
+                exact: true
+            }
+        );
+        assert_eq!(
+            Total::from_capped(COUNT_CAP + 1),
+            Total {
+                total: COUNT_CAP,
+                exact: false
+            }
+        );
+    }
+
     proptest! {
+        #[test]
+        fn any_parts_round_trip(parts in proptest::collection::vec("[^\u{1f}]{1,20}", 1..5)) {
+            let c = Cursor::new(parts.clone());
+            prop_assert_eq!(Cursor::decode(&c.encode()).map(|c| c.parts().to_vec()), Ok(parts));
+        }
+
         #[test]
         fn accepted_exactly_in_range_and_offsets_are_exact(page in any::<i64>(), per_page in any::<i64>()) {
             let in_range = (1..=MAX_PAGE).contains(&page) && (1..=MAX_PER_PAGE).contains(&per_page);

@@ -30,7 +30,7 @@ use crate::domain::case::{
     WorkflowError,
 };
 use crate::domain::liaison::{FieldError, Problem, decode_list};
-use crate::domain::paging::Paging;
+use crate::domain::paging::{Cursor, Paging, PagingError};
 use crate::domain::roles::{Agency, Permission};
 use crate::risk::RuleSet;
 
@@ -163,6 +163,8 @@ pub struct CaseQuery {
     pub assigned_to_me: bool,
     pub page: i64,
     pub per_page: i64,
+    /// The `next_cursor` of an earlier page, newest first (then `page` must be 1).
+    pub after: Option<String>,
 }
 
 /// A case in a list, for those who work cases.
@@ -205,10 +207,20 @@ pub enum CaseListItem {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
+    /// How many cases match: exact when `total_exact`, otherwise the count stopped here.
     pub total: i64,
-    pub page: i64,
+    /// `false` when more cases match than `total` (counting stops at 10 000).
+    pub total_exact: bool,
+    /// The page number asked for; `null` when asked for with a cursor.
+    pub page: Option<i64>,
     pub per_page: i64,
+    /// Newest first: pass as `cursor` for the next page; `null` on the last page (and in
+    /// the work queue's order, which pages by number).
+    pub next_cursor: Option<String>,
     pub items: Vec<CaseListItem>,
+    /// Whether more cases follow this page, in either order (the pages' «Neste side»).
+    #[serde(skip)]
+    pub more: bool,
 }
 
 fn parse_status(s: &str, field: &'static str) -> Result<CaseStatus, FieldError> {
@@ -246,6 +258,19 @@ pub fn list_queue(
 ) -> Result<CasePage, CaseError> {
     let a = access(user);
     let paging = Paging::new(q.page, q.per_page).map_err(DbError::from)?;
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(_) if q.page != 1 => return Err(DbError::from(PagingError::PageAndCursor).into()),
+        // The work queue's order has no cursor: it pages by number.
+        Some(_) if opts.queue_order => return Err(DbError::from(PagingError::Cursor).into()),
+        Some(text) => match Cursor::decode(text).map_err(DbError::from)?.parts() {
+            [tag, id] if tag == "case" => Some(
+                id.parse::<i64>()
+                    .map_err(|_| DbError::from(PagingError::Cursor))?,
+            ),
+            _ => return Err(DbError::from(PagingError::Cursor).into()),
+        },
+    };
     let mut filter = CaseFilter {
         status: q
             .status
@@ -283,7 +308,13 @@ pub fn list_queue(
         }
     }
     let page = |c: &mut DbConn| -> Result<CasePage, CaseError> {
-        let (total, found) = rows::list(c, &filter, &paging)?;
+        let (total, found, more) = rows::list(c, &filter, &paging, after)?;
+        let next_cursor = match found.last() {
+            Some(last) if more && !opts.queue_order => {
+                Some(Cursor::new(["case".to_owned(), last.id.to_string()]).encode())
+            }
+            _ => None,
+        };
         let items = match a {
             CaseAccess::OutcomesOfOwnContracts(_) => found
                 .into_iter()
@@ -300,10 +331,13 @@ pub fn list_queue(
             _ => summaries(c, found)?,
         };
         Ok(CasePage {
-            total,
-            page: paging.page(),
+            total: total.total,
+            total_exact: total.exact,
+            page: after.is_none().then(|| paging.page()),
             per_page: paging.per_page(),
+            next_cursor,
             items,
+            more,
         })
     };
     match a {
@@ -1164,7 +1198,8 @@ pub fn list_all(
         let page = list_queue(c, user, &q, opts)?;
         let n = page.items.len() as i64;
         out.extend(page.items);
-        if n < q.per_page || out.len() as i64 >= page.total {
+        // Not `page.total`: a count stops at 10 000, the list does not.
+        if n < q.per_page {
             return Ok(out);
         }
         q.page += 1;

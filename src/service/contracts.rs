@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::db::capped_count::CountMemo;
 use crate::db::models::assessments::{self, AssessmentRow};
 use crate::db::models::audit::{self, Event};
 pub use crate::db::models::contracts::ContractKey;
@@ -22,6 +23,16 @@ use crate::service::scoring::{self, ExplainedAssessment};
 /// Contracts matching `filter`, a page at a time.
 pub fn list(conn: &mut DbConn, filter: &ContractFilter) -> Result<ContractPage, DbError> {
     contracts::list(conn, filter)
+}
+
+/// [`list`] for a server, which keeps the counts that reached the cap for a few seconds
+/// (`CountMemo`) so that a busy list is not counted on every request.
+pub fn list_remembering(
+    conn: &mut DbConn,
+    filter: &ContractFilter,
+    counts: &CountMemo,
+) -> Result<ContractPage, DbError> {
+    contracts::list_with(conn, filter, Some(counts))
 }
 
 /// A subject's newest assessment, explained, and its whole history.

@@ -355,6 +355,7 @@ pub fn seed(pool: &Pool, settings: &Settings, rules: &RuleSet) -> Result<Vec<Dem
             assigned_to_me: false,
             page: 1,
             per_page: 500,
+            after: None,
         },
     )?;
     let mut ids: Vec<i64> = page

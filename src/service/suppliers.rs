@@ -172,13 +172,14 @@ pub fn show(conn: &mut DbConn, orgnr: &str) -> Result<SupplierView, DbError> {
     })
 }
 
-/// Suppliers by page: `(total, items)`.
+/// Suppliers in org number order, by page or after a cursor.
 pub fn list(
     conn: &mut DbConn,
     page: i64,
     per_page: i64,
-) -> Result<(i64, Vec<suppliers::SupplierSummary>), DbError> {
-    suppliers::list_suppliers(conn, page, per_page)
+    after: Option<&str>,
+) -> Result<suppliers::SupplierList, DbError> {
+    suppliers::list_suppliers(conn, page, per_page, after)
 }
 
 /// Queues a fresh look-up of a supplier now (audited); returns its job.

@@ -65,6 +65,9 @@ pub enum AppError {
     /// The database is busy with another writer (a large import): try again shortly.
     #[error("the database is busy with other work")]
     Busy(String),
+    /// More requests than the database slots can serve within a second (`web::AppState::db`).
+    #[error("the service is overloaded")]
+    Overloaded(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -209,7 +212,9 @@ impl AppError {
             AppError::Unprocessable(_) | AppError::InvalidRules(_) | AppError::InvalidField(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) | AppError::Overloaded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -235,6 +240,7 @@ impl AppError {
             AppError::InvalidField(_) => "invalid-field",
             AppError::Unavailable(_) => "unavailable",
             AppError::Busy(_) => "busy",
+            AppError::Overloaded(_) => "overloaded",
             AppError::Internal(_) => "internal",
         }
     }
@@ -259,6 +265,7 @@ impl AppError {
             AppError::InvalidField(_) => "A field is invalid",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Busy(_) => "Database busy",
+            AppError::Overloaded(_) => "Service overloaded",
             AppError::Internal(_) => "Internal error",
         }
     }
@@ -279,6 +286,9 @@ impl AppError {
             AppError::Busy(_) => {
                 "The database is busy with other work (such as a large import); try again in a few seconds."
                     .into()
+            }
+            AppError::Overloaded(_) => {
+                "The service has more requests than it can answer right now; try again in a second.".into()
             }
             AppError::Internal(_) => {
                 "Something went wrong on our side; the error is logged. Try again or contact the operator."
@@ -314,6 +324,7 @@ impl AppError {
             AppError::Busy(_) => {
                 "Databasen er opptatt med annet arbeid (for eksempel en stor import). Prøv igjen om noen sekunder.".into()
             }
+            AppError::Overloaded(_) => "Tjenesten har svært mange forespørsler akkurat nå. Prøv igjen om et øyeblikk.".into(),
             AppError::Internal(_) => "Noe gikk galt hos oss. Feilen er logget; prøv igjen eller kontakt driftsansvarlig.".into(),
         }
     }
@@ -324,6 +335,7 @@ impl AppError {
             AppError::Throttled { retry_after } => Some(*retry_after),
             AppError::Unavailable(_) => Some(1),
             AppError::Busy(_) => Some(2),
+            AppError::Overloaded(_) => Some(1),
             _ => None,
         }
     }
@@ -333,6 +345,8 @@ impl AppError {
             AppError::Internal(m) => tracing::error!(error = %m, "internal error"),
             AppError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
             AppError::Busy(m) => tracing::warn!(error = %m, "database busy; answered 503"),
+            // Debug only: under a flood this would be one line per request (the request log has them).
+            AppError::Overloaded(m) => tracing::debug!(error = %m, "overloaded; answered 503"),
             _ => {}
         }
     }

@@ -29,23 +29,87 @@ use error::{ApiError, AppError, PageError};
 /// load balancers learn it at once instead of after the pool's own time-out.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How many requests may wait for a database slot per connection of the pool; one more is
+/// answered 503 at once. Enough for bursts (with 8 connections, 256 waiting), few enough
+/// that a flood is turned away before it has queued for a second.
+const WAITING_PER_CONNECTION: usize = 32;
+
+/// Admission to database work. A request runs its database work only with one of as many
+/// slots as the pool has connections, so the blocking threads never queue for connections;
+/// the others wait for a slot in arrival order, at most [`POOL_WAIT`], and when too many
+/// already wait the request is answered 503 at once. Under overload the service answers
+/// quickly (503 with `Retry-After`) instead of holding every request until it times out.
+struct Admission {
+    slots: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+impl Admission {
+    fn new(connections: usize) -> Self {
+        Admission {
+            slots: Arc::new(tokio::sync::Semaphore::new(connections)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting: connections.saturating_mul(WAITING_PER_CONNECTION),
+        }
+    }
+
+    /// A slot, or [`AppError::Overloaded`] when too many wait or none came within [`POOL_WAIT`].
+    async fn enter(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        use std::sync::atomic::Ordering;
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(permit);
+        }
+        let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _leave = Leave(&self.waiting);
+        if waiting >= self.max_waiting {
+            return Err(AppError::Overloaded(format!(
+                "{waiting} requests already wait for the database"
+            )));
+        }
+        match tokio::time::timeout(POOL_WAIT, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(AppError::Internal("the database slots are closed".into())),
+            Err(_elapsed) => Err(AppError::Overloaded(format!(
+                "no database slot within {} ms",
+                POOL_WAIT.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Counts a waiting request out again however its wait ends (also when it is dropped).
+struct Leave<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// Shared by every request.
 pub struct AppState {
     pool: Pool,
+    admission: Admission,
     pub settings: Settings,
     /// The sign-in throttle's limits (its counts live in the database).
     pub throttle: ThrottleLimits,
     /// The rule set in force; swapped when a new set is activated (here or elsewhere).
     pub rules: Arc<ActiveRules>,
+    /// Lists recently counted to the cap (`db::capped_count::CountMemo`).
+    pub counts: Arc<crate::db::capped_count::CountMemo>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, settings: Settings, rules: Arc<ActiveRules>) -> Self {
+        let connections = usize::try_from(pool.max_size()).unwrap_or(1).max(1);
         AppState {
             pool,
+            admission: Admission::new(connections),
             settings,
             throttle: ThrottleLimits::default(),
             rules,
+            counts: Arc::default(),
         }
     }
 
@@ -54,8 +118,10 @@ impl AppState {
         self.rules.get()
     }
 
-    /// Runs `f` with a database connection on the blocking pool. The one place where the web
-    /// layer touches the connection pool: handlers call services through it.
+    /// Runs `f` with a database connection on the blocking pool, once admitted (see
+    /// [`Admission`]: 503 within about a second when the service is overloaded). The one
+    /// place where the web layer touches the connection pool: handlers call services
+    /// through it.
     pub async fn db<T, E>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -64,8 +130,13 @@ impl AppState {
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
     {
+        let slot = self.admission.enter().await?;
         let pool = self.pool.clone();
         web::block(move || -> Result<T, AppError> {
+            // Held until the work is done, even when the client has gone meanwhile.
+            let _slot = slot;
+            // Normally at once: there are as many slots as connections. Longer only while
+            // an import holds connections of its own (`pooled`), or the database is away.
             let mut conn = pool.get_timeout(POOL_WAIT).map_err(DbError::from)?;
             f(&mut conn).map_err(Into::into)
         })

@@ -11,6 +11,7 @@ use diesel::sql_types::{Bool, Date, Integer, Nullable};
 use serde::Serialize;
 
 pub use super::draws::CaseRow;
+use crate::db::capped_count::{Total, capped};
 use crate::db::schema::{
     case_close_proposals, case_events, case_shares, cases, contract_risk, contracts, draw_picks, users,
 };
@@ -74,8 +75,16 @@ pub struct CaseListRow {
     pub next_deadline: Option<chrono::NaiveDate>,
 }
 
-/// One page of cases, in the order `f.order` asks for.
-pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, Vec<CaseListRow>), DbError> {
+/// One page of cases, in the order `f.order` asks for, with the count (stopped at
+/// [`COUNT_CAP`](crate::domain::paging::COUNT_CAP)) and whether more rows follow. Newest
+/// first may continue after a case id (keyset: `cases.id < after`, the primary key) instead
+/// of skipping `paging`'s offset.
+pub fn list(
+    conn: &mut DbConn,
+    f: &CaseFilter,
+    paging: &Paging,
+    after: Option<i64>,
+) -> Result<(Total, Vec<CaseListRow>, bool), DbError> {
     let build = || {
         let mut q = cases::table
             .inner_join(contracts::table)
@@ -111,17 +120,21 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
         }
         q
     };
-    let total: i64 = build().count().get_result(conn)?;
+    let total = capped(build().select(cases::id)).total(conn)?;
     let ordered = match f.order {
-        CaseOrder::Newest => build().order(cases::id.desc()),
+        CaseOrder::Newest => match after {
+            Some(id) => build().filter(cases::id.lt(id)).order(cases::id.desc()),
+            None => build().order(cases::id.desc()),
+        },
         CaseOrder::Queue => build().order(sql::<Integer>(&format!(
             "CASE WHEN cases.status = 'lukket' THEN 1 ELSE 0 END, \
              CASE WHEN {NEXT_DEADLINE_SQL} IS NULL THEN 1 ELSE 0 END, {NEXT_DEADLINE_SQL}, cases.id DESC"
         ))),
     };
-    let rows = ordered
-        .limit(paging.limit())
-        .offset(paging.offset())
+    let offset = if after.is_some() { 0 } else { paging.offset() };
+    let mut rows = ordered
+        .limit(paging.limit() + 1)
+        .offset(offset)
         .select((
             cases::id,
             cases::status,
@@ -141,7 +154,9 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter, paging: &Paging) -> Result<(i64, 
             sql::<Nullable<Date>>(NEXT_DEADLINE_SQL),
         ))
         .load::<CaseListRow>(conn)?;
-    Ok((total, rows))
+    let more = rows.len() as i64 > paging.limit();
+    rows.truncate(usize::try_from(paging.limit()).unwrap_or(0));
+    Ok((total, rows, more))
 }
 
 /// The case `id`, whoever may see it.

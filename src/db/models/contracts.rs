@@ -2,12 +2,15 @@
 //! and moving a contract to another owner.
 
 use chrono::NaiveDate;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Integer, Text};
 use serde::Serialize;
 
+use crate::db::capped_count::{CountMemo, capped};
 use crate::db::schema::{contract_risk, contracts};
 use crate::db::{DbConn, DbError};
-use crate::domain::paging::Paging;
+use crate::domain::paging::{Cursor, Paging, PagingError};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -64,6 +67,8 @@ pub struct ContractFilter {
     pub sort: ContractSort,
     /// From 1; checked with `per_page` by [`Paging`]: out of range is [`DbError::Paging`].
     pub page: i64,
+    /// A `next_cursor` of an earlier page: the page after that one (then `page` must be 1).
+    pub after: Option<String>,
     /// 1 to [`MAX_PER_PAGE`].
     pub per_page: i64,
 }
@@ -110,110 +115,299 @@ pub use crate::domain::paging::MAX_PER_PAGE;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContractPage {
+    /// How many contracts match: exact when `total_exact`, otherwise the count stopped at
+    /// this number (10 000) and there are more.
     pub total: i64,
-    pub page: i64,
+    /// `false` when more contracts match than `total` says (counting stops at 10 000, so a
+    /// count costs the same however many contracts there are).
+    pub total_exact: bool,
+    /// The page number asked for; `null` when the page was asked for with a cursor.
+    pub page: Option<i64>,
     pub per_page: i64,
+    /// Pass as `cursor` for the next page (same filter and sort); `null` on the last page.
+    pub next_cursor: Option<String>,
     pub items: Vec<ContractWithRisk>,
 }
 
-/// One page of contracts; a page or page size out of range is refused
-/// ([`DbError::Paging`]), never clamped or wrapped.
-pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
-    let paging = Paging::new(f.page, f.per_page)?;
-    let build = || {
-        // A contract of an import still being stored is shown by no read (migration 000012).
-        let mut q = contracts::table
-            .left_join(contract_risk::table)
-            .filter(crate::contract_shown!())
-            .into_boxed();
-        if let Some(tiers) = &f.tiers {
-            q = q.filter(contract_risk::tier.eq_any(tiers.clone()));
+/// Where a row stands in a sort, for keyset paging: the sorted value (`None` for a row in
+/// the tail of rows without one, which follow the others by id) and the id that breaks ties.
+#[derive(Debug, Clone, PartialEq)]
+enum Position {
+    Score(Option<i32>, i64),
+    ContractNo(String),
+    Value(Option<i64>, i64),
+    Supplier(String, i64),
+    EndDate(Option<NaiveDate>, i64),
+}
+
+impl ContractSort {
+    fn tag(self) -> &'static str {
+        match self {
+            ContractSort::Score => "score",
+            ContractSort::ContractNo => "contract_no",
+            ContractSort::Value => "value",
+            ContractSort::Supplier => "supplier",
+            ContractSort::EndDate => "end_date",
         }
-        if let Some(ind) = &f.industry {
-            q = q.filter(contract_risk::industries.like(format!("%,{},%", ind.replace(['%', '_', ','], ""))));
+    }
+
+    /// Whether rows without the sorted value follow the others (a second, id-ordered part).
+    fn has_tail(self) -> bool {
+        matches!(
+            self,
+            ContractSort::Score | ContractSort::Value | ContractSort::EndDate
+        )
+    }
+}
+
+impl Position {
+    fn of(sort: ContractSort, row: &ContractWithRisk) -> Position {
+        let c = &row.contract;
+        match sort {
+            ContractSort::Score => Position::Score(row.risk.as_ref().map(|r| r.score), c.id),
+            ContractSort::ContractNo => Position::ContractNo(c.contract_no.clone()),
+            ContractSort::Value => Position::Value(c.value_ore, c.id),
+            ContractSort::Supplier => Position::Supplier(c.supplier_name.clone(), c.id),
+            ContractSort::EndDate => Position::EndDate(c.end_date, c.id),
         }
-        if let Some(u) = &f.unit {
-            q = q.filter(contracts::unit.eq(u.clone()));
+    }
+
+    /// In the tail of rows without the sorted value.
+    fn in_tail(&self) -> bool {
+        matches!(
+            self,
+            Position::Score(None, _) | Position::Value(None, _) | Position::EndDate(None, _)
+        )
+    }
+
+    fn id(&self) -> Option<i64> {
+        match self {
+            Position::Score(_, id)
+            | Position::Value(_, id)
+            | Position::Supplier(_, id)
+            | Position::EndDate(_, id) => Some(*id),
+            Position::ContractNo(_) => None,
         }
-        if let Some(c) = &f.category {
-            q = q.filter(contracts::category.eq(c.clone()));
+    }
+
+    fn cursor(&self, sort: ContractSort) -> Cursor {
+        fn opt<T: ToString>(v: &Option<T>) -> String {
+            v.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string)
         }
-        if let Some(s) = &f.supplier {
-            let s = s.trim();
-            let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-            if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
-                q = q.filter(contracts::orgnr.eq(digits));
+        let tag = sort.tag().to_owned();
+        match self {
+            Position::Score(v, id) => Cursor::new([tag, opt(v), id.to_string()]),
+            Position::ContractNo(no) => Cursor::new([tag, no.clone()]),
+            Position::Value(v, id) => Cursor::new([tag, opt(v), id.to_string()]),
+            Position::Supplier(name, id) => Cursor::new([tag, name.clone(), id.to_string()]),
+            Position::EndDate(v, id) => Cursor::new([tag, opt(v), id.to_string()]),
+        }
+    }
+
+    /// Reads a cursor back for `sort`; a cursor of another sort or shape is refused.
+    fn from_cursor(sort: ContractSort, text: &str) -> Result<Position, PagingError> {
+        let cursor = Cursor::decode(text)?;
+        let parts = cursor.parts();
+        let bad = || PagingError::Cursor;
+        fn opt<T: std::str::FromStr>(s: &str) -> Result<Option<T>, PagingError> {
+            if s == "-" {
+                Ok(None)
             } else {
-                let pattern = format!("%{}%", s.to_lowercase().replace('%', "\\%").replace('_', "\\_"));
-                q = q.filter(lower(contracts::supplier_name).like(pattern).escape('\\'));
+                s.parse().map(Some).map_err(|_| PagingError::Cursor)
             }
         }
-        if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-            let escaped = |x: &str| x.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let number_prefix = format!("{}%", escaped(s));
-            let name_part = format!("%{}%", escaped(&s.to_lowercase()));
-            if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
-                q = q.filter(
-                    contracts::orgnr
-                        .eq(digits)
-                        .or(contracts::contract_no.like(number_prefix).escape('\\')),
-                );
-            } else {
-                q = q.filter(
-                    contracts::contract_no
-                        .like(number_prefix)
-                        .escape('\\')
-                        .or(lower(contracts::supplier_name).like(name_part).escape('\\'))
-                        .or(lower(contracts::title.assume_not_null())
-                            .like(format!("%{}%", escaped(&s.to_lowercase())))
-                            .escape('\\')),
-                );
-            }
+        let id = |s: &String| s.parse::<i64>().map_err(|_| PagingError::Cursor);
+        match (sort, parts) {
+            (_, [tag, ..]) if tag != sort.tag() => Err(bad()),
+            (ContractSort::Score, [_, v, i]) => Ok(Position::Score(opt(v)?, id(i)?)),
+            (ContractSort::ContractNo, [_, no]) => Ok(Position::ContractNo(no.clone())),
+            (ContractSort::Value, [_, v, i]) => Ok(Position::Value(opt(v)?, id(i)?)),
+            (ContractSort::Supplier, [_, n, i]) => Ok(Position::Supplier(n.clone(), id(i)?)),
+            (ContractSort::EndDate, [_, v, i]) => Ok(Position::EndDate(opt(v)?, id(i)?)),
+            _ => Err(bad()),
         }
-        if let Some(min) = f.min_value_ore {
-            q = q.filter(contracts::value_ore.ge(min));
+    }
+}
+
+/// The list's query before its order: contracts with their current risk, as filtered.
+type ListQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::LeftJoin<contracts::table, contract_risk::table>,
+    crate::db::MultiBackend,
+>;
+
+/// The contracts `f` asks for (any order).
+fn filtered(f: &ContractFilter) -> ListQuery {
+    // A contract of an import still being stored is shown by no read (migration 000012).
+    let mut q: ListQuery = contracts::table
+        .left_join(contract_risk::table)
+        .into_boxed()
+        .filter(crate::contract_shown!());
+    if let Some(tiers) = &f.tiers {
+        q = q.filter(contract_risk::tier.eq_any(tiers.clone()));
+    }
+    if let Some(ind) = &f.industry {
+        q = q.filter(contract_risk::industries.like(format!("%,{},%", ind.replace(['%', '_', ','], ""))));
+    }
+    if let Some(u) = &f.unit {
+        q = q.filter(contracts::unit.eq(u.clone()));
+    }
+    if let Some(c) = &f.category {
+        q = q.filter(contracts::category.eq(c.clone()));
+    }
+    if let Some(s) = &f.supplier {
+        let s = s.trim();
+        let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            // Through the supplier's row (unique org number) to `contracts_supplier`: the
+            // import sets `supplier_id` from the same org number.
+            q = q.filter(contracts::orgnr.eq(digits.clone())).filter(
+                sql::<Bool>("contracts.supplier_id IN (SELECT s.id FROM suppliers s WHERE s.orgnr = ")
+                    .bind::<Text, _>(digits)
+                    .sql(")"),
+            );
+        } else {
+            let pattern = format!("%{}%", s.to_lowercase().replace('%', "\\%").replace('_', "\\_"));
+            q = q.filter(lower(contracts::supplier_name).like(pattern).escape('\\'));
         }
-        if let Some(max) = f.max_value_ore {
-            q = q.filter(contracts::value_ore.le(max));
+    }
+    if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        let escaped = |x: &str| x.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let number_prefix = format!("{}%", escaped(s));
+        let name_part = format!("%{}%", escaped(&s.to_lowercase()));
+        if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            q = q.filter(
+                contracts::orgnr
+                    .eq(digits)
+                    .or(contracts::contract_no.like(number_prefix).escape('\\')),
+            );
+        } else {
+            q = q.filter(
+                contracts::contract_no
+                    .like(number_prefix)
+                    .escape('\\')
+                    .or(lower(contracts::supplier_name).like(name_part).escape('\\'))
+                    .or(lower(contracts::title.assume_not_null())
+                        .like(format!("%{}%", escaped(&s.to_lowercase())))
+                        .escape('\\')),
+            );
         }
-        if let Some(to) = f.active_to {
-            q = q.filter(contracts::start_date.is_null().or(contracts::start_date.le(to)));
-        }
-        if let Some(from) = f.active_from {
-            q = q.filter(contracts::end_date.is_null().or(contracts::end_date.ge(from)));
-        }
-        if let Some(owner) = f.visible_to_owner {
-            q = q.filter(contracts::owner_user_id.eq(owner));
-        }
-        q
-    };
-    let total: i64 = build().count().get_result(conn)?;
-    let q = build();
+    }
+    if let Some(min) = f.min_value_ore {
+        q = q.filter(contracts::value_ore.ge(min));
+    }
+    if let Some(max) = f.max_value_ore {
+        q = q.filter(contracts::value_ore.le(max));
+    }
+    if let Some(to) = f.active_to {
+        q = q.filter(contracts::start_date.is_null().or(contracts::start_date.le(to)));
+    }
+    if let Some(from) = f.active_from {
+        q = q.filter(contracts::end_date.is_null().or(contracts::end_date.ge(from)));
+    }
+    if let Some(owner) = f.visible_to_owner {
+        q = q.filter(contracts::owner_user_id.eq(owner));
+    }
+    q
+}
+
+/// The rows that have the sorted value (every row for a sort without a tail), any order.
+fn with_value(f: &ContractFilter) -> ListQuery {
+    let q = filtered(f);
+    match f.sort {
+        // Every scored row, as a comparison rather than `IS NOT NULL`: SQLite turns the left
+        // join into an inner join (reading contract_risk first, in index order) only when a
+        // term rules the missing row out by comparing; with `IS NOT NULL` it sorts instead.
+        ContractSort::Score => q.filter(contract_risk::score.ge(i32::MIN)),
+        ContractSort::Value => q.filter(contracts::value_ore.is_not_null()),
+        ContractSort::EndDate => q.filter(contracts::end_date.is_not_null()),
+        ContractSort::ContractNo | ContractSort::Supplier => q,
+    }
+}
+
+/// The rows that have the sorted value, in the sort's order (every row for a sort without a
+/// tail), continuing after `after` when it stands among them.
+fn head(f: &ContractFilter, after: Option<&Position>) -> ListQuery {
+    let q = with_value(f);
+    // Ties by id in the sort's direction, so that the sort key and the id compare as one
+    // row value: `(key, id) < (v, i)` is a range the index seeks to (an index is read
+    // backwards for a descending sort), whatever the number of ties at `v`.
     let q = match f.sort {
-        // Unscored contracts last on both backends (PostgreSQL sorts NULL first when descending).
-        ContractSort::Score => q.order((
-            contract_risk::score.is_null().asc(),
-            contract_risk::score.desc(),
-            contracts::contract_no.asc(),
-        )),
+        ContractSort::Score => q.order((contract_risk::score.desc(), contract_risk::contract_id.desc())),
         ContractSort::ContractNo => q.order(contracts::contract_no.asc()),
-        ContractSort::Value => q.order((
-            contracts::value_ore.is_null().asc(),
-            contracts::value_ore.desc(),
-            contracts::contract_no.asc(),
-        )),
-        ContractSort::Supplier => q.order((contracts::supplier_name.asc(), contracts::contract_no.asc())),
-        ContractSort::EndDate => q.order((
-            contracts::end_date.is_null().asc(),
-            contracts::end_date.asc(),
-            contracts::contract_no.asc(),
-        )),
+        ContractSort::Value => q.order((contracts::value_ore.desc(), contracts::id.desc())),
+        ContractSort::Supplier => q.order((contracts::supplier_name.asc(), contracts::id.asc())),
+        ContractSort::EndDate => q.order((contracts::end_date.asc(), contracts::id.asc())),
     };
-    let rows: Vec<(Contract, Option<RiskSummary>)> = q
-        .limit(paging.limit())
-        .offset(paging.offset())
-        .select((
+    match after {
+        None => q,
+        Some(Position::Score(Some(v), i)) => q.filter(
+            sql::<Bool>("(contract_risk.score, contract_risk.contract_id) < (")
+                .bind::<Integer, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
+        ),
+        Some(Position::ContractNo(no)) => q.filter(contracts::contract_no.gt(no.clone())),
+        Some(Position::Value(Some(v), i)) => q.filter(
+            sql::<Bool>("(contracts.value_ore, contracts.id) < (")
+                .bind::<BigInt, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
+        ),
+        Some(Position::Supplier(name, i)) => q.filter(
+            sql::<Bool>("(contracts.supplier_name, contracts.id) > (")
+                .bind::<Text, _>(name.clone())
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
+        ),
+        Some(Position::EndDate(Some(v), i)) => q.filter(
+            sql::<Bool>("(contracts.end_date, contracts.id) > (")
+                .bind::<Date, _>(*v)
+                .sql(", ")
+                .bind::<BigInt, _>(*i)
+                .sql(")"),
+        ),
+        // A position in the tail: the caller reads no head after it.
+        Some(_) => q,
+    }
+}
+
+/// The rows without the sorted value, by id, after `after_id`.
+fn tail(f: &ContractFilter, after_id: Option<i64>) -> ListQuery {
+    let q = filtered(f);
+    let q = match f.sort {
+        ContractSort::Score => q.filter(contract_risk::contract_id.is_null()),
+        ContractSort::Value => q.filter(contracts::value_ore.is_null()),
+        ContractSort::EndDate => q.filter(contracts::end_date.is_null()),
+        // No tail (see `has_tail`): never asked for.
+        ContractSort::ContractNo | ContractSort::Supplier => q,
+    };
+    let q = q.order(contracts::id.asc());
+    match after_id {
+        Some(i) => q.filter(contracts::id.gt(i)),
+        None => q,
+    }
+}
+
+/// How SQLite runs the first page of `f` (`EXPLAIN QUERY PLAN`, one line per step), to check
+/// that a sort reads its index rather than sorting the table; empty on PostgreSQL.
+pub fn sqlite_page_plan(conn: &mut DbConn, f: &ContractFilter) -> Result<Vec<String>, DbError> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(Vec::new());
+    }
+    let q = head(f, None).select(contracts::id).limit(f.per_page + 1);
+    let rows: Vec<(i32, i32, i32, String)> = crate::db::plan::ExplainQueryPlan::new(q).load(conn)?;
+    Ok(rows.into_iter().map(|r| r.3).collect())
+}
+
+/// The columns of a listed row: the contract and its current risk (`NULL`s when unscored).
+macro_rules! row {
+    () => {
+        (
             Contract::as_select(),
             (
                 contract_risk::score,
@@ -225,16 +419,119 @@ pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbErr
                 contract_risk::assessed_at,
             )
                 .nullable(),
-        ))
-        .load(conn)?;
-    let items = rows
+        )
+    };
+}
+
+/// One page of contracts, by page number (`f.page`) or after a cursor (`f.after`); a page
+/// or page size out of range, or a cursor this list did not make, is refused
+/// ([`DbError::Paging`]), never clamped or wrapped.
+///
+/// Each sort reads an index in order (migration 000016) and stops after the page, so a page
+/// costs the same on a small or a large register. A sort on a value some rows lack (score,
+/// value, end date) reads in two parts: the rows with the value, in the sort's order (ties
+/// by id in the sort's direction: newest first in a descending sort), then the rows without
+/// it by id; sorting both at once would need `value IS NULL`
+/// as a sort key, which no index serves (and the score lives in another table). A cursor
+/// names the last row seen, so its page starts with an index seek at any depth; a page
+/// number skips rows (`OFFSET`), cheap near the start. The count stops at
+/// [`COUNT_CAP`](crate::domain::paging::COUNT_CAP).
+pub fn list(conn: &mut DbConn, f: &ContractFilter) -> Result<ContractPage, DbError> {
+    list_with(conn, f, None)
+}
+
+/// [`list`], taking the count from `memo` when the same selection was counted to the cap
+/// within the last seconds (and keeping such a count there).
+pub fn list_with(
+    conn: &mut DbConn,
+    f: &ContractFilter,
+    memo: Option<&CountMemo>,
+) -> Result<ContractPage, DbError> {
+    let paging = Paging::new(f.page, f.per_page)?;
+    let after = match f.after.as_deref() {
+        Some(text) => {
+            if f.page != 1 {
+                return Err(PagingError::PageAndCursor.into());
+            }
+            Some(Position::from_cursor(f.sort, text)?)
+        }
+        None => None,
+    };
+    // A tier or industry asks for a current assessment: no unscored row can match.
+    let tail_can_match =
+        f.sort.has_tail() && !(f.sort == ContractSort::Score && (f.tiers.is_some() || f.industry.is_some()));
+    // One more row than the page, to know whether another page follows.
+    let want = paging.limit() + 1;
+    let mut rows: Vec<(Contract, Option<RiskSummary>)> = Vec::new();
+    let mut tail_from: Option<(Option<i64>, i64)> = None;
+    match &after {
+        Some(pos) if pos.in_tail() => tail_from = Some((pos.id(), 0)),
+        _ => {
+            let offset = if after.is_some() { 0 } else { paging.offset() };
+            rows = head(f, after.as_ref())
+                .limit(want)
+                .offset(offset)
+                .select(row!())
+                .load(conn)?;
+            if tail_can_match && (rows.len() as i64) < want {
+                let tail_offset = if after.is_none() && rows.is_empty() && offset > 0 {
+                    // Past the end of the head: skip what is left of the offset in the tail.
+                    let in_head: i64 = with_value(f).count().get_result(conn)?;
+                    (offset - in_head).max(0)
+                } else {
+                    0
+                };
+                tail_from = Some((None, tail_offset));
+            }
+        }
+    }
+    if let Some((after_id, offset)) = tail_from.filter(|_| tail_can_match) {
+        let more = want - rows.len() as i64;
+        rows.extend(
+            tail(f, after_id)
+                .limit(more)
+                .offset(offset)
+                .select(row!())
+                .load::<(Contract, Option<RiskSummary>)>(conn)?,
+        );
+    }
+    let has_more = rows.len() as i64 > paging.limit();
+    rows.truncate(usize::try_from(paging.limit()).unwrap_or(0));
+    let items: Vec<ContractWithRisk> = rows
         .into_iter()
         .map(|(contract, risk)| ContractWithRisk { contract, risk })
         .collect();
+    let next_cursor = match items.last() {
+        Some(last) if has_more => Some(Position::of(f.sort, last).cursor(f.sort).encode()),
+        _ => None,
+    };
+    // The selection without its order and place: what the count depends on.
+    let selection = format!(
+        "contracts {:?}",
+        ContractFilter {
+            sort: ContractSort::Score,
+            page: 1,
+            per_page: 1,
+            after: None,
+            ..f.clone()
+        }
+    );
+    let total = match memo.and_then(|m| m.recent(&selection)) {
+        Some(total) => total,
+        None => {
+            let total = capped(filtered(f).select(contracts::id)).total(conn)?;
+            if let Some(m) = memo {
+                m.keep(selection, total);
+            }
+            total
+        }
+    };
     Ok(ContractPage {
-        total,
-        page: paging.page(),
+        total: total.total,
+        total_exact: total.exact,
+        page: after.is_none().then(|| paging.page()),
         per_page: paging.per_page(),
+        next_cursor,
         items,
     })
 }

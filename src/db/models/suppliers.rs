@@ -373,14 +373,44 @@ pub struct SupplierSummary {
     pub last_error: Option<String>,
 }
 
-/// One page of suppliers; a page or page size out of range is [`DbError::Paging`].
+/// One page of suppliers, by org number.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupplierList {
+    /// Exact up to 10 000 (`total_exact`), otherwise the count stopped there.
+    pub total: i64,
+    pub total_exact: bool,
+    /// The page number asked for; `None` when asked for with a cursor.
+    pub page: Option<i64>,
+    /// The cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    pub items: Vec<SupplierSummary>,
+}
+
+/// One page of suppliers in org number order (the UNIQUE index), by page number or after a
+/// cursor (`after`, a `next_cursor`: then `page` must be 1); a page or page size out of
+/// range, or a cursor this list did not make, is [`DbError::Paging`]. The count stops at
+/// [`COUNT_CAP`](crate::domain::paging::COUNT_CAP).
 pub fn list_suppliers(
     conn: &mut DbConn,
     page: i64,
     per_page: i64,
-) -> Result<(i64, Vec<SupplierSummary>), DbError> {
+    after: Option<&str>,
+) -> Result<SupplierList, DbError> {
+    use crate::domain::paging::{Cursor, PagingError};
     let paging = crate::domain::paging::Paging::new(page, per_page)?;
-    let total: i64 = suppliers::table.count().get_result(conn)?;
+    let after = match after {
+        Some(text) => {
+            if page != 1 {
+                return Err(PagingError::PageAndCursor.into());
+            }
+            match Cursor::decode(text)?.parts() {
+                [tag, orgnr] if tag == "orgnr" => Some(orgnr.clone()),
+                _ => return Err(PagingError::Cursor.into()),
+            }
+        }
+        None => None,
+    };
+    let total = crate::db::capped_count::capped(suppliers::table.select(suppliers::id)).total(conn)?;
     type Row = (
         String,
         String,
@@ -389,11 +419,16 @@ pub fn list_suppliers(
         Option<NaiveDateTime>,
         Option<String>,
     );
-    let rows: Vec<Row> = suppliers::table
+    let mut q = suppliers::table
         .left_join(enrichment_jobs::table.on(enrichment_jobs::orgnr.eq(suppliers::orgnr)))
         .order(suppliers::orgnr.asc())
-        .limit(paging.limit())
-        .offset(paging.offset())
+        .limit(paging.limit() + 1)
+        .into_boxed();
+    q = match &after {
+        Some(orgnr) => q.filter(suppliers::orgnr.gt(orgnr.clone())),
+        None => q.offset(paging.offset()),
+    };
+    let mut rows: Vec<Row> = q
         .select((
             suppliers::orgnr,
             suppliers::name,
@@ -403,9 +438,19 @@ pub fn list_suppliers(
             enrichment_jobs::last_error.nullable(),
         ))
         .load(conn)?;
-    Ok((
-        total,
-        rows.into_iter()
+    let has_more = rows.len() as i64 > paging.limit();
+    rows.truncate(usize::try_from(paging.limit()).unwrap_or(0));
+    let next_cursor = match rows.last() {
+        Some((orgnr, ..)) if has_more => Some(Cursor::new(["orgnr", orgnr.as_str()]).encode()),
+        _ => None,
+    };
+    Ok(SupplierList {
+        total: total.total,
+        total_exact: total.exact,
+        page: after.is_none().then(|| paging.page()),
+        next_cursor,
+        items: rows
+            .into_iter()
             .map(|(orgnr, name, state, la, ls, le)| SupplierSummary {
                 orgnr,
                 name,
@@ -415,7 +460,7 @@ pub fn list_suppliers(
                 last_error: le,
             })
             .collect(),
-    ))
+    })
 }
 
 pub fn supplier_name(conn: &mut DbConn, orgnr: &str) -> Result<Option<String>, DbError> {

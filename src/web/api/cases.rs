@@ -7,6 +7,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::domain::paging::PagingError;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::service::cases::{CaseDetail, CaseQuery};
@@ -53,15 +54,20 @@ struct ListQuery {
     agency: Option<String>,
     /// `me`: only the cases assigned to the caller.
     assigned: Option<String>,
+    /// From 1 (default 1).
     page: Option<i64>,
+    /// 1 to 500 (default 100).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page: the page after it. Not together with `page`.
+    cursor: Option<String>,
 }
 
 /// Cases
 ///
 /// One page of the cases the caller may see: every case for Kemneren, the cases shared with
 /// their agency for an A-krim partner, the status and outcome of cases on their own
-/// contracts for an innkjøper.
+/// contracts for an innkjøper. Newest first; page by `page`, or by `cursor` with the
+/// `next_cursor` of the page before. `total` is exact up to 10 000 (`total_exact`).
 #[utoipa::path(get, path = "/cases", params(ListQuery), responses(
     (status = 200,
         description = "One page of cases: in full for those who work them, status and outcome for an innkjøper.",
@@ -75,6 +81,9 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     require_reader(&user)?;
     let q = query.into_inner();
+    if q.page.is_some() && q.cursor.is_some() {
+        return Err(ApiError(AppError::Paging(PagingError::PageAndCursor)));
+    }
     let assigned_to_me = match q.assigned.as_deref().map(str::trim) {
         None => false,
         Some("me") => true,
@@ -90,6 +99,7 @@ async fn list(
         assigned_to_me,
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(100),
+        after: q.cursor,
     };
     let who = user.user;
     let page = state.db(move |c| service::cases::list(c, &who, &query)).await?;

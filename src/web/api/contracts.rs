@@ -6,11 +6,12 @@ use serde::Deserialize;
 
 use crate::db::models::Actor;
 use crate::db::models::contracts::{ContractFilter, ContractSort};
+use crate::domain::paging::PagingError;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
 use crate::web::api::Routes;
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, AppError};
 use crate::web::extract::{ApiUser, uploader_scope};
 
 pub fn routes(r: &mut Routes<'_>) {
@@ -34,14 +35,21 @@ struct ContractQuery {
     /// `score` (highest first, unscored last) is the default.
     #[param(inline)]
     sort: Option<ContractSort>,
+    /// From 1 (default 1). Deep pages skip rows; `cursor` does not.
     page: Option<i64>,
+    /// 1 to 500 (default 100).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (same filter and sort): the page after it,
+    /// found by an index seek at any depth. Not together with `page`.
+    cursor: Option<String>,
 }
 
 /// Contracts with their current risk
 ///
 /// One page of the contracts the caller may see (their own; every contract for Kemneren),
-/// filtered and sorted.
+/// filtered and sorted; ties by contract id in the sort's direction. Page by `page`, or by `cursor`
+/// with the `next_cursor` of the page before. `total` is exact up to 10 000
+/// (`total_exact`); beyond that the count stops and says so.
 #[utoipa::path(get, path = "/contracts", params(ContractQuery), responses(
     (status = 200, description = "One page of contracts, each with its current risk (`null` until scored).",
         body = crate::db::models::contracts::ContractPage),
@@ -53,6 +61,9 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ViewOwnImports)?;
     let q = query.into_inner();
+    if q.page.is_some() && q.cursor.is_some() {
+        return Err(ApiError(AppError::Paging(PagingError::PageAndCursor)));
+    }
     let filter = ContractFilter {
         unit: q.unit,
         supplier: q.supplier,
@@ -70,9 +81,13 @@ async fn list(
         sort: q.sort.unwrap_or_default(),
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(100),
+        after: q.cursor,
         ..ContractFilter::default()
     };
-    let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+    let counts = state.counts.clone();
+    let page = state
+        .db(move |c| service::contracts::list_remembering(c, &filter, &counts))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

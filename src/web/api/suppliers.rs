@@ -5,11 +5,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::db::models::Actor;
+use crate::domain::paging::PagingError;
 use crate::domain::roles::Permission;
 use crate::service;
 use crate::web::AppState;
 use crate::web::api::Routes;
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, AppError};
 use crate::web::extract::{ApiUser, OrgNrPath};
 
 pub fn routes(r: &mut Routes<'_>) {
@@ -32,13 +33,18 @@ struct OrgNrParam(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// From 1 (default 1).
     page: Option<i64>,
+    /// 1 to 500 (default 100).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page: the page after it. Not together with `page`.
+    cursor: Option<String>,
 }
 
 /// Suppliers
 ///
-/// One page of suppliers with their register state: `total`, `page`, `items`.
+/// One page of suppliers with their register state, by org number: `total` (exact up to
+/// 10 000, see `total_exact`), `page`, `next_cursor`, `items`.
 #[utoipa::path(get, path = "/suppliers", params(PageQuery), responses(
     (status = 200, description = "One page of suppliers.", body = Object),
 ))]
@@ -48,11 +54,15 @@ async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(Permission::ViewAllContracts)?;
-    let (page, per_page) = (query.page.unwrap_or(1), query.per_page.unwrap_or(100));
-    let (total, items) = state
-        .db(move |c| service::suppliers::list(c, page, per_page))
+    let q = query.into_inner();
+    if q.page.is_some() && q.cursor.is_some() {
+        return Err(ApiError(AppError::Paging(PagingError::PageAndCursor)));
+    }
+    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(100));
+    let list = state
+        .db(move |c| service::suppliers::list(c, page, per_page, q.cursor.as_deref()))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"total": total, "page": page.max(1), "items": items})))
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// A supplier

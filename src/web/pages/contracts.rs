@@ -68,9 +68,14 @@ struct Row {
 struct ListPage {
     nav: Nav,
     rows: Vec<Row>,
+    /// Matching contracts, exact when `total_exact`; otherwise the count stopped here.
     total: i64,
+    total_exact: bool,
     page: i64,
+    /// Pages, when the count is exact.
     pages: i64,
+    /// Where «Neste side» continues; `None` on the last page.
+    next_cursor: Option<String>,
     typed: Typed,
     /// Field → what is wrong with it.
     errors: Vec<(&'static str, String)>,
@@ -78,13 +83,18 @@ struct ListPage {
     industries: Vec<(String, String)>,
     sizes: [i64; 4],
     sorts: [(&'static str, &'static str); 5],
-    /// The query without `page` / `sort` / `format`, URL-encoded, for links.
+    /// The query without `page` / `cursor` / `sort` / `format`, URL-encoded, for links.
     keep_page: String,
     keep_sort: String,
     keep_format: String,
 }
 
 impl ListPage {
+    /// The capped count as written in Norwegian (`10 000`, with a no-break space).
+    fn total_words(&self) -> String {
+        oslo::grouped(self.total)
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
@@ -187,6 +197,9 @@ pub async fn list(
             )));
         }
     };
+    // «Neste side» carries the last row's cursor, so a deep page is a seek, not a skip; the
+    // page number beside it is only what the page says it is.
+    let cursor = params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
     let format = params.get("format").unwrap_or("").to_owned();
     let filter = ContractFilter {
         search: (!typed.q.is_empty()).then(|| typed.q.clone()),
@@ -199,7 +212,8 @@ pub async fn list(
         active_from,
         active_to,
         sort,
-        page: page_no,
+        page: if cursor.is_some() { 1 } else { page_no },
+        after: cursor.clone(),
         per_page: if format.is_empty() { per_page } else { MAX_PER_PAGE },
         ..ContractFilter::default()
     };
@@ -236,20 +250,21 @@ pub async fn list(
         }
     };
     if !format.is_empty() && errors.is_empty() {
-        // The whole selection, page by page (a page is at most MAX_PER_PAGE rows).
+        // The whole selection, a page at a time (at most MAX_PER_PAGE rows), each page
+        // after the cursor of the one before.
         let mut f = filter.clone();
         let rows = state
             .db(move |c| -> Result<Vec<ContractWithRisk>, crate::db::DbError> {
                 let mut all = Vec::new();
                 f.page = 1;
+                f.after = None;
                 loop {
                     let p = service::contracts::list(c, &f)?;
-                    let done = p.items.len() < usize::try_from(f.per_page).unwrap_or(0);
                     all.extend(p.items);
-                    if done || p.total <= f.page * f.per_page {
-                        return Ok(all);
+                    match p.next_cursor {
+                        Some(next) => f.after = Some(next),
+                        None => return Ok(all),
                     }
-                    f.page += 1;
                 }
             })
             .await?;
@@ -300,21 +315,33 @@ pub async fn list(
             format!("Ukjent filformat «{format}»: velg xlsx eller csv."),
         ));
     }
-    let (total, rows, page_no) = if errors.is_empty() {
-        let page = state.db(move |c| service::contracts::list(c, &filter)).await?;
+    let (total, total_exact, rows, next_cursor) = if errors.is_empty() {
+        let counts = state.counts.clone();
+        let page = state
+            .db(move |c| service::contracts::list_remembering(c, &filter, &counts))
+            .await?;
         (
             page.total,
+            page.total_exact,
             page.items.into_iter().map(to_row).collect(),
-            page.page,
+            page.next_cursor,
         )
     } else {
-        (0, Vec::new(), 1)
+        (0, true, Vec::new(), None)
+    };
+    // With a cursor the number only labels the page (it is not used to find it).
+    let page_no = if errors.is_empty() {
+        page_no.clamp(1, crate::domain::paging::MAX_PAGE)
+    } else {
+        1
     };
     let body = ListPage {
         nav: Nav::at(&user, "/contracts"),
         pages: ((total + per_page - 1) / per_page).max(1),
         total,
+        total_exact,
         page: page_no,
+        next_cursor,
         rows,
         tiers: rules
             .tiers()
@@ -328,9 +355,9 @@ pub async fn list(
             .collect(),
         sizes: PAGE_SIZES,
         sorts: SORTS,
-        keep_page: params.without(&["page", "format"]),
-        keep_sort: params.without(&["page", "sort", "format"]),
-        keep_format: params.without(&["page", "format"]),
+        keep_page: params.without(&["page", "cursor", "format"]),
+        keep_sort: params.without(&["page", "cursor", "sort", "format"]),
+        keep_format: params.without(&["page", "cursor", "format"]),
         typed,
         errors,
     };

@@ -31,9 +31,19 @@ struct ListPage {
     nav: Nav,
     /// (orgnr, name, state, last success, last error)
     rows: Vec<(String, String, String, String, String)>,
+    /// Exact when `total_exact`; otherwise the count stopped here.
     total: i64,
+    total_exact: bool,
     page: i64,
     pages: i64,
+    /// Where «Neste side» continues; `None` on the last page.
+    next_cursor: Option<String>,
+}
+
+impl ListPage {
+    fn total_words(&self) -> String {
+        oslo::grouped(self.total)
+    }
 }
 
 async fn list(
@@ -52,10 +62,17 @@ async fn list(
             )));
         }
     };
-    let (total, items) = state
-        .db(move |c| service::suppliers::list(c, page, PER_PAGE))
+    // «Neste side» carries the last row's cursor (a seek, not a skip); the page number
+    // beside it only labels the page.
+    let cursor = params.get("cursor").filter(|c| !c.is_empty()).map(str::to_owned);
+    let asked = if cursor.is_some() { 1 } else { page };
+    let list = state
+        .db(move |c| service::suppliers::list(c, asked, PER_PAGE, cursor.as_deref()))
         .await?;
-    let rows = items
+    let page = page.clamp(1, crate::domain::paging::MAX_PAGE);
+    let (total, total_exact, next_cursor) = (list.total, list.total_exact, list.next_cursor);
+    let rows = list
+        .items
         .into_iter()
         .map(|s| {
             (
@@ -74,8 +91,10 @@ async fn list(
         nav: Nav::at(&user, "/suppliers"),
         rows,
         total,
+        total_exact,
         page,
         pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        next_cursor,
     };
     Ok(html(render(&body)?))
 }

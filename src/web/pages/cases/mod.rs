@@ -110,9 +110,13 @@ struct QueuePage {
     /// Whether the person works cases (else: an innkjøper's outcomes).
     works: bool,
     rows: Vec<Row>,
+    /// Exact when `total_exact`; otherwise the count stopped here.
     total: i64,
+    total_exact: bool,
     page: i64,
     pages: i64,
+    /// Whether another page follows.
+    more: bool,
     per_page: i64,
     page_sizes: Vec<i64>,
     statuses: Vec<(&'static str, &'static str)>,
@@ -130,6 +134,10 @@ struct QueuePage {
 }
 
 impl QueuePage {
+    fn total_words(&self) -> String {
+        oslo::grouped(self.total)
+    }
+
     fn err(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
@@ -189,6 +197,7 @@ pub async fn queue(
         assigned_to_me: mine,
         page: p.page.unwrap_or(1),
         per_page,
+        after: None,
     };
     let opts = QueueOptions {
         deadline_before,
@@ -237,18 +246,22 @@ pub async fn queue(
             Err(e) => return Err(PageError(e)),
         }
     }
-    let (total, rows) = match page {
+    let (total, total_exact, more, rows) = match page {
         Some(found) => (
             found.total,
+            found.total_exact,
+            found.more,
             found.items.iter().map(|i| row(&rules, i, today)).collect(),
         ),
-        None => (0, Vec::new()),
+        None => (0, true, false, Vec::new()),
     };
     let body = QueuePage {
         nav: Nav::at(&user, "/cases"),
         works,
         rows,
         total,
+        total_exact,
+        more,
         page: query.page,
         pages: ((total + per_page - 1) / per_page.max(1)).max(1),
         per_page,
