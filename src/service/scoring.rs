@@ -192,7 +192,7 @@ impl<'r> ChunkScorer<'r> {
             rules,
             world: World::load(c)?,
             plan: Plan::of(rules),
-            texts: TextIds::new(),
+            texts: TextIds::load(c)?,
             at: now(),
             started: Instant::now(),
             report: RescoreReport {
@@ -699,9 +699,9 @@ fn encode_records(
 ) -> Result<Vec<NewAssessment>, DbError> {
     let mut out = Vec::with_capacity(pending.len());
     for Pending { mut row, assessment } in pending {
-        match record::encode(plan, &assessment, &mut texts.on(c)) {
+        match record::encode(plan, &assessment, texts) {
             Ok(bytes) => row.record = Some(bytes),
-            Err(record::RecordError::Interner(e)) => return Err(e),
+            Err(record::RecordError::Interner(e)) => match e {},
             Err(record::RecordError::Mismatch(why)) => {
                 tracing::warn!(why, "assessment stored with its explanation as JSON");
                 row.explanation = record::explanation_json(&assessment);
@@ -709,6 +709,7 @@ fn encode_records(
         }
         out.push(row);
     }
+    texts.flush(c)?;
     Ok(out)
 }
 

@@ -680,60 +680,66 @@ pub fn contract_ids_of_batch(conn: &mut DbConn, batch_id: i64) -> Result<Vec<i64
 // ---------------------------------------------------------------------------------------
 // Records: the dictionary of repeated texts, plans, and explanations read back.
 
-/// Gives numbers to the texts records repeat (reasons, register names, load times), each
-/// stored once in `assessment_texts`. Keeps what it has seen; use one per run, inside the
-/// write transactions the records are stored in (a number handed out in a transaction that
-/// is rolled back is not used afterwards, because the run fails with it).
-#[derive(Default)]
+/// Gives numbers to the texts records repeat (reasons, register names, load times, short
+/// evidence texts), each stored once in `assessment_texts`.
+///
+/// Only scoring writes the dictionary, and scoring takes turns (`scoring::with_turn`: one
+/// run at a time, across instances on PostgreSQL), so the one `TextIds` of a run reads the
+/// whole dictionary when it begins, numbers new texts itself, counting on from the largest
+/// id, and inserts them with [`flush`](Self::flush) in each write transaction that uses them:
+/// one query per chunk instead of a look-up per text. A run whose transaction fails stops
+/// there (it never reuses a number that was rolled back).
 pub struct TextIds {
     known: HashMap<String, u64>,
+    next: u64,
+    pending: Vec<(i64, String)>,
 }
 
 impl TextIds {
-    pub fn new() -> TextIds {
-        TextIds::default()
+    /// The dictionary as stored (call in the scoring turn).
+    pub fn load(conn: &mut DbConn) -> Result<TextIds, DbError> {
+        let rows: Vec<(i64, String)> = assessment_texts::table
+            .select((assessment_texts::id, assessment_texts::text))
+            .load(conn)?;
+        let next = rows.iter().map(|r| r.0).max().unwrap_or(0) + 1;
+        Ok(TextIds {
+            known: rows.into_iter().map(|(id, text)| (text, id as u64)).collect(),
+            next: next as u64,
+            pending: Vec::new(),
+        })
     }
 
-    /// The number of `text`, stored first when it is new.
-    pub fn id(&mut self, conn: &mut DbConn, text: &str) -> Result<u64, DbError> {
+    /// The number of `text`, new ones waiting for [`flush`](Self::flush).
+    pub fn id(&mut self, text: &str) -> u64 {
         if let Some(&id) = self.known.get(text) {
-            return Ok(id);
+            return id;
         }
-        let found: Option<i64> = assessment_texts::table
-            .filter(assessment_texts::text.eq(text))
-            .select(assessment_texts::id)
-            .first(conn)
-            .optional()?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                diesel::insert_into(assessment_texts::table)
-                    .values(assessment_texts::text.eq(text))
-                    .execute(conn)?;
-                assessment_texts::table
-                    .filter(assessment_texts::text.eq(text))
-                    .select(assessment_texts::id)
-                    .first(conn)?
-            }
-        };
-        let id = u64::try_from(id).map_err(|_| DbError::Corrupt(format!("text id {id}")))?;
+        let id = self.next;
+        self.next += 1;
         self.known.insert(text.to_owned(), id);
-        Ok(id)
+        self.pending.push((id as i64, text.to_owned()));
+        id
     }
 
-    /// An [`Interner`](record::Interner) over `conn`.
-    pub fn on<'a>(&'a mut self, conn: &'a mut DbConn) -> impl record::Interner<Error = DbError> + 'a {
-        struct On<'a> {
-            ids: &'a mut TextIds,
-            conn: &'a mut DbConn,
+    /// Stores the texts numbered since the last flush; inside the write transaction that
+    /// stores the records using them.
+    pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
+        let pending = std::mem::take(&mut self.pending);
+        for chunk in pending.chunks(CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(id, text)| (assessment_texts::id.eq(*id), assessment_texts::text.eq(text)))
+                .collect();
+            insert_rows!(conn, assessment_texts::table, values);
         }
-        impl record::Interner for On<'_> {
-            type Error = DbError;
-            fn intern(&mut self, text: &str) -> Result<u64, DbError> {
-                self.ids.id(self.conn, text)
-            }
-        }
-        On { ids: self, conn }
+        Ok(())
+    }
+}
+
+impl record::Interner for TextIds {
+    type Error = std::convert::Infallible;
+    fn intern(&mut self, text: &str) -> Result<u64, Self::Error> {
+        Ok(self.id(text))
     }
 }
 
