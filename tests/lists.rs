@@ -442,7 +442,10 @@ async fn sorts_read_an_index_in_order(backend: Backend) {
         let text = plan.join("\n");
         // Value, supplier and end date have no index (migration 000016 says why: each
         // would slow every import); their page is a top-N sort of the matching rows.
-        if matches!(sort, ContractSort::Value | ContractSort::Supplier | ContractSort::EndDate) {
+        if matches!(
+            sort,
+            ContractSort::Value | ContractSort::Supplier | ContractSort::EndDate
+        ) {
             assert!(!text.is_empty());
             continue;
         }
