@@ -318,6 +318,9 @@ fn register() -> Vec<u8> {
     )
 }
 
+/// An assessment as stored: id, contract, explanation column, record.
+type StoredRow = (i64, Option<i64>, String, Option<Vec<u8>>);
+
 async fn assessment_json(app: &TestApp, token: &str, id: i64) -> String {
     let resp = app
         .client
@@ -342,7 +345,7 @@ async fn records_are_stored_and_old_explanations_read_the_same(backend: Backend)
 
     // Scoring stored records, not JSON: every contract assessment has one and an empty
     // explanation, and the texts they repeat are stored once each.
-    let rows: Vec<(i64, Option<i64>, String, Option<Vec<u8>>)> = assessments::table
+    let rows: Vec<StoredRow> = assessments::table
         .filter(assessments::subject.eq("contract"))
         .select((
             assessments::id,
