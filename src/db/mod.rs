@@ -279,10 +279,11 @@ impl ManageConnection for ConnManager {
             DbTarget::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .and_then(|()| {
-                        conn.batch_execute(&format!("PRAGMA busy_timeout = {};", self.lock_wait_ms))
-                    })
+                // The busy timeout first: opening a connection to a WAL database while
+                // another writes may need a moment's lock, and the other settings' statements
+                // would fail at once without it ("database is locked" at start-up).
+                conn.batch_execute(&format!("PRAGMA busy_timeout = {};", self.lock_wait_ms))
+                    .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
