@@ -83,8 +83,7 @@ impl Plan {
 
 /// Gives a number to a text when writing (the same number for the same text, for good).
 pub trait Interner {
-    type Error;
-    fn intern(&mut self, text: &str) -> Result<u64, Self::Error>;
+    fn intern(&mut self, text: &str) -> u64;
 }
 
 /// The texts behind the numbers, when reading.
@@ -98,46 +97,36 @@ impl Dictionary for HashMap<u64, String> {
     }
 }
 
-/// Why a record could not be written or read.
+/// The assessment does not fit the rule set's plan (an indicator or an evidence name it does
+/// not know): the caller keeps the JSON explanation instead.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RecordError<E> {
-    /// The assessment does not fit the plan (an indicator or an evidence name it does not
-    /// know): the caller keeps the JSON explanation instead.
-    #[error("the assessment does not fit the rule set's plan: {0}")]
-    Mismatch(String),
-    #[error("dictionary: {0}")]
-    Interner(E),
-}
+#[error("the assessment does not fit the rule set's plan: {0}")]
+pub struct Mismatch(pub String);
 
 /// Encodes what `a` decided, against `plan` (the plan of `a`'s rule set). Industries, score,
 /// tier and the rule-set version are stored beside the record, not in it.
-pub fn encode<I: Interner>(
-    plan: &Plan,
-    a: &Assessment,
-    interner: &mut I,
-) -> Result<Vec<u8>, RecordError<I::Error>> {
+pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Result<Vec<u8>, Mismatch> {
     // Findings and passed indicators come in the rule set's order, as the plan lists them:
     // one walk along the plan finds each one's bit (no map to build per assessment).
-    let positions =
-        |ids: &mut dyn Iterator<Item = &str>| -> Result<(u128, Vec<usize>), RecordError<I::Error>> {
-            let mut mask = 0u128;
-            let mut at = Vec::new();
-            let mut next = 0usize;
-            for id in ids {
-                let offset = plan.indicators[next.min(plan.indicators.len())..]
-                    .iter()
-                    .position(|p| p.id == id)
-                    .ok_or_else(|| RecordError::Mismatch(format!("indicator {id} (or its order)")))?;
-                let i = next + offset;
-                if i >= 128 {
-                    return Err(RecordError::Mismatch(format!("indicator {id} beyond 128")));
-                }
-                mask |= 1u128 << i;
-                at.push(i);
-                next = i + 1;
+    let positions = |ids: &mut dyn Iterator<Item = &str>| -> Result<(u128, Vec<usize>), Mismatch> {
+        let mut mask = 0u128;
+        let mut at = Vec::new();
+        let mut next = 0usize;
+        for id in ids {
+            let offset = plan.indicators[next.min(plan.indicators.len())..]
+                .iter()
+                .position(|p| p.id == id)
+                .ok_or_else(|| Mismatch(format!("indicator {id} (or its order)")))?;
+            let i = next + offset;
+            if i >= 128 {
+                return Err(Mismatch(format!("indicator {id} beyond 128")));
             }
-            Ok((mask, at))
-        };
+            mask |= 1u128 << i;
+            at.push(i);
+            next = i + 1;
+        }
+        Ok((mask, at))
+    };
     let (fired, fired_at) = positions(&mut a.fired.iter().map(|f| f.rule.as_str()))?;
     let (not_computable, nc_at) = positions(&mut a.not_computable.iter().map(|f| f.rule.as_str()))?;
     let (passed, _) = positions(&mut a.passed.iter().map(|p| p.as_str()))?;
@@ -150,13 +139,10 @@ pub fn encode<I: Interner>(
     for (register, at) in &a.approvals_loaded_at {
         let at = match serde_json::to_value(at) {
             Ok(Value::String(s)) => s,
-            _ => return Err(RecordError::Mismatch(format!("load time of {register}"))),
+            _ => return Err(Mismatch(format!("load time of {register}"))),
         };
-        put_u64(
-            &mut out,
-            interner.intern(register).map_err(RecordError::Interner)?,
-        );
-        put_u64(&mut out, interner.intern(&at).map_err(RecordError::Interner)?);
+        put_u64(&mut out, interner.intern(register));
+        put_u64(&mut out, interner.intern(&at));
     }
     for ((f, with_reason), i) in a
         .fired
@@ -170,15 +156,15 @@ pub fn encode<I: Interner>(
             || f.evidence.len() != planned.evidence.len()
             || f.evidence.keys().zip(&planned.evidence).any(|(k, p)| k != p)
         {
-            return Err(RecordError::Mismatch(format!("evidence of {}", f.rule)));
+            return Err(Mismatch(format!("evidence of {}", f.rule)));
         }
         for v in f.evidence.values() {
-            put_value(&mut out, v, interner)?;
+            put_value(&mut out, v, interner);
         }
         match (&f.reason, with_reason) {
-            (Some(r), true) => put_u64(&mut out, interner.intern(r).map_err(RecordError::Interner)?),
+            (Some(r), true) => put_u64(&mut out, interner.intern(r)),
             (None, false) => {}
-            _ => return Err(RecordError::Mismatch(format!("reason of {}", f.rule))),
+            _ => return Err(Mismatch(format!("reason of {}", f.rule))),
         }
     }
     Ok(out)
@@ -351,11 +337,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// assessments repeat; a longer text (a title) is stored where it occurs.
 const SHORT_TEXT: usize = 24;
 
-fn put_value<I: Interner>(
-    out: &mut Vec<u8>,
-    v: &Value,
-    interner: &mut I,
-) -> Result<(), RecordError<I::Error>> {
+fn put_value<I: Interner>(out: &mut Vec<u8>, v: &Value, interner: &mut I) {
     match v {
         Value::Null => out.push(NULL),
         Value::Bool(false) => out.push(FALSE),
@@ -376,7 +358,7 @@ fn put_value<I: Interner>(
         }
         Value::String(s) if s.len() <= SHORT_TEXT => {
             out.push(TEXT_REF);
-            put_u64(out, interner.intern(s).map_err(RecordError::Interner)?);
+            put_u64(out, interner.intern(s));
         }
         Value::String(s) => {
             out.push(STRING);
@@ -386,7 +368,7 @@ fn put_value<I: Interner>(
             out.push(ARRAY);
             put_u64(out, items.len() as u64);
             for i in items {
-                put_value(out, i, interner)?;
+                put_value(out, i, interner);
             }
         }
         Value::Object(m) => {
@@ -394,11 +376,10 @@ fn put_value<I: Interner>(
             put_u64(out, m.len() as u64);
             for (k, v) in m {
                 put_str(out, k);
-                put_value(out, v, interner)?;
+                put_value(out, v, interner);
             }
         }
     }
-    Ok(())
 }
 
 struct Reader<'a> {
@@ -542,12 +523,11 @@ mod tests {
     }
 
     impl Interner for Texts {
-        type Error = std::convert::Infallible;
-        fn intern(&mut self, text: &str) -> Result<u64, Self::Error> {
+        fn intern(&mut self, text: &str) -> u64 {
             let next = self.ids.len() as u64 + 1;
             let id = *self.ids.entry(text.to_owned()).or_insert(next);
             self.texts.insert(id, text.to_owned());
-            Ok(id)
+            id
         }
     }
 
@@ -574,7 +554,7 @@ mod tests {
         let mut texts = Texts::default();
         for v in values {
             let mut out = Vec::new();
-            put_value(&mut out, &v, &mut texts).unwrap();
+            put_value(&mut out, &v, &mut texts);
             let mut r = Reader { bytes: &out, at: 0 };
             let back = r
                 .value(0, &mut |id| Ok(texts.texts.get(&id).cloned().unwrap_or_default()))

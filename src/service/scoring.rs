@@ -161,7 +161,7 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
     }
     // The run's end in one write transaction: supplier assessments, the high-risk digests
     // and the audit entry.
-    crate::db::write_tx(c, |c| scorer.finish(c, &marks))
+    crate::db::write_tx(c, |c| scorer.finish(c))
 }
 
 /// Scores contracts chunk by chunk and records what changed: a rescoring run
@@ -273,13 +273,8 @@ impl<'r> ChunkScorer<'r> {
 
     /// Ends the run inside the caller's write transaction: supplier-level assessments for
     /// the suppliers met, the high-risk digests and flag cases for the contracts that entered
-    /// the highest tier, and the audit entry. `marks`: the suppliers' current marks are read
-    /// here; the contracts' were given to [`Self::assess`].
-    fn finish(
-        mut self,
-        c: &mut DbConn,
-        _marks: &HashMap<i64, CurrentMark>,
-    ) -> Result<RescoreReport, ScoreError> {
+    /// the highest tier, and the audit entry (the suppliers' current marks are read here).
+    fn finish(mut self, c: &mut DbConn) -> Result<RescoreReport, ScoreError> {
         let rules = self.rules;
         let opts = &self.opts;
         let supplier_marks = assessments::current_supplier_marks(c)?;
@@ -360,7 +355,7 @@ impl<'r> ChunkScorer<'r> {
     /// index rows become current with the batch, then as [`Self::finish`].
     pub fn finish_import(self, c: &mut DbConn, batch_id: i64) -> Result<RescoreReport, ScoreError> {
         assessments::apply_staged_risk(c, batch_id)?;
-        self.finish(c, &HashMap::new())
+        self.finish(c)
     }
 }
 
@@ -701,9 +696,8 @@ fn encode_records(
     for Pending { mut row, assessment } in pending {
         match record::encode(plan, &assessment, texts) {
             Ok(bytes) => row.record = Some(bytes),
-            Err(record::RecordError::Interner(e)) => match e {},
-            Err(record::RecordError::Mismatch(why)) => {
-                tracing::warn!(why, "assessment stored with its explanation as JSON");
+            Err(why) => {
+                tracing::warn!(%why, "assessment stored with its explanation as JSON");
                 row.explanation = record::explanation_json(&assessment);
             }
         }

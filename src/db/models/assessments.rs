@@ -737,9 +737,8 @@ impl TextIds {
 }
 
 impl record::Interner for TextIds {
-    type Error = std::convert::Infallible;
-    fn intern(&mut self, text: &str) -> Result<u64, Self::Error> {
-        Ok(self.id(text))
+    fn intern(&mut self, text: &str) -> u64 {
+        self.id(text)
     }
 }
 
