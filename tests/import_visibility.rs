@@ -103,16 +103,22 @@ async fn others_write_while_an_import_stores(backend: Backend) {
             // Still staging after the list (a batch never goes back to staging): the list was
             // read while the batch stored.
             // The chunks are scored as they are stored: their assessments are in the history,
-            // and no risk of theirs is current before the batch is done.
+            // their new contracts' risk rows too, and no read counts them before the batch
+            // is done.
             let assessed: i64 = assessments::table.count().get_result(&mut conn).unwrap();
-            let current: i64 = contract_risk::table.count().get_result(&mut conn).unwrap();
+            let indexed: i64 = contract_risk::table.count().get_result(&mut conn).unwrap();
+            let tiers = spotcheck::db::models::assessments::tier_counts(&mut conn).unwrap();
+            let digest_counts = spotcheck::db::models::notices::risk_counts(&mut conn).unwrap();
             if stored > 0 && staging_batches(&mut conn) == 1 {
                 assert_eq!(
                     page.total, 0,
                     "{stored} contracts stored, none shown before the batch is done"
                 );
-                assert_eq!(current, 0, "{assessed} assessments stored, none current yet");
-                hidden_seen = hidden_seen || assessed > 0;
+                assert!(
+                    tiers.is_empty() && digest_counts.is_empty(),
+                    "{assessed} assessments and {indexed} risk rows stored, none counted yet: {tiers:?} {digest_counts:?}"
+                );
+                hidden_seen = hidden_seen || (assessed > 0 && indexed > 0);
             }
         }
         drop(conn);
@@ -170,7 +176,8 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once it has stored some chunks.
+    // Kill it once it has stored some chunks and the assessments of some (a chunk's are
+    // stored with the chunk after it).
     let deadline = Instant::now() + Duration::from_secs(120);
     let stored = loop {
         assert!(Instant::now() < deadline, "the import never started storing");
@@ -180,7 +187,8 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
         );
         let mut conn = db.raw_conn();
         let n: i64 = contracts::table.count().get_result(&mut conn).unwrap_or(0);
-        if n > 0 {
+        let assessed: i64 = assessments::table.count().get_result(&mut conn).unwrap_or(0);
+        if n > 0 && assessed > 0 {
             break n;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -192,8 +200,14 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
     assert!(stored > 0);
     let shown = spotcheck::db::models::contracts::list(&mut conn, &filter()).unwrap();
     assert_eq!(shown.total, 0, "and invisible");
-    let assessed: i64 = assessments::table.count().get_result(&mut conn).unwrap();
-    assert!(assessed > 0, "its chunks were scored as they were stored");
+    let scored: (i64, i64) = (
+        assessments::table.count().get_result(&mut conn).unwrap(),
+        contract_risk::table.count().get_result(&mut conn).unwrap(),
+    );
+    assert!(
+        scored.0 > 0 && scored.1 > 0,
+        "its chunks were scored as they were stored: {scored:?}"
+    );
     // Once its heartbeat is stale, the next start removes it whole.
     std::thread::sleep(Duration::from_secs(
         spotcheck::db::models::imports::ABANDONED_AFTER_SECONDS as u64 + 1,
@@ -212,11 +226,12 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
         (0, 0, 0),
         "the batch is wholly absent after the restart"
     );
-    let left: (i64, i64) = (
+    let left: (i64, i64, i64) = (
         assessments::table.count().get_result(&mut conn).unwrap(),
+        contract_risk::table.count().get_result(&mut conn).unwrap(),
         import_staged_risk::table.count().get_result(&mut conn).unwrap(),
     );
-    assert_eq!(left, (0, 0), "with its assessments");
+    assert_eq!(left, (0, 0, 0), "with its assessments");
     // And an import runs cleanly afterwards.
     let small = db.dir.path().join("liten.csv");
     std::fs::write(&small, register(10)).unwrap();
@@ -225,7 +240,97 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
     assert_eq!(count(&mut conn), (1, 10, 4));
 }
 
+/// A second register changes half of the contracts and brings new ones: the changed
+/// contracts' risk points at their version 2 once the batch is done, the new ones have theirs,
+/// nothing stays staged, and the unchanged contracts keep the assessment they had.
+async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
+    let db = TestDb::new(backend);
+    let pool = spotcheck::app::open_database(&db.settings()).unwrap();
+    let kari = spotcheck::service::users::create_hashed(
+        &mut pool.get().unwrap(),
+        &Actor::system(),
+        "kari",
+        Role::Kemner,
+        None,
+        None,
+    )
+    .unwrap();
+    let rules = common::rules::shipped_rules();
+    let import = |csv: String, name: &str| {
+        spotcheck::service::imports::import_and_score(
+            &pool,
+            &rules,
+            &kari,
+            name,
+            csv.as_bytes(),
+            &spotcheck::import::ImportOptions::default(),
+            false,
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    let first = import(register(3_000), "en.csv");
+    assert_eq!(first.contracts_created, 3_000);
+    let mut conn = pool.get().unwrap();
+    let before: std::collections::HashMap<String, i64> = contract_risk::table
+        .inner_join(contracts::table)
+        .select((contracts::contract_no, contract_risk::assessment_id))
+        .load::<(String, i64)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(before.len(), 3_000);
+    // Even contracts get another value; 1 000 new ones follow.
+    let second: String = register(4_000)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let changed = i > 0 && i <= 3_000 && (i - 1) % 2 == 0;
+            let line = if changed {
+                line.replacen(";Renhold ", ";Renhold endret ", 1)
+            } else {
+                line.to_owned()
+            };
+            line + "\n"
+        })
+        .collect();
+    let report = import(second, "to.csv");
+    assert_eq!(
+        (
+            report.contracts_created,
+            report.contracts_updated,
+            report.contracts_unchanged
+        ),
+        (1_000, 1_500, 1_500)
+    );
+    let now: Vec<(String, i64, Option<i32>)> = contract_risk::table
+        .inner_join(contracts::table)
+        .inner_join(assessments::table)
+        .select((
+            contracts::contract_no,
+            contract_risk::assessment_id,
+            assessments::contract_version,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(now.len(), 4_000, "every contract has its risk row");
+    for (no, assessment_id, version) in &now {
+        let n: usize = no.trim_start_matches("K-").parse().unwrap();
+        match before.get(no) {
+            None => assert_eq!(*version, Some(1), "{no} is new"),
+            Some(old) if n % 2 == 0 => {
+                assert_eq!(*version, Some(2), "{no} changed");
+                assert_ne!(assessment_id, old);
+            }
+            Some(old) => assert_eq!(assessment_id, old, "{no} unchanged keeps its assessment"),
+        }
+    }
+    let staged: i64 = import_staged_risk::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(staged, 0, "nothing left staged");
+}
+
 backend_tests!(
     others_write_while_an_import_stores,
+    a_changing_import_moves_the_risk_of_what_it_changed,
     a_killed_import_leaves_nothing_after_restart
 );

@@ -6,6 +6,7 @@
 //! updates only their own contracts; Kemneren's (and the CLI's operations user's) any.
 
 use crate::db::models::Actor;
+use crate::db::models::assessments;
 use crate::db::models::imports::{self, ImportReport, UploadMeta};
 use crate::db::models::users::User;
 use crate::db::{self, DbError, Pool};
@@ -93,18 +94,25 @@ fn import(
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
-    let report = match read_and_store(
-        pool, &mut conn, rules, uploader, &meta, bytes, opts, explicit, progress,
-    ) {
+    let upload = Upload {
+        uploader,
+        meta: &meta,
+        bytes,
+        opts,
+        explicit_mapping: explicit,
+    };
+    let report = match read_and_store(pool, &mut conn, rules, &upload, progress) {
         Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
             let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
                 return Err(e.into());
             };
             // The remembered mapping is not remembered again: it was not given with this file.
             let retry = with_mapping(opts, m);
-            read_and_store(
-                pool, &mut conn, rules, uploader, &meta, bytes, &retry, None, progress,
-            )
+            let upload = Upload {
+                opts: &retry,
+                ..upload
+            };
+            read_and_store(pool, &mut conn, rules, &upload, progress)
         }
         other => other,
     }?;
@@ -121,11 +129,15 @@ fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> 
     }
 }
 
-/// A SQLite connection while it imports: a larger page cache (negative: KiB), and no
-/// checkpoint when the batch commits ([`checkpoint_in_background`] runs it); then back to
-/// SQLite's defaults.
-const SQLITE_IMPORT_PRAGMAS: &str = "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;";
-const SQLITE_DEFAULT_PRAGMAS: &str = "PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000;";
+/// A SQLite connection while it imports: a larger page cache (negative: KiB), statement
+/// journals in memory (every multi-row insert inside the chunk's transaction keeps the
+/// pages it may have to roll back there; in a temporary file that cost about a tenth of the
+/// import's store time), and no checkpoint when the batch commits
+/// ([`checkpoint_in_background`] runs it); then back to SQLite's defaults.
+const SQLITE_IMPORT_PRAGMAS: &str =
+    "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;";
+const SQLITE_DEFAULT_PRAGMAS: &str =
+    "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT; PRAGMA wal_autocheckpoint = 1000;";
 
 /// Copies a large import's pages from the write-ahead log into the database file on
 /// another connection, after the batch has committed. SQLite would otherwise do it while
@@ -153,51 +165,36 @@ fn checkpoint_in_background(pool: &Pool) {
 /// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
 /// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
 /// pages that rows land on at random are spilled to the WAL and dirtied again over and over.
-#[allow(clippy::too_many_arguments)]
 fn read_and_store(
     pool: &Pool,
     conn: &mut db::DbConn,
     rules: Option<&RuleSet>,
-    uploader: &User,
-    meta: &UploadMeta,
-    bytes: &[u8],
-    opts: &ImportOptions,
-    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    upload: &Upload<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
     use diesel::connection::SimpleConnection;
 
-    let sqlite = matches!(conn, db::DbConn::Sqlite(_));
-    if !sqlite {
-        return store_while_reading(
-            pool,
-            conn,
-            rules,
-            uploader,
-            meta,
-            bytes,
-            opts,
-            explicit_mapping,
-            progress,
-        );
+    if !matches!(conn, db::DbConn::Sqlite(_)) {
+        return store_while_reading(pool, conn, rules, upload, progress);
     }
     conn.batch_execute(SQLITE_IMPORT_PRAGMAS)?;
-    let result = store_while_reading(
-        pool,
-        conn,
-        rules,
-        uploader,
-        meta,
-        bytes,
-        opts,
-        explicit_mapping,
-        progress,
-    );
+    let result = store_while_reading(pool, conn, rules, upload, progress);
     // Back to the defaults, which frees the pages before the connection returns to the pool.
     let restored = conn.batch_execute(SQLITE_DEFAULT_PRAGMAS);
     let report = result?;
     restored?;
     Ok(report)
+}
+
+/// One attempt at storing a register: the file, how to read it, and for whom.
+#[derive(Clone, Copy)]
+struct Upload<'a> {
+    uploader: &'a User,
+    meta: &'a UploadMeta,
+    bytes: &'a [u8],
+    opts: &'a ImportOptions,
+    /// The mapping given with this file (remembered for the uploader), if any.
+    explicit_mapping: Option<&'a crate::import::ColumnMapping>,
 }
 
 /// Parses the file and stores it, both at once: this thread reads the file and hands
@@ -206,16 +203,11 @@ fn read_and_store(
 /// than one chunk. What the batch brings stays invisible (`staging`) until the final write
 /// transaction applies its changes, shows its contracts and writes the audit entry: readers
 /// see all of the batch or none of it. Any failure removes the batch whole.
-#[allow(clippy::too_many_arguments)]
 fn store_while_reading(
     pool: &Pool,
     conn: &mut db::DbConn,
     rules: Option<&RuleSet>,
-    uploader: &User,
-    meta: &UploadMeta,
-    bytes: &[u8],
-    opts: &ImportOptions,
-    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    upload: &Upload<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
     // Scoring takes its turn with the rescoring runs for the whole import (see
@@ -223,51 +215,27 @@ fn store_while_reading(
     // batch's contracts, so none is left scored with facts older than the run's.
     match rules {
         Some(rules) => scoring::with_turn(conn, |c| {
-            let actor = Actor::user(&uploader.username);
+            let actor = Actor::user(&upload.uploader.username);
             let scorer = scoring::ChunkScorer::begin(c, rules, scoring::import_options(&actor))?;
-            store_batch(
-                pool,
-                c,
-                Some(scorer),
-                uploader,
-                meta,
-                bytes,
-                opts,
-                explicit_mapping,
-                progress,
-            )
+            store_batch(pool, c, Some(scorer), upload, progress)
         })?,
-        None => store_batch(
-            pool,
-            conn,
-            None,
-            uploader,
-            meta,
-            bytes,
-            opts,
-            explicit_mapping,
-            progress,
-        ),
+        None => store_batch(pool, conn, None, upload, progress),
     }
 }
 
 /// Begins the batch, stores it (scoring each chunk with `scorer`) and, on failure, removes it.
-#[allow(clippy::too_many_arguments)]
 fn store_batch(
     pool: &Pool,
     conn: &mut db::DbConn,
     scorer: Option<scoring::ChunkScorer<'_>>,
-    uploader: &User,
-    meta: &UploadMeta,
-    bytes: &[u8],
-    opts: &ImportOptions,
-    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    upload: &Upload<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
     use crate::db::models::imports::Begun;
 
+    let uploader = upload.uploader;
     let scope = ContractScope::of(uploader.role, uploader.id);
-    let writer = match db::write_tx(conn, |c| imports::begin_batch(c, uploader, scope, meta))? {
+    let writer = match db::write_tx(conn, |c| imports::begin_batch(c, uploader, scope, upload.meta))? {
         Begun::AlreadyImported(report) => return Ok(report),
         Begun::New(writer) => writer,
     };
@@ -277,17 +245,7 @@ fn store_batch(
     let beating = std::sync::atomic::AtomicBool::new(true);
     let stored = std::thread::scope(|s| {
         s.spawn(|| heartbeat(pool, batch_id, &beating));
-        let stored = store_chunks(
-            conn,
-            writer,
-            scorer,
-            uploader,
-            meta,
-            bytes,
-            opts,
-            explicit_mapping,
-            progress,
-        );
+        let stored = store_chunks(conn, writer, scorer, upload, progress);
         beating.store(false, std::sync::atomic::Ordering::SeqCst);
         stored
     });
@@ -320,17 +278,13 @@ fn heartbeat(pool: &Pool, batch_id: i64, beating: &std::sync::atomic::AtomicBool
     }
 }
 
-/// The chunks and the final step of [`store_while_reading`].
-#[allow(clippy::too_many_arguments)]
+/// The chunks and the final step of [`store_while_reading`]. This thread reads the file
+/// (and prepares its rows); a second stores the chunks ([`store_and_score`]).
 fn store_chunks(
     conn: &mut db::DbConn,
-    mut writer: imports::BatchWriter,
-    mut scorer: Option<scoring::ChunkScorer<'_>>,
-    uploader: &User,
-    meta: &UploadMeta,
-    bytes: &[u8],
-    opts: &ImportOptions,
-    explicit_mapping: Option<&crate::import::ColumnMapping>,
+    writer: imports::BatchWriter,
+    scorer: Option<scoring::ChunkScorer<'_>>,
+    upload: &Upload<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
     use std::sync::mpsc;
@@ -340,21 +294,17 @@ fn store_chunks(
     let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
     let store_conn = &mut *conn;
     let (parsed, stored) = std::thread::scope(|s| {
-        let store = s.spawn(move || -> Result<_, scoring::ScoreError> {
-            let batch_id = writer.batch_id();
-            for chunk in rx {
-                // The chunk's contracts are scored in the transaction that stores them.
-                writer.add_rows(store_conn, chunk, |c, stored| match scorer.as_mut() {
-                    Some(scorer) => scorer.record_staged(c, batch_id, stored),
-                    None => Ok(()),
-                })?;
-            }
-            Ok((writer, scorer))
-        });
+        let store = s.spawn(move || store_and_score(store_conn, writer, scorer, rx));
         // A failed store drops the receiver; the send fails and the read stops early.
         // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
         let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
-        let parsed = crate::import::read_register_streamed(&meta.file_name, bytes, opts, progress, &mut sink);
+        let parsed = crate::import::read_register_streamed(
+            &upload.meta.file_name,
+            upload.bytes,
+            upload.opts,
+            progress,
+            &mut sink,
+        );
         drop(tx);
         let stored = store
             .join()
@@ -362,14 +312,22 @@ fn store_chunks(
         (parsed, stored)
     });
     // A store error explains an incomplete read, so it comes first.
-    let (writer, scorer) = stored?;
+    let (writer, scorer, last_scored) = stored?;
     let parsed = parsed?;
     let batch_id = writer.batch_id();
     let (report, scored) = db::write_tx(conn, |c| -> Result<_, ImportFailure> {
-        let report = writer.finish(c, uploader, meta, parsed, explicit_mapping)?;
-        audit_import(c, uploader, meta, &report)?;
+        let report = writer.finish(c, upload.uploader, upload.meta, parsed, upload.explicit_mapping)?;
+        audit_import(c, upload.uploader, upload.meta, &report)?;
         // The batch's assessments become current with it, in this transaction.
-        let scored = scorer.map(|s| s.finish_import(c, batch_id)).transpose()?;
+        let scored = match scorer {
+            Some(scorer) => {
+                for chunk in &last_scored {
+                    scoring::store_scored(c, batch_id, chunk)?;
+                }
+                Some(scorer.finish_import(c, batch_id)?)
+            }
+            None => None,
+        };
         Ok((report, scored))
     })?;
     if let Some(r) = scored {
@@ -382,6 +340,85 @@ fn store_chunks(
         );
     }
     Ok(report)
+}
+
+/// Stored chunks waiting for the scoring thread of [`store_and_score`].
+const SCORING_CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The store thread of [`store_chunks`]: stores each chunk of `chunks` in a write
+/// transaction of its own. With a scorer, a third thread scores the contracts each chunk
+/// stored and makes their records while this one stores the next chunk; their records are
+/// stored in the next chunk's transaction, and those of the last chunks, returned here, in
+/// the batch's final one. Nothing of the batch shows before that final transaction, so
+/// which transaction stores an assessment does not change what anyone sees, and a failed
+/// batch is removed with all of them.
+fn store_and_score<'r>(
+    conn: &mut db::DbConn,
+    mut writer: imports::BatchWriter,
+    scorer: Option<scoring::ChunkScorer<'r>>,
+    chunks: std::sync::mpsc::Receiver<crate::db::models::imports::PreparedRows>,
+) -> Result<
+    (
+        imports::BatchWriter,
+        Option<scoring::ChunkScorer<'r>>,
+        Vec<scoring::ScoredChunk>,
+    ),
+    ImportFailure,
+> {
+    use std::sync::mpsc;
+
+    let Some(mut scorer) = scorer else {
+        for chunk in chunks {
+            writer.add_rows(conn, chunk, |_| Ok::<_, ImportFailure>(()))?;
+        }
+        return Ok((writer, None, Vec::new()));
+    };
+    let batch_id = writer.batch_id();
+    db::write_tx(conn, |c| scorer.store_rule_set(c))?;
+    let (to_score, unscored) =
+        mpsc::sync_channel::<Vec<assessments::ContractInputRow>>(SCORING_CHUNKS_IN_FLIGHT);
+    // Unbounded, so the scoring thread never waits for this one (which may be waiting for
+    // it); it holds at most the chunks sent since this thread last looked.
+    let (scored_tx, scored) = mpsc::channel::<scoring::ScoredChunk>();
+    std::thread::scope(|s| {
+        let scoring_thread = s.spawn(move || {
+            for rows in unscored {
+                if scored_tx.send(scorer.score_staged(&rows)).is_err() {
+                    break;
+                }
+            }
+            scorer
+        });
+        let mut stored = Ok(());
+        for chunk in chunks {
+            let ready: Vec<scoring::ScoredChunk> = scored.try_iter().collect();
+            let inputs = writer.add_rows(conn, chunk, |c| {
+                ready
+                    .iter()
+                    .try_for_each(|r| scoring::store_scored(c, batch_id, r))
+                    .map_err(ImportFailure::from)
+            });
+            match inputs {
+                // A failed send means the scoring thread panicked: its join says so below.
+                Ok(inputs) => {
+                    if !inputs.is_empty() && to_score.send(inputs).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    stored = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(to_score);
+        // Ends when the scoring thread has scored what it was sent and ended.
+        let last_scored: Vec<scoring::ScoredChunk> = scored.iter().collect();
+        let scorer = scoring_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        stored.map(|()| (writer, Some(scorer), last_scored))
+    })
 }
 
 /// [`import_register`], scoring the contracts the batch creates or changes as their chunks

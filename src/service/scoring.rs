@@ -157,7 +157,7 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
         }
         // Each chunk is its own short write transaction: a sign-in or an import never
         // waits for a whole run.
-        crate::db::write_tx(c, |c| scorer.record(c, pending, RiskIndex::Now))?;
+        crate::db::write_tx(c, |c| scorer.record(c, pending))?;
     }
     // The run's end in one write transaction: supplier assessments, the high-risk digests
     // and the audit entry.
@@ -245,30 +245,36 @@ impl<'r> ChunkScorer<'r> {
         pending
     }
 
-    /// Records `pending` (inside the caller's write transaction), pointing `index` at them.
-    fn record(&mut self, c: &mut DbConn, pending: Vec<Pending>, index: RiskIndex) -> Result<(), ScoreError> {
+    /// Records `pending` (inside the caller's write transaction), pointing `contract_risk`
+    /// at them.
+    fn record(&mut self, c: &mut DbConn, pending: Vec<Pending>) -> Result<(), ScoreError> {
+        self.store_rule_set(c)?;
+        let recorded = encode_records(c, &self.plan, &mut self.texts, pending)?;
+        assessments::record_contract_assessments(c, &recorded, RiskIndex::Now)?;
+        Ok(())
+    }
+
+    /// Stores the rule set's row (its files and plan) if it is not yet: before the first
+    /// [`store_scored`] of an import, whose records name it.
+    pub fn store_rule_set(&mut self, c: &mut DbConn) -> Result<(), ScoreError> {
         if !self.rule_set_stored {
             assessments::ensure_rule_set(c, self.rules.version(), self.rules.sources(), &self.plan, self.at)?;
             self.rule_set_stored = true;
         }
-        let recorded = encode_records(c, &self.plan, &mut self.texts, pending)?;
-        assessments::record_contract_assessments(c, &recorded, index)?;
         Ok(())
     }
 
-    /// Scores the contracts an import chunk stored and records them, staged with the batch
-    /// (inside the chunk's write transaction). Their data is new, so every one is recorded.
-    pub fn record_staged(
-        &mut self,
-        c: &mut DbConn,
-        batch_id: i64,
-        rows: &[ContractInputRow],
-    ) -> Result<(), ScoreError> {
+    /// Scores the contracts an import chunk stored and makes their records, without the
+    /// database: an import runs this on a thread of its own while the next chunk is stored,
+    /// and stores the result with [`store_scored`]. Their data is new, so every one is
+    /// recorded.
+    pub fn score_staged(&mut self, rows: &[ContractInputRow]) -> ScoredChunk {
         let pending = self.assess(rows, &HashMap::new());
-        if pending.is_empty() {
-            return Ok(());
+        let records = encode_pending(&self.plan, &mut self.texts, pending);
+        ScoredChunk {
+            texts: self.texts.take_new(),
+            records,
         }
-        self.record(c, pending, RiskIndex::Staged { batch_id })
     }
 
     /// Ends the run inside the caller's write transaction: supplier-level assessments for
@@ -682,6 +688,21 @@ struct Pending {
     assessment: Assessment,
 }
 
+/// The assessments of an import chunk with their records made ([`ChunkScorer::score_staged`]),
+/// and the texts first numbered for them, ready for [`store_scored`].
+pub struct ScoredChunk {
+    texts: Vec<(i64, String)>,
+    records: Vec<NewAssessment>,
+}
+
+/// Stores an import chunk's assessments (inside a write transaction of the batch, after
+/// [`ChunkScorer::store_rule_set`]), staged with batch `batch_id` like its contracts.
+pub fn store_scored(c: &mut DbConn, batch_id: i64, scored: &ScoredChunk) -> Result<(), ScoreError> {
+    assessments::insert_texts(c, &scored.texts)?;
+    assessments::record_contract_assessments(c, &scored.records, RiskIndex::Staged { batch_id })?;
+    Ok(())
+}
+
 /// Makes the records of `pending` ([`crate::risk::record`]), numbering their repeated texts
 /// in `assessment_texts`; inside the write transaction that stores them. An assessment whose
 /// record cannot be made (it does not fit the plan: a bug, never expected) keeps its
@@ -692,6 +713,13 @@ fn encode_records(
     texts: &mut TextIds,
     pending: Vec<Pending>,
 ) -> Result<Vec<NewAssessment>, DbError> {
+    let out = encode_pending(plan, texts, pending);
+    texts.flush(c)?;
+    Ok(out)
+}
+
+/// [`encode_records`] without storing the new texts (they wait in `texts`).
+fn encode_pending(plan: &Plan, texts: &mut TextIds, pending: Vec<Pending>) -> Vec<NewAssessment> {
     let mut out = Vec::with_capacity(pending.len());
     for Pending { mut row, assessment } in pending {
         match record::encode(plan, &assessment, texts) {
@@ -703,8 +731,7 @@ fn encode_records(
         }
         out.push(row);
     }
-    texts.flush(c)?;
-    Ok(out)
+    out
 }
 
 /// Scores every row (compact, for coverage and change detection) and builds a full,

@@ -442,7 +442,7 @@ fn take_assessment_ids(conn: &mut DbConn, n: usize) -> Result<Vec<i64>, DbError>
             Ok((first..first + n as i64).collect())
         }
         DbConn::Postgresql(pg) => Ok(diesel::sql_query(
-            "SELECT nextval(pg_get_serial_sequence('assessments', 'id')) AS id FROM generate_series(1, $1)",
+            "SELECT nextval(q.seq) AS id FROM (SELECT pg_get_serial_sequence('assessments', 'id')::regclass AS seq OFFSET 0) q, generate_series(1, $1)",
         )
         .bind::<diesel::sql_types::BigInt, _>(n as i64)
         .load::<NewId>(pg)?
@@ -453,8 +453,11 @@ fn take_assessment_ids(conn: &mut DbConn, n: usize) -> Result<Vec<i64>, DbError>
 }
 
 /// Where a chunk of contract assessments points the risk index: at once (`contract_risk`),
-/// or, for an import batch still being stored, in `import_staged_risk` until the batch's
-/// final transaction ([`apply_staged_risk`]).
+/// or for an import batch still being stored, as `Staged`: a contract the batch created
+/// (version 1) gets its `contract_risk` row at once, since the contract itself is shown by
+/// no read until the batch is done (every reader of `contract_risk` goes through
+/// `contract_shown!`); a contract the batch changes keeps its current row, and the new one
+/// waits in `import_staged_risk` until the batch's final transaction ([`apply_staged_risk`]).
 #[derive(Debug, Clone, Copy)]
 pub enum RiskIndex {
     Now,
@@ -468,43 +471,56 @@ pub fn record_contract_assessments(
     items: &[NewAssessment],
     index: RiskIndex,
 ) -> Result<(), DbError> {
+    // The index rows of `(assessment, id)` pairs for `$table` (`contract_risk` or, with the
+    // batch id first, `import_staged_risk`).
+    macro_rules! risk_rows {
+        ($items:expr, $table:ident $(, $extra:expr)?) => {{
+            let mut values = Vec::new();
+            for (a, assessment_id) in $items {
+                let Some(contract_id) = a.contract_id else {
+                    continue;
+                };
+                values.push((
+                    $($extra,)?
+                    $table::contract_id.eq(contract_id),
+                    $table::assessment_id.eq(*assessment_id),
+                    $table::score.eq(a.score),
+                    $table::max_possible_score.eq(a.max_possible_score),
+                    $table::tier.eq(&a.tier),
+                    $table::industries.eq(&a.industries),
+                    $table::rule_set_version.eq(&a.rule_set_version),
+                    $table::input_sha256.eq(&a.input_sha256),
+                    $table::result_sha256.eq(Some(&a.result_sha256)),
+                    $table::assessed_at.eq(a.assessed_at),
+                ));
+            }
+            values
+        }};
+    }
     for chunk in items.chunks(CHUNK) {
         let ids = take_assessment_ids(conn, chunk.len())?;
         insert_history(conn, "contract", chunk, &ids)?;
-        macro_rules! risk_rows {
-            ($table:ident $(, $extra:expr)?) => {{
-                let mut values = Vec::with_capacity(chunk.len());
-                for (a, assessment_id) in chunk.iter().zip(&ids) {
-                    let Some(contract_id) = a.contract_id else {
-                        continue;
-                    };
-                    values.push((
-                        $($extra,)?
-                        $table::contract_id.eq(contract_id),
-                        $table::assessment_id.eq(*assessment_id),
-                        $table::score.eq(a.score),
-                        $table::max_possible_score.eq(a.max_possible_score),
-                        $table::tier.eq(&a.tier),
-                        $table::industries.eq(&a.industries),
-                        $table::rule_set_version.eq(&a.rule_set_version),
-                        $table::input_sha256.eq(&a.input_sha256),
-                        $table::result_sha256.eq(Some(&a.result_sha256)),
-                        $table::assessed_at.eq(a.assessed_at),
-                    ));
-                }
-                values
-            }};
-        }
         match index {
             RiskIndex::Now => {
                 let contract_ids: Vec<i64> = chunk.iter().filter_map(|a| a.contract_id).collect();
                 diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(&contract_ids)))
                     .execute(conn)?;
-                let values = risk_rows!(contract_risk);
+                let values = risk_rows!(chunk.iter().zip(&ids), contract_risk);
                 insert_rows!(conn, contract_risk::table, values);
             }
             RiskIndex::Staged { batch_id } => {
-                let values = risk_rows!(import_staged_risk, import_staged_risk::batch_id.eq(batch_id));
+                // Contracts the batch created (version 1) and contracts it changed, apart.
+                let (created, changed): (Vec<_>, Vec<_>) = chunk
+                    .iter()
+                    .zip(&ids)
+                    .partition(|(a, _)| a.contract_version == Some(1));
+                let values = risk_rows!(created, contract_risk);
+                insert_rows!(conn, contract_risk::table, values);
+                let values = risk_rows!(
+                    changed,
+                    import_staged_risk,
+                    import_staged_risk::batch_id.eq(batch_id)
+                );
                 insert_rows!(conn, import_staged_risk::table, values);
             }
         }
@@ -554,9 +570,19 @@ pub fn apply_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<usize, DbEr
     Ok(n)
 }
 
-/// Removes what batch `batch_id` staged: its assessments and their index rows (a batch that
-/// failed or was abandoned). Before the batch's contracts are removed.
+/// Removes what batch `batch_id` scored (a batch that failed or was abandoned): the
+/// assessments of the contracts it created with their index rows, and its staged
+/// assessments of the contracts it changed. Before the batch's contracts are removed.
 pub fn discard_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<(), DbError> {
+    let created = || {
+        contracts::table
+            .filter(contracts::first_batch_id.eq(batch_id))
+            .select(contracts::id)
+    };
+    diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(created())))
+        .execute(conn)?;
+    diesel::delete(assessments::table.filter(assessments::contract_id.eq_any(created().nullable())))
+        .execute(conn)?;
     let staged = import_staged_risk::table
         .filter(import_staged_risk::batch_id.eq(batch_id))
         .select(import_staged_risk::assessment_id);
@@ -652,6 +678,8 @@ pub fn supplier_history(conn: &mut DbConn, orgnr: &str) -> Result<Vec<Assessment
 /// Counts per tier over the current contract scores.
 pub fn tier_counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
     Ok(contract_risk::table
+        .inner_join(contracts::table)
+        .filter(crate::contract_shown!())
         .group_by(contract_risk::tier)
         .select((contract_risk::tier, diesel::dsl::count_star()))
         .load(conn)?)
@@ -690,7 +718,9 @@ pub fn contract_ids_of_batch(conn: &mut DbConn, batch_id: i64) -> Result<Vec<i64
 /// one query per chunk instead of a look-up per text. A run whose transaction fails stops
 /// there (it never reuses a number that was rolled back).
 pub struct TextIds {
-    known: HashMap<String, u64>,
+    /// Looked up for every text of every assessment: a faster hash than std's SipHash
+    /// (still seeded at random, so a crafted register cannot make it slow).
+    known: HashMap<String, u64, foldhash::fast::RandomState>,
     next: u64,
     pending: Vec<(i64, String)>,
 }
@@ -724,16 +754,27 @@ impl TextIds {
     /// Stores the texts numbered since the last flush; inside the write transaction that
     /// stores the records using them.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), DbError> {
-        let pending = std::mem::take(&mut self.pending);
-        for chunk in pending.chunks(CHUNK) {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|(id, text)| (assessment_texts::id.eq(*id), assessment_texts::text.eq(text)))
-                .collect();
-            insert_rows!(conn, assessment_texts::table, values);
-        }
-        Ok(())
+        insert_texts(conn, &self.take_new())
     }
+
+    /// The texts numbered since the last flush or take, for [`insert_texts`] elsewhere (a
+    /// record made on one thread and stored on another carries its new texts with it).
+    pub fn take_new(&mut self) -> Vec<(i64, String)> {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+/// Stores numbered texts ([`TextIds::take_new`]); in the write transaction that stores the
+/// records using them, or an earlier one.
+pub fn insert_texts(conn: &mut DbConn, texts: &[(i64, String)]) -> Result<(), DbError> {
+    for chunk in texts.chunks(CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, text)| (assessment_texts::id.eq(*id), assessment_texts::text.eq(text)))
+            .collect();
+        insert_rows!(conn, assessment_texts::table, values);
+    }
+    Ok(())
 }
 
 impl record::Interner for TextIds {

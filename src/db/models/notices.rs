@@ -125,6 +125,8 @@ pub fn rounds_between(
 /// Contracts per (tier, industries as stored).
 pub fn risk_counts(conn: &mut DbConn) -> Result<Vec<(String, String, i64)>, DbError> {
     Ok(contract_risk::table
+        .inner_join(contracts::table)
+        .filter(crate::contract_shown!())
         .group_by((contract_risk::tier, contract_risk::industries))
         .select((
             contract_risk::tier,
@@ -152,6 +154,8 @@ pub fn in_tier_assessed_between(
     to: NaiveDateTime,
 ) -> Result<Vec<i64>, DbError> {
     Ok(contract_risk::table
+        .inner_join(contracts::table)
+        .filter(crate::contract_shown!())
         .filter(contract_risk::tier.eq(tier))
         .filter(contract_risk::assessed_at.ge(from))
         .filter(contract_risk::assessed_at.lt(to))
