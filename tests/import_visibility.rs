@@ -285,7 +285,7 @@ async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
         .lines()
         .enumerate()
         .map(|(i, line)| {
-            let changed = i > 0 && i <= 3_000 && (i - 1) % 2 == 0;
+            let changed = i > 0 && i <= 3_000 && (i - 1).is_multiple_of(2);
             let line = if changed {
                 line.replacen(";Renhold ", ";Renhold endret ", 1)
             } else {
@@ -318,7 +318,7 @@ async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
         let n: usize = no.trim_start_matches("K-").parse().unwrap();
         match before.get(no) {
             None => assert_eq!(*version, Some(1), "{no} is new"),
-            Some(old) if n % 2 == 0 => {
+            Some(old) if n.is_multiple_of(2) => {
                 assert_eq!(*version, Some(2), "{no} changed");
                 assert_ne!(assessment_id, old);
             }
