@@ -129,15 +129,15 @@ fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> 
     }
 }
 
-/// A SQLite connection while it imports: a larger page cache (negative: KiB), statement
-/// journals in memory (every multi-row insert inside the chunk's transaction keeps the
-/// pages it may have to roll back there; in a temporary file that cost about a tenth of the
-/// import's store time), and no checkpoint when the batch commits
-/// ([`checkpoint_in_background`] runs it); then back to SQLite's defaults.
-const SQLITE_IMPORT_PRAGMAS: &str =
-    "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;";
-const SQLITE_DEFAULT_PRAGMAS: &str =
-    "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT; PRAGMA wal_autocheckpoint = 1000;";
+/// A SQLite connection while it imports: statement journals in memory (every multi-row
+/// insert inside a chunk's transaction keeps the pages it may have to roll back there; in a
+/// temporary file that cost about a tenth of the store's time), and no checkpoint when a chunk
+/// or the batch commits ([`checkpoint_in_background`] runs it); then back to SQLite's
+/// defaults. The page cache stays at SQLite's default (2 MB): each chunk commits on its own,
+/// so few pages are dirty at a time, and a 32 MB cache (needed when a batch was one
+/// transaction) only added 30 MB to the import's peak memory without making it faster.
+const SQLITE_IMPORT_PRAGMAS: &str = "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;";
+const SQLITE_DEFAULT_PRAGMAS: &str = "PRAGMA temp_store = DEFAULT; PRAGMA wal_autocheckpoint = 1000;";
 
 /// Copies a large import's pages from the write-ahead log into the database file on
 /// another connection, after the batch has committed. SQLite would otherwise do it while
@@ -162,9 +162,8 @@ fn checkpoint_in_background(pool: &Pool) {
     }
 }
 
-/// [`store_while_reading`] with, on SQLite, a larger page cache for the duration: 100 000
-/// rows dirty ~100 MB of pages in one transaction, and with the default 2 MB cache the index
-/// pages that rows land on at random are spilled to the WAL and dirtied again over and over.
+/// [`store_while_reading`] with, on SQLite, the import's settings for the duration
+/// ([`SQLITE_IMPORT_PRAGMAS`]).
 fn read_and_store(
     pool: &Pool,
     conn: &mut db::DbConn,
