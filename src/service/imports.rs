@@ -1,5 +1,6 @@
-//! Importing a contract register: read the file, store the batch in one transaction (the
-//! store runs beside the reader), audit it, and score what it brought in.
+//! Importing a contract register: read the file, store the batch chunk by chunk (the store
+//! runs beside the reader, and the scoring of what it brings in beside the store), and show
+//! it, scored and audited, when its final transaction commits.
 //!
 //! The one import path of the web form, the API, the CLI and the tests. The uploader's role
 //! sets what the batch may touch (`domain::ownership`): an innkjøper's import creates and

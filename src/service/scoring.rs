@@ -930,7 +930,8 @@ pub fn rule_set_of_version(
         .map(std::sync::Arc::new))
 }
 
-/// The options of the scoring that runs with an import by `actor`: as of today (UTC).
+/// The options of the scoring that runs with an import by `actor`: as of today (UTC). The
+/// scope is left empty: an import hands its contracts to [`ChunkScorer`] chunk by chunk.
 pub fn import_options(actor: &Actor) -> RescoreOptions {
     RescoreOptions {
         scope: Scope::Contracts(Vec::new()),
