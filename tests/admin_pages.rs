@@ -5,55 +5,12 @@
 
 mod common;
 
-use common::{Backend, PASSWORD, TestApp, hidden_field};
+use common::browser::Browser;
+use common::{Backend, PASSWORD, TestApp};
 use diesel::prelude::*;
 use spotcheck::db::models::outbox::{self, NewMessage};
 use spotcheck::db::schema::{audit_log, liaisons};
 use spotcheck::domain::roles::{Agency, Role};
-
-/// A signed-in browser: its session cookie and the CSRF token of its forms.
-struct Browser<'a> {
-    app: &'a TestApp,
-    session: String,
-    csrf: String,
-}
-
-impl<'a> Browser<'a> {
-    async fn sign_in(app: &'a TestApp, user: &str, password: &str) -> Browser<'a> {
-        let session = app
-            .login(user, password)
-            .await
-            .unwrap_or_else(|r| panic!("{user} cannot sign in: {}", r.status()));
-        let home = app.get_with_session("/", &session).await.text().await.unwrap();
-        let csrf = hidden_field(&home, "csrf_token").expect("the menu's logout form has the token");
-        Browser { app, session, csrf }
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.app.get_with_session(path, &self.session).await;
-        let status = r.status().as_u16();
-        (status, r.text().await.unwrap())
-    }
-
-    /// Posts a form with this browser's CSRF token.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut all = vec![("csrf_token", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all).await
-    }
-
-    /// Posts exactly `fields` (no token added).
-    async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.app
-            .client
-            .post(self.app.url(path))
-            .header("Cookie", format!("spotcheck_session={}", self.session))
-            .form(fields)
-            .send()
-            .await
-            .unwrap()
-    }
-}
 
 fn location(r: &reqwest::Response) -> String {
     r.headers()
@@ -212,7 +169,12 @@ async fn pages_refuse_roles_without_permission_and_forms_without_token(backend: 
         )
         .await;
     assert_eq!(r.status(), 403);
-    assert_eq!(kari.post_raw("/outbox/1/retry", &[]).await.status(), 403);
+    assert_eq!(
+        kari.post_raw("/outbox/1/retry", &[] as &[(&str, &str)])
+            .await
+            .status(),
+        403
+    );
     for path in [
         "/liaisons/1",
         "/liaisons/1/remove",

@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::{Backend, TestApp, hidden_field};
+use common::browser::Browser;
+use common::{Backend, TestApp};
 use diesel::prelude::*;
 use spotcheck::db::models::{Actor, users};
 use spotcheck::domain::liaison::LiaisonDraft;
@@ -112,43 +113,8 @@ fn case_id(app: &TestApp, contract_no: &str) -> i64 {
         .unwrap()
 }
 
-/// A signed-in browser: the session cookie and the form token of the session.
-struct Browser {
-    session: String,
-    csrf: String,
-}
-
-async fn sign_in(app: &TestApp, name: &str) -> Browser {
-    let session = app.login(name, common::PASSWORD).await.ok().unwrap();
-    let page = app.get_with_session("/", &session).await.text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token").unwrap();
-    Browser { session, csrf }
-}
-
-async fn get(app: &TestApp, b: &Browser, path: &str) -> (u16, String) {
-    let r = app.get_with_session(path, &b.session).await;
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// Posts a form with the session's token (first) and `fields`.
-async fn post(app: &TestApp, b: &Browser, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let mut body: Vec<(&str, &str)> = vec![("csrf_token", b.csrf.as_str())];
-    body.extend_from_slice(fields);
-    post_raw(app, b, path, &body).await
-}
-
-async fn post_raw(app: &TestApp, b: &Browser, path: &str, body: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("Cookie", format!("spotcheck_session={}", b.session))
-        .form(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Asserts a 303 back to the case page; returns the page it leads to.
-async fn done(app: &TestApp, b: &Browser, r: reqwest::Response, id: i64) -> String {
+async fn done(b: &Browser<'_>, r: reqwest::Response, id: i64) -> String {
     let status = r.status().as_u16();
     let location = r
         .headers()
@@ -158,7 +124,7 @@ async fn done(app: &TestApp, b: &Browser, r: reqwest::Response, id: i64) -> Stri
     let text = r.text().await.unwrap();
     assert_eq!(status, 303, "{}", common::visible_text(&text));
     assert!(location.starts_with(&format!("/cases/{id}?done=")), "{location}");
-    let (status, page) = get(app, b, &location).await;
+    let (status, page) = b.get(&location).await;
     assert_eq!(status, 200);
     assert!(page.contains("role=\"status\""), "a confirmation is shown");
     page
@@ -166,7 +132,7 @@ async fn done(app: &TestApp, b: &Browser, r: reqwest::Response, id: i64) -> Stri
 
 async fn upload(
     app: &TestApp,
-    b: &Browser,
+    b: &Browser<'_>,
     id: i64,
     name: &str,
     bytes: Vec<u8>,
@@ -224,18 +190,18 @@ fn in_days(n: i64) -> String {
 async fn the_whole_workflow_through_the_pages(backend: Backend) {
     let (app, draw_id) = setup(backend).await;
     let id = case_id(&app, "R-1");
-    let ola = sign_in(&app, "ola").await;
+    let ola = Browser::sign_in(&app, "ola", common::PASSWORD).await;
     let base = format!("/cases/{id}");
 
     // The queue: Arbeidstilsynet sees the renhold cases, not NAV's.
-    let (status, queue) = get(&app, &ola, "/cases").await;
+    let (status, queue) = ola.get("/cases").await;
     assert_eq!(status, 200);
     assert!(queue.contains(&format!("href=\"/cases/{id}\"")), "{queue}");
     assert!(!queue.contains("B-1"), "bygg og anlegg is NAV's");
     no_codes(&queue);
 
     // The case page: contract, supplier, the draw it came from, the frozen explanation.
-    let (status, page) = get(&app, &ola, &base).await;
+    let (status, page) = ola.get(&base).await;
     assert_eq!(status, 200);
     for want in [
         "R-1",
@@ -264,30 +230,21 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         &Actor::system(),
     )
     .unwrap();
-    let (_, page) = get(&app, &ola, &base).await;
+    let (_, page) = ola.get(&base).await;
     assert!(page.contains("id=\"h-frozen\"") && page.contains("id=\"h-current\""));
     assert!(!page.contains("(fortsatt gjeldende)"));
 
     // Status forward, a note (escaped), assignment.
     done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
-            &format!("{base}/status"),
-            &[("status", "under_vurdering")],
-        )
-        .await,
+        ola.post(&format!("{base}/status"), &[("status", "under_vurdering")])
+            .await,
         id,
     )
     .await;
     let page = done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
+        ola.post(
             &format!("{base}/notes"),
             &[("text", "Sjekket <b>lønn</b> & timer")],
         )
@@ -300,16 +257,15 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         "the note, escaped"
     );
     done(
-        &app,
         &ola,
-        post(&app, &ola, &format!("{base}/assign"), &[("user", "oda")]).await,
+        ola.post(&format!("{base}/assign"), &[("user", "oda")]).await,
         id,
     )
     .await;
 
     // A note too long: 422, the text kept, the error beside the field.
     let long = "x".repeat(4001);
-    let r = post(&app, &ola, &format!("{base}/notes"), &[("text", &long)]).await;
+    let r = ola.post(&format!("{base}/notes"), &[("text", &long)]).await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(
@@ -322,7 +278,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         common::visible_text(&page)
     );
     // Assigning to someone of another agency: 422 naming the field.
-    let r = post(&app, &ola, &format!("{base}/assign"), &[("user", "nina")]).await;
+    let r = ola.post(&format!("{base}/assign"), &[("user", "nina")]).await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(
@@ -334,20 +290,19 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         "no role codes in the message"
     );
     // A value not on the list (a hand-made request): told so, without the API's codes.
-    let r = post(
-        &app,
-        &ola,
-        &format!("{base}/findings"),
-        &[("indicator", "for_mange_ledd"), ("result", "kanskje")],
-    )
-    .await;
+    let r = ola
+        .post(
+            &format!("{base}/findings"),
+            &[("indicator", "for_mange_ledd"), ("result", "kanskje")],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains("<span class=\"field-error\">Velg et av alternativene i listen.</span>"));
     no_codes(&page);
 
     // A finding for the indicator that fired.
-    let (_, page) = get(&app, &ola, &base).await;
+    let (_, page) = ola.get(&base).await;
     assert!(first_option(&page, "finding-indicator").len() > 1);
     assert!(
         page.contains("<option value=\"for_mange_ledd\""),
@@ -355,11 +310,8 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     );
     let indicator = "for_mange_ledd";
     let page = done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
+        ola.post(
             &format!("{base}/findings"),
             &[("indicator", indicator), ("result", "bekreftet")],
         )
@@ -371,17 +323,16 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
 
     // Documents: a deadline in the past is refused beside the field with the boxes kept.
     let yesterday = in_days(-1);
-    let r = post(
-        &app,
-        &ola,
-        &format!("{base}/document-requests"),
-        &[
-            ("documents", "lonnsslipper"),
-            ("documents", "hms_kort"),
-            ("deadline", &yesterday),
-        ],
-    )
-    .await;
+    let r = ola
+        .post(
+            &format!("{base}/document-requests"),
+            &[
+                ("documents", "lonnsslipper"),
+                ("documents", "hms_kort"),
+                ("deadline", &yesterday),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains("value=\"lonnsslipper\" checked") && page.contains("value=\"hms_kort\" checked"));
@@ -393,11 +344,8 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     );
     let next_week = in_days(7);
     let page = done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
+        ola.post(
             &format!("{base}/document-requests"),
             &[
                 ("documents", "lonnsslipper"),
@@ -419,15 +367,9 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
             .unwrap()
     };
     let page = done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
-            &format!("{base}/document-requests/{request}/received"),
-            &[],
-        )
-        .await,
+        ola.post(&format!("{base}/document-requests/{request}/received"), &[])
+            .await,
         id,
     )
     .await;
@@ -436,7 +378,6 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     // Evidence: a hostile name is shown escaped; a program is refused beside the field.
     let hostile = "lønn' onmouseover='alert(1)' & <script>.txt";
     let page = done(
-        &app,
         &ola,
         upload(
             &app,
@@ -508,26 +449,22 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert_eq!(app.count("case_evidence"), 1);
 
     // Propose closing before the case is reviewed: 409 beside the form.
-    let r = post(&app, &ola, &format!("{base}/close"), &[("outcome", "ingen_funn")]).await;
+    let r = ola
+        .post(&format!("{base}/close"), &[("outcome", "ingen_funn")])
+        .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("må ha status «kontrollert»"));
     done(
-        &app,
         &ola,
-        post(
-            &app,
-            &ola,
-            &format!("{base}/status"),
-            &[("status", "kontrollert")],
-        )
-        .await,
+        ola.post(&format!("{base}/status"), &[("status", "kontrollert")])
+            .await,
         id,
     )
     .await;
     let page = done(
-        &app,
         &ola,
-        post(&app, &ola, &format!("{base}/close"), &[("outcome", "ingen_funn")]).await,
+        ola.post(&format!("{base}/close"), &[("outcome", "ingen_funn")])
+            .await,
         id,
     )
     .await;
@@ -538,7 +475,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert!(!page.contains(&format!("action=\"/cases/{id}/close/confirm\"")));
 
     // Four eyes: the proposer cannot confirm, even by posting.
-    let r = post(&app, &ola, &format!("{base}/close/confirm"), &[]).await;
+    let r = ola.post(&format!("{base}/close/confirm"), &[]).await;
     assert_eq!(r.status(), 409);
     let page = r.text().await.unwrap();
     assert!(
@@ -549,23 +486,17 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     assert_eq!(count_events(&app, id, "close_confirmed"), 0);
 
     // Oda confirms.
-    let oda = sign_in(&app, "oda").await;
-    let (_, page) = get(&app, &oda, &base).await;
+    let oda = Browser::sign_in(&app, "oda", common::PASSWORD).await;
+    let (_, page) = oda.get(&base).await;
     assert!(page.contains(&format!("action=\"/cases/{id}/close/confirm\"")));
-    let page = done(
-        &app,
-        &oda,
-        post(&app, &oda, &format!("{base}/close/confirm"), &[]).await,
-        id,
-    )
-    .await;
+    let page = done(&oda, oda.post(&format!("{base}/close/confirm"), &[]).await, id).await;
     assert!(page.contains("<span class=\"status\">lukket</span>"));
     assert!(page.contains("Lukking bekreftet med utfall «ingen funn»"));
     assert_eq!(count_events(&app, id, "close_confirmed"), 1);
     no_codes(&page);
 
     // Reopening needs a reason.
-    let r = post(&app, &oda, &format!("{base}/reopen"), &[("reason", "  ")]).await;
+    let r = oda.post(&format!("{base}/reopen"), &[("reason", "  ")]).await;
     assert_eq!(r.status(), 422);
     assert!(
         r.text()
@@ -574,11 +505,8 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
             .contains("<span class=\"field-error\">Kan ikke være tomt</span>")
     );
     let page = done(
-        &app,
         &oda,
-        post(
-            &app,
-            &oda,
+        oda.post(
             &format!("{base}/reopen"),
             &[("reason", "Nye opplysninger fra NAV")],
         )
@@ -603,33 +531,26 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
     no_codes(&page);
 
     // Sharing is Kemneren's: a partner is refused, Kemneren shares and withdraws.
-    let r = post(&app, &ola, &format!("{base}/shares"), &[("agency", "nav")]).await;
+    let r = ola.post(&format!("{base}/shares"), &[("agency", "nav")]).await;
     assert_eq!(r.status(), 403);
-    let kari = sign_in(&app, "kari").await;
-    let nina = sign_in(&app, "nina").await;
-    assert_eq!(get(&app, &nina, &base).await.0, 404);
+    let kari = Browser::sign_in(&app, "kari", common::PASSWORD).await;
+    let nina = Browser::sign_in(&app, "nina", common::PASSWORD).await;
+    assert_eq!(nina.get(&base).await.0, 404);
     done(
-        &app,
         &kari,
-        post(&app, &kari, &format!("{base}/shares"), &[("agency", "nav")]).await,
+        kari.post(&format!("{base}/shares"), &[("agency", "nav")]).await,
         id,
     )
     .await;
-    assert_eq!(get(&app, &nina, &base).await.0, 200, "shared with NAV now");
-    let r = post(&app, &kari, &format!("{base}/shares"), &[("agency", "nav")]).await;
+    assert_eq!(nina.get(&base).await.0, 200, "shared with NAV now");
+    let r = kari.post(&format!("{base}/shares"), &[("agency", "nav")]).await;
     assert_eq!(r.status(), 409, "shared already");
-    done(
-        &app,
-        &kari,
-        post(&app, &kari, &format!("{base}/shares/nav"), &[]).await,
-        id,
-    )
-    .await;
-    assert_eq!(get(&app, &nina, &base).await.0, 404, "withdrawn");
+    done(&kari, kari.post(&format!("{base}/shares/nav"), &[]).await, id).await;
+    assert_eq!(nina.get(&base).await.0, 404, "withdrawn");
 
     // The innkjøper who owns the contract: status and outcome only.
-    let per = sign_in(&app, "per").await;
-    let (status, page) = get(&app, &per, &base).await;
+    let per = Browser::sign_in(&app, "per", common::PASSWORD).await;
+    let (status, page) = per.get(&base).await;
     assert_eq!(status, 200);
     assert!(page.contains("R-1") && page.contains("under vurdering"));
     assert!(
@@ -637,14 +558,14 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
             && !page.contains("oda")
             && !page.contains("<form method=\"post\" action=\"/cases")
     );
-    let (status, queue) = get(&app, &per, "/cases").await;
+    let (status, queue) = per.get("/cases").await;
     assert_eq!(status, 200);
     assert!(
         queue.contains("R-1") && !queue.contains("Rent &#38; Pent"),
         "no supplier for the innkjøper"
     );
-    assert_eq!(get(&app, &per, "/cases?agency=nav").await.0, 403);
-    let (status, csv) = get(&app, &per, "/cases?format=csv").await;
+    assert_eq!(per.get("/cases?agency=nav").await.0, 403);
+    let (status, csv) = per.get("/cases?format=csv").await;
     assert_eq!(status, 200);
     assert!(
         csv.contains("Sak;Avtalenr.;Status;Utfall") && csv.contains("R-1"),
@@ -655,7 +576,7 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
         "the outcome only: {csv}"
     );
     assert_eq!(
-        post(&app, &per, &format!("{base}/notes"), &[("text", "hei")])
+        per.post(&format!("{base}/notes"), &[("text", "hei")])
             .await
             .status(),
         403
@@ -672,37 +593,36 @@ async fn the_whole_workflow_through_the_pages(backend: Backend) {
 async fn another_agency_gets_404_on_every_route(backend: Backend) {
     let (app, _) = setup(backend).await;
     let id = case_id(&app, "R-1");
-    let ola = sign_in(&app, "ola").await;
+    let ola = Browser::sign_in(&app, "ola", common::PASSWORD).await;
     // Something to act on: a proposal, a document request, a file.
     for (path, fields) in [
         ("status", vec![("status", "under_vurdering")]),
         ("status", vec![("status", "kontrollert")]),
         ("close", vec![("outcome", "avvik_rettet")]),
     ] {
-        let r = post(&app, &ola, &format!("/cases/{id}/{path}"), &fields).await;
+        let r = ola.post(&format!("/cases/{id}/{path}"), &fields).await;
         assert_eq!(r.status(), 303);
     }
     let next_week = in_days(3);
-    let r = post(
-        &app,
-        &ola,
-        &format!("/cases/{id}/document-requests"),
-        &[("documents", "timelister"), ("deadline", &next_week)],
-    )
-    .await;
+    let r = ola
+        .post(
+            &format!("/cases/{id}/document-requests"),
+            &[("documents", "timelister"), ("deadline", &next_week)],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let r = upload(&app, &ola, id, "bevis.txt", b"bevis".to_vec(), Some(&ola.csrf)).await;
     assert_eq!(r.status(), 303);
     let events_before = app.count("case_events");
 
-    let nina = sign_in(&app, "nina").await;
-    let (status, page) = get(&app, &nina, &format!("/cases/{id}")).await;
+    let nina = Browser::sign_in(&app, "nina", common::PASSWORD).await;
+    let (status, page) = nina.get(&format!("/cases/{id}")).await;
     assert_eq!(status, 404);
     assert!(
         !page.contains("R-1") && !page.contains("Rent"),
         "nothing of the case"
     );
-    let (_, queue) = get(&app, &nina, "/cases").await;
+    let (_, queue) = nina.get("/cases").await;
     assert!(!queue.contains(&format!("/cases/{id}\"")), "not in NAV's queue");
     for (path, fields) in [
         ("status", vec![("status", "ny")]),
@@ -721,7 +641,7 @@ async fn another_agency_gets_404_on_every_route(backend: Backend) {
         ),
         ("document-requests/1/received", vec![]),
     ] {
-        let r = post(&app, &nina, &format!("/cases/{id}/{path}"), &fields).await;
+        let r = nina.post(&format!("/cases/{id}/{path}"), &fields).await;
         assert_eq!(r.status(), 404, "{path}");
         assert!(!r.text().await.unwrap().contains("R-1"), "{path}");
     }
@@ -733,7 +653,9 @@ async fn another_agency_gets_404_on_every_route(backend: Backend) {
     assert_eq!(r.status(), 404);
     // Sharing is not a partner's to do at all.
     for path in ["shares", "shares/arbeidstilsynet"] {
-        let r = post(&app, &nina, &format!("/cases/{id}/{path}"), &[("agency", "nav")]).await;
+        let r = nina
+            .post(&format!("/cases/{id}/{path}"), &[("agency", "nav")])
+            .await;
         assert_eq!(r.status(), 403, "{path}");
     }
     assert_eq!(app.count("case_events"), events_before, "nothing changed");
@@ -743,31 +665,22 @@ async fn another_agency_gets_404_on_every_route(backend: Backend) {
 async fn forms_without_the_token_are_refused(backend: Backend) {
     let (app, _) = setup(backend).await;
     let id = case_id(&app, "R-1");
-    let ola = sign_in(&app, "ola").await;
-    let r = post_raw(
-        &app,
-        &ola,
-        &format!("/cases/{id}/notes"),
-        &[("text", "uten token")],
-    )
-    .await;
+    let ola = Browser::sign_in(&app, "ola", common::PASSWORD).await;
+    let r = ola
+        .post_raw(&format!("/cases/{id}/notes"), &[("text", "uten token")])
+        .await;
     assert_eq!(r.status(), 403);
-    let r = post_raw(
-        &app,
-        &ola,
-        &format!("/cases/{id}/notes"),
-        &[("csrf_token", "feil"), ("text", "feil token")],
-    )
-    .await;
+    let r = ola
+        .post_raw(
+            &format!("/cases/{id}/notes"),
+            &[("csrf_token", "feil"), ("text", "feil token")],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Skjemaet er utløpt"));
-    let r = post_raw(
-        &app,
-        &ola,
-        &format!("/cases/{id}/status"),
-        &[("status", "under_vurdering")],
-    )
-    .await;
+    let r = ola
+        .post_raw(&format!("/cases/{id}/status"), &[("status", "under_vurdering")])
+        .await;
     assert_eq!(r.status(), 403);
     let r = upload(&app, &ola, id, "bevis.txt", b"bevis".to_vec(), None).await;
     assert_eq!(r.status(), 403);
@@ -793,18 +706,17 @@ async fn forms_without_the_token_are_refused(backend: Backend) {
 async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     let (app, _) = setup(backend).await;
     let (r1, r2, b1) = (case_id(&app, "R-1"), case_id(&app, "R-2"), case_id(&app, "B-1"));
-    let kari = sign_in(&app, "kari").await;
+    let kari = Browser::sign_in(&app, "kari", common::PASSWORD).await;
     // R-2 gets a document request, made overdue in the database (the service accepts only
     // today or later); R-1 one due next week.
     for (id, days) in [(r2, 1), (r1, 7)] {
         let deadline = in_days(days);
-        let r = post(
-            &app,
-            &kari,
-            &format!("/cases/{id}/document-requests"),
-            &[("documents", "skatteattest"), ("deadline", &deadline)],
-        )
-        .await;
+        let r = kari
+            .post(
+                &format!("/cases/{id}/document-requests"),
+                &[("documents", "skatteattest"), ("deadline", &deadline)],
+            )
+            .await;
         assert_eq!(r.status(), 303);
     }
     {
@@ -818,7 +730,7 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     let pos = |page: &str, id: i64| page.find(&format!("href=\"/cases/{id}\"")).unwrap();
 
     // Open cases by nearest deadline: R-2 (overdue), R-1, then B-1 (no deadline).
-    let (status, page) = get(&app, &kari, "/cases").await;
+    let (status, page) = kari.get("/cases").await;
     assert_eq!(status, 200);
     assert!(
         pos(&page, r2) < pos(&page, r1) && pos(&page, r1) < pos(&page, b1),
@@ -828,17 +740,17 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     assert!(page.contains("(passert)"), "the overdue deadline is marked");
     no_codes(&page);
 
-    let (_, page) = get(&app, &kari, "/cases?deadline=overdue").await;
+    let (_, page) = kari.get("/cases?deadline=overdue").await;
     assert!(page.contains(&format!("href=\"/cases/{r2}\"")));
     assert!(
         !page.contains(&format!("href=\"/cases/{r1}\"")) && !page.contains(&format!("href=\"/cases/{b1}\""))
     );
     let before = in_days(10);
-    let (_, page) = get(&app, &kari, &format!("/cases?before={before}")).await;
+    let (_, page) = kari.get(&format!("/cases?before={before}")).await;
     assert!(
         page.contains(&format!("href=\"/cases/{r1}\"")) && !page.contains(&format!("href=\"/cases/{b1}\""))
     );
-    let (_, page) = get(&app, &kari, "/cases?agency=nav").await;
+    let (_, page) = kari.get("/cases?agency=nav").await;
     assert!(
         page.contains(&format!("href=\"/cases/{b1}\"")) && !page.contains(&format!("href=\"/cases/{r1}\""))
     );
@@ -849,41 +761,43 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
         (&kari, "status", vec![("status", "kontrollert")]),
         (&kari, "close", vec![("outcome", "avvik_rettet")]),
     ] {
-        let r = post(&app, who, &format!("/cases/{r2}/{path}"), &fields).await;
+        let r = who.post(&format!("/cases/{r2}/{path}"), &fields).await;
         assert_eq!(r.status(), 303, "{path}");
     }
-    let ola = sign_in(&app, "ola").await;
-    let r = post(&app, &ola, &format!("/cases/{r2}/close/confirm"), &[]).await;
+    let ola = Browser::sign_in(&app, "ola", common::PASSWORD).await;
+    let r = ola.post(&format!("/cases/{r2}/close/confirm"), &[]).await;
     assert_eq!(r.status(), 303);
-    let (_, page) = get(&app, &kari, "/cases").await;
+    let (_, page) = kari.get("/cases").await;
     assert!(
         pos(&page, r1) < pos(&page, b1) && pos(&page, b1) < pos(&page, r2),
         "{}",
         common::visible_text(&page)
     );
-    let (_, page) = get(&app, &kari, "/cases?deadline=overdue").await;
+    let (_, page) = kari.get("/cases?deadline=overdue").await;
     assert!(page.contains("Ingen saker passer filtrene"));
-    let (_, page) = get(&app, &kari, "/cases?status=lukket").await;
+    let (_, page) = kari.get("/cases?status=lukket").await;
     assert!(page.contains(&format!("href=\"/cases/{r2}\"")) && page.contains("avvik rettet"));
 
     // Assigned to me: none yet, and the page says what to do.
-    let (_, page) = get(&app, &kari, "/cases?mine=1").await;
+    let (_, page) = kari.get("/cases?mine=1").await;
     assert!(
         page.contains("Ingen saker passer filtrene"),
         "{}",
         common::visible_text(&page)
     );
-    let r = post(&app, &kari, &format!("/cases/{b1}/assign"), &[("user", "kari")]).await;
+    let r = kari
+        .post(&format!("/cases/{b1}/assign"), &[("user", "kari")])
+        .await;
     assert_eq!(r.status(), 303);
-    let (_, page) = get(&app, &kari, "/cases?mine=1").await;
+    let (_, page) = kari.get("/cases?mine=1").await;
     assert!(
         page.contains(&format!("href=\"/cases/{b1}\"")) && !page.contains(&format!("href=\"/cases/{r1}\""))
     );
 
     // Paging with a chosen page size.
-    let (_, page) = get(&app, &kari, "/cases?per_page=25&page=1").await;
+    let (_, page) = kari.get("/cases?per_page=25&page=1").await;
     assert!(page.contains("3 saker (side 1 av 1)"));
-    let (status, page) = get(&app, &kari, "/cases?per_page=1&page=2").await;
+    let (status, page) = kari.get("/cases?per_page=1&page=2").await;
     assert_eq!(status, 200);
     assert!(
         page.contains("3 saker (side 2 av 3)"),
@@ -893,10 +807,10 @@ async fn the_queue_filters_sorts_pages_and_exports(backend: Backend) {
     assert!(pos(&page, b1) > 0 && page.contains("Forrige side") && page.contains("Neste side"));
 
     // A refused filter is shown beside its field, with what was chosen kept.
-    let (status, page) = get(&app, &kari, "/cases?before=igår&status=ny").await;
+    let (status, page) = kari.get("/cases?before=igår&status=ny").await;
     assert_eq!(status, 422);
     assert!(page.contains("ugyldig dato") && page.contains("value=\"igår\""));
-    let (status, page) = get(&app, &kari, "/cases?status=ukjent").await;
+    let (status, page) = kari.get("/cases?status=ukjent").await;
     assert_eq!(status, 422);
     assert!(page.contains(
         "<span id=\"f-status-error\" class=\"field-error\">ukjent status: velg en i listen</span>"

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::browser::Browser;
 use common::{Backend, PASSWORD, TestApp, hidden_field};
 use serde_json::{Value, json};
 use spotcheck::db::models::Actor;
@@ -78,34 +79,6 @@ async fn setup(backend: Backend) -> TestApp {
     app
 }
 
-/// A signed-in browser: the session cookie and the form token of that session.
-struct Browser {
-    session: String,
-    csrf: String,
-}
-
-async fn sign_in(app: &TestApp, name: &str) -> Browser {
-    let session = app.login(name, PASSWORD).await.expect("signed in");
-    let home = app.get_with_session("/", &session).await.text().await.unwrap();
-    let csrf = hidden_field(&home, "csrf_token").expect("the menu's logout form has the token");
-    Browser { session, csrf }
-}
-
-async fn get(app: &TestApp, b: &Browser, path: &str) -> (u16, String) {
-    let r = app.get_with_session(path, &b.session).await;
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn post(app: &TestApp, b: &Browser, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("Cookie", format!("spotcheck_session={}", b.session))
-        .form(fields)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The wizard's fields for a draw of 4 from cleaning and construction in 2025–2027.
 fn wizard_fields(size: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -128,7 +101,7 @@ fn wizard_fields(size: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn with_token(b: &Browser, mut fields: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+fn with_token(b: &Browser<'_>, mut fields: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
     fields.push(("csrf_token", b.csrf.clone()));
     fields
 }
@@ -225,15 +198,12 @@ fn assert_no_codes(page: &str, what: &str) {
 
 async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) {
     let app = setup(backend).await;
-    let kari = sign_in(&app, "kari").await;
+    let kari = Browser::sign_in(&app, "kari", PASSWORD).await;
 
     // Step 1 pre-filled from a query (coming back from a later step).
-    let (status, page) = get(
-        &app,
-        &kari,
-        "/draws/new?industry=renhold&size=3&units=Fana&strata=none",
-    )
-    .await;
+    let (status, page) = kari
+        .get("/draws/new?industry=renhold&size=3&units=Fana&strata=none")
+        .await;
     assert_eq!(status, 200);
     assert!(page.contains("value=\"renhold\" checked"), "industry kept");
     assert!(!page.contains("value=\"bygg_anlegg\" checked"));
@@ -243,13 +213,9 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
     assert_no_codes(&page, "step 1");
 
     // Step 2: the preview carries every value as hidden fields.
-    let r = post(
-        &app,
-        &kari,
-        "/draws/new/preview",
-        &with_token(&kari, wizard_fields("4")),
-    )
-    .await;
+    let r = kari
+        .post_raw("/draws/new/preview", &with_token(&kari, wizard_fields("4")))
+        .await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     for (name, value) in [
@@ -286,7 +252,7 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
     // The ceremony link keeps the filter and shows the same fingerprint, large.
     let links = hrefs(&page, "/draws/new/ceremony?");
     assert_eq!(links.len(), 1, "one link to the presentation mode");
-    let (status, ceremony) = get(&app, &kari, &links[0]).await;
+    let (status, ceremony) = kari.get(&links[0]).await;
     assert_eq!(status, 200, "{}: {ceremony}", links[0]);
     assert!(ceremony.contains(&format!("aria-label=\"{sha}\"")));
     assert!(ceremony.contains("class=\"big\" id=\"population\">8 kontrakter"));
@@ -299,7 +265,7 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
     assert_no_codes(&ceremony, "the ceremony view");
     // «Endre filteret» goes back to step 1 with the values.
     let back = hrefs(&page, "/draws/new?");
-    let (_, step1) = get(&app, &kari, &back[0]).await;
+    let (_, step1) = kari.get(&back[0]).await;
     assert!(step1.contains("value=\"bygg_anlegg\" checked"));
     assert!(step1.contains("id=\"active_from\" name=\"active_from\" value=\"01.01.2025\""));
 
@@ -307,7 +273,7 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
     let mut bad = wizard_fields("tre");
     bad.retain(|(k, _)| *k != "units");
     bad.push(("units", "Fana, Årstad".into()));
-    let r = post(&app, &kari, "/draws/new/preview", &with_token(&kari, bad)).await;
+    let r = kari.post_raw("/draws/new/preview", &with_token(&kari, bad)).await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(
@@ -321,7 +287,9 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
     let mut empty = wizard_fields("4");
     empty.retain(|(k, _)| *k != "units");
     empty.push(("units", "Ingen slik enhet".into()));
-    let r = post(&app, &kari, "/draws/new/preview", &with_token(&kari, empty)).await;
+    let r = kari
+        .post_raw("/draws/new/preview", &with_token(&kari, empty))
+        .await;
     assert_eq!(r.status(), 409);
     let page = r.text().await.unwrap();
     assert!(page.contains("Ingen kontrakter passer filteret"), "{page}");
@@ -332,21 +300,17 @@ async fn wizard_keeps_values_and_previews_the_api_fingerprint(backend: Backend) 
 
 async fn publish_draws_what_the_api_draws(backend: Backend) {
     let app = setup(backend).await;
-    let kari = sign_in(&app, "kari").await;
-    let r = post(
-        &app,
-        &kari,
-        "/draws/new/preview",
-        &with_token(&kari, wizard_fields("4")),
-    )
-    .await;
+    let kari = Browser::sign_in(&app, "kari", PASSWORD).await;
+    let r = kari
+        .post_raw("/draws/new/preview", &with_token(&kari, wizard_fields("4")))
+        .await;
     let page = r.text().await.unwrap();
     let sha = hidden_field(&page, "expected_sha256").unwrap();
 
     let mut fields = with_token(&kari, wizard_fields("4"));
     fields.push(("expected_sha256", sha.clone()));
     fields.push(("seed", format!("  {SEED} ")));
-    let r = post(&app, &kari, "/draws", &fields).await;
+    let r = kari.post_raw("/draws", &fields).await;
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     assert!(
@@ -393,7 +357,7 @@ async fn publish_draws_what_the_api_draws(backend: Backend) {
     assert_eq!(page_draw["plans"], api["plans"]);
 
     // The draw page: picks in order with their cases, the verification, no codes.
-    let (status, page) = get(&app, &kari, &location).await;
+    let (status, page) = kari.get(&location).await;
     assert_eq!(status, 200);
     assert!(page.contains(&format!("Trekning {id} er publisert")));
     assert!(
@@ -437,14 +401,14 @@ async fn publish_draws_what_the_api_draws(backend: Backend) {
     assert_eq!(record["picks"], page_draw["picks"]);
 
     // The ceremony's result view: the seed and the picks in order.
-    let (status, ceremony) = get(&app, &kari, &format!("/draws/{id}/ceremony")).await;
+    let (status, ceremony) = kari.get(&format!("/draws/{id}/ceremony")).await;
     assert_eq!(status, 200);
     assert!(ceremony.contains(&format!("id=\"seed\">{SEED}</p>")));
     assert!(ceremony.find(first.as_str()).unwrap() < ceremony.rfind(last.as_str()).unwrap());
     assert_no_codes(&ceremony, "the ceremony's result");
 
     // The list, and its exports.
-    let (status, list) = get(&app, &kari, "/draws").await;
+    let (status, list) = kari.get("/draws").await;
     assert_eq!(status, 200);
     assert!(list.contains(&format!("href=\"/draws/{id}\">Trekning {id}</a>")));
     assert!(list.contains(&format!("<code title=\"{sha}\">{}…</code>", &sha[..12])));
@@ -474,32 +438,30 @@ async fn publish_draws_what_the_api_draws(backend: Backend) {
     );
 
     // Extension: a bad size is shown beside the field; a good one adds round 2.
-    let r = post(
-        &app,
-        &kari,
-        &format!("/draws/{id}/extend"),
-        &[
-            ("csrf_token", kari.csrf.clone()),
-            ("size", "0".into()),
-            ("uniform_share", "".into()),
-        ],
-    )
-    .await;
+    let r = kari
+        .post_raw(
+            &format!("/draws/{id}/extend"),
+            &[
+                ("csrf_token", kari.csrf.clone()),
+                ("size", "0".into()),
+                ("uniform_share", "".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains("id=\"extend-size-error\""));
     assert!(page.contains("id=\"extend-size\" name=\"size\" value=\"0\""));
-    let r = post(
-        &app,
-        &kari,
-        &format!("/draws/{id}/extend"),
-        &[
-            ("csrf_token", kari.csrf.clone()),
-            ("size", "2".into()),
-            ("uniform_share", "".into()),
-        ],
-    )
-    .await;
+    let r = kari
+        .post_raw(
+            &format!("/draws/{id}/extend"),
+            &[
+                ("csrf_token", kari.csrf.clone()),
+                ("size", "2".into()),
+                ("uniform_share", "".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], format!("/draws/{id}?utvidet=2").as_str());
     let extended: Value = app
@@ -519,14 +481,10 @@ async fn publish_draws_what_the_api_draws(backend: Backend) {
 
 async fn a_changed_population_is_refused(backend: Backend) {
     let app = setup(backend).await;
-    let kari = sign_in(&app, "kari").await;
-    let r = post(
-        &app,
-        &kari,
-        "/draws/new/preview",
-        &with_token(&kari, wizard_fields("4")),
-    )
-    .await;
+    let kari = Browser::sign_in(&app, "kari", PASSWORD).await;
+    let r = kari
+        .post_raw("/draws/new/preview", &with_token(&kari, wizard_fields("4")))
+        .await;
     let sha = hidden_field(&r.text().await.unwrap(), "expected_sha256").unwrap();
 
     // A new cleaning contract arrives between the preview and the ceremony.
@@ -539,7 +497,7 @@ async fn a_changed_population_is_refused(backend: Backend) {
     let mut fields = with_token(&kari, wizard_fields("4"));
     fields.push(("expected_sha256", sha.clone()));
     fields.push(("seed", SEED.into()));
-    let r = post(&app, &kari, "/draws", &fields).await;
+    let r = kari.post_raw("/draws", &fields).await;
     assert_eq!(r.status(), 409);
     let page = r.text().await.unwrap();
     assert!(
@@ -557,23 +515,19 @@ async fn a_changed_population_is_refused(backend: Backend) {
     // Publishing without a previewed fingerprint is refused too.
     let mut fields = with_token(&kari, wizard_fields("4"));
     fields.push(("seed", SEED.into()));
-    let r = post(&app, &kari, "/draws", &fields).await;
+    let r = kari.post_raw("/draws", &fields).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("Forhåndsvis populasjonen først"));
 
     // A seed with a control character: the preview again with the message at the seed.
-    let r = post(
-        &app,
-        &kari,
-        "/draws/new/preview",
-        &with_token(&kari, wizard_fields("4")),
-    )
-    .await;
+    let r = kari
+        .post_raw("/draws/new/preview", &with_token(&kari, wizard_fields("4")))
+        .await;
     let sha = hidden_field(&r.text().await.unwrap(), "expected_sha256").unwrap();
     let mut fields = with_token(&kari, wizard_fields("4"));
     fields.push(("expected_sha256", sha));
     fields.push(("seed", "3 8\t1".into()));
-    let r = post(&app, &kari, "/draws", &fields).await;
+    let r = kari.post_raw("/draws", &fields).await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(page.contains("id=\"seed-error\""));
@@ -600,23 +554,23 @@ async fn roles_and_form_tokens(backend: Backend) {
     .unwrap();
     let id = d.draw.id;
 
-    let ola = sign_in(&app, "ola").await;
+    let ola = Browser::sign_in(&app, "ola", PASSWORD).await;
     for path in [
         "/draws/new",
         "/draws/new/ceremony?size=3&strata=none&allocation=size",
     ] {
-        let (status, page) = get(&app, &ola, path).await;
+        let (status, page) = ola.get(path).await;
         assert_eq!(status, 403, "{path}");
         assert!(page.contains("Ingen tilgang"));
     }
     let mut publish = with_token(&ola, wizard_fields("3"));
     publish.push(("expected_sha256", d.draw.manifest_sha256.clone()));
     for path in ["/draws/new/preview".to_owned(), "/draws".to_owned()] {
-        assert_eq!(post(&app, &ola, &path, &publish).await.status(), 403, "{path}");
+        assert_eq!(ola.post_raw(&path, &publish).await.status(), 403, "{path}");
     }
     let extend = [("csrf_token", ola.csrf.clone()), ("size", "1".into())];
     assert_eq!(
-        post(&app, &ola, &format!("/draws/{id}/extend"), &extend)
+        ola.post_raw(&format!("/draws/{id}/extend"), &extend)
             .await
             .status(),
         403
@@ -624,7 +578,7 @@ async fn roles_and_form_tokens(backend: Backend) {
     assert_eq!(app.count("draws"), 1);
 
     // … but reads the draw, its list, its manifest and its own agency's inspection list.
-    let (status, page) = get(&app, &ola, &format!("/draws/{id}")).await;
+    let (status, page) = ola.get(&format!("/draws/{id}")).await;
     assert_eq!(status, 200);
     let seed = element_text(&page, "<code id=\"seed\">");
     assert_eq!(
@@ -652,32 +606,32 @@ async fn roles_and_form_tokens(backend: Backend) {
     );
     let other = format!("/draws/{id}/inspection-list?agency=nav&format=csv");
     assert_eq!(app.get_with_session(&other, &ola.session).await.status(), 403);
-    let (status, list) = get(&app, &ola, "/draws").await;
+    let (status, list) = ola.get("/draws").await;
     assert_eq!(status, 200);
     assert!(!list.contains("href=\"/draws/new\""), "no wizard link for A-krim");
-    assert_eq!(get(&app, &ola, &format!("/draws/{id}/manifest")).await.0, 200);
-    assert_eq!(get(&app, &ola, &format!("/draws/{id}/ceremony")).await.0, 200);
+    assert_eq!(ola.get(&format!("/draws/{id}/manifest")).await.0, 200);
+    assert_eq!(ola.get(&format!("/draws/{id}/ceremony")).await.0, 200);
 
     // Kemneren sees every agency's list; the innkjøper no draws at all.
-    let kari = sign_in(&app, "kari").await;
-    let (_, page) = get(&app, &kari, &format!("/draws/{id}")).await;
+    let kari = Browser::sign_in(&app, "kari", PASSWORD).await;
+    let (_, page) = kari.get(&format!("/draws/{id}")).await;
     assert_eq!(hrefs(&page, &format!("/draws/{id}/inspection-list?")).len(), 10);
     assert!(page.contains("Utvid trekningen"));
-    let per = sign_in(&app, "per").await;
-    assert_eq!(get(&app, &per, "/draws").await.0, 403);
-    assert_eq!(get(&app, &per, &format!("/draws/{id}")).await.0, 403);
+    let per = Browser::sign_in(&app, "per", PASSWORD).await;
+    assert_eq!(per.get("/draws").await.0, 403);
+    assert_eq!(per.get(&format!("/draws/{id}")).await.0, 403);
 
     // Forms without the session's token are refused and store nothing.
     let mut no_token = wizard_fields("3");
-    let r = post(&app, &kari, "/draws/new/preview", &no_token).await;
+    let r = kari.post_raw("/draws/new/preview", &no_token).await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Skjemaet er utløpt"));
     no_token.push(("expected_sha256", d.draw.manifest_sha256.clone()));
     no_token.push(("csrf_token", "feil".into()));
-    assert_eq!(post(&app, &kari, "/draws", &no_token).await.status(), 403);
+    assert_eq!(kari.post_raw("/draws", &no_token).await.status(), 403);
     let extend = [("csrf_token", String::new()), ("size", "1".into())];
     assert_eq!(
-        post(&app, &kari, &format!("/draws/{id}/extend"), &extend)
+        kari.post_raw(&format!("/draws/{id}/extend"), &extend)
             .await
             .status(),
         403
@@ -689,8 +643,8 @@ async fn roles_and_form_tokens(backend: Backend) {
     app.stop();
     let fresh = TestApp::start(backend).await;
     fresh.add_user("kari", Role::Kemner, None);
-    let kari = sign_in(&fresh, "kari").await;
-    let (status, list) = get(&fresh, &kari, "/draws").await;
+    let kari = Browser::sign_in(&fresh, "kari", PASSWORD).await;
+    let (status, list) = kari.get("/draws").await;
     assert_eq!(status, 200);
     assert!(list.contains("Ingen trekninger er publisert ennå."));
     assert!(list.contains("href=\"/draws/new\">Start en ny trekning"));

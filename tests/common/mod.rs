@@ -3,6 +3,7 @@
 //! helpers the tests share: dates, the seeded generator, xlsx registers, the shipped rules.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
 pub mod dates;
 pub mod rng;
 pub mod rules;
