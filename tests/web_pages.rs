@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::browser::Browser;
 use common::workbook::xlsx;
 use common::{Backend, PASSWORD, TestApp};
 use spotcheck::domain::roles::{Agency, Role};
@@ -291,55 +292,28 @@ async fn error_pages_keep_the_menu(backend: Backend) {
     app.stop();
 }
 
-/// POSTs a form with the session cookie.
-async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("Cookie", format!("spotcheck_session={session}"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn csrf_of(app: &TestApp, session: &str) -> String {
-    let (_, html) = page(app, session, "/").await;
-    common::hidden_field(&html, "csrf_token").expect("csrf token on every signed-in page")
-}
-
 async fn supplier_pages(backend: Backend) {
     let app = app_with_register(backend).await;
-    let kem = app.login("kem", PASSWORD).await.unwrap();
-    let (status, html) = page(&app, &kem, "/suppliers").await;
+    let kem = Browser::sign_in(&app, "kem", PASSWORD).await;
+    let (status, html) = kem.get("/suppliers").await;
     assert_eq!(status, 200);
     assert!(html.contains("href=\"/suppliers/923609016\""), "{html}");
-    let (status, html) = page(&app, &kem, "/suppliers/923 609 016").await;
+    let (status, html) = kem.get("/suppliers/923 609 016").await;
     assert_eq!(status, 200);
     assert!(common::visible_text(&html).contains("Rent og Pent AS"));
-    let (status, _) = page(&app, &kem, "/suppliers/123").await;
+    let (status, _) = kem.get("/suppliers/123").await;
     assert_eq!(status, 400);
     // A fresh look-up: refused without the form token, audited with it.
-    let r = post_form(
-        &app,
-        &kem,
-        "/suppliers/923609016/refresh",
-        &[("csrf_token", "feil")],
-    )
-    .await;
+    let r = kem
+        .post_raw("/suppliers/923609016/refresh", &[("csrf_token", "feil")])
+        .await;
     assert_eq!(r.status(), 403);
     let before = app.count("audit_log");
-    let csrf = csrf_of(&app, &kem).await;
-    let r = post_form(
-        &app,
-        &kem,
-        "/suppliers/923609016/refresh",
-        &[("csrf_token", &csrf)],
-    )
-    .await;
+    let r = kem.post("/suppliers/923609016/refresh", &[]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/suppliers/923609016?sendt=1");
     assert_eq!(app.count("audit_log"), before + 1);
-    let (_, html) = page(&app, &kem, "/suppliers/923609016?sendt=1").await;
+    let (_, html) = kem.get("/suppliers/923609016?sendt=1").await;
     assert!(html.contains("Nytt oppslag i Enhetsregisteret er bestilt"));
     assert!(
         common::visible_text(&html).contains("venter på oppslag"),
@@ -547,15 +521,14 @@ async fn import_errors_download(backend: Backend) {
 async fn a_refused_upload_keeps_the_form(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.add_user("anne", Role::Innkjoper, None);
-    let anne = app.login("anne", PASSWORD).await.unwrap();
-    let csrf = csrf_of(&app, &anne).await;
+    let anne = Browser::sign_in(&app, "anne", PASSWORD).await;
     let r = app
         .client
         .post(app.url("/imports"))
-        .header("Cookie", format!("spotcheck_session={anne}"))
+        .header("Cookie", format!("spotcheck_session={}", anne.session))
         .multipart(
             reqwest::multipart::Form::new()
-                .text("csrf_token", csrf)
+                .text("csrf_token", anne.csrf.clone())
                 .text("sheet", "Kontrakter 2026")
                 .text("dry_run", "on")
                 .part(
