@@ -51,14 +51,8 @@ PG_ADMIN="${SPOTCHECK_BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-apt_install() {
-    echo "installing $* with apt-get" >&2
-    as_root apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >&2
-}
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 
 # What a fresh machine of this kind may lack (the build's libraries as in .ci/run, GNU time,
 # the PostgreSQL client), installed in one go.
@@ -69,7 +63,7 @@ done
 [ -x /usr/bin/time ] || need+=(time)
 if [ "$SKIP_PG" -eq 0 ] && ! command -v psql >/dev/null; then need+=(postgresql-client); fi
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
-if [ "$SKIP_PG" -eq 0 ] && ! psql "$PG_ADMIN" -Atqc 'select 1' >/dev/null 2>&1; then
+if [ "$SKIP_PG" -eq 0 ] && ! pg_answers "$PG_ADMIN"; then
     echo "PostgreSQL at $PG_ADMIN does not answer: leaving the PostgreSQL scenario out" >&2
     SKIP_PG=1
 fi

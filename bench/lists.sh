@@ -56,19 +56,15 @@ PG_ADMIN="${SPOTCHECK_BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 need=()
 command -v ab >/dev/null || need+=(apache2-utils)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing ${need[*]} with apt-get" >&2
-    as_root apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >&2
-fi
-if [ "$SKIP_PG" -eq 0 ] && ! psql "$PG_ADMIN" -Atqc 'select 1' >/dev/null 2>&1; then
+if [ "$SKIP_PG" -eq 0 ] && ! command -v psql >/dev/null; then need+=(postgresql-client); fi
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+if [ "$SKIP_PG" -eq 0 ] && ! pg_answers "$PG_ADMIN"; then
     echo "PostgreSQL at $PG_ADMIN does not answer: leaving PostgreSQL out" >&2
     SKIP_PG=1
 fi
