@@ -15,6 +15,7 @@ use spotcheck::cli::Ctx;
 use spotcheck::config::Settings;
 
 fn main() -> ExitCode {
+    spotcheck::return_freed_memory_promptly();
     let Some(file) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: import_only FILE");
         return ExitCode::from(2);

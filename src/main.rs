@@ -24,6 +24,7 @@ fn init_logging(format: LogFormat) {
 }
 
 fn main() -> anyhow::Result<()> {
+    spotcheck::return_freed_memory_promptly();
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
     init_logging(settings.log_format);

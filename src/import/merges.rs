@@ -116,19 +116,6 @@ fn region(r: &str) -> Option<Dimensions> {
     Some(Dimensions { start, end })
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut i = 0;
-    while let Some(p) = hay.get(i..)?.iter().position(|b| *b == first) {
-        let at = i + p;
-        if hay.get(at..at + needle.len())? == needle {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-    None
-}
-
 /// The longest run of bytes between two markup characters (`<`, `>`) a worksheet may have:
 /// one tag, or the text (or white space) between two tags. The XML reader holds a whole
 /// run in memory, so without a bound a 1 MB file whose sheet inflates to 1 GB of white space
@@ -157,73 +144,132 @@ pub(crate) fn xlsx_sheet_scan(bytes: &[u8], sheet: &str) -> Result<Vec<Dimension
     let Ok(mut entry) = zip.by_name(&path) else {
         return Ok(Vec::new());
     };
-    const NEEDLE: &[u8] = b"mergeCells";
-    const END: &[u8] = b"/mergeCells>";
     let mut buf = vec![0u8; 256 * 1024];
-    // The length of the run the previous chunk ended in.
-    let mut run = 0usize;
-    let mut tail: Vec<u8> = Vec::new();
-    // Bytes from the start of `mergeCells` on (a few dozen bytes per region), and whether
-    // its end was seen.
-    let mut section: Option<Vec<u8>> = None;
-    let mut section_done = false;
+    let mut scan = SheetScan::default();
     loop {
         let n = match entry.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let chunk = &buf[..n];
-        // Runs: the distance between markup characters, carried across chunks.
-        let mut from = 0;
-        for at in memchr::memchr2_iter(b'<', b'>', chunk) {
-            run += at - from;
-            if run > MAX_XML_RUN {
-                return Err(RunTooLong { part: path, run });
-            }
-            run = 0;
-            from = at + 1;
-        }
-        run += chunk.len() - from;
-        if run > MAX_XML_RUN {
+        if let Err(run) = scan.feed(&buf[..n]) {
             return Err(RunTooLong { part: path, run });
         }
-        if section_done {
-            continue;
+    }
+    Ok(scan.merges())
+}
+
+/// The scan of one worksheet's XML, fed piece by piece as it is inflated; what it finds does
+/// not depend on where the pieces are cut.
+#[derive(Default)]
+struct SheetScan {
+    /// The length of the markup-free run the pieces so far end in.
+    run: usize,
+    /// Until `mergeCells` is found: the last bytes fed (fewer than its length), where it may
+    /// begin.
+    tail: Vec<u8>,
+    /// From the start of `mergeCells` on (a few dozen bytes per region).
+    section: Option<Vec<u8>>,
+    /// The end of the section was seen (or it grew past any real workbook's).
+    section_done: bool,
+}
+
+const MERGES_START: &[u8] = b"mergeCells";
+const MERGES_END: &[u8] = b"/mergeCells>";
+
+impl SheetScan {
+    /// Takes the next piece; the error is the length of a run over [`MAX_XML_RUN`].
+    fn feed(&mut self, piece: &[u8]) -> Result<(), usize> {
+        self.check_runs(piece)?;
+        if self.section_done {
+            return Ok(());
         }
-        match &mut section {
+        match &mut self.section {
             Some(s) => {
-                // Look for the end only in what is new (plus the needle's length before it).
-                let from = s.len().saturating_sub(END.len());
-                s.extend_from_slice(chunk);
-                if find(&s[from..], END).is_some() || s.len() > 64 * 1024 * 1024 {
-                    section_done = true;
+                // Look for the end only in what is new (and the few bytes before it).
+                let from = s.len().saturating_sub(MERGES_END.len());
+                s.extend_from_slice(piece);
+                if memchr::memmem::find(&s[from..], MERGES_END).is_some() || s.len() > 64 * 1024 * 1024 {
+                    self.section_done = true;
                 }
             }
-            None => {
-                // Keep the last bytes of the previous chunk so a needle split across
-                // chunks is still found.
-                tail.extend_from_slice(chunk);
-                if let Some(at) = find(&tail, NEEDLE) {
-                    let mut s = tail[at..].to_vec();
-                    s.shrink_to_fit();
-                    section_done = find(&s, END).is_some();
-                    section = Some(s);
-                } else {
-                    let keep = tail.len().min(NEEDLE.len());
-                    tail.drain(..tail.len() - keep);
+            None => self.find_section(piece),
+        }
+        Ok(())
+    }
+
+    /// Runs within one piece that has markup at both ends of them are shorter than the
+    /// piece, so only the run carried in from the pieces before (up to the first markup
+    /// character) can be too long, and only the one after the last carries on: two searches
+    /// per piece instead of one step per tag.
+    fn check_runs(&mut self, piece: &[u8]) -> Result<(), usize> {
+        if piece.len() > MAX_XML_RUN {
+            // A piece longer than the bound could hold a long run between two of its tags.
+            for part in piece.chunks(MAX_XML_RUN) {
+                self.check_runs(part)?;
+            }
+            return Ok(());
+        }
+        match memchr::memchr2(b'<', b'>', piece) {
+            None => self.run += piece.len(),
+            Some(first) => {
+                self.run += first;
+                if self.run > MAX_XML_RUN {
+                    return Err(self.run);
                 }
+                let last = memchr::memrchr2(b'<', b'>', piece).unwrap_or(first);
+                self.run = piece.len() - last - 1;
+            }
+        }
+        if self.run > MAX_XML_RUN {
+            return Err(self.run);
+        }
+        Ok(())
+    }
+
+    fn find_section(&mut self, piece: &[u8]) {
+        // The start may straddle the cut: the tail and the piece's first bytes first.
+        let tail_len = self.tail.len();
+        let mut boundary = std::mem::take(&mut self.tail);
+        boundary.extend_from_slice(&piece[..piece.len().min(MERGES_START.len() - 1)]);
+        let start = match memchr::memmem::find(&boundary, MERGES_START) {
+            // A match there begins in the tail (the piece's part is shorter than the name).
+            Some(at) => {
+                let mut s = boundary[at.min(tail_len)..tail_len].to_vec();
+                s.extend_from_slice(piece);
+                Some(s)
+            }
+            None => memchr::memmem::find(piece, MERGES_START).map(|at| piece[at..].to_vec()),
+        };
+        match start {
+            Some(mut s) => {
+                s.shrink_to_fit();
+                self.section_done = memchr::memmem::find(&s, MERGES_END).is_some();
+                self.section = Some(s);
+            }
+            None => {
+                // Keep the last bytes of everything fed so far (the piece may be shorter).
+                let keep = MERGES_START.len() - 1;
+                self.tail = if piece.len() >= keep {
+                    piece[piece.len() - keep..].to_vec()
+                } else {
+                    boundary[boundary.len().saturating_sub(keep)..].to_vec()
+                };
             }
         }
     }
-    let Some(section) = section else {
-        return Ok(Vec::new());
-    };
-    let text = String::from_utf8_lossy(&section);
-    let end = text.find("/mergeCells>").unwrap_or(text.len());
-    Ok(elements(&text[..end], "mergeCell")
-        .iter()
-        .filter_map(|a| attr(a, "ref").and_then(region))
-        .collect())
+
+    /// The merged regions of the section found (none without one).
+    fn merges(self) -> Vec<Dimensions> {
+        let Some(section) = self.section else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&section);
+        let end = text.find("/mergeCells>").unwrap_or(text.len());
+        elements(&text[..end], "mergeCell")
+            .iter()
+            .filter_map(|a| attr(a, "ref").and_then(region))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -252,5 +298,69 @@ mod tests {
         assert_eq!(attr(&s[0], "name"), Some("A & B"));
         assert_eq!(attr(&s[0], "id"), Some("rId7"));
         assert_eq!(elements(xml, "sheets").len(), 1);
+    }
+
+    /// A sheet's XML with `filler` bytes of white space inside its cell data, and merges.
+    fn sheet_xml(filler: usize) -> Vec<u8> {
+        let mut x = b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c></row>".to_vec();
+        x.extend(std::iter::repeat_n(b' ', filler));
+        x.extend_from_slice(
+            b"</sheetData><mergeCells count=\"2\"><mergeCell ref=\"A1:B1\"/><mergeCell ref=\"$C$2:D3\"/></mergeCells></worksheet>",
+        );
+        x
+    }
+
+    fn scan_in_pieces(xml: &[u8], piece: usize) -> (Result<(), usize>, Vec<Dimensions>) {
+        let mut scan = SheetScan::default();
+        let result = xml.chunks(piece).try_for_each(|p| scan.feed(p));
+        (result, scan.merges())
+    }
+
+    #[test]
+    fn merges_found_wherever_the_pieces_are_cut() {
+        let xml = sheet_xml(100);
+        let whole = scan_in_pieces(&xml, xml.len());
+        assert_eq!(whole.0, Ok(()));
+        assert_eq!(
+            whole.1,
+            vec![
+                Dimensions {
+                    start: (0, 0),
+                    end: (0, 1)
+                },
+                Dimensions {
+                    start: (1, 2),
+                    end: (2, 3)
+                },
+            ]
+        );
+        // Every cut, including ones inside `mergeCells` and its end tag.
+        for piece in 1..xml.len() {
+            assert_eq!(scan_in_pieces(&xml, piece), whole, "pieces of {piece} bytes");
+        }
+        assert!(
+            scan_in_pieces(b"<worksheet><sheetData/></worksheet>", 7)
+                .1
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_run_over_the_bound_is_refused_however_it_is_cut() {
+        let at_bound = sheet_xml(MAX_XML_RUN);
+        let over = sheet_xml(MAX_XML_RUN + 1);
+        for piece in [1000, 256 * 1024, 3 * 1024 * 1024 + 7, over.len()] {
+            assert_eq!(scan_in_pieces(&at_bound, piece).0, Ok(()), "pieces of {piece}");
+            assert_eq!(
+                scan_in_pieces(&over, piece).0,
+                Err(MAX_XML_RUN + 1),
+                "pieces of {piece}"
+            );
+        }
+        // A piece longer than the bound, with the long run between two of its own tags.
+        let mut inner = b"<a>".to_vec();
+        inner.extend(std::iter::repeat_n(b'x', MAX_XML_RUN + 5));
+        inner.extend_from_slice(b"</a>");
+        assert!(SheetScan::default().feed(&inner).is_err());
     }
 }

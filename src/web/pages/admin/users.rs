@@ -142,6 +142,22 @@ pub struct NewUserForm {
 /// page.
 type Refusal = Result<(StatusCode, FieldErrors), AppError>;
 
+/// The role and agency a form chose, or the refusal shown beside the field that is wrong.
+fn parse_role_and_agency(
+    role: &str,
+    agency: &str,
+) -> Result<(Role, Option<Agency>), (StatusCode, FieldErrors)> {
+    role.parse::<Role>()
+        .and_then(|r| match agency.trim() {
+            "" => Ok((r, None)),
+            a => a.parse::<Agency>().map(|a| (r, Some(a))),
+        })
+        .map_err(|e| {
+            let (field, text) = role_error_text(&e);
+            (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::one(field, text))
+        })
+}
+
 fn role_error_text(e: &RoleError) -> (&'static str, String) {
     match e {
         RoleError::UnknownRole(_) => ("role", "velg en rolle fra listen".into()),
@@ -209,15 +225,8 @@ pub async fn create(
     user.require(Permission::ManageUsers)?;
     user.check_csrf(&form.csrf_token)?;
     let form = form.into_inner();
-    let parsed = form.role.parse::<Role>().and_then(|r| match form.agency.trim() {
-        "" => Ok((r, None)),
-        a => a.parse::<Agency>().map(|a| (r, Some(a))),
-    });
-    let refusal: Refusal = match parsed {
-        Err(e) => {
-            let (field, text) = role_error_text(&e);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::one(field, text)))
-        }
+    let refusal: Refusal = match parse_role_and_agency(&form.role, &form.agency) {
+        Err(refused) => Ok(refused),
         Ok((role, agency)) => {
             let actor = Actor::user(&user.user.username);
             let (name, email, password) = (form.username.clone(), form.email.clone(), form.password);
@@ -404,15 +413,8 @@ pub async fn set_role(
     user.require(Permission::ManageUsers)?;
     user.check_csrf(&form.csrf_token)?;
     let (name, form) = (path.into_inner(), form.into_inner());
-    let parsed = form.role.parse::<Role>().and_then(|r| match form.agency.trim() {
-        "" => Ok((r, None)),
-        a => a.parse::<Agency>().map(|a| (r, Some(a))),
-    });
-    let refusal = match parsed {
-        Err(e) => {
-            let (field, text) = role_error_text(&e);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::one(field, text)))
-        }
+    let refusal = match parse_role_and_agency(&form.role, &form.agency) {
+        Err(refused) => Ok(refused),
         Ok((role, agency)) => {
             let actor = Actor::user(&user.user.username);
             let target = name.clone();
