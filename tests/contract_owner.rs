@@ -550,38 +550,6 @@ async fn cli_moves_a_contract_to_another_owner(backend: Backend) {
 /// service migrate the rest.
 const OWNER_MIGRATION: &str = "20261206000010";
 
-fn migrate_up_to_owner_migration(conn: &mut spotcheck::db::DbConn) {
-    use diesel::connection::SimpleConnection;
-    use diesel_migrations::MigrationHarness;
-    fn before<DB: diesel::backend::Backend>(m: &dyn diesel::migration::Migration<DB>) -> bool {
-        m.name().version().to_string().as_str() < OWNER_MIGRATION
-    }
-    match conn {
-        spotcheck::db::DbConn::Sqlite(c) => {
-            // As every pooled connection has it, so the rebuild runs under the same checks.
-            c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
-            while c
-                .pending_migrations(spotcheck::db::SQLITE_MIGRATIONS)
-                .unwrap()
-                .first()
-                .is_some_and(|m| before(&**m))
-            {
-                c.run_next_migration(spotcheck::db::SQLITE_MIGRATIONS).unwrap();
-            }
-        }
-        spotcheck::db::DbConn::Postgresql(c) => {
-            while c
-                .pending_migrations(spotcheck::db::POSTGRES_MIGRATIONS)
-                .unwrap()
-                .first()
-                .is_some_and(|m| before(&**m))
-            {
-                c.run_next_migration(spotcheck::db::POSTGRES_MIGRATIONS).unwrap();
-            }
-        }
-    }
-}
-
 async fn the_migration_gives_contracts_their_first_uploader(backend: Backend) {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
@@ -589,7 +557,7 @@ async fn the_migration_gives_contracts_their_first_uploader(backend: Backend) {
 
     let db = TestDb::new(backend);
     let mut raw = db.raw_conn();
-    migrate_up_to_owner_migration(&mut raw);
+    common::migrate_before(&mut raw, OWNER_MIGRATION);
     let t = "'2026-01-01 00:00:00'";
     raw.batch_execute(&format!(
         "INSERT INTO users (id, username, role, created_at, updated_at) VALUES

@@ -326,7 +326,138 @@ async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
     assert_eq!(staged, 0, "nothing left staged");
 }
 
+/// The migration that took the foreign keys and the input hash off the risk index.
+const LEAN_RISK_INDEX: &str = "20261207000017";
+
+/// Rows of the risk index as `(contract, assessment, result hash)`, in contract order.
+fn risk_rows(conn: &mut spotcheck::db::DbConn) -> Vec<(i64, i64, Option<String>)> {
+    contract_risk::table
+        .order(contract_risk::contract_id.asc())
+        .select((
+            contract_risk::contract_id,
+            contract_risk::assessment_id,
+            contract_risk::result_sha256,
+        ))
+        .load(conn)
+        .unwrap()
+}
+
+/// The foreign keys `table` has.
+fn foreign_keys(conn: &mut spotcheck::db::DbConn, table: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        spotcheck::db::DbConn::Sqlite(_) => {
+            format!("SELECT COUNT(*) AS n FROM pragma_foreign_key_list('{table}')")
+        }
+        spotcheck::db::DbConn::Postgresql(_) => format!(
+            "SELECT COUNT(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = '{table}'::regclass"
+        ),
+    };
+    diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+}
+
+async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+
+    let db = TestDb::new(backend);
+    let mut raw = db.raw_conn();
+    common::migrate_before(&mut raw, LEAN_RISK_INDEX);
+    // Two scored contracts and a changed one's staged assessment, as the code before stored them.
+    let t = "'2026-01-01 00:00:00'";
+    raw.batch_execute(&format!(
+        "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (901, 'anne', 'innkjoper', {t}, {t});
+         INSERT INTO import_batches (id, file_name, sha256, size_bytes, format, sheet, header_row,
+             mapping, uploader_id, created_at, rows_total, rows_imported, rows_rejected,
+             contracts_created, contracts_updated, contracts_unchanged, suppliers_created) VALUES
+             (1, 'a.xlsx', 'aaa', 10, 'xlsx', 'Ark1', 1, '{{}}', 901, {t}, 2, 2, 0, 2, 0, 0, 1),
+             (2, 'b.xlsx', 'bbb', 10, 'xlsx', 'Ark1', 1, '{{}}', 901, {t}, 1, 1, 0, 0, 1, 0, 0);
+         INSERT INTO suppliers (id, orgnr, name, first_batch_id, created_at, updated_at)
+             VALUES (1, '923609016', 'Rent og Pent AS', 1, {t}, {t});
+         INSERT INTO contracts (id, contract_no, supplier_id, supplier_name, orgnr, extras, version,
+             data_sha256, first_batch_id, last_batch_id, created_at, updated_at, owner_user_id) VALUES
+             (1, 'K-1', 1, 'Rent og Pent AS', '923609016', '{{}}', 1, 's1', 1, 1, {t}, {t}, 901),
+             (2, 'K-2', 1, 'Rent og Pent AS', '923609016', '{{}}', 1, 's1', 1, 1, {t}, {t}, 901);
+         INSERT INTO rule_sets (id, version, files, created_at) VALUES (1, 'v1', '[]', {t});
+         INSERT INTO assessments (id, subject, contract_id, contract_version, orgnr, rule_set_version,
+             input_sha256, as_of, score, max_possible_score, tier, industries, explanation, reason,
+             assessed_at) VALUES
+             (1, 'contract', 1, 1, '923609016', 'v1', 'in-1', '2026-01-01', 3, 10, 'lav', ',,', '', 'import', {t}),
+             (2, 'contract', 2, 1, '923609016', 'v1', 'in-2', '2026-01-01', 7, 10, 'høy', ',,', '', 'import', {t}),
+             (3, 'contract', 2, 2, '923609016', 'v1', 'in-3', '2026-01-01', 1, 10, 'lav', ',,', '', 'import', {t});
+         INSERT INTO contract_risk (contract_id, assessment_id, score, max_possible_score, tier,
+             industries, rule_set_version, input_sha256, result_sha256, assessed_at) VALUES
+             (1, 1, 3, 10, 'lav', ',,', 'v1', 'in-1', 'r-1', {t}),
+             (2, 2, 7, 10, 'høy', ',,', 'v1', 'in-2', 'r-2', {t});
+         INSERT INTO import_staged_risk (batch_id, contract_id, assessment_id, score,
+             max_possible_score, tier, industries, rule_set_version, input_sha256, result_sha256,
+             assessed_at) VALUES (2, 2, 3, 1, 10, 'lav', ',,', 'v1', 'in-3', 'r-3', {t});"
+    ))
+    .unwrap();
+    let before = risk_rows(&mut raw);
+    assert_eq!(foreign_keys(&mut raw, "contract_risk"), 2);
+
+    spotcheck::db::run_migrations(&mut raw).unwrap();
+    assert_eq!(risk_rows(&mut raw), before, "every index row, as it was");
+    let staged: Vec<(i64, i64, Option<String>)> = import_staged_risk::table
+        .select((
+            import_staged_risk::contract_id,
+            import_staged_risk::assessment_id,
+            import_staged_risk::result_sha256,
+        ))
+        .load(&mut raw)
+        .unwrap();
+    assert_eq!(staged, [(2, 3, Some("r-3".to_owned()))]);
+    assert_eq!(foreign_keys(&mut raw, "contract_risk"), 0);
+    assert_eq!(foreign_keys(&mut raw, "import_staged_risk"), 0);
+    // What tells a rescore whether an assessment says anything new: the input hash now comes
+    // from the assessment the index points at.
+    let marks = spotcheck::db::models::assessments::current_contract_marks(&mut raw).unwrap();
+    let inputs: Vec<(i64, &str, Option<&str>)> = [1, 2]
+        .iter()
+        .map(|id| {
+            let m = &marks[id];
+            (*id, m.input_sha256.as_str(), m.result_sha256.as_deref())
+        })
+        .collect();
+    assert_eq!(inputs, [(1, "in-1", Some("r-1")), (2, "in-2", Some("r-2"))]);
+
+    // And back: the input hashes return from the assessments, with the foreign keys.
+    let reverted = match &mut raw {
+        spotcheck::db::DbConn::Sqlite(c) => c
+            .revert_last_migration(spotcheck::db::SQLITE_MIGRATIONS)
+            .unwrap()
+            .to_string(),
+        spotcheck::db::DbConn::Postgresql(c) => c
+            .revert_last_migration(spotcheck::db::POSTGRES_MIGRATIONS)
+            .unwrap()
+            .to_string(),
+    };
+    assert!(reverted.starts_with(LEAN_RISK_INDEX), "{reverted}");
+    assert_eq!(foreign_keys(&mut raw, "contract_risk"), 2);
+    assert_eq!(foreign_keys(&mut raw, "import_staged_risk"), 1);
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Input {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        input_sha256: String,
+    }
+    let inputs = diesel::sql_query(
+        "SELECT input_sha256 FROM contract_risk UNION ALL SELECT input_sha256 FROM import_staged_risk ORDER BY 1",
+    )
+    .load::<Input>(&mut raw)
+    .unwrap();
+    assert_eq!(
+        inputs.iter().map(|i| i.input_sha256.as_str()).collect::<Vec<_>>(),
+        ["in-1", "in-2", "in-3"]
+    );
+}
+
 backend_tests!(
+    the_lean_risk_index_keeps_every_row,
     others_write_while_an_import_stores,
     a_changing_import_moves_the_risk_of_what_it_changed,
     a_killed_import_leaves_nothing_after_restart

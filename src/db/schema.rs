@@ -263,7 +263,6 @@ diesel::table! {
         tier -> Text,
         industries -> Text,
         rule_set_version -> Text,
-        input_sha256 -> Text,
         result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }
@@ -321,7 +320,6 @@ diesel::table! {
         tier -> Text,
         industries -> Text,
         rule_set_version -> Text,
-        input_sha256 -> Text,
         result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }

@@ -130,6 +130,40 @@ impl Drop for TestDb {
     }
 }
 
+/// Runs the migrations older than `version` (e.g. `"20261206000010"`) and stops there, so a
+/// test can store what the code of that time could have stored and then let the service
+/// migrate the rest.
+pub fn migrate_before(conn: &mut DbConn, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    fn before<DB: diesel::backend::Backend>(m: &dyn diesel::migration::Migration<DB>, version: &str) -> bool {
+        m.name().version().to_string().as_str() < version
+    }
+    match conn {
+        DbConn::Sqlite(c) => {
+            // As every pooled connection has it, so a rebuild runs under the same checks.
+            c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+            while c
+                .pending_migrations(spotcheck::db::SQLITE_MIGRATIONS)
+                .unwrap()
+                .first()
+                .is_some_and(|m| before(&**m, version))
+            {
+                c.run_next_migration(spotcheck::db::SQLITE_MIGRATIONS).unwrap();
+            }
+        }
+        DbConn::Postgresql(c) => {
+            while c
+                .pending_migrations(spotcheck::db::POSTGRES_MIGRATIONS)
+                .unwrap()
+                .first()
+                .is_some_and(|m| before(&**m, version))
+            {
+                c.run_next_migration(spotcheck::db::POSTGRES_MIGRATIONS).unwrap();
+            }
+        }
+    }
+}
+
 /// A running service on 127.0.0.1:<random port>.
 pub struct TestApp {
     pub base: String,
