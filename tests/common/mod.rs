@@ -134,33 +134,31 @@ impl Drop for TestDb {
 /// test can store what the code of that time could have stored and then let the service
 /// migrate the rest.
 pub fn migrate_before(conn: &mut DbConn, version: &str) {
-    use diesel_migrations::MigrationHarness;
-    fn before<DB: diesel::backend::Backend>(m: &dyn diesel::migration::Migration<DB>, version: &str) -> bool {
-        m.name().version().to_string().as_str() < version
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+    fn run_until<DB: diesel::backend::Backend>(
+        c: &mut impl MigrationHarness<DB>,
+        // The embedded migrations are a constant, not a value to copy: one per call.
+        migrations: impl Fn() -> EmbeddedMigrations,
+        version: &str,
+    ) where
+        EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+    {
+        while c
+            .pending_migrations(migrations())
+            .unwrap()
+            .first()
+            .is_some_and(|m| m.name().version().to_string().as_str() < version)
+        {
+            c.run_next_migration(migrations()).unwrap();
+        }
     }
     match conn {
         DbConn::Sqlite(c) => {
             // As every pooled connection has it, so a rebuild runs under the same checks.
             c.batch_execute("PRAGMA foreign_keys = ON").unwrap();
-            while c
-                .pending_migrations(spotcheck::db::SQLITE_MIGRATIONS)
-                .unwrap()
-                .first()
-                .is_some_and(|m| before(&**m, version))
-            {
-                c.run_next_migration(spotcheck::db::SQLITE_MIGRATIONS).unwrap();
-            }
+            run_until(c, || spotcheck::db::SQLITE_MIGRATIONS, version);
         }
-        DbConn::Postgresql(c) => {
-            while c
-                .pending_migrations(spotcheck::db::POSTGRES_MIGRATIONS)
-                .unwrap()
-                .first()
-                .is_some_and(|m| before(&**m, version))
-            {
-                c.run_next_migration(spotcheck::db::POSTGRES_MIGRATIONS).unwrap();
-            }
-        }
+        DbConn::Postgresql(c) => run_until(c, || spotcheck::db::POSTGRES_MIGRATIONS, version),
     }
 }
 
