@@ -179,6 +179,15 @@ pub struct Ctx<'a> {
     pub pool: Pool,
 }
 
+/// A command ends with its database whole: the import's background checkpoint done, then
+/// the pool closed (the fields drop after this), so SQLite's last close copies what is left
+/// of the write-ahead log into the database file and removes the log.
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        crate::service::imports::wait_for_background_checkpoints();
+    }
+}
+
 impl<'a> Ctx<'a> {
     pub fn open(settings: &'a Settings) -> Result<Self, CliError> {
         // A command at a terminal or in cron waits for another writer (a large import

@@ -148,7 +148,8 @@ const SQLITE_DEFAULT_PRAGMAS: &str =
 /// committing, on the importing thread: copying ~100 MB of pages after a 100 000-row
 /// register, which the person waiting for the import report does not need to wait for.
 /// Readers and writers carry on meanwhile (a passive checkpoint takes no lock they need);
-/// if it fails, the next commit's automatic checkpoint does the work.
+/// if it fails, the next commit's automatic checkpoint does the work. A command that ends
+/// its process after an import waits for it ([`wait_for_background_checkpoints`]).
 fn checkpoint_in_background(pool: &Pool) {
     use diesel::connection::SimpleConnection;
 
@@ -161,8 +162,30 @@ fn checkpoint_in_background(pool: &Pool) {
                 tracing::warn!(error = %e, "background checkpoint after an import failed");
             }
         });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "could not start the background checkpoint");
+    match spawned {
+        Ok(handle) => {
+            let mut running = BACKGROUND_CHECKPOINTS.lock().unwrap_or_else(|e| e.into_inner());
+            running.retain(|h| !h.is_finished());
+            running.push(handle);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not start the background checkpoint"),
+    }
+}
+
+/// The background checkpoints this process started that may still run.
+static BACKGROUND_CHECKPOINTS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Waits for the background checkpoints this process started. A command calls it before it
+/// ends (`cli::Ctx` does, when dropped): the process would otherwise end in the middle of
+/// one, leaving the write-ahead log on disk at up to three times the database's size and
+/// its copying to whatever opens the database next; with them done and the pool closed,
+/// the last connection's close finds little left to copy and removes the log.
+pub fn wait_for_background_checkpoints() {
+    let running = std::mem::take(&mut *BACKGROUND_CHECKPOINTS.lock().unwrap_or_else(|e| e.into_inner()));
+    for handle in running {
+        // A checkpoint that panicked has nothing left to wait for.
+        let _ = handle.join();
     }
 }
 
