@@ -326,6 +326,27 @@ async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
     assert_eq!(staged, 0, "nothing left staged");
 }
 
+/// `spotcheck import` ends with its database whole: the import's background checkpoint
+/// waited for, then the write-ahead log copied in and removed as the last connection closes,
+/// so the log does not stay on disk and the next program to open the database does not pay
+/// for copying it.
+#[test]
+fn a_cli_import_ends_with_its_database_whole() {
+    let db = TestDb::new(Backend::Sqlite);
+    let file = db.dir.path().join("register.csv");
+    std::fs::write(&file, register(5_000)).unwrap();
+    let (ok, _, err) = run_cli(&db, &["import", file.to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.url));
+    assert!(
+        !wal.exists(),
+        "a write-ahead log of {} bytes is left beside the database",
+        wal.metadata().map(|m| m.len()).unwrap_or(0)
+    );
+    let stored: i64 = contracts::table.count().get_result(&mut db.raw_conn()).unwrap();
+    assert_eq!(stored, 5_000);
+}
+
 /// The migration that took the foreign keys and the input hash off the risk index.
 const LEAN_RISK_INDEX: &str = "20261207000017";
 
