@@ -666,8 +666,11 @@ pub fn contract_history(conn: &mut DbConn, contract_id: i64) -> Result<Vec<Asses
 
 /// A supplier's supplier-level assessments, newest first.
 pub fn supplier_history(conn: &mut DbConn, orgnr: &str) -> Result<Vec<AssessmentRow>, DbError> {
+    // The condition of the partial index `assessments_supplier` (migration 000018), as a
+    // literal: a bound parameter would not tell either planner that the index applies.
+    let supplier_level = diesel::dsl::sql::<diesel::sql_types::Bool>("assessments.subject = 'supplier'");
     Ok(assessments::table
-        .filter(assessments::subject.eq("supplier"))
+        .filter(supplier_level)
         .filter(assessments::orgnr.eq(orgnr))
         .order(assessments::id.desc())
         .select(AssessmentRow::as_select())
