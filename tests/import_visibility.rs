@@ -347,6 +347,33 @@ fn a_cli_import_ends_with_its_database_whole() {
     assert_eq!(stored, 5_000);
 }
 
+/// A supplier's own history reads the partial index of supplier-level assessments, which
+/// takes no contract assessment (migration 000018): an import does not touch it.
+#[test]
+fn the_supplier_history_reads_its_partial_index() {
+    let db = TestDb::new(Backend::Sqlite);
+    let pool = spotcheck::db::connect(&db.target(), 1).expect("connect and migrate");
+    let mut conn = pool.get().unwrap();
+    let plan = spotcheck::db::models::assessments::sqlite_supplier_history_plan(&mut conn, "923609016")
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("INDEX assessments_supplier (orgnr=?)"), "{plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE"),
+        "sorted by the index, not afterwards: {plan}"
+    );
+    #[derive(QueryableByName)]
+    struct Sql {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+    let index = diesel::sql_query("SELECT sql FROM sqlite_master WHERE name = 'assessments_supplier'")
+        .get_result::<Sql>(&mut conn)
+        .unwrap()
+        .sql;
+    assert!(index.contains("WHERE subject = 'supplier'"), "{index}");
+}
+
 /// The migration that took the foreign keys and the input hash off the risk index.
 const LEAN_RISK_INDEX: &str = "20261207000017";
 

@@ -664,14 +664,37 @@ pub fn contract_history(conn: &mut DbConn, contract_id: i64) -> Result<Vec<Asses
         .load(conn)?)
 }
 
+type SupplierLevel<'a> = diesel::dsl::And<
+    diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+    diesel::dsl::Eq<assessments::orgnr, &'a str>,
+>;
+
+/// The supplier-level assessments of `orgnr`. The subject is the condition of the partial
+/// index `assessments_supplier` (migration 000018), written as a literal: a bound parameter
+/// would not tell either planner that the index applies.
+fn supplier_level(orgnr: &str) -> SupplierLevel<'_> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("assessments.subject = 'supplier'")
+        .and(assessments::orgnr.eq(orgnr))
+}
+
+/// How SQLite reads a supplier's history (`EXPLAIN QUERY PLAN`, one line per step), to check
+/// that it uses the partial index; empty on PostgreSQL.
+pub fn sqlite_supplier_history_plan(conn: &mut DbConn, orgnr: &str) -> Result<Vec<String>, DbError> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(Vec::new());
+    }
+    let q = assessments::table
+        .filter(supplier_level(orgnr))
+        .order(assessments::id.desc())
+        .select(assessments::id);
+    let rows: Vec<(i32, i32, i32, String)> = crate::db::plan::ExplainQueryPlan::new(q).load(conn)?;
+    Ok(rows.into_iter().map(|r| r.3).collect())
+}
+
 /// A supplier's supplier-level assessments, newest first.
 pub fn supplier_history(conn: &mut DbConn, orgnr: &str) -> Result<Vec<AssessmentRow>, DbError> {
-    // The condition of the partial index `assessments_supplier` (migration 000018), as a
-    // literal: a bound parameter would not tell either planner that the index applies.
-    let supplier_level = diesel::dsl::sql::<diesel::sql_types::Bool>("assessments.subject = 'supplier'");
     Ok(assessments::table
-        .filter(supplier_level)
-        .filter(assessments::orgnr.eq(orgnr))
+        .filter(supplier_level(orgnr))
         .order(assessments::id.desc())
         .select(AssessmentRow::as_select())
         .load(conn)?)
