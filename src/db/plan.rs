@@ -1,5 +1,6 @@
-//! `EXPLAIN QUERY PLAN` of a diesel query on SQLite, for tests that check a list reads an
-//! index in order instead of sorting the table (`db::models::contracts::sqlite_page_plan`).
+//! `EXPLAIN QUERY PLAN` of a diesel query on SQLite ([`sqlite_plan`]), for tests that check a
+//! read uses its index in order instead of sorting the table
+//! (`db::models::contracts::sqlite_page_plan`, `assessments::sqlite_supplier_history_plan`).
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -33,4 +34,17 @@ where
         out.push_sql("EXPLAIN QUERY PLAN ");
         self.inner.walk_ast(out.reborrow())
     }
+}
+
+/// The steps of SQLite's plan for `query` (`EXPLAIN QUERY PLAN`, one line each), for tests
+/// that check a read uses its index; empty on PostgreSQL.
+pub fn sqlite_plan<'q, Q>(conn: &mut super::DbConn, query: Q) -> Result<Vec<String>, super::DbError>
+where
+    ExplainQueryPlan<Q>: diesel::query_dsl::LoadQuery<'q, super::DbConn, (i32, i32, i32, String)>,
+{
+    if !matches!(conn, super::DbConn::Sqlite(_)) {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i32, i32, i32, String)> = ExplainQueryPlan::new(query).load(conn)?;
+    Ok(rows.into_iter().map(|r| r.3).collect())
 }

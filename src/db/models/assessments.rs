@@ -680,15 +680,11 @@ fn supplier_level(orgnr: &str) -> SupplierLevel<'_> {
 /// How SQLite reads a supplier's history (`EXPLAIN QUERY PLAN`, one line per step), to check
 /// that it uses the partial index; empty on PostgreSQL.
 pub fn sqlite_supplier_history_plan(conn: &mut DbConn, orgnr: &str) -> Result<Vec<String>, DbError> {
-    if !matches!(conn, DbConn::Sqlite(_)) {
-        return Ok(Vec::new());
-    }
     let q = assessments::table
         .filter(supplier_level(orgnr))
         .order(assessments::id.desc())
         .select(assessments::id);
-    let rows: Vec<(i32, i32, i32, String)> = crate::db::plan::ExplainQueryPlan::new(q).load(conn)?;
-    Ok(rows.into_iter().map(|r| r.3).collect())
+    crate::db::plan::sqlite_plan(conn, q)
 }
 
 /// A supplier's supplier-level assessments, newest first.

@@ -396,12 +396,8 @@ fn tail(f: &ContractFilter, after_id: Option<i64>) -> ListQuery {
 /// How SQLite runs the first page of `f` (`EXPLAIN QUERY PLAN`, one line per step), to check
 /// that a sort reads its index rather than sorting the table; empty on PostgreSQL.
 pub fn sqlite_page_plan(conn: &mut DbConn, f: &ContractFilter) -> Result<Vec<String>, DbError> {
-    if !matches!(conn, DbConn::Sqlite(_)) {
-        return Ok(Vec::new());
-    }
     let q = head(f, None).select(contracts::id).limit(f.per_page + 1);
-    let rows: Vec<(i32, i32, i32, String)> = crate::db::plan::ExplainQueryPlan::new(q).load(conn)?;
-    Ok(rows.into_iter().map(|r| r.3).collect())
+    crate::db::plan::sqlite_plan(conn, q)
 }
 
 /// The columns of a listed row: the contract and its current risk (`NULL`s when unscored).
