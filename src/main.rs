@@ -187,6 +187,9 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
         )?;
         server.await
     })?;
+    // As a command does (`cli::Ctx`): a stop in the middle of an upload's checkpoint would
+    // leave the write-ahead log for the next start to copy.
+    spotcheck::service::imports::wait_for_background_checkpoints();
     tracing::info!("stopped");
     Ok(())
 }

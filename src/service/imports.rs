@@ -176,8 +176,8 @@ fn checkpoint_in_background(pool: &Pool) {
 static BACKGROUND_CHECKPOINTS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
     std::sync::Mutex::new(Vec::new());
 
-/// Waits for the background checkpoints this process started. A command calls it before it
-/// ends (`cli::Ctx` does, when dropped): the process would otherwise end in the middle of
+/// Waits for the background checkpoints this process started. A process calls it before it
+/// ends (`cli::Ctx` when dropped, `serve` once the server has stopped): the process would otherwise end in the middle of
 /// one, leaving the write-ahead log on disk at up to three times the database's size and
 /// its copying to whatever opens the database next; with them done and the pool closed,
 /// the last connection's close finds little left to copy and removes the log.
