@@ -5,17 +5,22 @@ uploaded through the API, and a sign-in (GET /login, POST /login) every 100 ms f
 another client until the import answers. Prints the import's time and the sign-ins'
 median, p99, max and status codes (503 = the database was busy past the wait; 500 never).
 
-Usage: python3 bench/login_during_import.py [BINARY] [ROWS]
+Usage: python3 bench/login_during_import.py [--cli] [BINARY] [ROWS]
+With --cli the register is imported by `spotcheck import FILE`, a second process on the same
+database, while `serve` answers the sign-ins (an operator's import beside the running service).
 PostgreSQL: SPOTCHECK_BENCH_PG=postgres://postgres@127.0.0.1:5432/test (a fresh schema per run).
 """
 import http.client, os, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request, uuid
 
+CLI = "--cli" in sys.argv[1:]
+sys.argv = [a for a in sys.argv if a != "--cli"]  # upload_memory reads sys.argv when imported
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upload_memory import xlsx, multipart_file  # noqa: E402  (same register generator)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/release/spotcheck")
-ROWS = int(sys.argv[2]) if len(sys.argv) > 2 else 300_000
+ARGS = sys.argv[1:]
+BIN = ARGS[0] if len(ARGS) > 0 else os.path.join(ROOT, "target/release/spotcheck")
+ROWS = int(ARGS[1]) if len(ARGS) > 1 else 300_000
 PASSWORD = "riktig-passord-123"
 
 def free_port():
@@ -37,7 +42,7 @@ def sign_in(port):
     finally:
         c.close()
 
-def run(backend, body):
+def run(backend, body, data):
     d = tempfile.mkdtemp(prefix="spotcheck-login-")
     env = dict(os.environ, SPOTCHECK_DATA_DIR=os.path.join(d, "data"), SPOTCHECK_ENRICH_POLL_SECONDS="0",
                SPOTCHECK_MAIL_POLL_SECONDS="0", SPOTCHECK_ADMIN_PASSWORD="admin-passord-123", RUST_LOG="warn",
@@ -64,6 +69,15 @@ def run(backend, body):
                     time.sleep(0.1)
             done = threading.Event(); result = {}
             def upload():
+                if CLI:
+                    path = os.path.join(d, "register.xlsx")
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    t0 = time.monotonic()
+                    p = subprocess.run([BIN, "import", path, "--user", "kari"], env=env, capture_output=True)
+                    result["status"], result["seconds"] = f"exit {p.returncode}", time.monotonic() - t0
+                    done.set()
+                    return
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
                 t0 = time.monotonic()
                 c.request("POST", "/api/v1/imports", body=body, headers={
@@ -92,10 +106,11 @@ def run(backend, body):
 def main():
     data = xlsx(ROWS)
     body = multipart_file("register.xlsx", data)
-    print(f"register: {ROWS} rows, {len(data) / 1e6:.1f} MB xlsx")
+    print(f"register: {ROWS} rows, {len(data) / 1e6:.1f} MB xlsx, imported by " +
+          ("`spotcheck import` beside the service" if CLI else "an upload to the service"))
     backends = ["sqlite"] + (["postgresql"] if os.environ.get("SPOTCHECK_BENCH_PG") else [])
     for b in backends:
-        result, samples = run(b, body)
+        result, samples = run(b, body, data)
         times = sorted(s[0] for s in samples)
         slowest = max(samples, key=lambda x: x[0]) if samples else (0, 0, 0)
         codes = {}

@@ -151,13 +151,13 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
         scorer.orgnrs.extend(list.iter().cloned());
     }
     for chunk in rows.chunks(RECORD_CHUNK) {
-        let pending = scorer.assess(chunk, &marks);
-        if pending.is_empty() {
+        let recorded = scorer.assess(chunk, &marks);
+        if recorded.is_empty() {
             continue;
         }
         // Each chunk is its own short write transaction: a sign-in or an import never
         // waits for a whole run.
-        crate::db::write_tx(c, |c| scorer.record(c, pending))?;
+        crate::db::write_tx(c, |c| scorer.record(c, &recorded))?;
     }
     // The run's end in one write transaction: supplier assessments, the high-risk digests
     // and the audit entry.
@@ -218,11 +218,20 @@ impl<'r> ChunkScorer<'r> {
     }
 
     /// Scores `rows` (pure, on every core for a large chunk) and returns the assessments to
-    /// record: those whose rule set, inputs or outcome differ from `marks`.
-    fn assess(&mut self, rows: &[ContractInputRow], marks: &HashMap<i64, CurrentMark>) -> Vec<Pending> {
+    /// record, their records made: those whose rule set, inputs or outcome differ from
+    /// `marks`. The texts they number first wait in `self.texts` for the transaction that
+    /// stores them.
+    fn assess(&mut self, rows: &[ContractInputRow], marks: &HashMap<i64, CurrentMark>) -> Vec<NewAssessment> {
         self.report.contracts_assessed += rows.len() as u64;
         let mut pending = Vec::new();
-        for o in assess_contracts(self.rules, &self.world, rows, marks, &self.opts, self.at) {
+        let run = Run {
+            rules: self.rules,
+            world: &self.world,
+            marks,
+            opts: &self.opts,
+            at: self.at,
+        };
+        for o in assess_contracts(&run, rows, &self.plan, &mut self.texts) {
             self.report.coverage.merge(&o.coverage);
             for (tier, n) in o.tiers {
                 *self.report.tiers.entry(tier).or_default() += n;
@@ -236,21 +245,21 @@ impl<'r> ChunkScorer<'r> {
         }
         if let Some(top) = self.rules.tiers().last() {
             self.entered_top.extend(pending.iter().filter_map(|p| {
-                let id = p.row.contract_id?;
+                let id = p.contract_id?;
                 let before = marks.get(&id).map(|m| m.tier.as_str());
-                (p.row.tier == top.id && before != Some(top.id.as_str())).then_some(id)
+                (p.tier == top.id && before != Some(top.id.as_str())).then_some(id)
             }));
         }
         self.report.contracts_recorded += pending.len() as u64;
         pending
     }
 
-    /// Records `pending` (inside the caller's write transaction), pointing `contract_risk`
-    /// at them.
-    fn record(&mut self, c: &mut DbConn, pending: Vec<Pending>) -> Result<(), ScoreError> {
+    /// Records `recorded` (inside the caller's write transaction) with the texts they
+    /// numbered first, pointing `contract_risk` at them.
+    fn record(&mut self, c: &mut DbConn, recorded: &[NewAssessment]) -> Result<(), ScoreError> {
         self.store_rule_set(c)?;
-        let recorded = encode_records(c, &self.plan, &mut self.texts, pending)?;
-        assessments::record_contract_assessments(c, &recorded, RiskIndex::Now)?;
+        self.texts.flush(c)?;
+        assessments::record_contract_assessments(c, recorded, RiskIndex::Now)?;
         Ok(())
     }
 
@@ -269,8 +278,7 @@ impl<'r> ChunkScorer<'r> {
     /// and stores the result with [`store_scored`]. Their data is new, so every one is
     /// recorded.
     pub fn score_staged(&mut self, rows: &[ContractInputRow]) -> ScoredChunk {
-        let pending = self.assess(rows, &HashMap::new());
-        let records = encode_pending(&self.plan, &mut self.texts, pending);
+        let records = self.assess(rows, &HashMap::new());
         ScoredChunk {
             texts: self.texts.take_new(),
             records,
@@ -666,7 +674,7 @@ fn new_assessment(
         max_possible_score: i32::try_from(a.max_possible_score).unwrap_or(i32::MAX),
         tier: a.tier.to_string(),
         industries: industries_column(&industries),
-        // Made in the write transaction (`encode_records`): it numbers repeated texts there.
+        // Made by `encode_one`, which numbers repeated texts.
         explanation: String::new(),
         record: None,
         reason: opts.reason.clone(),
@@ -678,11 +686,10 @@ fn new_assessment(
 struct Outcome {
     coverage: Coverage,
     tiers: BTreeMap<String, u64>,
-    recorded: Vec<Pending>,
+    recorded: Vec<NewAssessment>,
 }
 
-/// An assessment to record, with the assessment its record is made from (in the write
-/// transaction, see [`encode_records`]).
+/// An assessment to record, with the assessment its record is made from ([`encode_one`]).
 struct Pending {
     row: NewAssessment,
     assessment: Assessment,
@@ -720,81 +727,135 @@ fn encode_records(
 
 /// [`encode_records`] without storing the new texts (they wait in `texts`).
 fn encode_pending(plan: &Plan, texts: &mut TextIds, pending: Vec<Pending>) -> Vec<NewAssessment> {
-    let mut out = Vec::with_capacity(pending.len());
-    for Pending { mut row, assessment } in pending {
-        match record::encode(plan, &assessment, texts) {
-            Ok(bytes) => row.record = Some(bytes),
-            Err(why) => {
-                tracing::warn!(%why, "assessment stored with its explanation as JSON");
-                row.explanation = record::explanation_json(&assessment);
-            }
-        }
-        out.push(row);
-    }
-    out
+    pending.into_iter().map(|p| encode_one(plan, texts, p)).collect()
 }
 
-/// Scores every row (compact, for coverage and change detection) and builds a full,
-/// explained assessment for the rows whose rule set, inputs or outcome changed. Runs on
-/// every core: the rule engine is pure and shares nothing mutable.
-fn assess_contracts(
-    rules: &RuleSet,
-    world: &World,
-    rows: &[ContractInputRow],
-    marks: &HashMap<i64, CurrentMark>,
-    opts: &RescoreOptions,
+/// [`encode_pending`] for one assessment, which is dropped here.
+fn encode_one(plan: &Plan, texts: &mut TextIds, Pending { mut row, assessment }: Pending) -> NewAssessment {
+    match record::encode(plan, &assessment, texts) {
+        Ok(bytes) => row.record = Some(bytes),
+        Err(why) => {
+            tracing::warn!(%why, "assessment stored with its explanation as JSON");
+            row.explanation = record::explanation_json(&assessment);
+        }
+    }
+    row
+}
+
+/// What every contract of a run is scored against.
+struct Run<'a> {
+    rules: &'a RuleSet,
+    world: &'a World,
+    marks: &'a HashMap<i64, CurrentMark>,
+    opts: &'a RescoreOptions,
     at: NaiveDateTime,
+}
+
+/// One thread's scoring: the coverage and tier counts of the rows it scored, and the
+/// approvals of the suppliers it met.
+struct Worker<'a> {
+    run: &'a Run<'a>,
+    coverage: Coverage,
+    tiers: BTreeMap<String, u64>,
+    approvals: HashMap<&'a str, (Vec<ApprovalFact>, String)>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(run: &'a Run<'a>) -> Self {
+        Worker {
+            run,
+            coverage: Coverage::new(run.rules),
+            tiers: BTreeMap::new(),
+            approvals: HashMap::new(),
+        }
+    }
+
+    /// Scores `row` (compact, for coverage and change detection) and, when its rule set,
+    /// inputs or outcome changed, builds its full, explained assessment.
+    fn score(&mut self, row: &'a ContractInputRow) -> Option<Pending> {
+        let Run {
+            rules,
+            world,
+            marks,
+            opts,
+            at,
+        } = *self.run;
+        let facts = contract_facts(row);
+        let supplier = world.supplier(&row.orgnr);
+        let parent_orgnr = supplier.and_then(SupplierFacts::parent_orgnr);
+        let (approvals, supplier_key) = self.approvals.entry(row.orgnr.as_str()).or_insert_with(|| {
+            let approvals = world.approvals(&row.orgnr, parent_orgnr);
+            let key = supplier_part(world, &row.orgnr, &approvals);
+            (approvals, key)
+        });
+        let input = AssessmentInput {
+            contract: &facts,
+            supplier: supplier.map(|s| &s.facts),
+            supplier_fetched_at: supplier.map(|s| s.fetched_at),
+            parent: parent_orgnr.and_then(|p| world.supplier(p)).map(|p| &p.facts),
+            approvals,
+            shared_address_count: world.shared_address_count(&row.orgnr),
+            as_of: opts.as_of,
+        };
+        let score = rules.score(&input);
+        self.coverage.add_score(rules, &score);
+        *self.tiers.entry(score.tier.to_owned()).or_default() += 1;
+        let input_sha = contract_input_hash(row, supplier_key);
+        let result_sha = score_result_hash(&score);
+        if !opts.force && unchanged(marks.get(&row.id), rules.version(), &input_sha, &result_sha) {
+            return None;
+        }
+        let a = rules.assess(&input);
+        Some(Pending {
+            row: new_assessment(Some(row), &row.orgnr, world, &a, input_sha, result_sha, opts, at),
+            assessment: a,
+        })
+    }
+
+    fn outcome(self, recorded: Vec<NewAssessment>) -> Outcome {
+        Outcome {
+            coverage: self.coverage,
+            tiers: self.tiers,
+            recorded,
+        }
+    }
+}
+
+/// Scores every row and makes the records of the assessments to keep (see
+/// [`Worker::score`]), numbering their new texts in `texts`. A large chunk is scored on
+/// every core (the rule engine is pure and shares nothing mutable) and its records made
+/// after, in row order; a small one (an import's chunk, scored beside the threads that read
+/// and store the file) on this thread, each assessment made into its record and dropped
+/// before the next row is scored. An explained assessment is a few kilobytes of small
+/// allocations: holding a chunk's worth until its records were made had the allocator take
+/// fresh pages, which the kernel zeroes, for every chunk (a fifth of an import's time).
+fn assess_contracts(
+    run: &Run<'_>,
+    rows: &[ContractInputRow],
+    plan: &Plan,
+    texts: &mut TextIds,
 ) -> Vec<Outcome> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let per = rows.len().div_ceil(threads).max(1);
-    let work = |chunk: &[ContractInputRow]| {
-        let mut out = Outcome {
-            coverage: Coverage::new(rules),
-            tiers: BTreeMap::new(),
-            recorded: Vec::new(),
-        };
-        let mut approvals_cache: HashMap<&str, (Vec<ApprovalFact>, String)> = HashMap::new();
-        for row in chunk {
-            let facts = contract_facts(row);
-            let supplier = world.supplier(&row.orgnr);
-            let parent_orgnr = supplier.and_then(SupplierFacts::parent_orgnr);
-            let (approvals, supplier_key) = approvals_cache.entry(row.orgnr.as_str()).or_insert_with(|| {
-                let approvals = world.approvals(&row.orgnr, parent_orgnr);
-                let key = supplier_part(world, &row.orgnr, &approvals);
-                (approvals, key)
-            });
-            let input = AssessmentInput {
-                contract: &facts,
-                supplier: supplier.map(|s| &s.facts),
-                supplier_fetched_at: supplier.map(|s| s.fetched_at),
-                parent: parent_orgnr.and_then(|p| world.supplier(p)).map(|p| &p.facts),
-                approvals,
-                shared_address_count: world.shared_address_count(&row.orgnr),
-                as_of: opts.as_of,
-            };
-            let score = rules.score(&input);
-            out.coverage.add_score(rules, &score);
-            *out.tiers.entry(score.tier.to_owned()).or_default() += 1;
-            let input_sha = contract_input_hash(row, supplier_key);
-            let result_sha = score_result_hash(&score);
-            if !opts.force && unchanged(marks.get(&row.id), rules.version(), &input_sha, &result_sha) {
-                continue;
-            }
-            let a = rules.assess(&input);
-            out.recorded.push(Pending {
-                row: new_assessment(Some(row), &row.orgnr, world, &a, input_sha, result_sha, opts, at),
-                assessment: a,
-            });
-        }
-        out
-    };
     if threads == 1 || rows.len() < 2_000 {
-        return vec![work(rows)];
+        let mut worker = Worker::new(run);
+        let recorded = rows
+            .iter()
+            .filter_map(|row| worker.score(row))
+            .map(|p| encode_one(plan, texts, p))
+            .collect();
+        return vec![worker.outcome(recorded)];
     }
-    std::thread::scope(|s| {
+    let per = rows.len().div_ceil(threads).max(1);
+    let scored: Vec<(Worker<'_>, Vec<Pending>)> = std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(per)
-            .map(|chunk| s.spawn(move || work(chunk)))
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut worker = Worker::new(run);
+                    let pending: Vec<Pending> = chunk.iter().filter_map(|row| worker.score(row)).collect();
+                    (worker, pending)
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -804,7 +865,11 @@ fn assess_contracts(
                 Err(p) => std::panic::resume_unwind(p),
             })
             .collect()
-    })
+    });
+    scored
+        .into_iter()
+        .map(|(worker, pending)| worker.outcome(encode_pending(plan, texts, pending)))
+        .collect()
 }
 
 /// A stored assessment with its explanation spelled out: titles, reasons to care and
