@@ -519,3 +519,53 @@ backend_tests!(
     a_changing_import_moves_the_risk_of_what_it_changed,
     a_killed_import_leaves_nothing_after_restart
 );
+
+/// `spotcheck import` beside another process's writer on one SQLite database: while that
+/// writer says it waits for the write lock (`db::writer_turns`), the import stores no further
+/// chunk; once it has had its turn, the import goes on and finishes.
+#[test]
+fn a_cli_import_lets_another_process_write_first() {
+    let db = TestDb::new(Backend::Sqlite);
+    let path = db.dir.path().join("stor.csv");
+    std::fs::write(&path, register(60_000)).unwrap();
+    let mut child = std::process::Command::new(common::bin())
+        .args(["import", path.to_str().unwrap()])
+        .env_remove("SPOTCHECK_CONFIG")
+        .env("SPOTCHECK_DATABASE_URL", &db.url)
+        .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
+        .env("SPOTCHECK_RULES_DIR", db.settings().rules_dir.unwrap())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut conn = diesel::SqliteConnection::establish(&db.url).unwrap();
+    let stored = |conn: &mut diesel::SqliteConnection| -> i64 {
+        contracts::table.count().get_result(conn).unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stored(&mut conn) == 0 {
+        assert!(Instant::now() < deadline, "the import never started storing");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished too soon"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A writer of this process says it waits (it never takes the lock here, so the import
+    // pauses for as long as the turn allows: two seconds).
+    let waiting = spotcheck::db::writer_turns::WaitingWriter::announce(&mut conn).expect("a lock file");
+    // The chunk being stored when the writer came may still commit.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = stored(&mut conn);
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = stored(&mut conn);
+    assert!(child.try_wait().unwrap().is_none(), "the import did not pause");
+    assert_eq!(
+        before, after,
+        "the import stored chunks while another writer waited"
+    );
+    drop(waiting);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(stored(&mut conn), 60_000);
+}

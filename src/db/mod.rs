@@ -9,6 +9,7 @@ pub mod capped_count;
 pub mod models;
 pub mod plan;
 pub mod schema;
+pub mod writer_turns;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -377,11 +378,19 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
 /// On SQLite, writers of this process also take turns through a fair gate first
 /// ([`SqliteWriteGate`]): SQLite's own busy handler polls, so a writer that commits and
 /// begins again at once (an import storing chunk after chunk) would keep everyone else
-/// waiting until their busy timeout. A nested call runs inside the outer turn.
+/// waiting until their busy timeout. Writers of other processes are seen by such a bulk
+/// writer through [`writer_turns`]: this writer says it waits until it has the write lock.
+/// A nested call runs inside the outer turn.
 pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
+    let mut waiting = match conn {
+        DbConn::Sqlite(s) if !HOLDS_SQLITE_GATE.with(std::cell::Cell::get) => {
+            writer_turns::WaitingWriter::announce(s)
+        }
+        _ => None,
+    };
     let _turn = match conn {
         DbConn::Sqlite(_) => SqliteWriteGate::enter()?,
         DbConn::Postgresql(_) => None,
@@ -390,6 +399,8 @@ where
         match c {
             DbConn::Sqlite(s) => {
                 s.batch_execute("UPDATE write_lock SET n = n + 1 WHERE id = 1")?;
+                // Holding the write lock now: no longer a waiter.
+                drop(waiting.take());
             }
             DbConn::Postgresql(p) => {
                 p.batch_execute("SELECT pg_advisory_xact_lock(7270002)")?;

@@ -393,9 +393,13 @@ fn store_and_score<'r>(
 > {
     use std::sync::mpsc;
 
+    // Another process's writers (`serve` beside a command-line import) go first between
+    // two chunks when they wait.
+    let turns = db::writer_turns::BulkWriter::on(conn);
     let Some(mut scorer) = scorer else {
         for chunk in chunks {
             writer.add_rows(conn, chunk, |_| Ok::<_, ImportFailure>(()))?;
+            turns.let_waiting_writers_in();
         }
         return Ok((writer, None, Vec::new()));
     };
@@ -436,6 +440,8 @@ fn store_and_score<'r>(
                     break;
                 }
             }
+            // The scoring thread has this chunk; a waiting writer may go first.
+            turns.let_waiting_writers_in();
         }
         drop(to_score);
         // Ends when the scoring thread has scored what it was sent and ended.

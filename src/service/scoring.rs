@@ -150,6 +150,7 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
     if let Scope::Suppliers(list) = &opts.scope {
         scorer.orgnrs.extend(list.iter().cloned());
     }
+    let turns = crate::db::writer_turns::BulkWriter::on(c);
     for chunk in rows.chunks(RECORD_CHUNK) {
         let recorded = scorer.assess(chunk, &marks);
         if recorded.is_empty() {
@@ -158,6 +159,8 @@ fn run(c: &mut DbConn, rules: &RuleSet, opts: &RescoreOptions) -> Result<Rescore
         // Each chunk is its own short write transaction: a sign-in or an import never
         // waits for a whole run.
         crate::db::write_tx(c, |c| scorer.record(c, &recorded))?;
+        // Another process's writers go first between two chunks when they wait.
+        turns.let_waiting_writers_in();
     }
     // The run's end in one write transaction: supplier assessments, the high-risk digests
     // and the audit entry.
