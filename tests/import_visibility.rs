@@ -168,11 +168,9 @@ async fn others_write_while_an_import_stores(backend: Backend) {
     ));
 }
 
-async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
-    let db = TestDb::new(backend);
-    std::fs::write(db.dir.path().join("stor.csv"), register(150_000)).unwrap();
-    let path = db.dir.path().join("stor.csv");
-    let mut child = std::process::Command::new(common::bin())
+/// `spotcheck import FILE` as a process of its own on `db`, with the shipped rules.
+fn spawn_import(db: &TestDb, path: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(common::bin())
         .args(["import", path.to_str().unwrap()])
         .env_remove("SPOTCHECK_CONFIG")
         .env("SPOTCHECK_DATABASE_URL", &db.url)
@@ -182,7 +180,14 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
+    let db = TestDb::new(backend);
+    std::fs::write(db.dir.path().join("stor.csv"), register(150_000)).unwrap();
+    let path = db.dir.path().join("stor.csv");
+    let mut child = spawn_import(&db, &path);
     // Kill it once it has stored some chunks and the assessments of some (a chunk's are
     // stored with the chunk after it).
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -528,17 +533,7 @@ fn a_cli_import_lets_another_process_write_first() {
     let db = TestDb::new(Backend::Sqlite);
     let path = db.dir.path().join("stor.csv");
     std::fs::write(&path, register(60_000)).unwrap();
-    let mut child = std::process::Command::new(common::bin())
-        .args(["import", path.to_str().unwrap()])
-        .env_remove("SPOTCHECK_CONFIG")
-        .env("SPOTCHECK_DATABASE_URL", &db.url)
-        .env("SPOTCHECK_DATA_DIR", db.dir.path().join("data"))
-        .env("SPOTCHECK_RULES_DIR", db.settings().rules_dir.unwrap())
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_import(&db, &path);
     let mut conn = diesel::SqliteConnection::establish(&db.url).unwrap();
     let stored = |conn: &mut diesel::SqliteConnection| -> i64 {
         contracts::table.count().get_result(conn).unwrap_or(0)
