@@ -165,6 +165,7 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
             .spawn(move || spotcheck::service::outbox::run_worker(pool, rules, mailer, poll))
             .context("starting the mail worker")?;
     }
+    let exit_pool = pool.clone();
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
     // Enrichment runs on a thread and runtime of its own, so a slow or unreachable register
     // can never hold up the web server: imports only queue look-ups.
@@ -190,6 +191,9 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     // As a command does (`cli::Ctx`): a stop in the middle of an upload's checkpoint would
     // leave the write-ahead log for the next start to copy.
     spotcheck::service::imports::wait_for_background_checkpoints();
+    if let Err(e) = spotcheck::db::checkpoint_before_exit(&exit_pool) {
+        tracing::warn!(error = %e, "could not copy the write-ahead log into the database at stop");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -115,4 +115,9 @@ async fn first_start_prints_admin_password_and_admin_can_sign_in() {
         "each request is logged with its id: {stderr}"
     );
     assert!(!stderr.contains("database is locked"), "{stderr}");
+    // What the service wrote (the admin, the sign-in's session) is in the database file
+    // itself: a copy of `spotcheck.db` alone, taken after the stop, holds it.
+    let wal = dir.path().join("data/spotcheck.db-wal");
+    let left = wal.metadata().map(|m| m.len()).unwrap_or(0);
+    assert_eq!(left, 0, "{left} bytes of write-ahead log left after the stop");
 }

@@ -456,6 +456,19 @@ impl SqliteWriteGate {
     }
 }
 
+/// Copies SQLite's write-ahead log into the database file and empties it, for a service
+/// that stops: its background workers keep connections open to the end, so the last close
+/// (which would do this) never comes, and a person who then copies `spotcheck.db` alone —
+/// a backup of a stopped service — would miss what the log held. Waits for a writer still
+/// busy (the busy timeout). Nothing to do on PostgreSQL.
+pub fn checkpoint_before_exit(pool: &Pool) -> Result<(), DbError> {
+    let mut conn = pool.get()?;
+    if let DbConn::Sqlite(c) = &mut *conn {
+        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
+    Ok(())
+}
+
 /// Checks that the database answers (used by `/readyz`).
 pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
     conn.batch_execute("SELECT 1")?;
