@@ -49,6 +49,8 @@ fn turns_file(conn: &mut diesel::SqliteConnection) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
+/// The lock file, created if missing; read-only when another user created it (`serve` and
+/// an operator's `spotcheck import` may run as different users): a lock needs no writing.
 fn open(path: &PathBuf) -> Option<File> {
     OpenOptions::new()
         .read(true)
@@ -56,6 +58,7 @@ fn open(path: &PathBuf) -> Option<File> {
         .create(true)
         .truncate(false)
         .open(path)
+        .or_else(|_| File::open(path))
         .ok()
 }
 
