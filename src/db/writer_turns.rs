@@ -20,7 +20,7 @@
 //! databases have no file and no turns.
 
 use std::fs::{File, OpenOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -51,7 +51,7 @@ fn turns_file(conn: &mut diesel::SqliteConnection) -> Option<PathBuf> {
 
 /// The lock file, created if missing; read-only when another user created it (`serve` and
 /// an operator's `spotcheck import` may run as different users): a lock needs no writing.
-fn open(path: &PathBuf) -> Option<File> {
+fn open(path: &Path) -> Option<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -75,7 +75,7 @@ impl WaitingWriter {
         Self::announce_at(&path)
     }
 
-    fn announce_at(path: &PathBuf) -> Option<WaitingWriter> {
+    fn announce_at(path: &Path) -> Option<WaitingWriter> {
         let file = open(path)?;
         // Blocks only while a bulk writer looks (a moment), never while it writes.
         file.lock_shared().ok()?;
