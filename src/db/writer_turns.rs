@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 /// The longest a bulk writer pauses for waiting writers at one time: a waiter may be asleep
 /// in SQLite's busy handler (up to 100 ms a sleep), and one that gives up must not hold the
@@ -34,13 +33,23 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 /// How often a pausing bulk writer looks whether the waiters are in.
 const PAUSE_STEP: Duration = Duration::from_millis(1);
 
+diesel::table! {
+    /// SQLite's list of the databases a connection has open (a table-valued pragma). Read
+    /// as a table, so diesel keeps the statement prepared: it runs before every write.
+    pragma_database_list (seq) {
+        seq -> Integer,
+        name -> Text,
+        file -> Text,
+    }
+}
+
 /// The lock file of the SQLite database `conn` has open; `None` for an in-memory one.
 fn turns_file(conn: &mut diesel::SqliteConnection) -> Option<PathBuf> {
-    let main: String = diesel::select(diesel::dsl::sql::<Text>(
-        "(SELECT file FROM pragma_database_list WHERE name = 'main')",
-    ))
-    .get_result(conn)
-    .ok()?;
+    let main: String = pragma_database_list::table
+        .filter(pragma_database_list::name.eq("main"))
+        .select(pragma_database_list::file)
+        .first(conn)
+        .ok()?;
     if main.is_empty() {
         return None;
     }
