@@ -226,7 +226,7 @@ impl<'r> ChunkScorer<'r> {
     /// stores them.
     fn assess(&mut self, rows: &[ContractInputRow], marks: &HashMap<i64, CurrentMark>) -> Vec<NewAssessment> {
         self.report.contracts_assessed += rows.len() as u64;
-        let mut pending = Vec::new();
+        let mut recorded = Vec::new();
         let run = Run {
             rules: self.rules,
             world: &self.world,
@@ -239,7 +239,7 @@ impl<'r> ChunkScorer<'r> {
             for (tier, n) in o.tiers {
                 *self.report.tiers.entry(tier).or_default() += n;
             }
-            pending.extend(o.recorded);
+            recorded.extend(o.recorded);
         }
         for r in rows {
             if !self.orgnrs.contains(&r.orgnr) {
@@ -247,14 +247,14 @@ impl<'r> ChunkScorer<'r> {
             }
         }
         if let Some(top) = self.rules.tiers().last() {
-            self.entered_top.extend(pending.iter().filter_map(|p| {
+            self.entered_top.extend(recorded.iter().filter_map(|p| {
                 let id = p.contract_id?;
                 let before = marks.get(&id).map(|m| m.tier.as_str());
                 (p.tier == top.id && before != Some(top.id.as_str())).then_some(id)
             }));
         }
-        self.report.contracts_recorded += pending.len() as u64;
-        pending
+        self.report.contracts_recorded += recorded.len() as u64;
+        recorded
     }
 
     /// Records `recorded` (inside the caller's write transaction) with the texts they
