@@ -96,7 +96,7 @@ fn child_sqlite(file: &str, n: usize) {
         &pool,
         &user,
         "leverandorer.csv",
-        csv.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(csv.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -137,7 +137,7 @@ fn store_phase(path: &Path, url: &str, cleanup: impl FnOnce()) -> u64 {
         &pool,
         &user,
         &name,
-        &bytes,
+        spotcheck::import::RegisterFile::Bytes(&bytes),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -194,7 +194,7 @@ fn main() {
         &pool,
         &uploader,
         "register.csv",
-        csv.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(csv.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -2,8 +2,8 @@
 //! `bench/compare.sh`. The command line always scores what it imports (with the configured
 //! rules folder or the built-in rule set), so this program does the rest of what
 //! `cli::import::run` does, through the same calls: the settings from the environment, the
-//! database opened (created and migrated when new), the operations user, the file read and
-//! `service::imports::import_register`, then `Ctx` dropped before the process ends: it waits
+//! database opened (created and migrated when new), the operations user, the file opened
+//! (read as the import needs it) and `service::imports::import_register`, then `Ctx` dropped before the process ends: it waits
 //! for the import's background checkpoint and closes the pool, and on SQLite the last
 //! connection's close copies the rest of the write-ahead log into the database and removes it.
 //!
@@ -41,7 +41,7 @@ fn run(file: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
         max_bytes: settings.max_upload_bytes,
         ..Default::default()
     };
-    let bytes = std::fs::read(file)?;
+    let disk = spotcheck::import::DiskFile::open(file)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -50,7 +50,7 @@ fn run(file: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
         &ctx.pool,
         &uploader,
         &name,
-        &bytes,
+        spotcheck::import::RegisterFile::Disk(&disk),
         &opts,
         false,
         &mut |_| {},

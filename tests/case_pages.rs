@@ -64,7 +64,7 @@ async fn setup(backend: Backend) -> (TestApp, i64) {
         &rules,
         &user(&app, "per"),
         "register.csv",
-        REGISTER.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(REGISTER.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

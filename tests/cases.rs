@@ -59,7 +59,7 @@ fn load_register(pool: &Pool) {
         pool,
         &uploader,
         "register.csv",
-        csv.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(csv.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

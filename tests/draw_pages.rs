@@ -44,7 +44,7 @@ fn import(app: &TestApp, file: &str, text: &str) {
         &rules,
         &user(app, "kari"),
         file,
-        text.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(text.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -104,7 +104,7 @@ fn load_register(pool: &Pool, rows: &[Row]) {
         pool,
         &uploader,
         "register.csv",
-        csv.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(csv.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -627,3 +627,37 @@ proptest! {
         let _ = read_register("x", &bytes, &ImportOptions::default(), &mut |_| {});
     }
 }
+
+/// The command line reads a zip-based workbook from disk part by part (`RegisterFile::Disk`),
+/// an upload from memory: every fixture, good or bad, must read the same both ways.
+#[test]
+fn every_fixture_reads_the_same_from_disk_as_from_memory() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/import");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".md") || name.ends_with(".py") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let opts = ImportOptions::default();
+        let from_memory = read_register(&name, &bytes, &opts, &mut |_| {});
+        let disk = DiskFile::open(&path).unwrap();
+        let from_disk = read_register_file(&name, RegisterFile::Disk(&disk), &opts, &mut |_| {});
+        assert_eq!(from_disk, from_memory, "{name}");
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} fixtures found in {dir}");
+}
+
+/// A file on disk over the size limit is refused before it is read.
+#[test]
+fn a_file_on_disk_over_the_limit_is_refused_by_its_size() {
+    let opts = ImportOptions {
+        max_bytes: 100,
+        ..Default::default()
+    };
+    let err = read_with(fixture!("register_nb.xlsx"), &opts).unwrap_err();
+    assert!(matches!(err, ImportError::TooLarge { limit: 100, .. }), "{err:?}");
+}

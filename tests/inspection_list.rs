@@ -62,7 +62,7 @@ async fn each_agency_downloads_its_own_list(backend: Backend) {
         &rules,
         &kari,
         "register.csv",
-        REGISTER.as_bytes(),
+        spotcheck::import::RegisterFile::Bytes(REGISTER.as_bytes()),
         &spotcheck::import::ImportOptions::default(),
         false,
         &mut |_| {},

@@ -43,19 +43,18 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     }
     let uploader = ctx.acting_user(args.user.as_deref())?;
     let rules = ctx.rules()?;
-    let meta = std::fs::metadata(&args.file)
+    // Read from disk as the reader needs it: a large workbook is never held in memory whole.
+    let disk = crate::import::DiskFile::open(&args.file)
         .map_err(|e| CliError::Import(format!("kan ikke lese {}: {e}", args.file.display())))?;
-    if meta.len() > opts.max_bytes {
+    if disk.len() > opts.max_bytes {
         return Err(CliError::Import(
             crate::import::ImportError::TooLarge {
-                size: meta.len(),
+                size: disk.len(),
                 limit: opts.max_bytes,
             }
             .to_string(),
         ));
     }
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| CliError::Import(format!("kan ikke lese {}: {e}", args.file.display())))?;
     let file_name = args
         .file
         .file_name()
@@ -79,7 +78,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
         &rules,
         &uploader,
         &file_name,
-        &bytes,
+        crate::import::RegisterFile::Disk(&disk),
         &opts,
         args.dry_run,
         &mut progress,

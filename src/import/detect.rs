@@ -4,21 +4,28 @@
 //! and names the csv "sheet"). What a file *is* comes from its magic number and, for zip
 //! containers, from the names of its entries.
 
-use std::io::Cursor;
-
-use super::{FileFormat, ImportError};
+use super::{FileFormat, ImportError, RegisterFile};
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
-/// Detects the format of `bytes`; errors say what the file is when it is not a spreadsheet.
-pub fn detect(file_name: &str, bytes: &[u8]) -> Result<FileFormat, ImportError> {
+/// True when `head` (a file's first bytes) starts as a zip archive does.
+pub fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(ZIP_MAGIC) || head.starts_with(ZIP_EMPTY_MAGIC)
+}
+
+/// Detects the format of `file`; errors say what the file is when it is not a spreadsheet.
+/// A zip archive is looked into through its directory; anything else is judged by its bytes,
+/// which must then be in memory (`import::read` loads a file on disk that is not a zip).
+pub fn detect(file_name: &str, file: RegisterFile<'_>) -> Result<FileFormat, ImportError> {
+    if is_zip(&file.head(4)?) {
+        return detect_zip(file_name, file);
+    }
+    let bytes = file.load()?;
+    let bytes: &[u8] = &bytes;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ImportError::Empty);
-    }
-    if bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY_MAGIC) {
-        return detect_zip(file_name, bytes);
     }
     if bytes.starts_with(CFB_MAGIC) {
         return detect_cfb(bytes);
@@ -49,8 +56,8 @@ fn ext_of(file_name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn detect_zip(file_name: &str, bytes: &[u8]) -> Result<FileFormat, ImportError> {
-    let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ImportError::Corrupt {
+fn detect_zip(file_name: &str, file: RegisterFile<'_>) -> Result<FileFormat, ImportError> {
+    let archive = zip::ZipArchive::new(file.reader()?).map_err(|e| ImportError::Corrupt {
         format: zip_guess(file_name),
         detail: format!("zip-arkivet er ufullstendig eller ødelagt: {e}"),
     })?;
@@ -66,7 +73,7 @@ fn detect_zip(file_name: &str, bytes: &[u8]) -> Result<FileFormat, ImportError> 
         return Ok(FileFormat::Xlsx);
     }
     if has("content.xml") && (has("mimetype") || has("META-INF/manifest.xml")) {
-        if let Some(mt) = zip_text(bytes, "mimetype") {
+        if let Some(mt) = zip_text(file, "mimetype") {
             if mt.contains("opendocument.spreadsheet") {
                 return Ok(FileFormat::Ods);
             }
@@ -100,9 +107,9 @@ fn zip_guess(file_name: &str) -> FileFormat {
     }
 }
 
-fn zip_text(bytes: &[u8], name: &str) -> Option<String> {
+fn zip_text(file: RegisterFile<'_>, name: &str) -> Option<String> {
     use std::io::Read;
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut archive = zip::ZipArchive::new(file.reader().ok()?).ok()?;
     let entry = archive.by_name(name).ok()?;
     let mut s = String::new();
     entry.take(256).read_to_string(&mut s).ok()?;
@@ -205,11 +212,15 @@ fn looks_like_text(b: &[u8]) -> bool {
 /// total, or whose in-memory parts (shared strings, styles, workbook, ods content) declare
 /// more than a quarter of it. zip 9 stops reading an entry at its declared size, so a header
 /// that lies about the size truncates the data instead of inflating it.
-pub fn check_zip_inflation(format: FileFormat, bytes: &[u8], limit: u64) -> Result<(), ImportError> {
+pub fn check_zip_inflation(
+    format: FileFormat,
+    file: RegisterFile<'_>,
+    limit: u64,
+) -> Result<(), ImportError> {
     if matches!(format, FileFormat::Xls | FileFormat::Csv) {
         return Ok(());
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ImportError::Corrupt {
+    let mut archive = zip::ZipArchive::new(file.reader()?).map_err(|e| ImportError::Corrupt {
         format,
         detail: e.to_string(),
     })?;
@@ -243,28 +254,35 @@ pub fn check_zip_inflation(format: FileFormat, bytes: &[u8], limit: u64) -> Resu
 mod tests {
     use super::*;
 
+    fn detect_bytes(file_name: &str, bytes: &[u8]) -> Result<FileFormat, ImportError> {
+        detect(file_name, RegisterFile::Bytes(bytes))
+    }
+
     #[test]
     fn sniffing() {
         assert!(matches!(
-            detect("a.xlsx", b"%PDF-1.7\n..."),
+            detect_bytes("a.xlsx", b"%PDF-1.7\n..."),
             Err(ImportError::NotSpreadsheet { .. })
         ));
         assert!(matches!(
-            detect("a.xls", b"<html><body><table><tr><td>1</td></tr></table>"),
+            detect_bytes("a.xls", b"<html><body><table><tr><td>1</td></tr></table>"),
             Err(ImportError::NotSpreadsheet { .. })
         ));
-        assert!(matches!(detect("a.csv", b""), Err(ImportError::Empty)));
-        assert!(matches!(detect("a.csv", b" \n \n"), Err(ImportError::Empty)));
+        assert!(matches!(detect_bytes("a.csv", b""), Err(ImportError::Empty)));
+        assert!(matches!(
+            detect_bytes("a.csv", b" \n \n"),
+            Err(ImportError::Empty)
+        ));
         assert_eq!(
-            detect("a.txt", b"Avtalenr;Leverand\xf8r;Org.nr\n1;A;2\n").ok(),
+            detect_bytes("a.txt", b"Avtalenr;Leverand\xf8r;Org.nr\n1;A;2\n").ok(),
             Some(FileFormat::Csv)
         );
         assert!(matches!(
-            detect("a.xlsx", b"PK\x03\x04 truncated"),
+            detect_bytes("a.xlsx", b"PK\x03\x04 truncated"),
             Err(ImportError::Corrupt { .. })
         ));
         assert!(matches!(
-            detect("a.xlsx", b"Dette er bare et notat.\nIngen tabell her.\n"),
+            detect_bytes("a.xlsx", b"Dette er bare et notat.\nIngen tabell her.\n"),
             Err(ImportError::NotSpreadsheet { .. })
         ));
     }

@@ -7,9 +7,11 @@
 //! element, which is an order of magnitude cheaper. Anything unexpected (odd workbook
 //! layout, broken XML) gives no merges rather than an error: merges only add convenience.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
 use calamine::Dimensions;
+
+use super::RegisterFile;
 
 /// Attributes of the elements with local name `tag` (namespace prefixes ignored), as
 /// (local attribute name, unescaped value) lists. Good enough for the small workbook parts.
@@ -62,14 +64,18 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn entry_text(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str, limit: u64) -> Option<String> {
+fn entry_text<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+) -> Option<String> {
     let mut s = String::new();
     zip.by_name(name).ok()?.take(limit).read_to_string(&mut s).ok()?;
     Some(s)
 }
 
 /// The zip path of the worksheet called `sheet`.
-fn sheet_path(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, sheet: &str) -> Option<String> {
+fn sheet_path<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, sheet: &str) -> Option<String> {
     const PART_LIMIT: u64 = 16 * 1024 * 1024;
     let wb = entry_text(zip, "xl/workbook.xml", PART_LIMIT)?;
     let rels = entry_text(zip, "xl/_rels/workbook.xml.rels", PART_LIMIT)?;
@@ -134,8 +140,11 @@ pub(crate) struct RunTooLong {
 /// that no run between markup characters exceeds [`MAX_XML_RUN`], and collects the merged
 /// regions (`mergeCells`, after the cell data). A workbook laid out in a way we do not
 /// follow gives no merges rather than an error: merges only add convenience.
-pub(crate) fn xlsx_sheet_scan(bytes: &[u8], sheet: &str) -> Result<Vec<Dimensions>, RunTooLong> {
-    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+pub(crate) fn xlsx_sheet_scan(file: RegisterFile<'_>, sheet: &str) -> Result<Vec<Dimensions>, RunTooLong> {
+    let Ok(reader) = file.reader() else {
+        return Ok(Vec::new());
+    };
+    let Ok(mut zip) = zip::ZipArchive::new(reader) else {
         return Ok(Vec::new());
     };
     let Some(path) = sheet_path(&mut zip, sheet) else {

@@ -24,6 +24,7 @@ mod merges;
 mod ods_scan;
 mod rows;
 mod sheet;
+mod source;
 mod xls_scan;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ use crate::domain::orgnr::OrgNr;
 pub use cells::{CellProblem, MAX_VALUE_ORE, amount_text, date_text, float_to_ore, format_amount_nb};
 pub use header::{known_field, normalize as normalize_header};
 pub use rows::{RowSink, STREAM_CHUNK};
+pub use source::{DiskFile, RegisterFile};
 
 /// The fields of a contract row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -518,75 +520,92 @@ pub fn read_register(
     opts: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedRegister, ImportError> {
-    read(file_name, bytes, opts, progress, None)
+    read(file_name, RegisterFile::Bytes(bytes), opts, progress, None)
 }
 
-/// [`read_register`], handing the accepted rows to `sink` in file order, [`STREAM_CHUNK`] at
-/// a time, as they are read: a caller that stores them while the file is still being parsed
-/// never holds the whole register in memory. The returned register has everything but the
-/// rows (the errors, counts, sheet, mapping). When `sink` returns `false` the read stops
-/// early and the result is incomplete; the sink's owner knows why.
+/// [`read_register`] of a register in memory or on disk, handing the accepted rows to `sink`
+/// in file order, [`STREAM_CHUNK`] at a time, as they are read: a caller that stores them
+/// while the file is still being parsed never holds the whole register in memory (nor, for a
+/// zip-based workbook on disk, the file). The returned register has everything but the rows
+/// (the errors, counts, sheet, mapping). When `sink` returns `false` the read stops early and
+/// the result is incomplete; the sink's owner knows why.
 pub fn read_register_streamed(
     file_name: &str,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &ImportOptions,
     progress: &mut dyn FnMut(u64),
     sink: &mut RowSink<'_>,
 ) -> Result<ParsedRegister, ImportError> {
-    read(file_name, bytes, opts, progress, Some(sink))
+    read(file_name, file, opts, progress, Some(sink))
+}
+
+/// [`read_register`] of a register in memory or on disk.
+pub fn read_register_file(
+    file_name: &str,
+    file: RegisterFile<'_>,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ParsedRegister, ImportError> {
+    read(file_name, file, opts, progress, None)
 }
 
 fn read<'a>(
     file_name: &str,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &'a ImportOptions,
     progress: &'a mut dyn FnMut(u64),
     sink: Option<&'a mut RowSink<'a>>,
 ) -> Result<ParsedRegister, ImportError> {
-    if bytes.len() as u64 > opts.max_bytes {
+    if file.len() > opts.max_bytes {
         return Err(ImportError::TooLarge {
-            size: bytes.len() as u64,
+            size: file.len(),
             limit: opts.max_bytes,
         });
     }
-    let format = detect::detect(file_name, bytes)?;
+    // Only a zip-based workbook is read from disk part by part; anything else is read into
+    // memory, as calamine and the csv reader read it whole anyway.
+    let loaded;
+    let file = match file {
+        RegisterFile::Disk(_) if !detect::is_zip(&file.head(4)?) => {
+            loaded = file.load()?;
+            RegisterFile::Bytes(&loaded)
+        }
+        file => file,
+    };
+    let format = detect::detect(file_name, file)?;
     // calamine is a parser of untrusted input; a panic inside it (an index out of range on a
     // crafted record) must become "corrupt file", not a crashed worker.
     let result = catch_unwind(AssertUnwindSafe(|| match format {
-        FileFormat::Csv => csv::read(file_name, bytes, opts, progress, sink),
+        FileFormat::Csv => csv::read(file_name, &file.load()?, opts, progress, sink),
         _ => {
-            detect::check_zip_inflation(format, bytes, opts.max_inflated_bytes)?;
-            sheet::read(format, bytes, opts, progress, sink)
+            detect::check_zip_inflation(format, file, opts.max_inflated_bytes)?;
+            sheet::read(format, file, opts, progress, sink)
         }
     }));
-    match result {
+    let parsed = match result {
         Ok(r) => r,
         Err(_) => Err(ImportError::Corrupt {
             format,
             detail: "leseren stoppet på ugyldige data".into(),
         }),
-    }
+    }?;
+    file.unchanged()?;
+    Ok(parsed)
 }
 
-/// Reads a contract register from a file, checking its size before reading it.
+/// Reads a contract register from a file, checking its size before reading it; a zip-based
+/// workbook is read part by part, never held in memory whole.
 pub fn read_register_path(
     path: &Path,
     opts: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedRegister, ImportError> {
-    let meta = std::fs::metadata(path).map_err(|e| ImportError::Io(e.to_string()))?;
-    if meta.len() > opts.max_bytes {
-        return Err(ImportError::TooLarge {
-            size: meta.len(),
-            limit: opts.max_bytes,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| ImportError::Io(e.to_string()))?;
+    let disk = DiskFile::open(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    read_register(&name, &bytes, opts, progress)
+    read_register_file(&name, RegisterFile::Disk(&disk), opts, progress)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use calamine::{
 
 use super::cells::is_blank;
 use super::rows::{Flow, RowSink, TableBuilder};
-use super::{FileFormat, ImportError, ImportOptions, ParsedRegister};
+use super::{FileFormat, ImportError, ImportOptions, ParsedRegister, RegisterFile};
 
 /// Widest merged region we fill, in columns: a region merged across the whole sheet
 /// width must not turn each row into 16 384 cells.
@@ -30,17 +30,18 @@ const MAX_MERGE_FILL_COLS: u32 = 256;
 
 pub(crate) fn read<'a>(
     format: FileFormat,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &'a ImportOptions,
     progress: &'a mut dyn FnMut(u64),
     sink: Option<&'a mut RowSink<'a>>,
 ) -> Result<ParsedRegister, ImportError> {
     let mut builder = TableBuilder::new(format, opts, progress, sink);
     match format {
-        FileFormat::Xlsx | FileFormat::Xlsm => read_xlsx(format, bytes, opts, &mut builder)?,
-        FileFormat::Xlsb => read_xlsb(bytes, opts, &mut builder)?,
-        FileFormat::Xls => read_xls(bytes, opts, &mut builder)?,
-        FileFormat::Ods => read_ods(bytes, opts, &mut builder)?,
+        FileFormat::Xlsx | FileFormat::Xlsm => read_xlsx(format, file, opts, &mut builder)?,
+        FileFormat::Xlsb => read_xlsb(file, opts, &mut builder)?,
+        // calamine reads these whole when it opens them.
+        FileFormat::Xls => read_xls(&file.load()?, opts, &mut builder)?,
+        FileFormat::Ods => read_ods(&file.load()?, opts, &mut builder)?,
         FileFormat::Csv => {
             return Err(ImportError::Corrupt {
                 format,
@@ -121,21 +122,20 @@ where
 
 fn read_xlsx(
     format: FileFormat,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &ImportOptions,
     builder: &mut TableBuilder<'_>,
 ) -> Result<(), ImportError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_err(format, e))?;
+    let mut wb: Xlsx<_> = Xlsx::new(file.reader()?).map_err(|e| xlsx_err(format, e))?;
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);
         // Merged regions live after the cell data; a raw scan finds them, and refuses a
         // sheet whose XML would make the reader hold a huge run in memory (see merges.rs).
-        let merges =
-            super::merges::xlsx_sheet_scan(bytes, &name).map_err(|e| ImportError::XmlRunTooLong {
-                format,
-                part: e.part,
-                run: e.run as u64,
-            })?;
+        let merges = super::merges::xlsx_sheet_scan(file, &name).map_err(|e| ImportError::XmlRunTooLong {
+            format,
+            part: e.part,
+            run: e.run as u64,
+        })?;
         let mut reader = wb
             .worksheet_cells_reader(&name)
             .map_err(|e| xlsx_err(format, e))?;
@@ -150,8 +150,12 @@ fn read_xlsx(
     Ok(())
 }
 
-fn read_xlsb(bytes: &[u8], opts: &ImportOptions, builder: &mut TableBuilder<'_>) -> Result<(), ImportError> {
-    let mut wb: Xlsb<_> = Xlsb::new(Cursor::new(bytes)).map_err(xlsb_err)?;
+fn read_xlsb(
+    file: RegisterFile<'_>,
+    opts: &ImportOptions,
+    builder: &mut TableBuilder<'_>,
+) -> Result<(), ImportError> {
+    let mut wb: Xlsb<_> = Xlsb::new(file.reader()?).map_err(xlsb_err)?;
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);
         let mut reader = wb.worksheet_cells_reader(&name).map_err(xlsb_err)?;

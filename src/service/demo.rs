@@ -300,7 +300,7 @@ pub fn seed(pool: &Pool, settings: &Settings, rules: &RuleSet) -> Result<Vec<Dem
         rules,
         &innkjoper,
         REGISTER_NAME,
-        REGISTER,
+        crate::import::RegisterFile::Bytes(REGISTER),
         &ImportOptions::default(),
         false,
         &mut |_| {},

@@ -12,7 +12,7 @@ use crate::db::models::imports::{self, ImportReport, UploadMeta};
 use crate::db::models::users::User;
 use crate::db::{self, DbError, Pool};
 use crate::domain::ownership::ContractScope;
-use crate::import::{ImportError, ImportOptions};
+use crate::import::{ImportError, ImportOptions, RegisterFile};
 use crate::risk::RuleSet;
 use crate::service::scoring;
 
@@ -54,12 +54,12 @@ pub fn import_register(
     pool: &Pool,
     uploader: &User,
     file_name: &str,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &ImportOptions,
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
-    import(pool, None, uploader, file_name, bytes, opts, dry_run, progress)
+    import(pool, None, uploader, file_name, file, opts, dry_run, progress)
 }
 
 /// [`import_register`], scoring with `rules` when given (see [`import_and_score`]).
@@ -69,21 +69,21 @@ fn import(
     rules: Option<&RuleSet>,
     uploader: &User,
     file_name: &str,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &ImportOptions,
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, ImportFailure> {
-    let meta = UploadMeta::from_bytes(file_name, bytes);
+    let meta = UploadMeta::of(file_name, file)?;
     let explicit = opts.mapping.as_ref();
     if dry_run {
-        let mut parsed = match crate::import::read_register(file_name, bytes, opts, progress) {
+        let mut parsed = match crate::import::read_register_file(file_name, file, opts, progress) {
             Err(e @ ImportError::NoTable { .. }) if explicit.is_none() => {
                 let mut conn = pool.get().map_err(DbError::from)?;
                 let Some(m) = imports::remembered_mapping(&mut conn, uploader.id)? else {
                     return Err(e.into());
                 };
-                crate::import::read_register(file_name, bytes, &with_mapping(opts, m), progress)?
+                crate::import::read_register_file(file_name, file, &with_mapping(opts, m), progress)?
             }
             other => other?,
         };
@@ -98,7 +98,7 @@ fn import(
     let upload = Upload {
         uploader,
         meta: &meta,
-        bytes,
+        file,
         opts,
         explicit_mapping: explicit,
     };
@@ -217,7 +217,7 @@ fn read_and_store(
 struct Upload<'a> {
     uploader: &'a User,
     meta: &'a UploadMeta,
-    bytes: &'a [u8],
+    file: RegisterFile<'a>,
     opts: &'a ImportOptions,
     /// The mapping given with this file (remembered for the uploader), if any.
     explicit_mapping: Option<&'a crate::import::ColumnMapping>,
@@ -326,7 +326,7 @@ fn store_chunks(
         let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
         let parsed = crate::import::read_register_streamed(
             &upload.meta.file_name,
-            upload.bytes,
+            upload.file,
             upload.opts,
             progress,
             &mut sink,
@@ -456,14 +456,15 @@ fn store_and_score<'r>(
 /// [`import_register`], scoring the contracts the batch creates or changes as their chunks
 /// are stored (in the same transactions), so the person sees their contracts' risk at once:
 /// the batch and its assessments become visible together, in the batch's final
-/// transaction, or, when anything fails, neither does.
+/// transaction, or, when anything fails, neither does. `file` is an upload's bytes or, from
+/// the command line, a file on disk (a zip-based workbook is then read part by part).
 #[allow(clippy::too_many_arguments)]
 pub fn import_and_score(
     pool: &Pool,
     rules: &RuleSet,
     uploader: &User,
     file_name: &str,
-    bytes: &[u8],
+    file: RegisterFile<'_>,
     opts: &ImportOptions,
     dry_run: bool,
     progress: &mut dyn FnMut(u64),
@@ -473,7 +474,7 @@ pub fn import_and_score(
         Some(rules),
         uploader,
         file_name,
-        bytes,
+        file,
         opts,
         dry_run,
         progress,

@@ -244,7 +244,7 @@ impl Upload {
                     &rules,
                     &uploader,
                     &self.file_name,
-                    &self.bytes,
+                    crate::import::RegisterFile::Bytes(&self.bytes),
                     &opts,
                     dry_run,
                     &mut |_| {},

@@ -45,12 +45,16 @@ pub struct UploadMeta {
 }
 
 impl UploadMeta {
-    pub fn from_bytes(file_name: &str, bytes: &[u8]) -> Self {
-        UploadMeta {
+    /// The name, checksum and size of `file` (a file on disk is hashed as it streams by).
+    pub fn of(
+        file_name: &str,
+        file: crate::import::RegisterFile<'_>,
+    ) -> Result<Self, crate::import::ImportError> {
+        Ok(UploadMeta {
             file_name: file_name.to_owned(),
-            sha256: hex::encode(Sha256::digest(bytes)),
-            size_bytes: bytes.len() as i64,
-        }
+            sha256: file.sha256_hex()?,
+            size_bytes: file.len() as i64,
+        })
     }
 }
 
