@@ -44,8 +44,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     let uploader = ctx.acting_user(args.user.as_deref())?;
     let rules = ctx.rules()?;
     // Read from disk as the reader needs it: a large workbook is never held in memory whole.
-    let disk = crate::import::DiskFile::open(&args.file)
-        .map_err(|e| CliError::Import(format!("kan ikke lese {}: {e}", args.file.display())))?;
+    let disk = crate::import::DiskFile::open(&args.file).map_err(|e| CliError::Import(e.to_string()))?;
     if disk.len() > opts.max_bytes {
         return Err(CliError::Import(
             crate::import::ImportError::TooLarge {

@@ -60,10 +60,7 @@ impl DiskFile {
     pub fn unchanged(&self) -> Result<(), ImportError> {
         let meta = std::fs::metadata(&self.path).map_err(|e| io_error(&self.path, &e))?;
         if meta.len() != self.len || meta.modified().ok() != self.modified {
-            return Err(ImportError::Io(format!(
-                "{} ble endret mens den ble lest. Vent til filen er ferdig skrevet, og importer den på nytt.",
-                self.path.display()
-            )));
+            return Err(changed_while_read(&self.path));
         }
         Ok(())
     }
@@ -72,6 +69,13 @@ impl DiskFile {
         let file = File::open(&self.path).map_err(|e| io_error(&self.path, &e))?;
         Ok(BufReader::with_capacity(DISK_BUFFER, file))
     }
+}
+
+fn changed_while_read(path: &Path) -> ImportError {
+    ImportError::Io(format!(
+        "{} ble endret mens den ble lest. Vent til filen er ferdig skrevet, og importer den på nytt.",
+        path.display()
+    ))
 }
 
 fn io_error(path: &Path, e: &io::Error) -> ImportError {
@@ -129,10 +133,7 @@ impl<'a> RegisterFile<'a> {
             RegisterFile::Disk(f) => {
                 let bytes = std::fs::read(&f.path).map_err(|e| io_error(&f.path, &e))?;
                 if bytes.len() as u64 != f.len {
-                    return Err(ImportError::Io(format!(
-                        "{} ble endret mens den ble lest. Vent til filen er ferdig skrevet, og importer den på nytt.",
-                        f.path.display()
-                    )));
+                    return Err(changed_while_read(&f.path));
                 }
                 Ok(Cow::Owned(bytes))
             }
