@@ -41,7 +41,7 @@ fn run(file: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
         max_bytes: settings.max_upload_bytes,
         ..Default::default()
     };
-    let disk = spotcheck::import::DiskFile::open(file)?;
+    let opened = spotcheck::import::OpenedRegister::open(file, opts.max_bytes)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -50,7 +50,7 @@ fn run(file: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
         &ctx.pool,
         &uploader,
         &name,
-        spotcheck::import::RegisterFile::Disk(&disk),
+        opened.file(),
         &opts,
         false,
         &mut |_| {},

@@ -491,6 +491,29 @@ async fn cli_import(backend: Backend) {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["batch_id"], Value::Null, "dry run stores nothing");
 
+    // A register piped in (`… | spotcheck import /dev/stdin`) can be read only once: it is
+    // read into memory, and reports what the file on disk reports.
+    let (ok, piped, err) = common::run_cli_with_stdin(
+        &db,
+        &[
+            "import",
+            "/dev/stdin",
+            "--dry-run",
+            "--format",
+            "json",
+            "--user",
+            "inn",
+        ],
+        &[],
+        Some(&std::fs::read(&path).unwrap()),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&piped).unwrap(),
+        v,
+        "piped: {piped}"
+    );
+
     let (ok, out, err) = run_cli(&db, &["import", &path, "--format", "json", "--user", "inn"], &[]);
     assert!(ok, "{err}");
     assert_eq!(out.lines().count(), 1, "exactly one JSON object: {out}");

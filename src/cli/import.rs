@@ -43,17 +43,10 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     }
     let uploader = ctx.acting_user(args.user.as_deref())?;
     let rules = ctx.rules()?;
-    // Read from disk as the reader needs it: a large workbook is never held in memory whole.
-    let disk = crate::import::DiskFile::open(&args.file).map_err(|e| CliError::Import(e.to_string()))?;
-    if disk.len() > opts.max_bytes {
-        return Err(CliError::Import(
-            crate::import::ImportError::TooLarge {
-                size: disk.len(),
-                limit: opts.max_bytes,
-            }
-            .to_string(),
-        ));
-    }
+    // A regular file is read from disk as the reader needs it: a large workbook is never
+    // held in memory whole. A pipe is read into memory once.
+    let opened = crate::import::OpenedRegister::open(&args.file, opts.max_bytes)
+        .map_err(|e| CliError::Import(e.to_string()))?;
     let file_name = args
         .file
         .file_name()
@@ -77,7 +70,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
         &rules,
         &uploader,
         &file_name,
-        crate::import::RegisterFile::Disk(&disk),
+        opened.file(),
         &opts,
         args.dry_run,
         &mut progress,

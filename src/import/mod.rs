@@ -41,7 +41,7 @@ use crate::domain::orgnr::OrgNr;
 pub use cells::{CellProblem, MAX_VALUE_ORE, amount_text, date_text, float_to_ore, format_amount_nb};
 pub use header::{known_field, normalize as normalize_header};
 pub use rows::{RowSink, STREAM_CHUNK};
-pub use source::{DiskFile, RegisterFile};
+pub use source::{DiskFile, OpenedRegister, RegisterFile};
 
 /// The fields of a contract row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -594,18 +594,18 @@ fn read<'a>(
 }
 
 /// Reads a contract register from a file, checking its size before reading it; a zip-based
-/// workbook is read part by part, never held in memory whole.
+/// workbook in a regular file is read part by part, never held in memory whole.
 pub fn read_register_path(
     path: &Path,
     opts: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedRegister, ImportError> {
-    let disk = DiskFile::open(path)?;
+    let opened = OpenedRegister::open(path, opts.max_bytes)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    read_register_file(&name, RegisterFile::Disk(&disk), opts, progress)
+    read_register_file(&name, opened.file(), opts, progress)
 }
 
 #[cfg(test)]

@@ -71,6 +71,51 @@ impl DiskFile {
     }
 }
 
+/// A register named by its path (the command line). A regular file is read from disk as the
+/// reader needs it ([`DiskFile`]); anything else — a pipe, `/dev/stdin`, a process
+/// substitution — can be read only once, so it is read into memory, up to `max_bytes`.
+#[derive(Debug)]
+pub enum OpenedRegister {
+    Disk(DiskFile),
+    Memory(Vec<u8>),
+}
+
+impl OpenedRegister {
+    /// Opens `path`; refuses a file over `max_bytes` before reading it (a pipe as soon as it
+    /// has given more).
+    pub fn open(path: &Path, max_bytes: u64) -> Result<OpenedRegister, ImportError> {
+        let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
+        if meta.is_file() {
+            let disk = DiskFile::open(path)?;
+            if disk.len > max_bytes {
+                return Err(ImportError::TooLarge {
+                    size: disk.len,
+                    limit: max_bytes,
+                });
+            }
+            return Ok(OpenedRegister::Disk(disk));
+        }
+        let mut bytes = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes))
+            .map_err(|e| io_error(path, &e))?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(ImportError::TooLarge {
+                size: bytes.len() as u64,
+                limit: max_bytes,
+            });
+        }
+        Ok(OpenedRegister::Memory(bytes))
+    }
+
+    pub fn file(&self) -> RegisterFile<'_> {
+        match self {
+            OpenedRegister::Disk(d) => RegisterFile::Disk(d),
+            OpenedRegister::Memory(b) => RegisterFile::Bytes(b),
+        }
+    }
+}
+
 fn changed_while_read(path: &Path) -> ImportError {
     ImportError::Io(format!(
         "{} ble endret mens den ble lest. Vent til filen er ferdig skrevet, og importer den på nytt.",
@@ -201,6 +246,73 @@ mod tests {
         let err = RegisterFile::Disk(&disk).unchanged().unwrap_err();
         assert!(err.to_string().contains("ble endret mens den ble lest"), "{err}");
         assert!(RegisterFile::Disk(&disk).load().is_err());
+    }
+
+    /// A pipe can be read once: it is read into memory, and its size limit holds.
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_read_into_memory_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("liste.csv");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let bytes = b"Avtalenr;Leverand\xf8r;Org.nr\n1;A;974760673\n".to_vec();
+        let writer = {
+            let (fifo, bytes) = (fifo.clone(), bytes.clone());
+            std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+        };
+        let opened = OpenedRegister::open(&fifo, 1024).unwrap();
+        writer.join().unwrap();
+        assert!(
+            matches!(&opened, OpenedRegister::Memory(b) if *b == bytes),
+            "{opened:?}"
+        );
+        assert_eq!(
+            opened.file().sha256_hex().unwrap(),
+            RegisterFile::Bytes(&bytes).sha256_hex().unwrap()
+        );
+
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                // The reader stops at the limit; the rest may find the pipe closed.
+                let _ = std::fs::write(fifo, vec![b'x'; 10_000]);
+            })
+        };
+        let err = OpenedRegister::open(&fifo, 1024).unwrap_err();
+        writer.join().unwrap();
+        assert!(
+            matches!(
+                err,
+                ImportError::TooLarge {
+                    size: 1025,
+                    limit: 1024
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_regular_file_is_read_from_disk_and_its_limit_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("liste.xlsx");
+        std::fs::write(&path, vec![0u8; 2048]).unwrap();
+        assert!(matches!(
+            OpenedRegister::open(&path, 4096).unwrap(),
+            OpenedRegister::Disk(_)
+        ));
+        let err = OpenedRegister::open(&path, 1024).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImportError::TooLarge {
+                    size: 2048,
+                    limit: 1024
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -374,7 +374,20 @@ pub fn bin() -> PathBuf {
 
 /// Runs the CLI against a test database; returns (exit ok, stdout, stderr).
 pub fn run_cli(db: &TestDb, args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
-    let out = std::process::Command::new(bin())
+    run_cli_with_stdin(db, args, envs, None)
+}
+
+/// [`run_cli`] with `stdin` written to the command's standard input through a pipe.
+pub fn run_cli_with_stdin(
+    db: &TestDb,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> (bool, String, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let mut child = std::process::Command::new(bin())
         .args(args)
         .env_remove("SPOTCHECK_CONFIG")
         .env("SPOTCHECK_DATABASE_URL", &db.url)
@@ -385,8 +398,24 @@ pub fn run_cli(db: &TestDb, args: &[&str], envs: &[(&str, &str)]) -> (bool, Stri
             db.settings().rules_dir.expect("rules folder"),
         )
         .envs(envs.iter().copied())
-        .output()
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run spotcheck");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        let bytes = bytes.to_vec();
+        // Written beside the command, which may read its input only after opening the database.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    let out = child.wait_with_output().expect("wait for spotcheck");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
