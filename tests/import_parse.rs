@@ -628,6 +628,18 @@ proptest! {
     }
 }
 
+/// Found by `no_panic_on_mutated_workbooks`: one byte changed in the xlsb fixture's
+/// compressed sheet gives a header cell at a column near 2^30, and the layout (one entry per
+/// column) asked for 25 GB. Fails by running out of memory without the bound in
+/// `header::resolve`.
+#[test]
+fn a_damaged_sheet_with_a_far_column_reads_in_little_memory() {
+    let mut bytes = std::fs::read(fixture!("register.xlsb")).unwrap();
+    bytes[154] = 138;
+    // Whatever it reads (an error or a table), it returns.
+    let _ = read_register("x.xlsb", &bytes, &ImportOptions::default(), &mut |_| {});
+}
+
 /// The command line reads a zip-based workbook from disk part by part (`RegisterFile::Disk`),
 /// an upload from memory: every fixture, good or bad, must read the same both ways.
 #[test]

@@ -439,9 +439,22 @@ pub(crate) fn is_header(cells: &[(u32, String)], mapping: Option<&ColumnMapping>
     }
 }
 
+/// Excel's (and LibreOffice's) number of columns, A to XFD.
+pub(crate) const MAX_COLUMNS: u32 = 16_384;
+
 /// Assign a role to each header cell: explicit mapping first, then synonyms; a second column
 /// naming an already assigned field becomes an extra.
 pub(crate) fn resolve(cells: &[(u32, String)], mapping: Option<&ColumnMapping>) -> Layout {
+    // The layout has one entry per column up to the last header cell. A cell past Excel's
+    // last column (XFD) cannot be a header; a damaged file may put one at column 10^9, which
+    // would make the layout 25 GB. Such cells are left out (their data cells are ignored).
+    let kept: Vec<(u32, String)>;
+    let cells = if cells.iter().any(|(c, _)| *c >= MAX_COLUMNS) {
+        kept = cells.iter().filter(|(c, _)| *c < MAX_COLUMNS).cloned().collect();
+        &kept[..]
+    } else {
+        cells
+    };
     let width = cells.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
     let mut roles = vec![Role::None; width];
     let mut names = vec![String::new(); width];
@@ -528,6 +541,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_header_cell_past_the_last_column_is_left_out() {
+        let cells = vec![
+            (0, "Avtalenr".to_owned()),
+            (1, "Leverandør".to_owned()),
+            (2, "Org.nr".to_owned()),
+            (1_073_741_823, "Kommentar".to_owned()),
+        ];
+        let layout = resolve(&cells, None);
+        assert_eq!(layout.names.len(), 3);
+        assert_eq!(layout.roles.len(), 3);
+        assert!(layout.missing.is_empty(), "{:?}", layout.missing);
     }
 
     #[test]
