@@ -3,9 +3,10 @@
 //! rules folder or the built-in rule set), so this program does the rest of what
 //! `cli::import::run` does, through the same calls: the settings from the environment, the
 //! database opened (created and migrated when new), the operations user, the file opened
-//! (read as the import needs it) and `service::imports::import_register`, then `Ctx` dropped before the process ends: it waits
-//! for the import's background checkpoint and closes the pool, and on SQLite the last
-//! connection's close copies the rest of the write-ahead log into the database and removes it.
+//! (read as the import needs it) and `service::imports::import_register`, then `Ctx` dropped
+//! before the process ends: it waits for the import's background checkpoint and closes the
+//! pool, and on SQLite the last connection's close copies the rest of the write-ahead log
+//! into the database and removes it.
 //!
 //!     SPOTCHECK_DATA_DIR=/tmp/d cargo run --release --example import_only -- register.xlsx
 

@@ -44,18 +44,6 @@ impl DiskFile {
         })
     }
 
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// `Ok` when the file still has the size and modification time it had when opened.
     pub fn unchanged(&self) -> Result<(), ImportError> {
         let meta = std::fs::metadata(&self.path).map_err(|e| io_error(&self.path, &e))?;
