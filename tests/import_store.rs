@@ -152,22 +152,254 @@ async fn reimport_and_history(backend: Backend) {
     use diesel::prelude::*;
     use spotcheck::db::schema::{contract_versions, contracts};
     let mut conn = app.pool.get().unwrap();
-    let versions: Vec<(i32, i64, String)> = contract_versions::table
+    let versions: Vec<(i64, i32, i64)> = contract_versions::table
         .inner_join(contracts::table)
         .filter(contracts::contract_no.eq("K-2"))
         .order(contract_versions::version.asc())
         .select((
+            contract_versions::contract_id,
             contract_versions::version,
             contract_versions::batch_id,
-            contract_versions::data,
         ))
         .load(&mut conn)
         .unwrap();
     assert_eq!(versions.len(), 2);
-    assert_eq!((versions[0].0, versions[0].1), (1, b1));
-    assert!(versions[0].2.contains("25000000"), "{}", versions[0].2);
-    assert_eq!((versions[1].0, versions[1].1), (2, b2));
+    assert_eq!((versions[0].1, versions[0].2), (1, b1));
+    assert_eq!((versions[1].1, versions[1].2), (2, b2));
+    let mut data = |v: i32| {
+        spotcheck::db::models::imports::version_data(&mut conn, versions[0].0, v)
+            .unwrap()
+            .unwrap()
+    };
+    let (v1, v2) = (data(1), data(2));
+    assert!(v1.contains("25000000"), "{v1}");
+    assert!(v2.contains("30000000"), "{v2}");
     app.stop();
+}
+
+/// Every version of a contract can be read back as the JSON its SHA-256 was taken of: a
+/// current version's from the contract row (its `contract_versions` row leaves data and hash
+/// out), a superseded one's from its own row (written before the contract changed), and one
+/// whose extra columns the contract row cannot give back in the file's order from its own
+/// row always. Reverting the migration that allowed the gaps fills them, byte for byte.
+async fn every_version_reads_back_as_hashed(backend: Backend) {
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+    use sha2::{Digest, Sha256};
+    use spotcheck::db::models::imports::version_data;
+    use spotcheck::db::schema::{contract_versions, contracts};
+    const CURRENT_VERSION_DATA: &str = "20261207000019";
+
+    let app = TestApp::start(backend).await;
+    app.add_user("inn", Role::Innkjoper, None);
+    let token = app.token_for("inn");
+    let file = |headers: &[&str], rows: &[[&str; 7]]| {
+        xlsx(
+            headers,
+            rows.iter().map(|r| r.iter().map(|&c| c.into()).collect()),
+        )
+    };
+    let sorted = [
+        "Avtalenr",
+        "Leverandør",
+        "Org.nr",
+        "Kontraktsverdi",
+        "Startdato",
+        "Merknad",
+        "Ønske",
+    ];
+    let first = file(
+        &sorted,
+        &[
+            [
+                "K-1",
+                "Rent og Pent AS",
+                "923609016",
+                "100 000",
+                "01.01.2025",
+                "sier \"hei\" \\ «ja»",
+                "Årstad",
+            ],
+            [
+                "K-2",
+                "Bygg & Bolt AS",
+                "991825827",
+                "250 000",
+                "01.02.2025",
+                "",
+                "Fana",
+            ],
+        ],
+    );
+    assert_eq!(app.upload(&token, "a.xlsx", first, &[]).await.status(), 201);
+    let second = file(
+        &sorted,
+        &[
+            [
+                "K-1",
+                "Rent og Pent AS",
+                "923609016",
+                "100 000",
+                "01.01.2025",
+                "sier \"hei\" \\ «ja»",
+                "Årstad",
+            ],
+            [
+                "K-2",
+                "Bygg & Bolt AS",
+                "991825827",
+                "300 000",
+                "01.02.2025",
+                "endret",
+                "Fana",
+            ],
+        ],
+    );
+    // Extra columns whose names are not in order: the contract row keeps them sorted.
+    let unsorted = [
+        "Avtalenr",
+        "Leverandør",
+        "Org.nr",
+        "Kontraktsverdi",
+        "Startdato",
+        "Ønske",
+        "Merknad",
+    ];
+    let third = file(
+        &unsorted,
+        &[[
+            "K-3",
+            "Rent og Pent AS",
+            "923609016",
+            "5 000",
+            "01.03.2025",
+            "Arna",
+            "ny",
+        ]],
+    );
+
+    let mut conn = app.pool.get().unwrap();
+    let id_of = |conn: &mut spotcheck::db::DbConn, no: &str| -> i64 {
+        contracts::table
+            .filter(contracts::contract_no.eq(no))
+            .select(contracts::id)
+            .first(conn)
+            .unwrap()
+    };
+    let stored = |conn: &mut spotcheck::db::DbConn, id: i64, v: i32| -> (Option<String>, Option<String>) {
+        contract_versions::table
+            .filter(contract_versions::contract_id.eq(id))
+            .filter(contract_versions::version.eq(v))
+            .select((contract_versions::data, contract_versions::data_sha256))
+            .first(conn)
+            .unwrap()
+    };
+    let sha = |s: &str| hex::encode(Sha256::digest(s.as_bytes()));
+    let row_sha = |conn: &mut spotcheck::db::DbConn, id: i64| -> String {
+        contracts::table
+            .find(id)
+            .select(contracts::data_sha256)
+            .first(conn)
+            .unwrap()
+    };
+    let (k1, k2) = (id_of(&mut conn, "K-1"), id_of(&mut conn, "K-2"));
+    assert_eq!(
+        stored(&mut conn, k1, 1),
+        (None, None),
+        "current: in the contract row"
+    );
+    let k1_v1 = version_data(&mut conn, k1, 1).unwrap().unwrap();
+    assert_eq!(sha(&k1_v1), row_sha(&mut conn, k1));
+    assert!(
+        k1_v1.contains(r#""extras":[["Merknad","sier \"hei\" \\ «ja»"],["Ønske","Årstad"]]"#),
+        "{k1_v1}"
+    );
+    let k2_v1 = version_data(&mut conn, k2, 1).unwrap().unwrap();
+    assert_eq!(sha(&k2_v1), row_sha(&mut conn, k2));
+    assert_eq!(
+        version_data(&mut conn, k2, 2).unwrap(),
+        None,
+        "no such version yet"
+    );
+
+    assert_eq!(app.upload(&token, "b.xlsx", second, &[]).await.status(), 201);
+    assert_eq!(
+        stored(&mut conn, k2, 1),
+        (Some(k2_v1.clone()), Some(sha(&k2_v1))),
+        "superseded: its own data, as it read before the change"
+    );
+    assert_eq!(stored(&mut conn, k2, 2), (None, None));
+    let k2_v2 = version_data(&mut conn, k2, 2).unwrap().unwrap();
+    assert_eq!(sha(&k2_v2), row_sha(&mut conn, k2));
+    assert!(k2_v2.contains("30000000") && k2_v2.contains("endret"), "{k2_v2}");
+    assert_eq!(stored(&mut conn, k1, 1), (None, None), "unchanged: untouched");
+
+    assert_eq!(app.upload(&token, "c.xlsx", third, &[]).await.status(), 201);
+    let k3 = id_of(&mut conn, "K-3");
+    let (data, hash) = stored(&mut conn, k3, 1);
+    let data = data.expect("the file's order of extra columns is kept in the version's row");
+    assert!(
+        data.contains(r#""extras":[["Ønske","Arna"],["Merknad","ny"]]"#),
+        "{data}"
+    );
+    assert_eq!(hash.as_deref(), Some(sha(&data).as_str()));
+    assert_eq!(version_data(&mut conn, k3, 1).unwrap(), Some(data.clone()));
+
+    // Every version as read now, then the migration reverted (the later ones first).
+    let all: Vec<(i64, i32)> = contract_versions::table
+        .order((contract_versions::contract_id, contract_versions::version))
+        .select((contract_versions::contract_id, contract_versions::version))
+        .load(&mut conn)
+        .unwrap();
+    let before: Vec<(String, String)> = all
+        .iter()
+        .map(|&(id, v)| {
+            let d = version_data(&mut conn, id, v).unwrap().unwrap();
+            let h = sha(&d);
+            (d, h)
+        })
+        .collect();
+    assert_eq!(before.len(), 4, "K-1, K-2 twice, K-3");
+    drop(conn);
+    app.stop();
+    let mut raw = app.db.raw_conn();
+    loop {
+        let reverted = match &mut raw {
+            spotcheck::db::DbConn::Sqlite(c) => c
+                .revert_last_migration(spotcheck::db::SQLITE_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+            spotcheck::db::DbConn::Postgresql(c) => c
+                .revert_last_migration(spotcheck::db::POSTGRES_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+        };
+        assert!(
+            reverted.as_str() >= CURRENT_VERSION_DATA,
+            "reverted past it: {reverted}"
+        );
+        if reverted.starts_with(CURRENT_VERSION_DATA) {
+            break;
+        }
+    }
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        data: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        data_sha256: String,
+    }
+    let after: Vec<(String, String)> =
+        diesel::sql_query("SELECT data, data_sha256 FROM contract_versions ORDER BY contract_id, version")
+            .load::<Version>(&mut raw)
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.data, v.data_sha256))
+            .collect();
+    assert_eq!(
+        after, before,
+        "every version's JSON and hash, rebuilt in SQL as stored"
+    );
 }
 
 /// A register larger than one stored chunk (`import::STREAM_CHUNK` rows): rows are stored
@@ -649,4 +881,5 @@ backend_tests!(
     roles_and_visibility,
     a_failing_batch_stores_nothing,
     cli_import,
+    every_version_reads_back_as_hashed,
 );

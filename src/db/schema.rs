@@ -147,8 +147,8 @@ diesel::table! {
         version -> Integer,
         batch_id -> BigInt,
         row_number -> BigInt,
-        data -> Text,
-        data_sha256 -> Text,
+        data -> Nullable<Text>,
+        data_sha256 -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

@@ -187,6 +187,222 @@ fn contract_data(r: &ContractRow) -> ContractData<'_> {
     }
 }
 
+/// Whether a contract row can say this version's data itself, so its `contract_versions`
+/// row leaves `data` out while the version is current: the row keeps the unknown columns as
+/// a JSON object with sorted keys, which gives back the register's pairs only when their
+/// names were unique and in that order already (also when there were none).
+fn data_in_contract_row(extras: &[(String, String)]) -> bool {
+    extras.windows(2).all(|w| w[0].0 < w[1].0)
+}
+
+/// A contract's fields as its row stores them: what its current version's JSON is rebuilt
+/// from when the `contract_versions` row leaves `data` out.
+#[derive(Queryable)]
+struct StoredFields {
+    id: i64,
+    contract_no: String,
+    title: Option<String>,
+    supplier_name: String,
+    orgnr: String,
+    category: Option<String>,
+    cpv: Option<String>,
+    value_ore: Option<i64>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    unit: Option<String>,
+    contract_manager: Option<String>,
+    subcontractor_levels: Option<i32>,
+    extras: String,
+    version: i32,
+    data_sha256: String,
+}
+
+type StoredFieldsColumns = (
+    contracts::id,
+    contracts::contract_no,
+    contracts::title,
+    contracts::supplier_name,
+    contracts::orgnr,
+    contracts::category,
+    contracts::cpv,
+    contracts::value_ore,
+    contracts::start_date,
+    contracts::end_date,
+    contracts::unit,
+    contracts::contract_manager,
+    contracts::subcontractor_levels,
+    contracts::extras,
+    contracts::version,
+    contracts::data_sha256,
+);
+
+const STORED_FIELDS: StoredFieldsColumns = (
+    contracts::id,
+    contracts::contract_no,
+    contracts::title,
+    contracts::supplier_name,
+    contracts::orgnr,
+    contracts::category,
+    contracts::cpv,
+    contracts::value_ore,
+    contracts::start_date,
+    contracts::end_date,
+    contracts::unit,
+    contracts::contract_manager,
+    contracts::subcontractor_levels,
+    contracts::extras,
+    contracts::version,
+    contracts::data_sha256,
+);
+
+/// The version JSON of these fields, with `extras` (a stored JSON object of strings) as the
+/// register's pairs in key order.
+#[allow(clippy::too_many_arguments)]
+fn rebuilt_version_json(
+    contract_no: &str,
+    title: Option<&str>,
+    supplier_name: &str,
+    orgnr: &str,
+    category: Option<&str>,
+    cpv: Option<&str>,
+    value_ore: Option<i64>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    unit: Option<&str>,
+    contract_manager: Option<&str>,
+    subcontractor_levels: Option<i32>,
+    extras_json: &str,
+) -> Result<String, DbError> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(extras_json)
+        .map_err(|e| DbError::Corrupt(format!("a contract's extra columns are not a JSON object: {e}")))?;
+    let extras = object
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(v) => Ok((k, v)),
+            other => Err(DbError::Corrupt(format!(
+                "a contract's extra column {k:?} holds {other}, not text"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = ContractData {
+        contract_no,
+        title,
+        supplier_name,
+        orgnr,
+        category,
+        cpv,
+        value_ore,
+        start_date,
+        end_date,
+        unit,
+        contract_manager,
+        subcontractor_levels,
+        extras: &extras,
+    };
+    serde_json::to_string(&data).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+impl StoredFields {
+    /// The JSON of the contract's current version, checked against its SHA-256.
+    fn current_version_json(&self) -> Result<String, DbError> {
+        let json = rebuilt_version_json(
+            &self.contract_no,
+            self.title.as_deref(),
+            &self.supplier_name,
+            &self.orgnr,
+            self.category.as_deref(),
+            self.cpv.as_deref(),
+            self.value_ore,
+            self.start_date,
+            self.end_date,
+            self.unit.as_deref(),
+            self.contract_manager.as_deref(),
+            self.subcontractor_levels,
+            &self.extras,
+        )?;
+        if hex::encode(Sha256::digest(json.as_bytes())) != self.data_sha256 {
+            return Err(DbError::Corrupt(format!(
+                "contract {} (version {}): its row no longer gives the JSON its SHA-256 was taken of",
+                self.id, self.version
+            )));
+        }
+        Ok(json)
+    }
+}
+
+/// What the register row of version `version` of contract `contract_id` said, as the JSON
+/// the version's SHA-256 was taken of: the version's own `data`, or, for a current version
+/// that left both out, rebuilt from the contract row and checked against the row's
+/// `data_sha256`. `None` when there is no such version.
+pub fn version_data(conn: &mut DbConn, contract_id: i64, version: i32) -> Result<Option<String>, DbError> {
+    let stored: Option<(Option<String>, Option<String>)> = contract_versions::table
+        .filter(contract_versions::contract_id.eq(contract_id))
+        .filter(contract_versions::version.eq(version))
+        .select((contract_versions::data, contract_versions::data_sha256))
+        .first(conn)
+        .optional()?;
+    let Some((data, sha)) = stored else {
+        return Ok(None);
+    };
+    if let (Some(data), Some(_)) = (data, sha) {
+        return Ok(Some(data));
+    }
+    let fields: StoredFields = contracts::table
+        .find(contract_id)
+        .select(STORED_FIELDS)
+        .first(conn)?;
+    if fields.version != version {
+        return Err(DbError::Corrupt(format!(
+            "version {version} of contract {contract_id} has no data of its own, yet the contract is at version {}",
+            fields.version
+        )));
+    }
+    fields.current_version_json().map(Some)
+}
+
+/// Writes the JSON of the current versions of `ids` into their `contract_versions` rows
+/// where they left it out, before the contracts change (in the same transaction).
+fn keep_current_version_data(c: &mut DbConn, ids: &[i64]) -> Result<(), DbError> {
+    let bare: Vec<(i64, i32)> = contract_versions::table
+        .filter(contract_versions::contract_id.eq_any(ids))
+        .filter(contract_versions::data.is_null())
+        .select((contract_versions::contract_id, contract_versions::version))
+        .load(c)?;
+    if bare.is_empty() {
+        return Ok(());
+    }
+    let bare_ids: Vec<i64> = bare.iter().map(|(id, _)| *id).collect();
+    let fields: HashMap<i64, StoredFields> = contracts::table
+        .filter(contracts::id.eq_any(&bare_ids))
+        .select(STORED_FIELDS)
+        .load::<StoredFields>(c)?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    for (id, version) in bare {
+        let f = fields
+            .get(&id)
+            .filter(|f| f.version == version)
+            .ok_or_else(|| {
+                DbError::Corrupt(format!(
+                    "version {version} of contract {id} has no data of its own and is not the contract's current one"
+                ))
+            })?;
+        let json = f.current_version_json()?;
+        diesel::update(
+            contract_versions::table
+                .filter(contract_versions::contract_id.eq(id))
+                .filter(contract_versions::version.eq(version)),
+        )
+        .set((
+            contract_versions::data.eq(json),
+            contract_versions::data_sha256.eq(&f.data_sha256),
+        ))
+        .execute(c)?;
+    }
+    Ok(())
+}
+
 /// The batch in which `uploader` imported a file with these bytes, if any.
 pub fn find_batch_by_sha(
     conn: &mut DbConn,
@@ -353,6 +569,8 @@ struct PreparedRow {
     data_json: String,
     data_sha256: String,
     extras_json: String,
+    /// The contract row gives back `data_json` ([`data_in_contract_row`]).
+    data_in_row: bool,
 }
 
 impl PreparedRow {
@@ -371,6 +589,7 @@ impl PreparedRow {
             serde_json::Value::Object(extras).to_string()
         };
         PreparedRow {
+            data_in_row: data_in_contract_row(&row.extras),
             row,
             data_json,
             data_sha256,
@@ -829,8 +1048,9 @@ impl BatchWriter {
                     contract_versions::version.eq(*version),
                     contract_versions::batch_id.eq(batch_id),
                     contract_versions::row_number.eq(i64::from(r.row.row)),
-                    contract_versions::data.eq(&r.data_json),
-                    contract_versions::data_sha256.eq(&r.data_sha256),
+                    // The current version's data and hash are the contract row's own.
+                    contract_versions::data.eq((!r.data_in_row).then_some(&r.data_json)),
+                    contract_versions::data_sha256.eq((!r.data_in_row).then_some(&r.data_sha256)),
                     contract_versions::created_at.eq(t),
                 )
             })
@@ -1082,6 +1302,14 @@ fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Res
             .load(c)?;
         let Some(last) = staged.last() else { break };
         after = last.contract_id;
+        let ids: Vec<i64> = staged.iter().map(|u| u.contract_id).collect();
+        keep_current_version_data(c, &ids)?;
+        let numbers: HashMap<i64, String> = contracts::table
+            .filter(contracts::id.eq_any(&ids))
+            .select((contracts::id, contracts::contract_no))
+            .load::<(i64, String)>(c)?
+            .into_iter()
+            .collect();
         for u in &staged {
             let next = u.base_version + 1;
             let n = diesel::update(
@@ -1123,13 +1351,32 @@ fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Res
         let versions: Vec<_> = staged
             .iter()
             .map(|u| {
+                // Left out when the contract row, as just updated, gives it back.
+                let in_row = numbers.get(&u.contract_id).is_some_and(|no| {
+                    rebuilt_version_json(
+                        no,
+                        u.title.as_deref(),
+                        &u.supplier_name,
+                        &u.orgnr,
+                        u.category.as_deref(),
+                        u.cpv.as_deref(),
+                        u.value_ore,
+                        u.start_date,
+                        u.end_date,
+                        u.unit.as_deref(),
+                        u.contract_manager.as_deref(),
+                        u.subcontractor_levels,
+                        &u.extras,
+                    )
+                    .is_ok_and(|json| json == u.data)
+                });
                 (
                     contract_versions::contract_id.eq(u.contract_id),
                     contract_versions::version.eq(u.base_version + 1),
                     contract_versions::batch_id.eq(batch_id),
                     contract_versions::row_number.eq(u.row_number),
-                    contract_versions::data.eq(&u.data),
-                    contract_versions::data_sha256.eq(&u.data_sha256),
+                    contract_versions::data.eq((!in_row).then_some(&u.data)),
+                    contract_versions::data_sha256.eq((!in_row).then_some(&u.data_sha256)),
                     contract_versions::created_at.eq(at),
                 )
             })
@@ -1210,4 +1457,104 @@ pub fn discard_abandoned(c: &mut DbConn, now: NaiveDateTime) -> Result<Vec<i64>,
         discard_batch(c, *id)?;
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn row(extras: Vec<(String, String)>, title: Option<String>, value_ore: Option<i64>) -> ContractRow {
+        ContractRow {
+            row: 2,
+            contract_id: "K-1".into(),
+            title,
+            supplier_name: "Rent og Pent AS".into(),
+            orgnr: crate::domain::orgnr::OrgNr::parse_canonical("923609016").unwrap(),
+            orgnr_raw: "923609016".into(),
+            category: Some("Renhold".into()),
+            cpv: None,
+            value_ore,
+            start_date: NaiveDate::from_ymd_opt(2025, 1, 31),
+            end_date: None,
+            unit: Some("Årstad \"bydel\"".into()),
+            contract_manager: None,
+            subcontractor_levels: Some(2),
+            extras,
+        }
+    }
+
+    /// What the contract row stores gives back the version's JSON exactly when the import
+    /// leaves the version's `data` out.
+    fn rebuilt(p: &PreparedRow) -> Result<String, DbError> {
+        let x = &p.row;
+        rebuilt_version_json(
+            &x.contract_id,
+            x.title.as_deref(),
+            &x.supplier_name,
+            x.orgnr.as_str(),
+            x.category.as_deref(),
+            x.cpv.as_deref(),
+            x.value_ore,
+            x.start_date,
+            x.end_date,
+            x.unit.as_deref(),
+            x.contract_manager.as_deref(),
+            x.subcontractor_levels,
+            &p.extras_json,
+        )
+    }
+
+    #[test]
+    fn the_contract_row_gives_back_a_version_whose_extras_are_in_name_order() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        for (extras, in_row) in [
+            (vec![], true),
+            (
+                vec![pair("Merknad", "sier \"hei\" \\"), pair("Ønske", "ja")],
+                true,
+            ),
+            (vec![pair("Ønske", "ja"), pair("Merknad", "nei")], false),
+            (vec![pair("Merknad", "a"), pair("Merknad", "b")], false),
+        ] {
+            let p = PreparedRow::new(row(extras.clone(), Some("Vask".into()), Some(1)));
+            assert_eq!(p.data_in_row, in_row, "{extras:?}");
+            assert_eq!(rebuilt(&p).unwrap() == p.data_json, in_row, "{extras:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn leaving_data_out_is_safe_for_any_row(
+            extras in proptest::collection::vec(("[A-Za-zÆØÅæøå \"\\\\]{0,6}", "\\PC{0,8}"), 0..4),
+            title in proptest::option::of("\\PC{0,12}"),
+            value_ore in proptest::option::of(any::<i64>()),
+        ) {
+            let p = PreparedRow::new(row(extras, title, value_ore));
+            if p.data_in_row {
+                prop_assert_eq!(rebuilt(&p).unwrap(), p.data_json);
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_extra_that_is_not_text_is_reported() {
+        let err = rebuilt_version_json(
+            "K-1",
+            None,
+            "A",
+            "923609016",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            r#"{"Merknad": 3}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, DbError::Corrupt(_)), "{err:?}");
+    }
 }
