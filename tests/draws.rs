@@ -166,7 +166,6 @@ fn load_register(pool: &Pool, rows: &[Row]) {
                 contract_risk::max_possible_score.eq(100),
                 contract_risk::tier.eq(tier_of(*score)),
                 contract_risk::industries.eq(*industries),
-                contract_risk::rule_set_version.eq("test-rules-v1"),
                 contract_risk::assessed_at.eq(now),
             ))
             .execute(&mut conn)

@@ -435,20 +435,20 @@ async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
              data_sha256, first_batch_id, last_batch_id, created_at, updated_at, owner_user_id) VALUES
              (1, 'K-1', 1, 'Rent og Pent AS', '923609016', '{{}}', 1, 's1', 1, 1, {t}, {t}, 901),
              (2, 'K-2', 1, 'Rent og Pent AS', '923609016', '{{}}', 1, 's1', 1, 1, {t}, {t}, 901);
-         INSERT INTO rule_sets (id, version, files, created_at) VALUES (1, 'v1', '[]', {t});
+         INSERT INTO rule_sets (id, version, files, created_at) VALUES (1, 'v1', '[]', {t}), (2, 'v2', '[]', {t});
          INSERT INTO assessments (id, subject, contract_id, contract_version, orgnr, rule_set_version,
              input_sha256, as_of, score, max_possible_score, tier, industries, explanation, reason,
              assessed_at) VALUES
              (1, 'contract', 1, 1, '923609016', 'v1', 'in-1', '2026-01-01', 3, 10, 'lav', ',,', '', 'import', {t}),
-             (2, 'contract', 2, 1, '923609016', 'v1', 'in-2', '2026-01-01', 7, 10, 'høy', ',,', '', 'import', {t}),
-             (3, 'contract', 2, 2, '923609016', 'v1', 'in-3', '2026-01-01', 1, 10, 'lav', ',,', '', 'import', {t});
+             (2, 'contract', 2, 1, '923609016', 'v2', 'in-2', '2026-01-01', 7, 10, 'høy', ',,', '', 'import', {t}),
+             (3, 'contract', 2, 2, '923609016', 'v2', 'in-3', '2026-01-01', 1, 10, 'lav', ',,', '', 'import', {t});
          INSERT INTO contract_risk (contract_id, assessment_id, score, max_possible_score, tier,
              industries, rule_set_version, input_sha256, result_sha256, assessed_at) VALUES
              (1, 1, 3, 10, 'lav', ',,', 'v1', 'in-1', 'r-1', {t}),
-             (2, 2, 7, 10, 'høy', ',,', 'v1', 'in-2', 'r-2', {t});
+             (2, 2, 7, 10, 'høy', ',,', 'v2', 'in-2', 'r-2', {t});
          INSERT INTO import_staged_risk (batch_id, contract_id, assessment_id, score,
              max_possible_score, tier, industries, rule_set_version, input_sha256, result_sha256,
-             assessed_at) VALUES (2, 2, 3, 1, 10, 'lav', ',,', 'v1', 'in-3', 'r-3', {t});"
+             assessed_at) VALUES (2, 2, 3, 1, 10, 'lav', ',,', 'v2', 'in-3', 'r-3', {t});"
     ))
     .unwrap();
     let before = risk_rows(&mut raw);
@@ -478,6 +478,12 @@ async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
         })
         .collect();
     assert_eq!(inputs, [(1, "in-1", Some("r-1")), (2, "in-2", Some("r-2"))]);
+    // So does the rule-set version, since migration 000020.
+    let versions: Vec<(i64, &str)> = [1, 2]
+        .iter()
+        .map(|id| (*id, marks[id].rule_set_version.as_str()))
+        .collect();
+    assert_eq!(versions, [(1, "v1"), (2, "v2")]);
 
     // And back (the later migrations first): the input hashes return from the assessments,
     // with the foreign keys.
@@ -515,6 +521,27 @@ async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
     assert_eq!(
         inputs.iter().map(|i| i.input_sha256.as_str()).collect::<Vec<_>>(),
         ["in-1", "in-2", "in-3"]
+    );
+    // And the rule-set versions, from the assessments too (migration 000020's way back).
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        contract_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        rule_set_version: String,
+    }
+    let versions = diesel::sql_query(
+        "SELECT contract_id, rule_set_version FROM contract_risk
+         UNION ALL SELECT contract_id, rule_set_version FROM import_staged_risk ORDER BY 1, 2",
+    )
+    .load::<Version>(&mut raw)
+    .unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.contract_id, v.rule_set_version.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "v1"), (2, "v2"), (2, "v2")]
     );
 }
 

@@ -262,7 +262,6 @@ diesel::table! {
         max_possible_score -> Integer,
         tier -> Text,
         industries -> Text,
-        rule_set_version -> Text,
         result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }
@@ -319,7 +318,6 @@ diesel::table! {
         max_possible_score -> Integer,
         tier -> Text,
         industries -> Text,
-        rule_set_version -> Text,
         result_sha256 -> Nullable<Text>,
         assessed_at -> Timestamp,
     }

@@ -303,13 +303,14 @@ pub struct CurrentMark {
 }
 
 pub fn current_contract_marks(conn: &mut DbConn) -> Result<HashMap<i64, CurrentMark>, DbError> {
-    // The index keeps no input hash of its own: the assessment it points at has it.
+    // The index keeps no input hash or rule-set version of its own: the assessment it
+    // points at has them.
     Ok(contract_risk::table
         .inner_join(assessments::table)
         .select((
             contract_risk::contract_id,
             contract_risk::tier,
-            contract_risk::rule_set_version,
+            assessments::rule_set_version,
             assessments::input_sha256,
             contract_risk::result_sha256,
         ))
@@ -490,7 +491,6 @@ pub fn record_contract_assessments(
                     $table::max_possible_score.eq(a.max_possible_score),
                     $table::tier.eq(&a.tier),
                     $table::industries.eq(&a.industries),
-                    $table::rule_set_version.eq(&a.rule_set_version),
                     $table::result_sha256.eq(Some(&a.result_sha256)),
                     $table::assessed_at.eq(a.assessed_at),
                 ));
@@ -547,7 +547,6 @@ pub fn apply_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<usize, DbEr
                     import_staged_risk::max_possible_score,
                     import_staged_risk::tier,
                     import_staged_risk::industries,
-                    import_staged_risk::rule_set_version,
                     import_staged_risk::result_sha256,
                     import_staged_risk::assessed_at,
                 )),
@@ -559,7 +558,6 @@ pub fn apply_staged_risk(conn: &mut DbConn, batch_id: i64) -> Result<usize, DbEr
             contract_risk::max_possible_score,
             contract_risk::tier,
             contract_risk::industries,
-            contract_risk::rule_set_version,
             contract_risk::result_sha256,
             contract_risk::assessed_at,
         ))

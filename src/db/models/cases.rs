@@ -13,7 +13,8 @@ use serde::Serialize;
 pub use super::draws::CaseRow;
 use crate::db::capped_count::{Total, capped};
 use crate::db::schema::{
-    case_close_proposals, case_events, case_shares, cases, contract_risk, contracts, draw_picks, users,
+    assessments, case_close_proposals, case_events, case_shares, cases, contract_risk, contracts, draw_picks,
+    users,
 };
 use crate::db::{DbConn, DbError};
 use crate::domain::paging::Paging;
@@ -213,14 +214,16 @@ pub struct CaseRisk {
 }
 
 pub fn risk(conn: &mut DbConn, contract_id: i64) -> Result<Option<CaseRisk>, DbError> {
+    // The rule-set version is the assessment's (the index keeps none of its own).
     Ok(contract_risk::table
+        .inner_join(assessments::table)
         .filter(contract_risk::contract_id.eq(contract_id))
         .select((
             contract_risk::score,
             contract_risk::max_possible_score,
             contract_risk::tier,
             contract_risk::industries,
-            contract_risk::rule_set_version,
+            assessments::rule_set_version,
             contract_risk::assessed_at,
         ))
         .first(conn)

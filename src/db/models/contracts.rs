@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Bool, Date, Integer, Text};
 use serde::Serialize;
 
 use crate::db::capped_count::{CountMemo, capped};
-use crate::db::schema::{contract_risk, contracts};
+use crate::db::schema::{assessments, contract_risk, contracts};
 use crate::db::{DbConn, DbError};
 use crate::domain::paging::{Cursor, Paging, PagingError};
 
@@ -85,7 +85,7 @@ pub enum ContractSort {
 }
 
 /// The current risk of a contract (its newest assessment, see `db::models::risk`).
-#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RiskSummary {
     pub score: i32,
     pub max_possible_score: i32,
@@ -96,6 +96,18 @@ pub struct RiskSummary {
     pub assessment_id: i64,
     pub rule_set_version: String,
     pub assessed_at: chrono::NaiveDateTime,
+}
+
+/// A listed contract's risk row: [`RiskSummary`] but the rule-set version, which the
+/// assessment it points at names (the index keeps none of its own, migration 000020).
+#[derive(Queryable)]
+struct RiskRow {
+    score: i32,
+    max_possible_score: i32,
+    tier: String,
+    industries: String,
+    assessment_id: i64,
+    assessed_at: chrono::NaiveDateTime,
 }
 
 /// `,renhold,bygg,` as `["renhold", "bygg"]`.
@@ -411,12 +423,57 @@ macro_rules! row {
                 contract_risk::tier,
                 contract_risk::industries,
                 contract_risk::assessment_id,
-                contract_risk::rule_set_version,
                 contract_risk::assessed_at,
             )
                 .nullable(),
         )
     };
+}
+
+/// `rows` with the rule-set versions of their assessments, read in one query.
+fn with_rule_set_versions(
+    conn: &mut DbConn,
+    rows: Vec<(Contract, Option<RiskRow>)>,
+) -> Result<Vec<ContractWithRisk>, DbError> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|(_, r)| r.as_ref())
+        .map(|r| r.assessment_id)
+        .collect();
+    let versions: std::collections::HashMap<i64, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        assessments::table
+            .filter(assessments::id.eq_any(&ids))
+            .select((assessments::id, assessments::rule_set_version))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    rows.into_iter()
+        .map(|(contract, risk)| {
+            let risk = risk
+                .map(|r| {
+                    let rule_set_version = versions.get(&r.assessment_id).cloned().ok_or_else(|| {
+                        DbError::Corrupt(format!(
+                            "contract {}'s risk row points at assessment {}, which is not stored",
+                            contract.id, r.assessment_id
+                        ))
+                    })?;
+                    Ok::<_, DbError>(RiskSummary {
+                        score: r.score,
+                        max_possible_score: r.max_possible_score,
+                        tier: r.tier,
+                        industries: r.industries,
+                        assessment_id: r.assessment_id,
+                        rule_set_version,
+                        assessed_at: r.assessed_at,
+                    })
+                })
+                .transpose()?;
+            Ok(ContractWithRisk { contract, risk })
+        })
+        .collect()
 }
 
 /// One page of contracts, by page number (`f.page`) or after a cursor (`f.after`); a page
@@ -458,7 +515,7 @@ pub fn list_with(
         f.sort.has_tail() && !(f.sort == ContractSort::Score && (f.tiers.is_some() || f.industry.is_some()));
     // One more row than the page, to know whether another page follows.
     let want = paging.limit() + 1;
-    let mut rows: Vec<(Contract, Option<RiskSummary>)> = Vec::new();
+    let mut rows: Vec<(Contract, Option<RiskRow>)> = Vec::new();
     let mut tail_from: Option<(Option<i64>, i64)> = None;
     match &after {
         Some(pos) if pos.in_tail() => tail_from = Some((pos.id(), 0)),
@@ -488,15 +545,12 @@ pub fn list_with(
                 .limit(more)
                 .offset(offset)
                 .select(row!())
-                .load::<(Contract, Option<RiskSummary>)>(conn)?,
+                .load::<(Contract, Option<RiskRow>)>(conn)?,
         );
     }
     let has_more = rows.len() as i64 > paging.limit();
     rows.truncate(usize::try_from(paging.limit()).unwrap_or(0));
-    let items: Vec<ContractWithRisk> = rows
-        .into_iter()
-        .map(|(contract, risk)| ContractWithRisk { contract, risk })
-        .collect();
+    let items = with_rule_set_versions(conn, rows)?;
     let next_cursor = match items.last() {
         Some(last) if has_more => Some(Position::of(f.sort, last).cursor(f.sort).encode()),
         _ => None,

@@ -13,7 +13,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::cached_insert::insert_rows;
-use crate::db::schema::{cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws};
+use crate::db::schema::{
+    assessments, cases, contract_risk, contracts, draw_manifests, draw_picks, draw_rounds, draws,
+};
 use crate::db::{DbConn, DbError};
 
 /// Rows per multi-row INSERT (≤ 11 columns each stays far below both backends' bind limits).
@@ -40,6 +42,7 @@ pub fn population_rows(
 ) -> Result<Vec<PopulationRow>, DbError> {
     let mut q = contracts::table
         .left_join(contract_risk::table)
+        .left_join(assessed_by())
         .filter(crate::contract_shown!())
         .into_boxed();
     if let Some(to) = active_to {
@@ -60,6 +63,7 @@ pub fn population_rows_by_no(conn: &mut DbConn, nos: &[String]) -> Result<Vec<Po
     for chunk in nos.chunks(CHUNK) {
         let rows: Vec<PopulationRow> = contracts::table
             .left_join(contract_risk::table)
+            .left_join(assessed_by())
             .filter(contracts::contract_no.eq_any(chunk.to_vec()))
             .filter(crate::contract_shown!())
             .select(population_columns())
@@ -69,6 +73,14 @@ pub fn population_rows_by_no(conn: &mut DbConn, nos: &[String]) -> Result<Vec<Po
     Ok(out)
 }
 
+/// The assessment a contract's risk row points at, for its rule-set version (the index
+/// keeps none of its own, migration 000020).
+#[allow(clippy::type_complexity)]
+fn assessed_by()
+-> diesel::dsl::On<assessments::table, diesel::dsl::Eq<assessments::id, contract_risk::assessment_id>> {
+    assessments::table.on(assessments::id.eq(contract_risk::assessment_id))
+}
+
 #[allow(clippy::type_complexity)]
 fn population_columns() -> (
     contracts::id,
@@ -76,7 +88,7 @@ fn population_columns() -> (
     diesel::dsl::Nullable<contract_risk::score>,
     diesel::dsl::Nullable<contract_risk::tier>,
     diesel::dsl::Nullable<contract_risk::industries>,
-    diesel::dsl::Nullable<contract_risk::rule_set_version>,
+    diesel::dsl::Nullable<assessments::rule_set_version>,
 ) {
     (
         contracts::id,
@@ -84,7 +96,7 @@ fn population_columns() -> (
         contract_risk::score.nullable(),
         contract_risk::tier.nullable(),
         contract_risk::industries.nullable(),
-        contract_risk::rule_set_version.nullable(),
+        assessments::rule_set_version.nullable(),
     )
 }
 
