@@ -184,7 +184,6 @@ async fn reimport_and_history(backend: Backend) {
 /// row always. Reverting the migration that allowed the gaps fills them, byte for byte.
 async fn every_version_reads_back_as_hashed(backend: Backend) {
     use diesel::prelude::*;
-    use diesel_migrations::MigrationHarness;
     use sha2::{Digest, Sha256};
     use spotcheck::db::models::imports::version_data;
     use spotcheck::db::schema::{contract_versions, contracts};
@@ -363,25 +362,7 @@ async fn every_version_reads_back_as_hashed(backend: Backend) {
     drop(conn);
     app.stop();
     let mut raw = app.db.raw_conn();
-    loop {
-        let reverted = match &mut raw {
-            spotcheck::db::DbConn::Sqlite(c) => c
-                .revert_last_migration(spotcheck::db::SQLITE_MIGRATIONS)
-                .unwrap()
-                .to_string(),
-            spotcheck::db::DbConn::Postgresql(c) => c
-                .revert_last_migration(spotcheck::db::POSTGRES_MIGRATIONS)
-                .unwrap()
-                .to_string(),
-        };
-        assert!(
-            reverted.as_str() >= CURRENT_VERSION_DATA,
-            "reverted past it: {reverted}"
-        );
-        if reverted.starts_with(CURRENT_VERSION_DATA) {
-            break;
-        }
-    }
+    common::revert_through(&mut raw, CURRENT_VERSION_DATA);
     #[derive(QueryableByName)]
     struct Version {
         #[diesel(sql_type = diesel::sql_types::Text)]

@@ -415,7 +415,6 @@ fn foreign_keys(conn: &mut spotcheck::db::DbConn, table: &str) -> i64 {
 
 async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
     use diesel::connection::SimpleConnection;
-    use diesel_migrations::MigrationHarness;
 
     let db = TestDb::new(backend);
     let mut raw = db.raw_conn();
@@ -487,25 +486,7 @@ async fn the_lean_risk_index_keeps_every_row(backend: Backend) {
 
     // And back (the later migrations first): the input hashes return from the assessments,
     // with the foreign keys.
-    loop {
-        let reverted = match &mut raw {
-            spotcheck::db::DbConn::Sqlite(c) => c
-                .revert_last_migration(spotcheck::db::SQLITE_MIGRATIONS)
-                .unwrap()
-                .to_string(),
-            spotcheck::db::DbConn::Postgresql(c) => c
-                .revert_last_migration(spotcheck::db::POSTGRES_MIGRATIONS)
-                .unwrap()
-                .to_string(),
-        };
-        assert!(
-            reverted.as_str() >= LEAN_RISK_INDEX,
-            "reverted past it: {reverted}"
-        );
-        if reverted.starts_with(LEAN_RISK_INDEX) {
-            break;
-        }
-    }
+    common::revert_through(&mut raw, LEAN_RISK_INDEX);
     assert_eq!(foreign_keys(&mut raw, "contract_risk"), 2);
     assert_eq!(foreign_keys(&mut raw, "import_staged_risk"), 1);
     #[derive(QueryableByName, Debug, PartialEq)]

@@ -162,6 +162,28 @@ pub fn migrate_before(conn: &mut DbConn, version: &str) {
     }
 }
 
+/// Reverts the newest migrations, one by one, down to and including `version` (e.g.
+/// `"20261207000019"`), to check what a migration's way back restores.
+pub fn revert_through(conn: &mut DbConn, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    loop {
+        let reverted = match &mut *conn {
+            DbConn::Sqlite(c) => c
+                .revert_last_migration(spotcheck::db::SQLITE_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+            DbConn::Postgresql(c) => c
+                .revert_last_migration(spotcheck::db::POSTGRES_MIGRATIONS)
+                .unwrap()
+                .to_string(),
+        };
+        assert!(reverted.as_str() >= version, "reverted past it: {reverted}");
+        if reverted.starts_with(version) {
+            break;
+        }
+    }
+}
+
 /// A running service on 127.0.0.1:<random port>.
 pub struct TestApp {
     pub base: String,

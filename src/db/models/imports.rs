@@ -197,7 +197,8 @@ fn data_in_contract_row(extras: &[(String, String)]) -> bool {
 
 /// A contract's fields as its row stores them: what its current version's JSON is rebuilt
 /// from when the `contract_versions` row leaves `data` out.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contracts)]
 struct StoredFields {
     id: i64,
     contract_no: String,
@@ -217,62 +218,9 @@ struct StoredFields {
     data_sha256: String,
 }
 
-type StoredFieldsColumns = (
-    contracts::id,
-    contracts::contract_no,
-    contracts::title,
-    contracts::supplier_name,
-    contracts::orgnr,
-    contracts::category,
-    contracts::cpv,
-    contracts::value_ore,
-    contracts::start_date,
-    contracts::end_date,
-    contracts::unit,
-    contracts::contract_manager,
-    contracts::subcontractor_levels,
-    contracts::extras,
-    contracts::version,
-    contracts::data_sha256,
-);
-
-const STORED_FIELDS: StoredFieldsColumns = (
-    contracts::id,
-    contracts::contract_no,
-    contracts::title,
-    contracts::supplier_name,
-    contracts::orgnr,
-    contracts::category,
-    contracts::cpv,
-    contracts::value_ore,
-    contracts::start_date,
-    contracts::end_date,
-    contracts::unit,
-    contracts::contract_manager,
-    contracts::subcontractor_levels,
-    contracts::extras,
-    contracts::version,
-    contracts::data_sha256,
-);
-
-/// The version JSON of these fields, with `extras` (a stored JSON object of strings) as the
-/// register's pairs in key order.
-#[allow(clippy::too_many_arguments)]
-fn rebuilt_version_json(
-    contract_no: &str,
-    title: Option<&str>,
-    supplier_name: &str,
-    orgnr: &str,
-    category: Option<&str>,
-    cpv: Option<&str>,
-    value_ore: Option<i64>,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    unit: Option<&str>,
-    contract_manager: Option<&str>,
-    subcontractor_levels: Option<i32>,
-    extras_json: &str,
-) -> Result<String, DbError> {
+/// The version JSON of `fields` with the unknown columns of `extras_json` (a stored JSON
+/// object of strings) as the register's pairs in name order; `fields.extras` is not read.
+fn rebuilt_version_json(fields: ContractData<'_>, extras_json: &str) -> Result<String, DbError> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(extras_json)
         .map_err(|e| DbError::Corrupt(format!("a contract's extra columns are not a JSON object: {e}")))?;
     let extras = object
@@ -285,19 +233,8 @@ fn rebuilt_version_json(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let data = ContractData {
-        contract_no,
-        title,
-        supplier_name,
-        orgnr,
-        category,
-        cpv,
-        value_ore,
-        start_date,
-        end_date,
-        unit,
-        contract_manager,
-        subcontractor_levels,
         extras: &extras,
+        ..fields
     };
     serde_json::to_string(&data).map_err(|e| DbError::Corrupt(e.to_string()))
 }
@@ -305,21 +242,22 @@ fn rebuilt_version_json(
 impl StoredFields {
     /// The JSON of the contract's current version, checked against its SHA-256.
     fn current_version_json(&self) -> Result<String, DbError> {
-        let json = rebuilt_version_json(
-            &self.contract_no,
-            self.title.as_deref(),
-            &self.supplier_name,
-            &self.orgnr,
-            self.category.as_deref(),
-            self.cpv.as_deref(),
-            self.value_ore,
-            self.start_date,
-            self.end_date,
-            self.unit.as_deref(),
-            self.contract_manager.as_deref(),
-            self.subcontractor_levels,
-            &self.extras,
-        )?;
+        let fields = ContractData {
+            contract_no: &self.contract_no,
+            title: self.title.as_deref(),
+            supplier_name: &self.supplier_name,
+            orgnr: &self.orgnr,
+            category: self.category.as_deref(),
+            cpv: self.cpv.as_deref(),
+            value_ore: self.value_ore,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            unit: self.unit.as_deref(),
+            contract_manager: self.contract_manager.as_deref(),
+            subcontractor_levels: self.subcontractor_levels,
+            extras: &[],
+        };
+        let json = rebuilt_version_json(fields, &self.extras)?;
         if hex::encode(Sha256::digest(json.as_bytes())) != self.data_sha256 {
             return Err(DbError::Corrupt(format!(
                 "contract {} (version {}): its row no longer gives the JSON its SHA-256 was taken of",
@@ -349,7 +287,7 @@ pub fn version_data(conn: &mut DbConn, contract_id: i64, version: i32) -> Result
     }
     let fields: StoredFields = contracts::table
         .find(contract_id)
-        .select(STORED_FIELDS)
+        .select(StoredFields::as_select())
         .first(conn)?;
     if fields.version != version {
         return Err(DbError::Corrupt(format!(
@@ -374,7 +312,7 @@ fn keep_current_version_data(c: &mut DbConn, ids: &[i64]) -> Result<(), DbError>
     let bare_ids: Vec<i64> = bare.iter().map(|(id, _)| *id).collect();
     let fields: HashMap<i64, StoredFields> = contracts::table
         .filter(contracts::id.eq_any(&bare_ids))
-        .select(STORED_FIELDS)
+        .select(StoredFields::as_select())
         .load::<StoredFields>(c)?
         .into_iter()
         .map(|f| (f.id, f))
@@ -1268,6 +1206,28 @@ struct StagedUpdate {
     data_sha256: String,
 }
 
+impl StagedUpdate {
+    /// The staged fields as a version's data (`extras` left for the caller: they are stored
+    /// as a JSON object here).
+    fn fields<'a>(&'a self, contract_no: &'a str) -> ContractData<'a> {
+        ContractData {
+            contract_no,
+            title: self.title.as_deref(),
+            supplier_name: &self.supplier_name,
+            orgnr: &self.orgnr,
+            category: self.category.as_deref(),
+            cpv: self.cpv.as_deref(),
+            value_ore: self.value_ore,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            unit: self.unit.as_deref(),
+            contract_manager: self.contract_manager.as_deref(),
+            subcontractor_levels: self.subcontractor_levels,
+            extras: &[],
+        }
+    }
+}
+
 /// Applies batch `batch_id`'s staged changes to stored contracts, each as a new version,
 /// and drops them. A contract changed by someone else since the batch staged its change
 /// (moved to another owner, say) is not overwritten: the import fails and can be run again.
@@ -1353,22 +1313,7 @@ fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Res
             .map(|u| {
                 // Left out when the contract row, as just updated, gives it back.
                 let in_row = numbers.get(&u.contract_id).is_some_and(|no| {
-                    rebuilt_version_json(
-                        no,
-                        u.title.as_deref(),
-                        &u.supplier_name,
-                        &u.orgnr,
-                        u.category.as_deref(),
-                        u.cpv.as_deref(),
-                        u.value_ore,
-                        u.start_date,
-                        u.end_date,
-                        u.unit.as_deref(),
-                        u.contract_manager.as_deref(),
-                        u.subcontractor_levels,
-                        &u.extras,
-                    )
-                    .is_ok_and(|json| json == u.data)
+                    rebuilt_version_json(u.fields(no), &u.extras).is_ok_and(|json| json == u.data)
                 });
                 (
                     contract_versions::contract_id.eq(u.contract_id),
@@ -1487,22 +1432,7 @@ mod tests {
     /// What the contract row stores gives back the version's JSON exactly when the import
     /// leaves the version's `data` out.
     fn rebuilt(p: &PreparedRow) -> Result<String, DbError> {
-        let x = &p.row;
-        rebuilt_version_json(
-            &x.contract_id,
-            x.title.as_deref(),
-            &x.supplier_name,
-            x.orgnr.as_str(),
-            x.category.as_deref(),
-            x.cpv.as_deref(),
-            x.value_ore,
-            x.start_date,
-            x.end_date,
-            x.unit.as_deref(),
-            x.contract_manager.as_deref(),
-            x.subcontractor_levels,
-            &p.extras_json,
-        )
+        rebuilt_version_json(contract_data(&p.row), &p.extras_json)
     }
 
     #[test]
@@ -1539,22 +1469,8 @@ mod tests {
 
     #[test]
     fn a_stored_extra_that_is_not_text_is_reported() {
-        let err = rebuilt_version_json(
-            "K-1",
-            None,
-            "A",
-            "923609016",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            r#"{"Merknad": 3}"#,
-        )
-        .unwrap_err();
+        let p = PreparedRow::new(row(vec![], None, None));
+        let err = rebuilt_version_json(contract_data(&p.row), r#"{"Merknad": 3}"#).unwrap_err();
         assert!(matches!(err, DbError::Corrupt(_)), "{err:?}");
     }
 }
