@@ -386,6 +386,14 @@ pub enum ImportError {
         mb(*limit)
     )]
     TooLarge { size: u64, limit: u64 },
+    /// A pipe (or anything but a regular file) that gave more than the limit: its size is
+    /// not known, since it was not read to its end.
+    #[error(
+        "Filen er større enn største tillatte størrelse, {} MB. Del registeret i flere filer, \
+         eller fjern ark og kolonner som ikke trengs.",
+        mb(*limit)
+    )]
+    StreamTooLarge { limit: u64 },
     #[error(
         "Filen pakker seg ut til mer enn {} MB (delen «{entry}» alene er {} MB). Den er enten skadet \
          eller laget for å overbelaste systemet (zip-bombe), og blir ikke lest. Åpne registeret i \

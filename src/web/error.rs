@@ -90,9 +90,10 @@ impl From<DbError> for AppError {
 impl From<ImportFailure> for AppError {
     fn from(e: ImportFailure) -> Self {
         match e {
-            ImportFailure::File(f @ crate::import::ImportError::TooLarge { .. }) => {
-                AppError::PayloadTooLarge(f.to_string())
-            }
+            ImportFailure::File(
+                f @ (crate::import::ImportError::TooLarge { .. }
+                | crate::import::ImportError::StreamTooLarge { .. }),
+            ) => AppError::PayloadTooLarge(f.to_string()),
             ImportFailure::File(f) => AppError::Unprocessable(f.to_string()),
             ImportFailure::Db(d) => d.into(),
         }
