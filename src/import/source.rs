@@ -37,11 +37,15 @@ impl DiskFile {
     /// Looks the file up (nothing is read yet).
     pub fn open(path: &Path) -> Result<DiskFile, ImportError> {
         let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
-        Ok(DiskFile {
+        Ok(DiskFile::of(path, &meta))
+    }
+
+    fn of(path: &Path, meta: &std::fs::Metadata) -> DiskFile {
+        DiskFile {
             path: path.to_owned(),
             len: meta.len(),
             modified: meta.modified().ok(),
-        })
+        }
     }
 
     /// `Ok` when the file still has the size and modification time it had when opened.
@@ -74,7 +78,7 @@ impl OpenedRegister {
     pub fn open(path: &Path, max_bytes: u64) -> Result<OpenedRegister, ImportError> {
         let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
         if meta.is_file() {
-            let disk = DiskFile::open(path)?;
+            let disk = DiskFile::of(path, &meta);
             if disk.len > max_bytes {
                 return Err(ImportError::TooLarge {
                     size: disk.len,

@@ -298,27 +298,18 @@ pub fn version_data(conn: &mut DbConn, contract_id: i64, version: i32) -> Result
     fields.current_version_json().map(Some)
 }
 
-/// Writes the JSON of the current versions of `ids` into their `contract_versions` rows
-/// where they left it out, before the contracts change (in the same transaction).
-fn keep_current_version_data(c: &mut DbConn, ids: &[i64]) -> Result<(), DbError> {
+/// Writes the JSON of the current versions of the contracts in `current` (their stored
+/// fields, by id) into their `contract_versions` rows where they left it out, before the
+/// contracts change (in the same transaction).
+fn keep_current_version_data(c: &mut DbConn, current: &HashMap<i64, StoredFields>) -> Result<(), DbError> {
+    let ids: Vec<i64> = current.keys().copied().collect();
     let bare: Vec<(i64, i32)> = contract_versions::table
-        .filter(contract_versions::contract_id.eq_any(ids))
+        .filter(contract_versions::contract_id.eq_any(&ids))
         .filter(contract_versions::data.is_null())
         .select((contract_versions::contract_id, contract_versions::version))
         .load(c)?;
-    if bare.is_empty() {
-        return Ok(());
-    }
-    let bare_ids: Vec<i64> = bare.iter().map(|(id, _)| *id).collect();
-    let fields: HashMap<i64, StoredFields> = contracts::table
-        .filter(contracts::id.eq_any(&bare_ids))
-        .select(StoredFields::as_select())
-        .load::<StoredFields>(c)?
-        .into_iter()
-        .map(|f| (f.id, f))
-        .collect();
     for (id, version) in bare {
-        let f = fields
+        let f = current
             .get(&id)
             .filter(|f| f.version == version)
             .ok_or_else(|| {
@@ -1263,13 +1254,15 @@ fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Res
         let Some(last) = staged.last() else { break };
         after = last.contract_id;
         let ids: Vec<i64> = staged.iter().map(|u| u.contract_id).collect();
-        keep_current_version_data(c, &ids)?;
-        let numbers: HashMap<i64, String> = contracts::table
+        // The contracts as they are before this batch changes them, read once.
+        let current: HashMap<i64, StoredFields> = contracts::table
             .filter(contracts::id.eq_any(&ids))
-            .select((contracts::id, contracts::contract_no))
-            .load::<(i64, String)>(c)?
+            .select(StoredFields::as_select())
+            .load::<StoredFields>(c)?
             .into_iter()
+            .map(|f| (f.id, f))
             .collect();
+        keep_current_version_data(c, &current)?;
         for u in &staged {
             let next = u.base_version + 1;
             let n = diesel::update(
@@ -1312,8 +1305,8 @@ fn apply_staged_updates(c: &mut DbConn, batch_id: i64, at: NaiveDateTime) -> Res
             .iter()
             .map(|u| {
                 // Left out when the contract row, as just updated, gives it back.
-                let in_row = numbers.get(&u.contract_id).is_some_and(|no| {
-                    rebuilt_version_json(u.fields(no), &u.extras).is_ok_and(|json| json == u.data)
+                let in_row = current.get(&u.contract_id).is_some_and(|f| {
+                    rebuilt_version_json(u.fields(&f.contract_no), &u.extras).is_ok_and(|json| json == u.data)
                 });
                 (
                     contract_versions::contract_id.eq(u.contract_id),
