@@ -1180,6 +1180,18 @@ proptest! {
         prop_assert_eq!(s.fired.count_ones() as usize, a.fired.len());
         prop_assert_eq!(s.not_computable.count_ones() as usize, a.not_computable.len());
         prop_assert_eq!(s.passed.count_ones() as usize, a.passed.len());
+        // Both in one pass: the same assessment and the same score.
+        let (a2, s2) = rs.assess_scored(&AssessmentInput {
+            contract: &contract,
+            supplier: supplier.as_ref(),
+            supplier_fetched_at: None,
+            parent: parent.as_ref(),
+            approvals: &approvals,
+            shared_address_count: shared,
+            as_of,
+        });
+        prop_assert_eq!(serde_json::to_string(&a2).unwrap(), serde_json::to_string(&a).unwrap());
+        prop_assert_eq!(s2, s);
         if let Some(s) = &supplier {
             let b = rs.assess_supplier(&SupplierInput {
                 supplier: s,
@@ -1379,6 +1391,13 @@ fn assess_and_score_agree_on_bench_like_data() {
         assert_eq!(
             s.passed,
             mask_of(&mut a.passed.iter().map(|p| p.as_str())),
+            "contract {i}"
+        );
+        let (a2, s2) = rs.assess_scored(&input);
+        assert_eq!(s2, s, "contract {i}");
+        assert_eq!(
+            serde_json::to_string(&a2).unwrap(),
+            serde_json::to_string(&a).unwrap(),
             "contract {i}"
         );
         check_consistent(rs, &a);

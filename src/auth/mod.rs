@@ -5,7 +5,6 @@ pub mod throttle;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -82,7 +81,7 @@ pub fn new_readable_password() -> Result<String, AuthError> {
 
 /// Secrets are stored as SHA-256 hex: a leaked database does not leak usable tokens.
 pub fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    crate::domain::digest::sha256_hex(secret.as_bytes())
 }
 
 /// Constant-time string comparison for CSRF tokens.

@@ -109,6 +109,24 @@ impl BulkWriter {
         BulkWriter { turns }
     }
 
+    /// Whether another writer waits for the write lock (or is about to ask for it). A bulk
+    /// writer that holds a transaction over several chunks asks between two of them, and
+    /// commits when one does. Two system calls.
+    pub fn writer_waiting(&self) -> bool {
+        match &self.turns {
+            Some(file) => match file.try_lock() {
+                Ok(()) => {
+                    let _ = file.unlock();
+                    false
+                }
+                Err(std::fs::TryLockError::WouldBlock) => true,
+                // A file that cannot be locked at all gives no turns.
+                Err(_) => false,
+            },
+            None => false,
+        }
+    }
+
     /// When another writer waits for the write lock, pauses until that writer has it (at
     /// most [`LONGEST_PAUSE`]); call holding no transaction and no [`WaitingWriter`]. Two
     /// system calls when nobody waits. Returns how long it paused.
@@ -169,6 +187,20 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(5))
             .expect("goes on once the waiter is in");
         assert!(bulk.join().unwrap() >= Duration::from_millis(300));
+    }
+
+    #[test]
+    fn a_bulk_writer_sees_a_waiting_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db-writers");
+        let bulk = BulkWriter { turns: open(&path) };
+        assert!(!bulk.writer_waiting());
+        let waiting = WaitingWriter::announce_at(&path).unwrap();
+        assert!(bulk.writer_waiting());
+        // Looking takes no turn: the waiter still holds it, and asking again says so.
+        assert!(bulk.writer_waiting());
+        drop(waiting);
+        assert!(!bulk.writer_waiting());
     }
 
     #[test]

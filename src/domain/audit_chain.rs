@@ -49,7 +49,7 @@ pub fn entry_hash(prev_hash: &str, content: &AuditContent<'_>) -> String {
     h.update(prev_hash.as_bytes());
     h.update(b"\n");
     h.update(canonical.to_string().as_bytes());
-    hex::encode(h.finalize())
+    super::digest::lower_hex(&h.finalize())
 }
 
 /// Why a stored chain does not hold, naming the first broken entry.

@@ -2,6 +2,7 @@
 
 pub mod audit_chain;
 pub mod case;
+pub mod digest;
 pub mod liaison;
 pub mod orgnr;
 pub mod oslo;

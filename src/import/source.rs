@@ -177,7 +177,7 @@ impl<'a> RegisterFile<'a> {
     /// SHA-256 of the bytes, hex; a file on disk is hashed as it streams by.
     pub fn sha256_hex(&self) -> Result<String, ImportError> {
         match *self {
-            RegisterFile::Bytes(b) => Ok(hex::encode(Sha256::digest(b))),
+            RegisterFile::Bytes(b) => Ok(crate::domain::digest::sha256_hex(b)),
             RegisterFile::Disk(f) => {
                 let mut reader = f.reader()?;
                 let mut hasher = Sha256::new();
@@ -189,7 +189,7 @@ impl<'a> RegisterFile<'a> {
                     }
                     hasher.update(&buf[..n]);
                 }
-                Ok(hex::encode(hasher.finalize()))
+                Ok(crate::domain::digest::lower_hex(&hasher.finalize()))
             }
         }
     }

@@ -207,7 +207,14 @@ impl Coverage {
             if (s.fired | s.passed | s.not_computable) & bit == 0 {
                 continue;
             }
-            let c = self.rules.entry(ind.id.clone()).or_default();
+            // Looked up before inserting: a rescoring adds a score per contract, and the
+            // id is cloned only the first time an indicator applies.
+            if !self.rules.contains_key(ind.id.as_str()) {
+                self.rules.insert(ind.id.clone(), RuleCoverage::default());
+            }
+            let Some(c) = self.rules.get_mut(ind.id.as_str()) else {
+                continue;
+            };
             c.applied += 1;
             if s.fired & bit != 0 {
                 c.fired += 1;
@@ -244,6 +251,22 @@ impl RuleSet {
             input.as_of,
         );
         self.run(&ctx, false, input.supplier_fetched_at)
+    }
+
+    /// [`RuleSet::assess`] and [`RuleSet::score`] in one pass over the indicators: for a
+    /// contract that has to be recorded anyway (new, or forced), scoring it first only to
+    /// compare with its last record would evaluate every condition twice.
+    pub fn assess_scored(&self, input: &AssessmentInput<'_>) -> (Assessment, Score<'_>) {
+        let ctx = Ctx::new(
+            self,
+            Some(input.contract),
+            input.supplier,
+            input.parent,
+            input.approvals,
+            input.shared_address_count,
+            input.as_of,
+        );
+        self.run_scored(&ctx, false, input.supplier_fetched_at)
     }
 
     /// Scores a supplier on its own register facts, without a contract: indicators that
@@ -324,6 +347,17 @@ impl RuleSet {
     }
 
     fn run(&self, ctx: &Ctx<'_>, supplier_only: bool, fetched_at: Option<NaiveDateTime>) -> Assessment {
+        self.run_scored(ctx, supplier_only, fetched_at).0
+    }
+
+    /// The assessment, and its compact score (the same as [`RuleSet::score`]'s: the property
+    /// tests in `tests/risk_rules.rs` compare them).
+    fn run_scored(
+        &self,
+        ctx: &Ctx<'_>,
+        supplier_only: bool,
+        fetched_at: Option<NaiveDateTime>,
+    ) -> (Assessment, Score<'_>) {
         // Sized once: growing three vectors per contract shows up in bulk rescoring. Four
         // findings each (rarely exceeded) keep the blocks within malloc's per-thread cache.
         let n = self.indicators.len();
@@ -332,15 +366,22 @@ impl RuleSet {
         let mut passed = Vec::with_capacity(n);
         let mut score = 0u32;
         let mut unknown_weight = 0u32;
-        for ind in &self.indicators {
+        let (mut fired_bits, mut passed_bits, mut not_computable_bits) = (0u128, 0u128, 0u128);
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let bit = 1u128 << i;
             match self.verdict(ctx, ind, supplier_only) {
                 Verdict::NotApplicable => {}
                 Verdict::Fired => {
+                    fired_bits |= bit;
                     score = score.saturating_add(ind.weight);
                     fired.push(self.finding(ctx, ind, None));
                 }
-                Verdict::Passed => passed.push(ind.prepared.id.clone()),
+                Verdict::Passed => {
+                    passed_bits |= bit;
+                    passed.push(ind.prepared.id.clone());
+                }
                 Verdict::NotComputable(in_applies_when) => {
+                    not_computable_bits |= bit;
                     unknown_weight = unknown_weight.saturating_add(ind.weight);
                     let reason = if in_applies_when {
                         self.reason(ctx, ind.applies_when.iter())
@@ -375,7 +416,15 @@ impl RuleSet {
                 }
             }
         }
-        Assessment {
+        let compact = Score {
+            score,
+            max_possible_score: score.saturating_add(unknown_weight),
+            tier: self.tier_for(score),
+            fired: fired_bits,
+            passed: passed_bits,
+            not_computable: not_computable_bits,
+        };
+        let assessment = Assessment {
             score,
             max_possible_score: score.saturating_add(unknown_weight),
             tier: tiers::tier_index(&self.tiers, score)
@@ -390,7 +439,8 @@ impl RuleSet {
             as_of: ctx.as_of,
             facts_fetched_at: fetched_at,
             approvals_loaded_at,
-        }
+        };
+        (assessment, compact)
     }
 
     fn finding(&self, ctx: &Ctx<'_>, ind: &Indicator, reason: Option<String>) -> Finding {

@@ -76,7 +76,7 @@ pub fn version_hash(files: &[(String, String)]) -> String {
         h.update([0u8]);
         h.update(text.as_bytes());
     }
-    hex::encode(h.finalize())
+    crate::domain::digest::lower_hex(&h.finalize())
 }
 
 /// Reads every `*.toml` file directly in `dir` (not sub-folders; names starting with `.`

@@ -8,7 +8,7 @@
 
 use crate::db::models::Actor;
 use crate::db::models::assessments;
-use crate::db::models::imports::{self, ImportReport, UploadMeta};
+use crate::db::models::imports::{self, ImportReport, PreparedRows, UploadMeta};
 use crate::db::models::users::User;
 use crate::db::{self, DbError, Pool};
 use crate::domain::ownership::ContractScope;
@@ -224,9 +224,9 @@ struct Upload<'a> {
 }
 
 /// Parses the file and stores it, both at once: this thread reads the file and hands
-/// accepted rows over in chunks, a second thread stores them as they come, each chunk in a
-/// short write transaction of its own, so a sign-in, a note or a draw never waits for more
-/// than one chunk. What the batch brings stays invisible (`staging`) until the final write
+/// accepted rows over in chunks, a second thread stores them as they come, a few chunks per
+/// short write transaction ([`store_in_transactions`]), so a sign-in, a note or a draw never
+/// waits for more than one chunk. What the batch brings stays invisible (`staging`) until the final write
 /// transaction applies its changes, shows its contracts and writes the audit entry: readers
 /// see all of the batch or none of it. Any failure removes the batch whole.
 fn store_while_reading(
@@ -315,8 +315,6 @@ fn store_chunks(
 ) -> Result<ImportReport, ImportFailure> {
     use std::sync::mpsc;
 
-    use crate::db::models::imports::PreparedRows;
-
     let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
     let store_conn = &mut *conn;
     let (parsed, stored) = std::thread::scope(|s| {
@@ -371,18 +369,131 @@ fn store_chunks(
 /// Stored chunks waiting for the scoring thread of [`store_and_score`].
 const SCORING_CHUNKS_IN_FLIGHT: usize = 2;
 
-/// The store thread of [`store_chunks`]: stores each chunk of `chunks` in a write
-/// transaction of its own. With a scorer, a third thread scores the contracts each chunk
-/// stored and makes their records while this one stores the next chunk; their records are
-/// stored in the next chunk's transaction, and those of the last chunks, returned here, in
-/// the batch's final one. Nothing of the batch shows before that final transaction, so
+/// The most chunks one write transaction of an import stores. Every commit writes each page
+/// the transaction changed to the write-ahead log again, and a chunk's contracts land all
+/// over some indexes (by supplier, by score): with a commit per chunk the log took half as
+/// much again as the database. A writer that waits is let in after the chunk at hand
+/// whatever the count ([`store_in_transactions`]).
+const CHUNKS_PER_TRANSACTION: usize = 8;
+
+/// What [`store_in_transactions`] does with each chunk.
+trait ChunkStore {
+    /// Stores `chunk` inside the open write transaction; `false`: commit before the next.
+    fn store(&mut self, c: &mut db::DbConn, chunk: PreparedRows) -> Result<bool, ImportFailure>;
+
+    /// Runs after each commit, holding no transaction; `false`: store no more.
+    fn committed(&mut self) -> bool {
+        true
+    }
+}
+
+/// Stores `chunks` as they come, a few per write transaction: a transaction takes the
+/// chunks that are ready when it has stored one (never waiting for the reader while it holds
+/// the write lock), at most [`CHUNKS_PER_TRANSACTION`], and commits at once when another
+/// writer waits, which then goes first. So a sign-in, a note or a draw still waits for at
+/// most one chunk.
+fn store_in_transactions(
+    conn: &mut db::DbConn,
+    batch_id: i64,
+    chunks: &std::sync::mpsc::Receiver<PreparedRows>,
+    store: &mut impl ChunkStore,
+) -> Result<(), ImportFailure> {
+    // Another process's writers (`serve` beside a command-line import) go first between
+    // two transactions when they wait.
+    let turns = db::writer_turns::BulkWriter::on(conn);
+    while let Ok(first) = chunks.recv() {
+        db::write_tx(conn, |c| -> Result<(), ImportFailure> {
+            imports::touch_heartbeat(c, batch_id)?;
+            let mut chunk = first;
+            for stored in 1.. {
+                if !store.store(c, chunk)? || stored >= CHUNKS_PER_TRANSACTION || turns.writer_waiting() {
+                    break;
+                }
+                match chunks.try_recv() {
+                    Ok(next) => chunk = next,
+                    Err(_) => break,
+                }
+            }
+            Ok(())
+        })?;
+        turns.let_waiting_writers_in();
+        if !store.committed() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Chunks stored, nothing scored.
+struct StoreOnly<'w>(&'w mut imports::BatchWriter);
+
+impl ChunkStore for StoreOnly<'_> {
+    fn store(&mut self, c: &mut db::DbConn, chunk: PreparedRows) -> Result<bool, ImportFailure> {
+        self.0.add_rows(c, chunk)?;
+        Ok(true)
+    }
+}
+
+/// Chunks stored, their contracts handed to the scoring thread, and the records it made
+/// of earlier chunks stored beside them.
+struct StoreAndHandOver<'w> {
+    writer: &'w mut imports::BatchWriter,
+    to_score: std::sync::mpsc::SyncSender<Vec<assessments::ContractInputRow>>,
+    scored: &'w std::sync::mpsc::Receiver<scoring::ScoredChunk>,
+    /// Contracts stored in the open transaction that the scoring thread had no room for:
+    /// handed over after the commit, since waiting for it must not hold the write lock.
+    waiting: Option<Vec<assessments::ContractInputRow>>,
+    /// The scoring thread is gone (it panicked: its join says so).
+    scorer_gone: bool,
+}
+
+impl ChunkStore for StoreAndHandOver<'_> {
+    fn store(&mut self, c: &mut db::DbConn, chunk: PreparedRows) -> Result<bool, ImportFailure> {
+        use std::sync::mpsc::TrySendError;
+
+        let batch_id = self.writer.batch_id();
+        for ready in self.scored.try_iter() {
+            scoring::store_scored(c, batch_id, &ready)?;
+        }
+        let inputs = self.writer.add_rows(c, chunk)?;
+        if inputs.is_empty() {
+            return Ok(true);
+        }
+        match self.to_score.try_send(inputs) {
+            Ok(()) => Ok(true),
+            Err(TrySendError::Full(inputs)) => {
+                self.waiting = Some(inputs);
+                Ok(false)
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.scorer_gone = true;
+                Ok(false)
+            }
+        }
+    }
+
+    fn committed(&mut self) -> bool {
+        if let Some(inputs) = self.waiting.take()
+            && self.to_score.send(inputs).is_err()
+        {
+            self.scorer_gone = true;
+        }
+        !self.scorer_gone
+    }
+}
+
+/// The store thread of [`store_chunks`]: stores the chunks in write transactions of their
+/// own ([`store_in_transactions`]). With a scorer, a third thread scores the contracts each
+/// chunk stored and makes their records while this one stores the next chunks; their
+/// records are stored in a later transaction, and those of the last chunks, returned here,
+/// in the batch's final one. Nothing of the batch shows before that final transaction, so
 /// which transaction stores an assessment does not change what anyone sees, and a failed
 /// batch is removed with all of them.
 fn store_and_score<'r>(
     conn: &mut db::DbConn,
     mut writer: imports::BatchWriter,
     scorer: Option<scoring::ChunkScorer<'r>>,
-    chunks: std::sync::mpsc::Receiver<crate::db::models::imports::PreparedRows>,
+    chunks: std::sync::mpsc::Receiver<PreparedRows>,
 ) -> Result<
     (
         imports::BatchWriter,
@@ -393,17 +504,11 @@ fn store_and_score<'r>(
 > {
     use std::sync::mpsc;
 
-    // Another process's writers (`serve` beside a command-line import) go first between
-    // two chunks when they wait.
-    let turns = db::writer_turns::BulkWriter::on(conn);
+    let batch_id = writer.batch_id();
     let Some(mut scorer) = scorer else {
-        for chunk in chunks {
-            writer.add_rows(conn, chunk, |_| Ok::<_, ImportFailure>(()))?;
-            turns.let_waiting_writers_in();
-        }
+        store_in_transactions(conn, batch_id, &chunks, &mut StoreOnly(&mut writer))?;
         return Ok((writer, None, Vec::new()));
     };
-    let batch_id = writer.batch_id();
     db::write_tx(conn, |c| scorer.store_rule_set(c))?;
     let (to_score, unscored) =
         mpsc::sync_channel::<Vec<assessments::ContractInputRow>>(SCORING_CHUNKS_IN_FLIGHT);
@@ -419,32 +524,16 @@ fn store_and_score<'r>(
             }
             scorer
         });
-        let mut stored = Ok(());
-        for chunk in chunks {
-            let ready: Vec<scoring::ScoredChunk> = scored.try_iter().collect();
-            let inputs = writer.add_rows(conn, chunk, |c| {
-                ready
-                    .iter()
-                    .try_for_each(|r| scoring::store_scored(c, batch_id, r))
-                    .map_err(ImportFailure::from)
-            });
-            match inputs {
-                // A failed send means the scoring thread panicked: its join says so below.
-                Ok(inputs) => {
-                    if !inputs.is_empty() && to_score.send(inputs).is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    stored = Err(e);
-                    break;
-                }
-            }
-            // The scoring thread has this chunk; a waiting writer may go first.
-            turns.let_waiting_writers_in();
-        }
-        drop(to_score);
-        // Ends when the scoring thread has scored what it was sent and ended.
+        let mut store = StoreAndHandOver {
+            writer: &mut writer,
+            to_score,
+            scored: &scored,
+            waiting: None,
+            scorer_gone: false,
+        };
+        let stored = store_in_transactions(conn, batch_id, &chunks, &mut store);
+        // Ends the scoring thread once it has scored what it was sent.
+        drop(store);
         let last_scored: Vec<scoring::ScoredChunk> = scored.iter().collect();
         let scorer = scoring_thread
             .join()

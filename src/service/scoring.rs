@@ -23,7 +23,6 @@ use std::time::Instant;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::brreg::UnitFacts;
 use crate::brreg::approvals::StatusClass;
@@ -556,7 +555,24 @@ pub fn contract_facts(row: &ContractInputRow) -> ContractFacts {
 }
 
 fn sha_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::domain::digest::sha256_hex(text.as_bytes())
+}
+
+/// [`sha_hex`] of the text `args` would format, hashed as it is written (two of these per
+/// contract a rescoring looks at).
+fn sha_hex_of(args: std::fmt::Arguments<'_>) -> String {
+    use sha2::Digest as _;
+    struct Hashing(sha2::Sha256);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Hashing(sha2::Sha256::new());
+    // Writing to a hasher cannot fail.
+    let _ = std::fmt::Write::write_fmt(&mut h, args);
+    crate::domain::digest::lower_hex(&h.0.finalize())
 }
 
 /// The supplier-side inputs, by identity: register rows, approval loads and statuses,
@@ -583,7 +599,7 @@ fn supplier_part(world: &World, orgnr: &str, approvals: &[ApprovalFact]) -> Stri
 }
 
 fn contract_input_hash(row: &ContractInputRow, supplier_part: &str) -> String {
-    sha_hex(&format!(
+    sha_hex_of(format_args!(
         "contract={};version={};data={};{supplier_part}",
         row.id, row.version, row.data_sha256
     ))
@@ -596,7 +612,7 @@ fn supplier_input_hash(world: &World, orgnr: &str, approvals: &[ApprovalFact]) -
 /// The outcome of a contract assessment, from the compact score (fired, passed and
 /// not-computable indicators of this rule-set version).
 fn score_result_hash(s: &Score<'_>) -> String {
-    sha_hex(&format!(
+    sha_hex_of(format_args!(
         "score={};max={};tier={};fired={:x};passed={:x};nc={:x}",
         s.score, s.max_possible_score, s.tier, s.fired, s.passed, s.not_computable
     ))
@@ -800,15 +816,29 @@ impl<'a> Worker<'a> {
             shared_address_count: world.shared_address_count(&row.orgnr),
             as_of: opts.as_of,
         };
-        let score = rules.score(&input);
+        let mark = marks.get(&row.id).filter(|_| !opts.force);
+        // A contract with a record to compare with is scored first, and explained only if
+        // its outcome or inputs changed; one without is explained at once.
+        let (explained, score) = match mark {
+            Some(_) => (None, rules.score(&input)),
+            None => {
+                let (a, score) = rules.assess_scored(&input);
+                (Some(a), score)
+            }
+        };
         self.coverage.add_score(rules, &score);
-        *self.tiers.entry(score.tier.to_owned()).or_default() += 1;
+        match self.tiers.get_mut(score.tier) {
+            Some(n) => *n += 1,
+            None => {
+                self.tiers.insert(score.tier.to_owned(), 1);
+            }
+        }
         let input_sha = contract_input_hash(row, supplier_key);
         let result_sha = score_result_hash(&score);
-        if !opts.force && unchanged(marks.get(&row.id), rules.version(), &input_sha, &result_sha) {
+        if unchanged(mark, rules.version(), &input_sha, &result_sha) {
             return None;
         }
-        let a = rules.assess(&input);
+        let a = explained.unwrap_or_else(|| rules.assess(&input));
         Some(Pending {
             row: new_assessment(Some(row), &row.orgnr, world, &a, input_sha, result_sha, opts, at),
             assessment: a,
@@ -822,6 +852,13 @@ impl<'a> Worker<'a> {
             recorded,
         }
     }
+}
+
+/// The cores this process may use, asked once: the standard library reads the cgroup's
+/// quota files on every call, and an import asks for every chunk it scores.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).max(1))
 }
 
 /// Scores every row and makes the records of the assessments to keep (see
@@ -838,7 +875,7 @@ fn assess_contracts(
     plan: &Plan,
     texts: &mut TextIds,
 ) -> Vec<Outcome> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let threads = cores();
     if threads == 1 || rows.len() < 2_000 {
         let mut worker = Worker::new(run);
         let recorded = rows
@@ -1050,5 +1087,22 @@ pub fn rescore_after(conn: &mut DbConn, rules: &RuleSet, scope: Scope, reason: &
             "rescored"
         ),
         Err(e) => tracing::warn!(error = %e, reason, "rescoring failed; run `spotcheck score`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_while_formatting_hashes_the_formatted_text() {
+        // Stored input and result hashes are compared with new ones: the bytes hashed must
+        // stay those of the formatted text.
+        let (score, tier, fired) = (42u32, "høy", 0x1f_u128);
+        assert_eq!(
+            sha_hex_of(format_args!("score={score};tier={tier};fired={fired:x}")),
+            sha_hex(&format!("score={score};tier={tier};fired={fired:x}"))
+        );
+        assert_eq!(sha_hex_of(format_args!("")), sha_hex(""));
     }
 }

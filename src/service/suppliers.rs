@@ -224,7 +224,7 @@ pub fn load_approvals(
     bytes: &[u8],
     parsed: &crate::brreg::approvals::ApprovalFile,
 ) -> Result<i64, DbError> {
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let sha = crate::domain::digest::sha256_hex(bytes);
     write_tx(conn, |c| {
         let load_id = suppliers::insert_approval_load(c, actor, file_name, &sha, parsed)?;
         audit::append(

@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 
+use crate::domain::digest::sha256_hex;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::serialize::{IsNull, Output, ToSql};
 use diesel::sqlite::Sqlite;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::assessments::ContractInputRow;
 use super::now;
@@ -258,7 +258,7 @@ impl StoredFields {
             extras: &[],
         };
         let json = rebuilt_version_json(fields, &self.extras)?;
-        if hex::encode(Sha256::digest(json.as_bytes())) != self.data_sha256 {
+        if sha256_hex(json.as_bytes()) != self.data_sha256 {
             return Err(DbError::Corrupt(format!(
                 "contract {} (version {}): its row no longer gives the JSON its SHA-256 was taken of",
                 self.id, self.version
@@ -505,7 +505,7 @@ struct PreparedRow {
 impl PreparedRow {
     fn new(row: ContractRow) -> Self {
         let data_json = serde_json::to_string(&contract_data(&row)).unwrap_or_default();
-        let data_sha256 = hex::encode(Sha256::digest(data_json.as_bytes()));
+        let data_sha256 = sha256_hex(data_json.as_bytes());
         // A JSON object: keys sorted, a repeated header keeps its last value.
         let extras_json = if row.extras.is_empty() {
             "{}".to_owned()
@@ -688,8 +688,8 @@ pub enum Begun {
 }
 
 /// Stores one import batch while its file is still being read: chunks of accepted rows go
-/// in with [`add_rows`](Self::add_rows), each chunk its own short write transaction so that
-/// other writers get their turn; the counts, row errors and staged changes with
+/// in with [`add_rows`](Self::add_rows), in short write transactions of the caller's (a
+/// few chunks each, so that other writers get their turn); the counts, row errors and staged changes with
 /// [`finish`](Self::finish), in the caller's final write transaction, which also makes the
 /// batch visible. Until then the batch is `staging`: its new contracts are left out by every
 /// read ([`crate::contract_shown`]) and its changes to stored contracts wait in
@@ -812,33 +812,16 @@ impl BatchWriter {
         self.batch_id
     }
 
-    /// Stores a chunk of accepted rows (in file order) in a write transaction of its own:
-    /// new suppliers, new contracts (invisible until the batch is done) with their first
-    /// version, and the changes to stored contracts (staged for the final step). A row whose
-    /// contract is outside the batch's scope is refused and stores nothing, not even its
-    /// supplier.
+    /// Stores a chunk of accepted rows (in file order), inside the caller's write
+    /// transaction (the import stores a few chunks, and the assessments of earlier ones, per
+    /// transaction): new suppliers, new contracts (invisible until the batch is done) with
+    /// their first version, and the changes to stored contracts (staged for the final step).
+    /// A row whose contract is outside the batch's scope is refused and stores nothing, not
+    /// even its supplier. Call [`touch_heartbeat`] once per transaction.
     ///
     /// Returns the contracts the chunk created or changed, as the rules will read them once
-    /// the batch is done (the import scores them on another thread meanwhile). `then` runs
-    /// in the same transaction (the import stores the assessments of earlier chunks there:
-    /// one commit for both).
-    pub fn add_rows<E: From<diesel::result::Error> + From<DbError>>(
-        &mut self,
-        conn: &mut DbConn,
-        chunk: PreparedRows,
-        then: impl FnOnce(&mut DbConn) -> Result<(), E>,
-    ) -> Result<Vec<ContractInputRow>, E> {
-        crate::db::write_tx(conn, |c| {
-            diesel::update(import_batches::table.find(self.batch_id))
-                .set(import_batches::heartbeat_at.eq(Some(now())))
-                .execute(c)?;
-            let inputs = self.add_rows_in(c, chunk)?;
-            then(c)?;
-            Ok(inputs)
-        })
-    }
-
-    fn add_rows_in(
+    /// the batch is done (the import scores them on another thread meanwhile).
+    pub fn add_rows(
         &mut self,
         conn: &mut DbConn,
         chunk: PreparedRows,
