@@ -15,7 +15,6 @@ use spotcheck::db::schema::{
     assessments, contract_risk, contracts, import_batches, import_staged_risk, suppliers,
 };
 use spotcheck::domain::liaison::LiaisonDraft;
-use spotcheck::domain::roles::Role;
 
 /// A register of `n` contracts over 4 suppliers.
 fn register(n: usize) -> String {
@@ -49,25 +48,8 @@ fn staging_batches(conn: &mut spotcheck::db::DbConn) -> i64 {
         .unwrap()
 }
 
-/// A database (kept for as long as the test holds it) with its pool and Kari, who may import
-/// for the whole municipality.
-fn with_kemner(backend: Backend) -> (TestDb, spotcheck::db::Pool, spotcheck::db::models::users::User) {
-    let db = TestDb::new(backend);
-    let pool = spotcheck::app::open_database(&db.settings()).unwrap();
-    let kari = spotcheck::service::users::create_hashed(
-        &mut pool.get().unwrap(),
-        &Actor::system(),
-        "kari",
-        Role::Kemner,
-        None,
-        None,
-    )
-    .unwrap();
-    (db, pool, kari)
-}
-
 async fn others_write_while_an_import_stores(backend: Backend) {
-    let (_db, pool, kari) = with_kemner(backend);
+    let (_db, pool, kari) = common::with_kemner(backend);
     let rules = common::rules::shipped_rules();
     let csv = register(60_000);
     let importer = {
@@ -256,7 +238,7 @@ async fn a_killed_import_leaves_nothing_after_restart(backend: Backend) {
 /// contracts' risk points at their version 2 once the batch is done, the new ones have theirs,
 /// nothing stays staged, and the unchanged contracts keep the assessment they had.
 async fn a_changing_import_moves_the_risk_of_what_it_changed(backend: Backend) {
-    let (_db, pool, kari) = with_kemner(backend);
+    let (_db, pool, kari) = common::with_kemner(backend);
     let rules = common::rules::shipped_rules();
     let import = |csv: String, name: &str| {
         spotcheck::service::imports::import_and_score(

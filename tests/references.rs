@@ -17,17 +17,7 @@ use spotcheck::domain::roles::Role;
 
 /// A database holding one imported and scored register of three contracts.
 fn imported(backend: Backend) -> (TestDb, spotcheck::db::Pool) {
-    let db = TestDb::new(backend);
-    let pool = spotcheck::app::open_database(&db.settings()).unwrap();
-    let kari = spotcheck::service::users::create_hashed(
-        &mut pool.get().unwrap(),
-        &Actor::system(),
-        "kari",
-        Role::Kemner,
-        None,
-        None,
-    )
-    .unwrap();
+    let (db, pool, kari) = common::with_kemner(backend);
     let csv = "Avtalenr;Beskrivelse;Leverandør;Org.nr;Verdi;Startdato\n\
                K-1;Renhold;Rent AS;923609016;100000;01.01.2025\n\
                K-2;Bygg;Bygg AS;991825827;200000;01.01.2025\n\

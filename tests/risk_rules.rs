@@ -1153,7 +1153,7 @@ proptest! {
         as_of in date(),
     ) {
         let rs = rules();
-        let a = rs.assess(&AssessmentInput {
+        let input = AssessmentInput {
             contract: &contract,
             supplier: supplier.as_ref(),
             supplier_fetched_at: None,
@@ -1161,19 +1161,12 @@ proptest! {
             approvals: &approvals,
             shared_address_count: shared,
             as_of,
-        });
+        };
+        let a = rs.assess(&input);
         check_consistent(rs, &a);
         serde_json::to_string(&a).unwrap();
         // The compact score agrees with the explained one.
-        let s = rs.score(&AssessmentInput {
-            contract: &contract,
-            supplier: supplier.as_ref(),
-            supplier_fetched_at: None,
-            parent: parent.as_ref(),
-            approvals: &approvals,
-            shared_address_count: shared,
-            as_of,
-        });
+        let s = rs.score(&input);
         prop_assert_eq!(s.score, a.score);
         prop_assert_eq!(s.max_possible_score, a.max_possible_score);
         prop_assert_eq!(s.tier, a.tier.as_str());
@@ -1181,15 +1174,7 @@ proptest! {
         prop_assert_eq!(s.not_computable.count_ones() as usize, a.not_computable.len());
         prop_assert_eq!(s.passed.count_ones() as usize, a.passed.len());
         // Both in one pass: the same assessment and the same score.
-        let (a2, s2) = rs.assess_scored(&AssessmentInput {
-            contract: &contract,
-            supplier: supplier.as_ref(),
-            supplier_fetched_at: None,
-            parent: parent.as_ref(),
-            approvals: &approvals,
-            shared_address_count: shared,
-            as_of,
-        });
+        let (a2, s2) = rs.assess_scored(&input);
         prop_assert_eq!(serde_json::to_string(&a2).unwrap(), serde_json::to_string(&a).unwrap());
         prop_assert_eq!(s2, s);
         if let Some(s) = &supplier {

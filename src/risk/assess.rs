@@ -239,9 +239,9 @@ impl Coverage {
 }
 
 impl RuleSet {
-    /// Scores one contract. Pure: the same input and rule set give the same assessment.
-    pub fn assess(&self, input: &AssessmentInput<'_>) -> Assessment {
-        let ctx = Ctx::new(
+    /// What the conditions read when they judge the contract of `input`.
+    fn contract_ctx<'a>(&'a self, input: &AssessmentInput<'a>) -> Ctx<'a> {
+        Ctx::new(
             self,
             Some(input.contract),
             input.supplier,
@@ -249,7 +249,12 @@ impl RuleSet {
             input.approvals,
             input.shared_address_count,
             input.as_of,
-        );
+        )
+    }
+
+    /// Scores one contract. Pure: the same input and rule set give the same assessment.
+    pub fn assess(&self, input: &AssessmentInput<'_>) -> Assessment {
+        let ctx = self.contract_ctx(input);
         self.run(&ctx, false, input.supplier_fetched_at)
     }
 
@@ -257,15 +262,7 @@ impl RuleSet {
     /// contract that has to be recorded anyway (new, or forced), scoring it first only to
     /// compare with its last record would evaluate every condition twice.
     pub fn assess_scored(&self, input: &AssessmentInput<'_>) -> (Assessment, Score<'_>) {
-        let ctx = Ctx::new(
-            self,
-            Some(input.contract),
-            input.supplier,
-            input.parent,
-            input.approvals,
-            input.shared_address_count,
-            input.as_of,
-        );
+        let ctx = self.contract_ctx(input);
         self.run_scored(&ctx, false, input.supplier_fetched_at)
     }
 
@@ -290,15 +287,7 @@ impl RuleSet {
     /// Scores one contract without building the explanation: no allocation, for bulk
     /// rescoring and draws. Same score, tier and outcomes as [`RuleSet::assess`].
     pub fn score(&self, input: &AssessmentInput<'_>) -> Score<'_> {
-        let ctx = Ctx::new(
-            self,
-            Some(input.contract),
-            input.supplier,
-            input.parent,
-            input.approvals,
-            input.shared_address_count,
-            input.as_of,
-        );
+        let ctx = self.contract_ctx(input);
         let mut out = Score {
             score: 0,
             max_possible_score: 0,

@@ -184,6 +184,23 @@ pub fn revert_through(conn: &mut DbConn, version: &str) {
     }
 }
 
+/// A database (kept for as long as the test holds it) with its pool and Kari, who may import
+/// for the whole municipality.
+pub fn with_kemner(backend: Backend) -> (TestDb, Pool, spotcheck::db::models::users::User) {
+    let db = TestDb::new(backend);
+    let pool = app::open_database(&db.settings()).unwrap();
+    let kari = spotcheck::service::users::create_hashed(
+        &mut pool.get().unwrap(),
+        &Actor::system(),
+        "kari",
+        Role::Kemner,
+        None,
+        None,
+    )
+    .unwrap();
+    (db, pool, kari)
+}
+
 /// A running service on 127.0.0.1:<random port>.
 pub struct TestApp {
     pub base: String,

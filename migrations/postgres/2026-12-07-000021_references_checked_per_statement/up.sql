@@ -81,67 +81,44 @@ ALTER TABLE assessments
     DROP CONSTRAINT assessments_contract_id_fkey,
     DROP CONSTRAINT assessments_rule_set_version_fkey;
 
--- A trigger with transition tables fires on one event: inserts and updates apart.
-CREATE TRIGGER contracts_parents_on_insert AFTER INSERT ON contracts
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'supplier_id', 'suppliers', 'id', 'first_batch_id', 'import_batches', 'id',
-        'last_batch_id', 'import_batches', 'id', 'owner_user_id', 'users', 'id');
-CREATE TRIGGER contracts_parents_on_update AFTER UPDATE ON contracts
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'supplier_id', 'suppliers', 'id', 'first_batch_id', 'import_batches', 'id',
-        'last_batch_id', 'import_batches', 'id', 'owner_user_id', 'users', 'id');
-CREATE TRIGGER contract_versions_parents_on_insert AFTER INSERT ON contract_versions
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'contract_id', 'contracts', 'id', 'batch_id', 'import_batches', 'id');
-CREATE TRIGGER contract_versions_parents_on_update AFTER UPDATE ON contract_versions
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'contract_id', 'contracts', 'id', 'batch_id', 'import_batches', 'id');
-CREATE TRIGGER assessments_parents_on_insert AFTER INSERT ON assessments
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'contract_id', 'contracts', 'id', 'rule_set_version', 'rule_sets', 'version');
-CREATE TRIGGER assessments_parents_on_update AFTER UPDATE ON assessments
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_parents(
-        'contract_id', 'contracts', 'id', 'rule_set_version', 'rule_sets', 'version');
-
-CREATE TRIGGER suppliers_children_on_delete AFTER DELETE ON suppliers
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('id', 'contracts', 'supplier_id');
-CREATE TRIGGER suppliers_children_on_update AFTER UPDATE ON suppliers
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('id', 'contracts', 'supplier_id');
-CREATE TRIGGER import_batches_children_on_delete AFTER DELETE ON import_batches
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children(
-        'id', 'contracts', 'first_batch_id', 'id', 'contracts', 'last_batch_id',
-        'id', 'contract_versions', 'batch_id');
-CREATE TRIGGER import_batches_children_on_update AFTER UPDATE ON import_batches
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children(
-        'id', 'contracts', 'first_batch_id', 'id', 'contracts', 'last_batch_id',
-        'id', 'contract_versions', 'batch_id');
-CREATE TRIGGER users_children_on_delete AFTER DELETE ON users
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('id', 'contracts', 'owner_user_id');
-CREATE TRIGGER users_children_on_update AFTER UPDATE ON users
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('id', 'contracts', 'owner_user_id');
-CREATE TRIGGER contracts_children_on_delete AFTER DELETE ON contracts
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children(
-        'id', 'contract_versions', 'contract_id', 'id', 'assessments', 'contract_id');
-CREATE TRIGGER contracts_children_on_update AFTER UPDATE ON contracts
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children(
-        'id', 'contract_versions', 'contract_id', 'id', 'assessments', 'contract_id');
-CREATE TRIGGER rule_sets_children_on_delete AFTER DELETE ON rule_sets
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('version', 'assessments', 'rule_set_version');
-CREATE TRIGGER rule_sets_children_on_update AFTER UPDATE ON rule_sets
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION spotcheck_check_children('version', 'assessments', 'rule_set_version');
+-- Each table's references are listed once; the loop makes its two triggers from the list
+-- (a trigger with transition tables fires on one event, so inserts and updates apart on a
+-- child, deletes and key changes apart on a parent). Named `<table>_parents_on_<event>` and
+-- `<table>_children_on_<event>` (the down migration drops them by name).
+DO $$
+DECLARE
+    t record;
+    event text;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES
+        ('contracts', $r$'supplier_id', 'suppliers', 'id', 'first_batch_id', 'import_batches', 'id',
+            'last_batch_id', 'import_batches', 'id', 'owner_user_id', 'users', 'id'$r$),
+        ('contract_versions', $r$'contract_id', 'contracts', 'id', 'batch_id', 'import_batches', 'id'$r$),
+        ('assessments', $r$'contract_id', 'contracts', 'id', 'rule_set_version', 'rule_sets', 'version'$r$)
+    ) AS child (name, refs)
+    LOOP
+        FOREACH event IN ARRAY ARRAY['insert', 'update'] LOOP
+            EXECUTE format(
+                'CREATE TRIGGER %I AFTER %s ON %I REFERENCING NEW TABLE AS new_rows'
+                ' FOR EACH STATEMENT EXECUTE FUNCTION spotcheck_check_parents(%s)',
+                t.name || '_parents_on_' || event, event, t.name, t.refs);
+        END LOOP;
+    END LOOP;
+    FOR t IN SELECT * FROM (VALUES
+        ('suppliers', $r$'id', 'contracts', 'supplier_id'$r$),
+        ('import_batches', $r$'id', 'contracts', 'first_batch_id', 'id', 'contracts', 'last_batch_id',
+            'id', 'contract_versions', 'batch_id'$r$),
+        ('users', $r$'id', 'contracts', 'owner_user_id'$r$),
+        ('contracts', $r$'id', 'contract_versions', 'contract_id', 'id', 'assessments', 'contract_id'$r$),
+        ('rule_sets', $r$'version', 'assessments', 'rule_set_version'$r$)
+    ) AS parent (name, refs)
+    LOOP
+        FOREACH event IN ARRAY ARRAY['delete', 'update'] LOOP
+            EXECUTE format(
+                'CREATE TRIGGER %I AFTER %s ON %I REFERENCING OLD TABLE AS old_rows'
+                ' FOR EACH STATEMENT EXECUTE FUNCTION spotcheck_check_children(%s)',
+                t.name || '_children_on_' || event, event, t.name, t.refs);
+        END LOOP;
+    END LOOP;
+END
+$$;
