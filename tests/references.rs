@@ -251,3 +251,85 @@ fn postgres_reverted_to_foreign_keys_still_refuses_broken_references() {
         other => panic!("not refused after the revert: {other:?}"),
     }
 }
+
+/// PostgreSQL's reference triggers lock the parents they check, as foreign keys do: a
+/// parent named by another writer's uncommitted row cannot be deleted until that writer
+/// commits (and then is refused), and a row cannot name a parent another writer is deleting
+/// (it waits, then is refused). Without the lock both would leave a row naming nothing.
+#[test]
+#[cfg_attr(
+    not(spotcheck_pg_tests),
+    ignore = "PostgreSQL suite off: set SPOTCHECK_TEST_DATABASE_URL"
+)]
+fn postgres_reference_checks_lock_the_parents_they_check() {
+    use diesel::connection::SimpleConnection;
+
+    let (_db, pool) = imported(Backend::Postgres);
+    let (mut a, mut b) = (pool.get().unwrap(), pool.get().unwrap());
+    let rows: Vec<(i64, i64)> = contracts::table
+        .select((contracts::id, contracts::supplier_id))
+        .order(contracts::id)
+        .load(&mut a)
+        .unwrap();
+    let [(c1, s1), (c2, s2), (c3, s3)] = rows[..] else {
+        panic!("three contracts: {rows:?}")
+    };
+    // The first and third suppliers named by no contract.
+    for c in [c1, c3] {
+        diesel::update(contracts::table.find(c))
+            .set(contracts::supplier_id.eq(s2))
+            .execute(&mut a)
+            .unwrap();
+    }
+    let refused = |r: QueryResult<usize>| {
+        matches!(
+            r,
+            Err(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
+        )
+    };
+    let timed_out = |r: QueryResult<usize>| match r {
+        Err(Error::DatabaseError(_, info)) => info.message().contains("lock timeout"),
+        _ => false,
+    };
+    a.batch_execute("SET lock_timeout = '300ms'").unwrap();
+    b.batch_execute("SET lock_timeout = '300ms'").unwrap();
+
+    // A names the first supplier and has not committed: B cannot delete it meanwhile.
+    a.batch_execute(&format!(
+        "BEGIN; UPDATE contracts SET supplier_id = {s1} WHERE id = {c2}"
+    ))
+    .unwrap();
+    let delete_s1 = format!("DELETE FROM suppliers WHERE id = {s1}");
+    assert!(
+        timed_out(diesel::sql_query(&delete_s1).execute(&mut b)),
+        "B deleted a supplier A's write names"
+    );
+    a.batch_execute("COMMIT").unwrap();
+    assert!(
+        refused(diesel::sql_query(&delete_s1).execute(&mut b)),
+        "after A's commit, the delete is refused"
+    );
+
+    // B deletes the third supplier and has not committed: A cannot name it meanwhile.
+    b.batch_execute(&format!("BEGIN; DELETE FROM suppliers WHERE id = {s3}"))
+        .unwrap();
+    let name_s3 = format!("UPDATE contracts SET supplier_id = {s3} WHERE id = {c1}");
+    assert!(
+        timed_out(diesel::sql_query(&name_s3).execute(&mut a)),
+        "A named a supplier B is deleting"
+    );
+    b.batch_execute("COMMIT").unwrap();
+    assert!(
+        refused(diesel::sql_query(&name_s3).execute(&mut a)),
+        "after B's commit, naming it is refused"
+    );
+
+    let supplier_of_c2: i64 = contracts::table
+        .find(c2)
+        .select(contracts::supplier_id)
+        .first(&mut a)
+        .unwrap();
+    assert_eq!(supplier_of_c2, s1, "A's write stands, and its supplier with it");
+    a.batch_execute("RESET lock_timeout").unwrap();
+    b.batch_execute("RESET lock_timeout").unwrap();
+}
