@@ -226,9 +226,9 @@ struct Upload<'a> {
 /// Parses the file and stores it, both at once: this thread reads the file and hands
 /// accepted rows over in chunks, a second thread stores them as they come, a few chunks per
 /// short write transaction ([`store_in_transactions`]), so a sign-in, a note or a draw never
-/// waits for more than one chunk. What the batch brings stays invisible (`staging`) until the final write
-/// transaction applies its changes, shows its contracts and writes the audit entry: readers
-/// see all of the batch or none of it. Any failure removes the batch whole.
+/// waits for more than one chunk. What the batch brings stays invisible (`staging`) until
+/// the final write transaction applies its changes, shows its contracts and writes the audit
+/// entry: readers see all of the batch or none of it. Any failure removes the batch whole.
 fn store_while_reading(
     pool: &Pool,
     conn: &mut db::DbConn,
