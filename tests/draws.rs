@@ -892,29 +892,16 @@ async fn roles_are_enforced(backend: Backend) {
 
 /// A database with the register, a kemner user and one liaison, for the CLI tests.
 fn cli_db(backend: Backend) -> TestDb {
-    let db = TestDb::new(backend);
-    let pool = spotcheck::app::open_database(&db.settings()).unwrap();
-    {
-        let mut conn = pool.get().unwrap();
-        spotcheck::service::users::create_hashed(
-            &mut conn,
-            &Actor::system(),
-            "kari",
-            Role::Kemner,
-            None,
-            None,
-        )
-        .unwrap();
-        spotcheck::service::users::create_hashed(
-            &mut conn,
-            &Actor::system(),
-            "ola",
-            Role::Akrim,
-            Some(Agency::Nav),
-            None,
-        )
-        .unwrap();
-    }
+    let (db, pool, _kari) = common::with_kemner(backend);
+    spotcheck::service::users::create_hashed(
+        &mut pool.get().unwrap(),
+        &Actor::system(),
+        "ola",
+        Role::Akrim,
+        Some(Agency::Nav),
+        None,
+    )
+    .unwrap();
     load_register(&pool, &rows(false));
     db
 }

@@ -64,7 +64,7 @@ pub fn burn_password_time(password: &str) {
 pub fn new_secret(prefix: &str) -> Result<String, AuthError> {
     let mut bytes = [0u8; 32];
     random_bytes(&mut bytes)?;
-    Ok(format!("{prefix}{}", hex::encode(bytes)))
+    Ok(format!("{prefix}{}", crate::domain::digest::lower_hex(&bytes)))
 }
 
 /// A one-time password people can type: 20 characters without look-alikes (0/O, 1/l/I).

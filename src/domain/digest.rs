@@ -1,4 +1,5 @@
-//! SHA-256 digests as the lowercase hex the database stores.
+//! Lowercase hex (secrets, seeds, cursors), and SHA-256 digests in it as the database
+//! stores them.
 //!
 //! An import hashes every row three times (its data, its assessment's inputs and outcome):
 //! the `hex` crate writes its output a `char` at a time through an iterator, which took

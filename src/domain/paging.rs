@@ -82,7 +82,7 @@ impl Cursor {
     /// The opaque form given to clients.
     pub fn encode(&self) -> String {
         let joined: Vec<&str> = self.parts.iter().map(String::as_str).collect();
-        hex::encode(joined.join(&CURSOR_SEP.to_string()))
+        super::digest::lower_hex(joined.join(&CURSOR_SEP.to_string()).as_bytes())
     }
 
     /// Reads back what [`encode`](Cursor::encode) made; anything else is refused.

@@ -207,21 +207,21 @@ impl Coverage {
             if (s.fired | s.passed | s.not_computable) & bit == 0 {
                 continue;
             }
+            let count = |c: &mut RuleCoverage| {
+                c.applied += 1;
+                if s.fired & bit != 0 {
+                    c.fired += 1;
+                } else if s.passed & bit != 0 {
+                    c.passed += 1;
+                } else {
+                    c.not_computable += 1;
+                }
+            };
             // Looked up before inserting: a rescoring adds a score per contract, and the
             // id is cloned only the first time an indicator applies.
-            if !self.rules.contains_key(ind.id.as_str()) {
-                self.rules.insert(ind.id.clone(), RuleCoverage::default());
-            }
-            let Some(c) = self.rules.get_mut(ind.id.as_str()) else {
-                continue;
-            };
-            c.applied += 1;
-            if s.fired & bit != 0 {
-                c.fired += 1;
-            } else if s.passed & bit != 0 {
-                c.passed += 1;
-            } else {
-                c.not_computable += 1;
+            match self.rules.get_mut(ind.id.as_str()) {
+                Some(c) => count(c),
+                None => count(self.rules.entry(ind.id.clone()).or_default()),
             }
         }
     }

@@ -7,7 +7,7 @@ use super::*;
 pub(super) fn os_seed() -> Result<String, DrawError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| DrawError::Random(e.to_string()))?;
-    Ok(hex::encode(bytes))
+    Ok(crate::domain::digest::lower_hex(&bytes))
 }
 
 pub(super) fn to_i64(v: u64, what: &str) -> Result<i64, DrawError> {
