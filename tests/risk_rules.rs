@@ -16,8 +16,9 @@ use common::rules::{shipped_rules, shipped_rules_dir};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use spotcheck::brreg::facts::{Address, Employees, UnitFacts};
+use spotcheck::risk::record::{self, Interner, Plan};
 use spotcheck::risk::{
-    ApprovalFact, ApprovalStatus, Assessment, AssessmentInput, ContractFacts, Coverage, RuleSet,
+    ApprovalFact, ApprovalStatus, Assessment, AssessmentInput, ContractFacts, Coverage, RuleSet, Score,
     SupplierInput,
 };
 use spotcheck::service::rules::ActiveRules;
@@ -1116,6 +1117,36 @@ fn set_weight(files: &[(String, String)], n: usize, weight: u32) -> Vec<(String,
         .collect()
 }
 
+/// Numbers texts in the order first met, and keeps every call: two ways of writing a
+/// record are compared call for call.
+#[derive(Default)]
+struct Numbering {
+    ids: std::collections::HashMap<String, u64>,
+    calls: Vec<String>,
+}
+
+impl Interner for Numbering {
+    fn intern(&mut self, text: &str) -> u64 {
+        self.calls.push(text.to_owned());
+        let next = self.ids.len() as u64 + 1;
+        *self.ids.entry(text.to_owned()).or_insert(next)
+    }
+}
+
+/// `record_scored` writes the bytes `record::encode` writes for the explained assessment
+/// `a`, numbering the same texts in the same order, with the same score and industries.
+fn check_record_scored(rs: &RuleSet, input: &AssessmentInput<'_>, a: &Assessment, s: &Score<'_>) {
+    let mut by_encode = Numbering::default();
+    let bytes = record::encode(&Plan::of(rs), a, &mut by_encode).unwrap();
+    let mut direct = Numbering::default();
+    let r = rs.record_scored(input, &mut direct).unwrap();
+    assert_eq!(r.record, bytes);
+    assert_eq!(direct.calls, by_encode.calls);
+    assert_eq!(&r.score, s);
+    let industries: Vec<&str> = a.industries.iter().map(|t| t.as_str()).collect();
+    assert_eq!(r.industries, industries);
+}
+
 fn check_consistent(rs: &RuleSet, a: &Assessment) {
     let fired: u32 = a.fired.iter().map(|f| f.weight).sum();
     assert_eq!(a.score, fired);
@@ -1177,6 +1208,8 @@ proptest! {
         let (a2, s2) = rs.assess_scored(&input);
         prop_assert_eq!(serde_json::to_string(&a2).unwrap(), serde_json::to_string(&a).unwrap());
         prop_assert_eq!(s2, s);
+        // The record made while scoring is the explained assessment's, byte for byte.
+        check_record_scored(rs, &input, &a, &s);
         if let Some(s) = &supplier {
             let b = rs.assess_supplier(&SupplierInput {
                 supplier: s,
@@ -1380,6 +1413,7 @@ fn assess_and_score_agree_on_bench_like_data() {
         );
         let (a2, s2) = rs.assess_scored(&input);
         assert_eq!(s2, s, "contract {i}");
+        check_record_scored(rs, &input, &a, &s);
         assert_eq!(
             serde_json::to_string(&a2).unwrap(),
             serde_json::to_string(&a).unwrap(),

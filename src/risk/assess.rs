@@ -15,6 +15,7 @@ use super::evidence::Evidence;
 use super::fields::{self, Ctx};
 use super::industry::Industry;
 use super::input::{AssessmentInput, SupplierInput};
+use super::record::{Interner, Mismatch, RecordWriter};
 use super::text::Text;
 use super::tiers::Tier;
 use super::value::{Miss, Tri, Val};
@@ -142,6 +143,15 @@ pub struct Score<'r> {
     pub fired: u128,
     pub passed: u128,
     pub not_computable: u128,
+}
+
+/// What [`RuleSet::record_scored`] made: the compact score, the industries the contract
+/// was judged in (stored beside the record) and the record.
+#[derive(Debug)]
+pub struct Recorded<'r> {
+    pub score: Score<'r>,
+    pub industries: Vec<&'r str>,
+    pub record: Vec<u8>,
 }
 
 /// Counts for one indicator over many assessments.
@@ -287,7 +297,58 @@ impl RuleSet {
     /// Scores one contract without building the explanation: no allocation, for bulk
     /// rescoring and draws. Same score, tier and outcomes as [`RuleSet::assess`].
     pub fn score(&self, input: &AssessmentInput<'_>) -> Score<'_> {
+        self.score_ctx(&self.contract_ctx(input)).0
+    }
+
+    /// [`RuleSet::assess_scored`] with the assessment's record made as the indicators
+    /// decide, instead of the explained assessment: the bytes
+    /// `record::encode(&Plan::of(self), &assessment, interner)` writes, with the texts
+    /// numbered in the same order (the property tests in `tests/risk_rules.rs` compare
+    /// them). An explained assessment is a few kilobytes of small allocations (findings with
+    /// their evidence by name, the passed indicators' ids) that a bulk run only turned into
+    /// these bytes.
+    pub fn record_scored<I: Interner>(
+        &self,
+        input: &AssessmentInput<'_>,
+        interner: &mut I,
+    ) -> Result<Recorded<'_>, Mismatch> {
         let ctx = self.contract_ctx(input);
+        let (score, nc_in_applies_when) = self.score_ctx(&ctx);
+        let approvals = self.approvals_loaded_at(&ctx);
+        let mut w = RecordWriter::new(
+            interner,
+            score.fired,
+            score.not_computable,
+            score.passed,
+            approvals.iter().map(|(r, at)| (*r, at)),
+        )?;
+        let evidence = |w: &mut RecordWriter<'_, I>, ind: &Indicator| {
+            for (_, r) in &ind.prepared.evidence {
+                w.evidence(self.ref_value(&ctx, r).1);
+            }
+        };
+        for (i, ind) in self.indicators.iter().enumerate() {
+            if score.fired & (1u128 << i) != 0 {
+                evidence(&mut w, ind);
+            }
+        }
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let bit = 1u128 << i;
+            if score.not_computable & bit != 0 {
+                evidence(&mut w, ind);
+                w.reason(&self.not_computable_reason(&ctx, ind, nc_in_applies_when & bit != 0));
+            }
+        }
+        Ok(Recorded {
+            industries: self.industry_ids(ctx.union_inds.unwrap_or(0)),
+            record: w.finish(),
+            score,
+        })
+    }
+
+    /// The compact score, and which of the not-computable indicators were so because their
+    /// `applies_when` could not be decided (a mask like the score's).
+    fn score_ctx(&self, ctx: &Ctx<'_>) -> (Score<'_>, u128) {
         let mut out = Score {
             score: 0,
             max_possible_score: 0,
@@ -296,24 +357,55 @@ impl RuleSet {
             passed: 0,
             not_computable: 0,
         };
+        let mut nc_in_applies_when = 0u128;
         for (i, ind) in self.indicators.iter().enumerate() {
             let bit = 1u128 << i;
-            match self.verdict(&ctx, ind, false) {
+            match self.verdict(ctx, ind, false) {
                 Verdict::NotApplicable => {}
                 Verdict::Fired => {
                     out.fired |= bit;
                     out.score = out.score.saturating_add(ind.weight);
                 }
                 Verdict::Passed => out.passed |= bit,
-                Verdict::NotComputable(_) => {
+                Verdict::NotComputable(in_applies_when) => {
                     out.not_computable |= bit;
+                    if in_applies_when {
+                        nc_in_applies_when |= bit;
+                    }
                     out.max_possible_score = out.max_possible_score.saturating_add(ind.weight);
                 }
             }
         }
         out.max_possible_score = out.max_possible_score.saturating_add(out.score);
         out.tier = self.tier_for(out.score);
+        (out, nc_in_applies_when)
+    }
+
+    /// When each approval register the rules required was loaded, by register.
+    fn approvals_loaded_at<'c>(&self, ctx: &'c Ctx<'_>) -> BTreeMap<&'c str, NaiveDateTime> {
+        let mut out = BTreeMap::new();
+        if let Val::List(regs) = ctx.get(fields::Field::ApprovalRequiredRegisters) {
+            for r in regs.iter() {
+                if let Some(t) = ctx
+                    .approvals
+                    .iter()
+                    .find(|a| a.register.trim().eq_ignore_ascii_case(r))
+                    .and_then(|a| a.loaded_at)
+                {
+                    out.insert(r, t);
+                }
+            }
+        }
         out
+    }
+
+    /// Why `ind` could not be computed: its `applies_when` or its condition.
+    fn not_computable_reason(&self, ctx: &Ctx<'_>, ind: &Indicator, in_applies_when: bool) -> String {
+        if in_applies_when {
+            self.reason(ctx, ind.applies_when.iter())
+        } else {
+            self.reason(ctx, std::iter::once(&ind.condition))
+        }
     }
 
     fn verdict(&self, ctx: &Ctx<'_>, ind: &Indicator, supplier_only: bool) -> Verdict {
@@ -372,11 +464,7 @@ impl RuleSet {
                 Verdict::NotComputable(in_applies_when) => {
                     not_computable_bits |= bit;
                     unknown_weight = unknown_weight.saturating_add(ind.weight);
-                    let reason = if in_applies_when {
-                        self.reason(ctx, ind.applies_when.iter())
-                    } else {
-                        self.reason(ctx, std::iter::once(&ind.condition))
-                    };
+                    let reason = self.not_computable_reason(ctx, ind, in_applies_when);
                     not_computable.push(self.finding(ctx, ind, Some(reason)));
                 }
             }
@@ -392,19 +480,11 @@ impl RuleSet {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        let mut approvals_loaded_at = BTreeMap::new();
-        if let Val::List(regs) = ctx.get(fields::Field::ApprovalRequiredRegisters) {
-            for r in regs.iter() {
-                if let Some(t) = ctx
-                    .approvals
-                    .iter()
-                    .find(|a| a.register.trim().eq_ignore_ascii_case(r))
-                    .and_then(|a| a.loaded_at)
-                {
-                    approvals_loaded_at.insert(r.to_owned(), t);
-                }
-            }
-        }
+        let approvals_loaded_at = self
+            .approvals_loaded_at(ctx)
+            .into_iter()
+            .map(|(r, t)| (r.to_owned(), t))
+            .collect();
         let compact = Score {
             score,
             max_possible_score: score.saturating_add(unknown_weight),

@@ -32,7 +32,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use assess::{Assessment, Coverage, Finding, RuleCoverage, Score};
+pub use assess::{Assessment, Coverage, Finding, Recorded, RuleCoverage, Score};
 pub use evidence::Evidence;
 pub use industry::Industry;
 pub use input::{ApprovalFact, ApprovalStatus, AssessmentInput, ContractFacts, SupplierInput};

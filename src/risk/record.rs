@@ -26,6 +26,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
+use chrono::NaiveDateTime;
+
+use super::value::{Val, iso_date};
 use super::{Assessment, Finding, RuleSet};
 
 /// The first byte of every encoded record: the format, so another can follow.
@@ -135,15 +138,11 @@ pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Res
     put_u128(&mut out, fired);
     put_u128(&mut out, not_computable);
     put_u128(&mut out, passed);
-    put_u64(&mut out, a.approvals_loaded_at.len() as u64);
-    for (register, at) in &a.approvals_loaded_at {
-        let at = match serde_json::to_value(at) {
-            Ok(Value::String(s)) => s,
-            _ => return Err(Mismatch(format!("load time of {register}"))),
-        };
-        put_u64(&mut out, interner.intern(register));
-        put_u64(&mut out, interner.intern(&at));
-    }
+    put_approvals(
+        &mut out,
+        a.approvals_loaded_at.iter().map(|(r, at)| (r.as_str(), at)),
+        interner,
+    )?;
     for ((f, with_reason), i) in a
         .fired
         .iter()
@@ -168,6 +167,76 @@ pub fn encode<I: Interner>(plan: &Plan, a: &Assessment, interner: &mut I) -> Res
         }
     }
     Ok(out)
+}
+
+/// The approval registers' load times, sorted by register.
+fn put_approvals<'a, I: Interner>(
+    out: &mut Vec<u8>,
+    approvals: impl ExactSizeIterator<Item = (&'a str, &'a NaiveDateTime)>,
+    interner: &mut I,
+) -> Result<(), Mismatch> {
+    put_u64(out, approvals.len() as u64);
+    for (register, at) in approvals {
+        // As the explanation's JSON writes it (chrono's serde form).
+        let at = match serde_json::to_value(at) {
+            Ok(Value::String(s)) => s,
+            _ => return Err(Mismatch(format!("load time of {register}"))),
+        };
+        put_u64(out, interner.intern(register));
+        put_u64(out, interner.intern(&at));
+    }
+    Ok(())
+}
+
+/// Writes a record while the rule engine decides ([`crate::risk::RuleSet::record_scored`]),
+/// without the explained assessment in between: the bytes [`encode`] writes for the same
+/// assessment (the property tests in `tests/risk_rules.rs` compare them). The caller writes
+/// the evidence of each fired indicator in the rule set's order, then of each indicator
+/// that could not be computed, each followed by its reason.
+pub(crate) struct RecordWriter<'i, I: Interner> {
+    out: Vec<u8>,
+    interner: &'i mut I,
+}
+
+impl<'i, I: Interner> RecordWriter<'i, I> {
+    /// Starts a record with its masks and the approval registers' load times (sorted by
+    /// register, as the explained assessment's map holds them).
+    pub(crate) fn new<'a>(
+        interner: &'i mut I,
+        fired: u128,
+        not_computable: u128,
+        passed: u128,
+        approvals: impl ExactSizeIterator<Item = (&'a str, &'a NaiveDateTime)>,
+    ) -> Result<Self, Mismatch> {
+        let mut out = Vec::with_capacity(64);
+        out.push(FORMAT);
+        put_u128(&mut out, fired);
+        put_u128(&mut out, not_computable);
+        put_u128(&mut out, passed);
+        put_approvals(&mut out, approvals, interner)?;
+        Ok(RecordWriter { out, interner })
+    }
+
+    /// One evidence value, as [`encode`] writes its JSON.
+    pub(crate) fn evidence(&mut self, v: Val<'_>) {
+        match v {
+            Val::Missing(_) => self.out.push(NULL),
+            Val::Bool(b) => self.out.push(if b { TRUE } else { FALSE }),
+            Val::Str(s) => put_text(&mut self.out, s, self.interner),
+            Val::Date(d) => put_text(&mut self.out, &iso_date(d), self.interner),
+            // Numbers cost no allocation as JSON; intervals and lists are rare.
+            v @ (Val::Num(..) | Val::List(_)) => put_value(&mut self.out, &v.to_json(), self.interner),
+        }
+    }
+
+    /// The reason an indicator could not be computed (after its evidence).
+    pub(crate) fn reason(&mut self, reason: &str) {
+        put_u64(&mut self.out, self.interner.intern(reason));
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out
+    }
 }
 
 /// Why stored bytes could not be read back.
@@ -337,6 +406,17 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// assessments repeat; a longer text (a title) is stored where it occurs.
 const SHORT_TEXT: usize = 24;
 
+/// A text: a number into the dictionary when short, else the text itself.
+fn put_text<I: Interner>(out: &mut Vec<u8>, s: &str, interner: &mut I) {
+    if s.len() <= SHORT_TEXT {
+        out.push(TEXT_REF);
+        put_u64(out, interner.intern(s));
+    } else {
+        out.push(STRING);
+        put_str(out, s);
+    }
+}
+
 fn put_value<I: Interner>(out: &mut Vec<u8>, v: &Value, interner: &mut I) {
     match v {
         Value::Null => out.push(NULL),
@@ -356,14 +436,7 @@ fn put_value<I: Interner>(out: &mut Vec<u8>, v: &Value, interner: &mut I) {
                 out.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_le_bytes());
             }
         }
-        Value::String(s) if s.len() <= SHORT_TEXT => {
-            out.push(TEXT_REF);
-            put_u64(out, interner.intern(s));
-        }
-        Value::String(s) => {
-            out.push(STRING);
-            put_str(out, s);
-        }
+        Value::String(s) => put_text(out, s, interner),
         Value::Array(items) => {
             out.push(ARRAY);
             put_u64(out, items.len() as u64);

@@ -325,9 +325,19 @@ impl<'r> ChunkScorer<'r> {
             {
                 continue;
             }
+            let row = new_assessment(
+                None,
+                orgnr,
+                &self.world,
+                Columns::of_assessment(&a),
+                input_sha,
+                result_sha,
+                opts,
+                self.at,
+            );
             supplier_records.push(Pending {
-                row: new_assessment(None, orgnr, &self.world, &a, input_sha, result_sha, opts, self.at),
-                assessment: a,
+                row,
+                made: Made::Explained(a),
             });
         }
         self.report.suppliers_recorded = supplier_records.len() as u64;
@@ -654,11 +664,47 @@ fn unchanged(mark: Option<&CurrentMark>, version: &str, input_sha: &str, result_
 pub use crate::risk::record::{StoredExplanation, StoredFinding};
 
 /// `,renhold,bygg,` (so one industry is found with `LIKE '%,renhold,%'`).
-pub fn industries_column(industries: &[String]) -> String {
-    if industries.is_empty() {
-        String::new()
-    } else {
-        format!(",{},", industries.join(","))
+pub fn industries_column<S: AsRef<str>>(industries: &[S]) -> String {
+    let mut out = String::new();
+    if !industries.is_empty() {
+        out.push(',');
+        for i in industries {
+            out.push_str(i.as_ref());
+            out.push(',');
+        }
+    }
+    out
+}
+
+/// What an assessment's row keeps in columns beside its record.
+struct Columns<'a> {
+    rule_set_version: &'a str,
+    score: u32,
+    max_possible_score: u32,
+    tier: &'a str,
+    /// [`industries_column`].
+    industries: String,
+}
+
+impl<'a> Columns<'a> {
+    fn of_assessment(a: &'a Assessment) -> Columns<'a> {
+        Columns {
+            rule_set_version: &a.rule_set_version,
+            score: a.score,
+            max_possible_score: a.max_possible_score,
+            tier: &a.tier,
+            industries: industries_column(&a.industries),
+        }
+    }
+
+    fn of_score(rules: &'a RuleSet, score: &Score<'a>, industries: String) -> Columns<'a> {
+        Columns {
+            rule_set_version: rules.version(),
+            score: score.score,
+            max_possible_score: score.max_possible_score,
+            tier: score.tier,
+            industries,
+        }
     }
 }
 
@@ -667,14 +713,13 @@ fn new_assessment(
     contract: Option<&ContractInputRow>,
     orgnr: &str,
     world: &World,
-    a: &Assessment,
+    a: Columns<'_>,
     input_sha256: String,
     result_sha256: String,
     opts: &RescoreOptions,
     at: NaiveDateTime,
 ) -> NewAssessment {
     let supplier = world.supplier(orgnr);
-    let industries: Vec<String> = a.industries.iter().map(|i| i.to_string()).collect();
     NewAssessment {
         contract_id: contract.map(|c| c.id),
         contract_version: contract.map(|c| c.version),
@@ -691,8 +736,8 @@ fn new_assessment(
         as_of: opts.as_of,
         score: i32::try_from(a.score).unwrap_or(i32::MAX),
         max_possible_score: i32::try_from(a.max_possible_score).unwrap_or(i32::MAX),
-        tier: a.tier.to_string(),
-        industries: industries_column(&industries),
+        tier: a.tier.to_owned(),
+        industries: a.industries,
         // Made by `encode_one`, which numbers repeated texts.
         explanation: String::new(),
         record: None,
@@ -708,10 +753,39 @@ struct Outcome {
     recorded: Vec<NewAssessment>,
 }
 
-/// An assessment to record, with the assessment its record is made from ([`encode_one`]).
+/// An assessment to record: its row, and what its record is made from ([`encode_one`]).
 struct Pending {
     row: NewAssessment,
-    assessment: Assessment,
+    made: Made,
+}
+
+/// What an assessment's record is made from: the explained assessment (a supplier's, or a
+/// contract's scored on one of several threads: its record is made after they join, so the
+/// texts are numbered in row order), or the record itself, made while scoring on the thread
+/// that numbers the texts ([`RuleSet::record_scored`]).
+enum Made {
+    Explained(Assessment),
+    Record(Vec<u8>),
+}
+
+/// Scores a contract and makes what its record is made from: the record itself when
+/// `texts` are at hand, else the explained assessment. With the industries column.
+fn make<'r>(
+    rules: &'r RuleSet,
+    input: &AssessmentInput<'_>,
+    texts: Option<&mut TextIds>,
+) -> (Score<'r>, Made, String) {
+    if let Some(texts) = texts {
+        match rules.record_scored(input, texts) {
+            Ok(r) => return (r.score, Made::Record(r.record), industries_column(&r.industries)),
+            // Never expected (the record follows the rule set itself): made from the explained
+            // assessment instead, which `encode_one` keeps as JSON if it does not fit either.
+            Err(why) => tracing::warn!(%why, "assessment record not made while scoring"),
+        }
+    }
+    let (a, score) = rules.assess_scored(input);
+    let industries = industries_column(&a.industries);
+    (score, Made::Explained(a), industries)
 }
 
 /// The assessments of an import chunk with their records made ([`ChunkScorer::score_staged`]),
@@ -750,13 +824,16 @@ fn encode_pending(plan: &Plan, texts: &mut TextIds, pending: Vec<Pending>) -> Ve
 }
 
 /// [`encode_pending`] for one assessment, which is dropped here.
-fn encode_one(plan: &Plan, texts: &mut TextIds, Pending { mut row, assessment }: Pending) -> NewAssessment {
-    match record::encode(plan, &assessment, texts) {
-        Ok(bytes) => row.record = Some(bytes),
-        Err(why) => {
-            tracing::warn!(%why, "assessment stored with its explanation as JSON");
-            row.explanation = record::explanation_json(&assessment);
-        }
+fn encode_one(plan: &Plan, texts: &mut TextIds, Pending { mut row, made }: Pending) -> NewAssessment {
+    match made {
+        Made::Record(bytes) => row.record = Some(bytes),
+        Made::Explained(assessment) => match record::encode(plan, &assessment, texts) {
+            Ok(bytes) => row.record = Some(bytes),
+            Err(why) => {
+                tracing::warn!(%why, "assessment stored with its explanation as JSON");
+                row.explanation = record::explanation_json(&assessment);
+            }
+        },
     }
     row
 }
@@ -790,8 +867,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Scores `row` (compact, for coverage and change detection) and, when its rule set,
-    /// inputs or outcome changed, builds its full, explained assessment.
-    fn score(&mut self, row: &'a ContractInputRow) -> Option<Pending> {
+    /// inputs or outcome changed, makes what its record is made from ([`make`]: the record
+    /// itself when `texts` are given).
+    fn score(&mut self, row: &'a ContractInputRow, mut texts: Option<&mut TextIds>) -> Option<Pending> {
         let Run {
             rules,
             world,
@@ -817,13 +895,13 @@ impl<'a> Worker<'a> {
             as_of: opts.as_of,
         };
         let mark = marks.get(&row.id).filter(|_| !opts.force);
-        // A contract with a record to compare with is scored first, and explained only if
-        // its outcome or inputs changed; one without is explained at once.
-        let (explained, score) = match mark {
-            Some(_) => (None, rules.score(&input)),
+        // A contract with a record to compare with is scored first, and recorded only if
+        // its outcome or inputs changed; one without is recorded at once.
+        let (score, made) = match mark {
+            Some(_) => (rules.score(&input), None),
             None => {
-                let (a, score) = rules.assess_scored(&input);
-                (Some(a), score)
+                let (score, made, industries) = make(rules, &input, texts.as_deref_mut());
+                (score, Some((made, industries)))
             }
         };
         self.coverage.add_score(rules, &score);
@@ -838,10 +916,22 @@ impl<'a> Worker<'a> {
         if unchanged(mark, rules.version(), &input_sha, &result_sha) {
             return None;
         }
-        let a = explained.unwrap_or_else(|| rules.assess(&input));
+        let (made, industries) = made.unwrap_or_else(|| {
+            let (_, made, industries) = make(rules, &input, texts);
+            (made, industries)
+        });
         Some(Pending {
-            row: new_assessment(Some(row), &row.orgnr, world, &a, input_sha, result_sha, opts, at),
-            assessment: a,
+            row: new_assessment(
+                Some(row),
+                &row.orgnr,
+                world,
+                Columns::of_score(rules, &score, industries),
+                input_sha,
+                result_sha,
+                opts,
+                at,
+            ),
+            made,
         })
     }
 
@@ -865,10 +955,11 @@ fn cores() -> usize {
 /// [`Worker::score`]), numbering their new texts in `texts`. A large chunk is scored on
 /// every core (the rule engine is pure and shares nothing mutable) and its records made
 /// after, in row order; a small one (an import's chunk, scored beside the threads that read
-/// and store the file) on this thread, each assessment made into its record and dropped
-/// before the next row is scored. An explained assessment is a few kilobytes of small
-/// allocations: holding a chunk's worth until its records were made had the allocator take
-/// fresh pages, which the kernel zeroes, for every chunk (a fifth of an import's time).
+/// and store the file) on this thread, each record made as its contract is scored
+/// ([`RuleSet::record_scored`]), without the explained assessment: that is a few kilobytes
+/// of small allocations per contract (holding a chunk's worth until their records were made
+/// once had the allocator take fresh pages, which the kernel zeroes, for every chunk: a
+/// fifth of an import's time).
 fn assess_contracts(
     run: &Run<'_>,
     rows: &[ContractInputRow],
@@ -878,11 +969,12 @@ fn assess_contracts(
     let threads = cores();
     if threads == 1 || rows.len() < 2_000 {
         let mut worker = Worker::new(run);
-        let recorded = rows
-            .iter()
-            .filter_map(|row| worker.score(row))
-            .map(|p| encode_one(plan, texts, p))
-            .collect();
+        let mut recorded = Vec::new();
+        for row in rows {
+            if let Some(p) = worker.score(row, Some(&mut *texts)) {
+                recorded.push(encode_one(plan, texts, p));
+            }
+        }
         return vec![worker.outcome(recorded)];
     }
     let per = rows.len().div_ceil(threads).max(1);
@@ -892,7 +984,8 @@ fn assess_contracts(
             .map(|chunk| {
                 s.spawn(move || {
                     let mut worker = Worker::new(run);
-                    let pending: Vec<Pending> = chunk.iter().filter_map(|row| worker.score(row)).collect();
+                    let pending: Vec<Pending> =
+                        chunk.iter().filter_map(|row| worker.score(row, None)).collect();
                     (worker, pending)
                 })
             })
