@@ -289,6 +289,11 @@ fn a_record_that_does_not_fit_its_plan_is_refused() {
 // In storage.
 
 fn register() -> Vec<u8> {
+    register_of(40)
+}
+
+/// `n` contracts of four kinds (industries, suppliers, values), ids `R-0`, `R-1`, ….
+fn register_of(n: usize) -> Vec<u8> {
     common::workbook::xlsx(
         &[
             "Avtalenr",
@@ -298,7 +303,7 @@ fn register() -> Vec<u8> {
             "CPV",
             "Kontraktsverdi",
         ],
-        (0..40).map(|i| {
+        (0..n).map(|i| {
             vec![
                 format!("R-{i}").into(),
                 [
@@ -448,4 +453,81 @@ async fn records_are_stored_and_old_explanations_read_the_same(backend: Backend)
     assert_eq!(texts_after, texts, "the same texts are not stored twice");
 }
 
-backend_tests!(records_are_stored_and_old_explanations_read_the_same);
+backend_tests!(
+    records_are_stored_and_old_explanations_read_the_same,
+    threads_record_what_one_thread_recorded
+);
+
+/// A rescoring of 2,000 contracts or more is scored on every core, the threads sharing the
+/// dictionary of texts (`SharedTexts`); an import scores its chunks on one thread. Forced
+/// over what an import just recorded (same rules, same inputs, same day), the threads record
+/// what the one thread did: every record reads back the same explanation and industries,
+/// and no text is stored twice. (On a one-core machine both runs take the one-thread path.)
+async fn threads_record_what_one_thread_recorded(backend: Backend) {
+    use spotcheck::db::schema::{assessment_texts, assessments};
+
+    let app = TestApp::start(backend).await;
+    app.add_user("kemner", Role::Kemner, None);
+    let token = app.token_for("kemner");
+    let n = 2_400;
+    let resp = app.upload(&token, "register.xlsx", register_of(n), &[]).await;
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let mut conn: DbConn = app.db.raw_conn();
+    let texts_before: i64 = assessment_texts::table.count().get_result(&mut conn).unwrap();
+
+    let rules = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system()).unwrap();
+    spotcheck::service::scoring::rescore_today(
+        &mut app.pool.get().unwrap(),
+        &rules,
+        spotcheck::service::scoring::Scope::All,
+        true,
+        "test",
+        &Actor::system(),
+    )
+    .unwrap();
+
+    let dictionary: HashMap<u64, String> = assessment_texts::table
+        .select((assessment_texts::id, assessment_texts::text))
+        .load::<(i64, String)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|(id, text)| (id as u64, text))
+        .collect();
+    assert_eq!(
+        dictionary.len() as i64,
+        texts_before,
+        "the same texts are not stored twice"
+    );
+    let plan = Plan::of(&rules);
+    // Each contract's two assessments, the import's first.
+    let mut by_contract: BTreeMap<i64, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for (contract_id, industries, bytes) in assessments::table
+        .filter(assessments::subject.eq("contract"))
+        .order(assessments::id)
+        .select((
+            assessments::contract_id,
+            assessments::industries,
+            assessments::record,
+        ))
+        .load::<(Option<i64>, String, Option<Vec<u8>>)>(&mut conn)
+        .unwrap()
+    {
+        by_contract
+            .entry(contract_id.unwrap())
+            .or_default()
+            .push((industries, bytes.expect("a record")));
+    }
+    assert_eq!(by_contract.len(), n);
+    let mut fired = 0;
+    for (contract_id, made) in &by_contract {
+        let [(industries, imported), (rescored_industries, rescored)] = made.as_slice() else {
+            panic!("contract {contract_id}: {} assessments", made.len());
+        };
+        let read = |bytes: &[u8]| record::decode(&plan, bytes, Vec::new(), &dictionary).unwrap();
+        let (imported, rescored) = (read(imported), read(rescored));
+        assert_eq!(rescored, imported, "contract {contract_id}");
+        assert_eq!(rescored_industries, industries, "contract {contract_id}");
+        fired += imported.fired.len();
+    }
+    assert!(fired > 0, "no indicator fired");
+}

@@ -32,7 +32,7 @@ use crate::db::models::assessments::{
 use crate::db::models::audit;
 use crate::db::models::{Actor, now};
 use crate::db::{DbConn, DbError};
-use crate::risk::record::{self, Plan};
+use crate::risk::record::{self, Interner, Plan};
 use crate::risk::{
     ApprovalFact, ApprovalStatus, Assessment, AssessmentInput, ContractFacts, Coverage, RuleSet, Score,
     SupplierInput,
@@ -759,29 +759,25 @@ struct Pending {
     made: Made,
 }
 
-/// What an assessment's record is made from: the explained assessment (a supplier's, or a
-/// contract's scored on one of several threads: its record is made after they join, so the
-/// texts are numbered in row order), or the record itself, made while scoring on the thread
-/// that numbers the texts ([`RuleSet::record_scored`]).
+/// What an assessment's record is made from: the explained assessment (a supplier's), or the
+/// record itself, made while the contract is scored ([`RuleSet::record_scored`]).
 enum Made {
     Explained(Assessment),
     Record(Vec<u8>),
 }
 
-/// Scores a contract and makes what its record is made from: the record itself when
-/// `texts` are at hand, else the explained assessment. With the industries column.
+/// Scores a contract and makes its record, numbering its texts in `texts`; with its
+/// industries column.
 fn make<'r>(
     rules: &'r RuleSet,
     input: &AssessmentInput<'_>,
-    texts: Option<&mut TextIds>,
+    texts: &mut impl Interner,
 ) -> (Score<'r>, Made, String) {
-    if let Some(texts) = texts {
-        match rules.record_scored(input, texts) {
-            Ok(r) => return (r.score, Made::Record(r.record), industries_column(&r.industries)),
-            // Never expected (the record follows the rule set itself): made from the explained
-            // assessment instead, which `encode_one` keeps as JSON if it does not fit either.
-            Err(why) => tracing::warn!(%why, "assessment record not made while scoring"),
-        }
+    match rules.record_scored(input, texts) {
+        Ok(r) => return (r.score, Made::Record(r.record), industries_column(&r.industries)),
+        // Never expected (the record follows the rule set itself): made from the explained
+        // assessment instead, which `encode_one` keeps as JSON if it does not fit either.
+        Err(why) => tracing::warn!(%why, "assessment record not made while scoring"),
     }
     let (a, score) = rules.assess_scored(input);
     let industries = industries_column(&a.industries);
@@ -867,9 +863,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Scores `row` (compact, for coverage and change detection) and, when its rule set,
-    /// inputs or outcome changed, makes what its record is made from ([`make`]: the record
-    /// itself when `texts` are given).
-    fn score(&mut self, row: &'a ContractInputRow, mut texts: Option<&mut TextIds>) -> Option<Pending> {
+    /// inputs or outcome changed, makes its record ([`make`]), numbering its texts in
+    /// `texts`.
+    fn score(&mut self, row: &'a ContractInputRow, texts: &mut impl Interner) -> Option<Pending> {
         let Run {
             rules,
             world,
@@ -900,7 +896,7 @@ impl<'a> Worker<'a> {
         let (score, made) = match mark {
             Some(_) => (rules.score(&input), None),
             None => {
-                let (score, made, industries) = make(rules, &input, texts.as_deref_mut());
+                let (score, made, industries) = make(rules, &input, texts);
                 (score, Some((made, industries)))
             }
         };
@@ -944,6 +940,32 @@ impl<'a> Worker<'a> {
     }
 }
 
+/// The dictionary of texts shared by the threads that score a large chunk. Each thread
+/// keeps the numbers it has met (reasons, codes and dates repeat across thousands of
+/// assessments) and takes the lock only for a text new to it. Which thread meets a text
+/// first decides its number; a record reads back the same under any numbering, since it is
+/// read with the dictionary.
+struct SharedTexts<'s, 't> {
+    shared: &'s std::sync::Mutex<&'t mut TextIds>,
+    met: HashMap<String, u64, foldhash::fast::RandomState>,
+}
+
+impl Interner for SharedTexts<'_, '_> {
+    fn intern(&mut self, text: &str) -> u64 {
+        if let Some(&id) = self.met.get(text) {
+            return id;
+        }
+        // A panic on a scoring thread is raised again after the join: the run stops there.
+        let id = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .id(text);
+        self.met.insert(text.to_owned(), id);
+        id
+    }
+}
+
 /// The cores this process may use, asked once: the standard library reads the cgroup's
 /// quota files on every call, and an import asks for every chunk it scores.
 fn cores() -> usize {
@@ -952,14 +974,14 @@ fn cores() -> usize {
 }
 
 /// Scores every row and makes the records of the assessments to keep (see
-/// [`Worker::score`]), numbering their new texts in `texts`. A large chunk is scored on
-/// every core (the rule engine is pure and shares nothing mutable) and its records made
-/// after, in row order; a small one (an import's chunk, scored beside the threads that read
-/// and store the file) on this thread, each record made as its contract is scored
+/// [`Worker::score`]), numbering their new texts in `texts`: a large chunk on every core
+/// (the rule engine is pure and shares nothing mutable; the dictionary is shared, see
+/// [`SharedTexts`]), a small one (an import's chunk, scored beside the threads that read
+/// and store the file) on this thread. Each record is made as its contract is scored
 /// ([`RuleSet::record_scored`]), without the explained assessment: that is a few kilobytes
-/// of small allocations per contract (holding a chunk's worth until their records were made
-/// once had the allocator take fresh pages, which the kernel zeroes, for every chunk: a
-/// fifth of an import's time).
+/// of small allocations per contract, which a run only turned into the record's bytes
+/// (holding a chunk's worth of them had the allocator take fresh pages, which the kernel
+/// zeroes, for every chunk: a fifth of an import's time).
 fn assess_contracts(
     run: &Run<'_>,
     rows: &[ContractInputRow],
@@ -971,21 +993,29 @@ fn assess_contracts(
         let mut worker = Worker::new(run);
         let mut recorded = Vec::new();
         for row in rows {
-            if let Some(p) = worker.score(row, Some(&mut *texts)) {
+            if let Some(p) = worker.score(row, texts) {
                 recorded.push(encode_one(plan, texts, p));
             }
         }
         return vec![worker.outcome(recorded)];
     }
     let per = rows.len().div_ceil(threads).max(1);
+    let shared = std::sync::Mutex::new(&mut *texts);
+    let shared = &shared;
     let scored: Vec<(Worker<'_>, Vec<Pending>)> = std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(per)
             .map(|chunk| {
                 s.spawn(move || {
                     let mut worker = Worker::new(run);
-                    let pending: Vec<Pending> =
-                        chunk.iter().filter_map(|row| worker.score(row, None)).collect();
+                    let mut texts = SharedTexts {
+                        shared,
+                        met: HashMap::default(),
+                    };
+                    let pending: Vec<Pending> = chunk
+                        .iter()
+                        .filter_map(|row| worker.score(row, &mut texts))
+                        .collect();
                     (worker, pending)
                 })
             })
