@@ -23,6 +23,7 @@ mod header;
 mod merges;
 mod ods_scan;
 mod rows;
+mod seen_ids;
 mod sheet;
 mod source;
 mod xls_scan;

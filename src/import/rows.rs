@@ -5,12 +5,11 @@
 //! candidate; after it, every non-blank, non-totals row is a data row that is either
 //! accepted or rejected with one [`RowError`] per bad cell.
 
-use std::collections::HashMap;
-
 use calamine::DataRef;
 
 use super::cells::{self, CellProblem, display, is_blank};
 use super::header::{self, Layout, Role};
+use super::seen_ids::SeenIds;
 use super::{ContractRow, Field, FileFormat, ImportError, ImportOptions, ParsedRegister, RowError};
 
 /// Rows with content looked at per sheet before giving up on finding a header there, so a
@@ -64,66 +63,8 @@ pub(crate) struct TableBuilder<'a> {
     errors: Vec<RowError>,
     rows_total: u64,
     rows_rejected: u64,
-    /// Contract ids met so far, as 96-bit keyed hashes (see [`IdKeys`]), with their rows.
-    seen_ids: HashMap<IdKey, u32, IdKeyHasher>,
-    id_keys: IdKeys,
-}
-
-/// Turns a contract id into a 96-bit key: two SipHashes under random keys. A register of a
-/// million rows kept every id as a `String` to find duplicates (about 60 MB); as 128-bit keys
-/// the table still took 66 MB at its largest (99 MB while it grew), as 96 bits and the row
-/// in 16 bytes it takes 36 MB. Two different ids share a key with a probability around
-/// 10^-17 for a million ids: never, in practice, and the keys are secret, so a file cannot be
-/// built to make two ids collide.
-struct IdKeys(std::hash::RandomState, std::hash::RandomState);
-
-impl IdKeys {
-    fn new() -> IdKeys {
-        IdKeys(std::hash::RandomState::new(), std::hash::RandomState::new())
-    }
-
-    fn key(&self, id: &str) -> IdKey {
-        use std::hash::BuildHasher;
-        let (a, b) = (self.0.hash_one(id), self.1.hash_one(id));
-        IdKey([a as u32, (a >> 32) as u32, b as u32])
-    }
-}
-
-/// A contract id's key (see [`IdKeys`]): 4-byte aligned, so with its row an entry is 16 bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct IdKey([u32; 3]);
-
-impl std::hash::Hash for IdKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // Already a keyed hash: its first 64 bits are the table's hash.
-        state.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
-    }
-}
-
-/// Passes an [`IdKey`]'s own bits through as its hash.
-#[derive(Default, Clone, Copy)]
-struct IdKeyHasher(u64);
-
-impl std::hash::BuildHasher for IdKeyHasher {
-    type Hasher = IdKeyHasher;
-    fn build_hasher(&self) -> IdKeyHasher {
-        IdKeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for IdKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used (`IdKey::hash`); fold anything else in all the same.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+    /// Contract ids met so far, with their rows.
+    seen_ids: SeenIds,
 }
 
 impl<'a> TableBuilder<'a> {
@@ -150,8 +91,7 @@ impl<'a> TableBuilder<'a> {
             errors: Vec::new(),
             rows_total: 0,
             rows_rejected: 0,
-            seen_ids: HashMap::default(),
-            id_keys: IdKeys::new(),
+            seen_ids: SeenIds::new(),
         }
     }
 
@@ -306,17 +246,8 @@ impl<'a> TableBuilder<'a> {
         if let Some(id) = &contract_id {
             // Every data row with an id claims it, accepted or not: a later row with the same
             // id is a duplicate in the file either way, and the message points at the first.
-            let key = self.id_keys.key(id);
-            match self.seen_ids.get(&key) {
-                Some(first_row) => problems.push((
-                    Field::ContractId,
-                    CellProblem::DuplicateId {
-                        first_row: *first_row,
-                    },
-                )),
-                None => {
-                    self.seen_ids.insert(key, row);
-                }
+            if let Some(first_row) = self.seen_ids.first_row_or_insert(id, row) {
+                problems.push((Field::ContractId, CellProblem::DuplicateId { first_row }));
             }
         }
 
