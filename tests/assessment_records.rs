@@ -322,6 +322,22 @@ fn register_of(n: usize) -> Vec<u8> {
     )
 }
 
+/// Records a new assessment of every contract with the rule set in force (as `spotcheck
+/// score --all` does), and returns that rule set.
+fn rescore_everything(app: &TestApp) -> RuleSet {
+    let rules = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system()).unwrap();
+    spotcheck::service::scoring::rescore_today(
+        &mut app.pool.get().unwrap(),
+        &rules,
+        spotcheck::service::scoring::Scope::All,
+        true,
+        "test",
+        &Actor::system(),
+    )
+    .unwrap();
+    rules
+}
+
 /// An assessment as stored: id, contract, explanation column, record.
 type StoredRow = (i64, Option<i64>, String, Option<Vec<u8>>);
 
@@ -426,16 +442,7 @@ async fn records_are_stored_and_old_explanations_read_the_same(backend: Backend)
 
     // A new rescoring of everything records again, as records; the mail's lists read the
     // fired indicators of both kinds.
-    let rules = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system()).unwrap();
-    spotcheck::service::scoring::rescore_today(
-        &mut app.pool.get().unwrap(),
-        &rules,
-        spotcheck::service::scoring::Scope::All,
-        true,
-        "test",
-        &Actor::system(),
-    )
-    .unwrap();
+    rescore_everything(&app);
     let ids: Vec<i64> = shown.iter().map(|s| s.1).collect();
     let lines = spotcheck::db::models::notices::contract_lines(&mut app.pool.get().unwrap(), &ids).unwrap();
     for (_, contract_id, body) in &shown {
@@ -475,16 +482,7 @@ async fn threads_record_what_one_thread_recorded(backend: Backend) {
     let mut conn: DbConn = app.db.raw_conn();
     let texts_before: i64 = assessment_texts::table.count().get_result(&mut conn).unwrap();
 
-    let rules = spotcheck::app::load_rules(&app.pool, &app.settings, &Actor::system()).unwrap();
-    spotcheck::service::scoring::rescore_today(
-        &mut app.pool.get().unwrap(),
-        &rules,
-        spotcheck::service::scoring::Scope::All,
-        true,
-        "test",
-        &Actor::system(),
-    )
-    .unwrap();
+    let rules = rescore_everything(&app);
 
     let dictionary: HashMap<u64, String> = assessment_texts::table
         .select((assessment_texts::id, assessment_texts::text))
