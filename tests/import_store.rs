@@ -477,6 +477,22 @@ async fn large_register_across_chunks(backend: Backend) {
     assert_eq!(app.count("contracts"), (n + 100) as i64);
     assert_eq!(app.count("contract_versions"), (n + 100 + 500) as i64);
     assert_eq!(id_of(&mut conn, "S-02400"), late_id, "contract ids stay");
+
+    // On PostgreSQL a staging batch's chunks commit without waiting for the disk (`SET
+    // LOCAL synchronous_commit = off`, service::imports); no pooled connection keeps that.
+    if backend == Backend::Postgres {
+        drop(conn);
+        let open = app.pool.state().connections;
+        let mut conns: Vec<_> = (0..open).map(|_| app.pool.get().unwrap()).collect();
+        for c in &mut conns {
+            let setting: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "current_setting('synchronous_commit')",
+            ))
+            .get_result(&mut **c)
+            .unwrap();
+            assert_eq!(setting, "on");
+        }
+    }
     app.stop();
 }
 

@@ -400,6 +400,7 @@ fn store_in_transactions(
     chunks: &std::sync::mpsc::Receiver<PreparedRows>,
     store: &mut impl ChunkStore,
 ) -> Result<(), ImportFailure> {
+    use diesel::connection::SimpleConnection;
     // Another process's writers (`serve` beside a command-line import) go first between
     // two transactions when they wait.
     let turns = db::writer_turns::BulkWriter::on(conn);
@@ -409,6 +410,13 @@ fn store_in_transactions(
     };
     while let Ok(first) = chunks.recv() {
         db::write_tx(conn, |c| -> Result<(), ImportFailure> {
+            if let db::DbConn::Postgresql(p) = c {
+                // A staging batch's chunks need not reach the disk before the next one is
+                // stored: a batch cut short is removed whole, however far it got, and the
+                // batch's final transaction commits as usual, which puts everything before it
+                // on disk (the log is written in order). `LOCAL`: this transaction only.
+                p.batch_execute("SET LOCAL synchronous_commit = off")?;
+            }
             imports::touch_heartbeat(c, batch_id)?;
             let mut chunk = first;
             for stored in 1.. {
