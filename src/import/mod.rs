@@ -27,6 +27,7 @@ mod seen_ids;
 mod sheet;
 mod source;
 mod xls_scan;
+mod xlsx;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -270,7 +271,7 @@ pub struct ImportOptions {
     /// Most cells with content read from the sheets of one file.
     pub max_cells: u64,
     /// Largest total inflated size of the zip entries of an xlsx/xlsm/xlsb/ods file. The
-    /// parts calamine holds in memory (shared strings, styles, the whole ods content) are
+    /// parts the readers hold in memory (shared strings, styles, the whole ods content) are
     /// limited to a quarter of this.
     pub max_inflated_bytes: u64,
     /// Most memory, in bytes, calamine may need for the grids of an xls or ods workbook,

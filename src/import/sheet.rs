@@ -1,6 +1,7 @@
-//! Workbook readers on top of calamine.
+//! Workbook readers: xlsx/xlsm with our own reader (`xlsx.rs`: shared strings in one buffer,
+//! a byte scanner over the sheet), the others on top of calamine.
 //!
-//! xlsx/xlsm/xlsb are streamed with `worksheet_cells_reader`: cells arrive one at a time
+//! xlsx/xlsm (ours) and xlsb (calamine's `worksheet_cells_reader`) are streamed: cells arrive one at a time
 //! with their absolute position, so a sheet that declares `A1:XFD1048576`, or holds one
 //! blank styled cell at XFD1048576, costs nothing (blank cells are dropped, and no dense
 //! `Range` is ever built). xls and ods are loaded by calamine as ranges (that is how it
@@ -16,8 +17,7 @@
 use std::io::Cursor;
 
 use calamine::{
-    Cell, Data, DataRef, Dimensions, Ods, OdsError, Reader, SheetType, Xls, XlsError, Xlsb, XlsbError, Xlsx,
-    XlsxError,
+    Cell, Data, DataRef, Dimensions, Ods, OdsError, Reader, SheetType, Xls, XlsError, Xlsb, XlsbError,
 };
 
 use super::cells::is_blank;
@@ -59,13 +59,6 @@ fn corrupt(format: FileFormat, e: impl std::fmt::Display) -> ImportError {
     }
 }
 
-fn xlsx_err(format: FileFormat, e: XlsxError) -> ImportError {
-    match e {
-        XlsxError::Password => ImportError::Encrypted,
-        e => corrupt(format, e),
-    }
-}
-
 fn xlsb_err(e: XlsbError) -> ImportError {
     match e {
         XlsbError::Password => ImportError::Encrypted,
@@ -104,6 +97,12 @@ where
         .filter(|s| s.typ == SheetType::WorkSheet)
         .map(|s| s.name.clone())
         .collect();
+    pick_sheets(names, opts)
+}
+
+/// The worksheets to look for the table in, of `names` (in workbook order): the one the
+/// options name, found also by its trimmed, lower-cased name, or all of them.
+fn pick_sheets(names: Vec<String>, opts: &ImportOptions) -> Result<Vec<String>, ImportError> {
     let Some(want) = &opts.sheet else {
         return Ok(names);
     };
@@ -126,8 +125,15 @@ fn read_xlsx(
     opts: &ImportOptions,
     builder: &mut TableBuilder<'_>,
 ) -> Result<(), ImportError> {
-    let mut wb: Xlsx<_> = Xlsx::new(file.reader()?).map_err(|e| xlsx_err(format, e))?;
-    for name in select_sheets(&wb, opts)? {
+    let err = |e: super::xlsx::XlsxReadError| corrupt(format, e);
+    let mut wb = super::xlsx::Workbook::open(file.reader()?).map_err(err)?;
+    let names = wb
+        .sheets()
+        .iter()
+        .filter(|s| s.worksheet)
+        .map(|s| s.name.clone())
+        .collect();
+    for name in pick_sheets(names, opts)? {
         builder.start_sheet(&name);
         // Merged regions live after the cell data; a raw scan finds them, and refuses a
         // sheet whose XML would make the reader hold a huge run in memory (see merges.rs).
@@ -136,11 +142,12 @@ fn read_xlsx(
             part: e.part,
             run: e.run as u64,
         })?;
-        let mut reader = wb
-            .worksheet_cells_reader(&name)
-            .map_err(|e| xlsx_err(format, e))?;
+        let mut reader = wb.cells(&name).map_err(err)?;
         stream(builder, &merges, || {
-            reader.next_cell().map_err(|e| xlsx_err(format, e))
+            Ok(reader
+                .next_cell()
+                .map_err(err)?
+                .map(|(r, c, v)| Cell::new((r, c), v)))
         })?;
         drop(reader);
         if builder.found() {
