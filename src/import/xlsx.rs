@@ -728,6 +728,9 @@ impl<R: Read + Seek> Workbook<R> {
         let Some(mut x) = self.part(path)? else {
             return Ok(());
         };
+        // Each string takes at least `<si></si>` (9 bytes) of the part: a `uniqueCount`
+        // beyond that is not believed.
+        let most = usize::try_from(x.src.size() / 9).unwrap_or(usize::MAX);
         let mut strings = SharedStrings::default();
         loop {
             match x.next()? {
@@ -738,7 +741,7 @@ impl<R: Read + Seek> Workbook<R> {
                             .ok()
                             .and_then(|s| s.parse::<usize>().ok())
                         {
-                            strings.ends.reserve(n.min(1 << 24));
+                            strings.ends.reserve(n.min(most));
                         }
                     }
                     break;
