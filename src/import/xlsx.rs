@@ -677,16 +677,7 @@ impl<R: Read + Seek> Workbook<R> {
 
     /// A scanner over part `path`, or `None` when the workbook has no such part.
     fn part(&mut self, path: &str) -> Result<Option<Scanner<zip::read::ZipFile<'_, R>>>, XlsxReadError> {
-        let name = self
-            .names
-            .get(&path.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| path.to_owned());
-        match self.zip.by_name(&name) {
-            Ok(f) => Ok(Some(Scanner::new(f, path))),
-            Err(zip::result::ZipError::FileNotFound) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        open_part(&mut self.zip, &self.names, path)
     }
 
     /// The workbook part's folder and name, from `_rels/.rels`.
@@ -949,18 +940,9 @@ impl<R: Read + Seek> Workbook<R> {
             is_1904,
             ..
         } = self;
-        let zip_name = names
-            .get(&path.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| path.clone());
-        let file = match zip.by_name(&zip_name) {
-            Ok(f) => f,
-            Err(zip::result::ZipError::FileNotFound) => {
-                return Err(XlsxReadError::MissingPart { part: path });
-            }
-            Err(e) => return Err(e.into()),
+        let Some(mut x) = open_part(zip, names, &path)? else {
+            return Err(XlsxReadError::MissingPart { part: path });
         };
-        let mut x = Scanner::new(file, &path);
         // Up to <sheetData>: a part without one is not a worksheet.
         let mut first = None;
         loop {
@@ -997,6 +979,21 @@ impl<R: Read + Seek> Workbook<R> {
             text: String::new(),
             run: String::new(),
         })
+    }
+}
+
+/// A scanner over part `path` of `zip`, found regardless of case (`names`: lower-cased part
+/// names to the names in the zip), or `None` when there is no such part.
+fn open_part<'z, R: Read + Seek>(
+    zip: &'z mut zip::ZipArchive<R>,
+    names: &HashMap<String, String>,
+    path: &str,
+) -> Result<Option<Scanner<zip::read::ZipFile<'z, R>>>, XlsxReadError> {
+    let name = names.get(&path.to_ascii_lowercase()).map_or(path, String::as_str);
+    match zip.by_name(name) {
+        Ok(f) => Ok(Some(Scanner::new(f, path))),
+        Err(zip::result::ZipError::FileNotFound) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
