@@ -64,38 +64,6 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn entry_text<R: Read + std::io::Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    name: &str,
-    limit: u64,
-) -> Option<String> {
-    let mut s = String::new();
-    zip.by_name(name).ok()?.take(limit).read_to_string(&mut s).ok()?;
-    Some(s)
-}
-
-/// The zip path of the worksheet called `sheet`.
-fn sheet_path<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, sheet: &str) -> Option<String> {
-    const PART_LIMIT: u64 = 16 * 1024 * 1024;
-    let wb = entry_text(zip, "xl/workbook.xml", PART_LIMIT)?;
-    let rels = entry_text(zip, "xl/_rels/workbook.xml.rels", PART_LIMIT)?;
-    let sheets = elements(&wb, "sheet");
-    let rid = sheets
-        .iter()
-        .find(|a| attr(a, "name") == Some(sheet))
-        .and_then(|a| attr(a, "id"))?
-        .to_owned();
-    let rel = elements(&rels, "Relationship");
-    let target = rel
-        .iter()
-        .find(|a| attr(a, "Id") == Some(rid.as_str()))
-        .and_then(|a| attr(a, "Target"))?;
-    Some(match target.strip_prefix('/') {
-        Some(abs) => abs.to_owned(),
-        None => format!("xl/{target}"),
-    })
-}
-
 /// `A1` → (row, col), 0-based.
 fn cell_ref(s: &str) -> Option<(u32, u32)> {
     let split = s.find(|c: char| c.is_ascii_digit())?;
@@ -136,21 +104,19 @@ pub(crate) struct RunTooLong {
     pub(crate) run: usize,
 }
 
-/// One pass over the inflated xlsx worksheet `sheet`, streaming (256 KiB at a time): checks
+/// One pass over the inflated xlsx worksheet in zip entry `part` (as the workbook's reader
+/// found it, [`super::xlsx::Workbook::sheet_part`]), streaming (256 KiB at a time): checks
 /// that no run between markup characters exceeds [`MAX_XML_RUN`], and collects the merged
-/// regions (`mergeCells`, after the cell data). A workbook laid out in a way we do not
-/// follow gives no merges rather than an error: merges only add convenience.
-pub(crate) fn xlsx_sheet_scan(file: RegisterFile<'_>, sheet: &str) -> Result<Vec<Dimensions>, RunTooLong> {
+/// regions (`mergeCells`, after the cell data). Broken XML there gives no merges rather than
+/// an error: merges only add convenience.
+pub(crate) fn xlsx_sheet_scan(file: RegisterFile<'_>, part: &str) -> Result<Vec<Dimensions>, RunTooLong> {
     let Ok(reader) = file.reader() else {
         return Ok(Vec::new());
     };
     let Ok(mut zip) = zip::ZipArchive::new(reader) else {
         return Ok(Vec::new());
     };
-    let Some(path) = sheet_path(&mut zip, sheet) else {
-        return Ok(Vec::new());
-    };
-    let Ok(mut entry) = zip.by_name(&path) else {
+    let Ok(mut entry) = zip.by_name(part) else {
         return Ok(Vec::new());
     };
     let mut buf = vec![0u8; 256 * 1024];
@@ -161,7 +127,10 @@ pub(crate) fn xlsx_sheet_scan(file: RegisterFile<'_>, sheet: &str) -> Result<Vec
             Ok(n) => n,
         };
         if let Err(run) = scan.feed(&buf[..n]) {
-            return Err(RunTooLong { part: path, run });
+            return Err(RunTooLong {
+                part: part.to_owned(),
+                run,
+            });
         }
     }
     Ok(scan.merges())

@@ -137,7 +137,8 @@ fn read_xlsx(
         builder.start_sheet(&name);
         // Merged regions live after the cell data; a raw scan finds them, and refuses a
         // sheet whose XML would make the reader hold a huge run in memory (see merges.rs).
-        let merges = super::merges::xlsx_sheet_scan(file, &name).map_err(|e| ImportError::XmlRunTooLong {
+        let part = wb.sheet_part(&name).map_err(err)?;
+        let merges = super::merges::xlsx_sheet_scan(file, &part).map_err(|e| ImportError::XmlRunTooLong {
             format,
             part: e.part,
             run: e.run as u64,

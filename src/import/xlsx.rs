@@ -922,16 +922,31 @@ impl<R: Read + Seek> Workbook<R> {
         Ok(())
     }
 
-    /// The cells of the sheet `name`, in the order the XML has them.
-    pub(crate) fn cells(&mut self, name: &str) -> Result<SheetCells<'_, R>, XlsxReadError> {
-        let path = self
-            .sheets
+    /// The part path of the sheet `name`, as its relationship names it.
+    fn sheet_path(&self, name: &str) -> Result<String, XlsxReadError> {
+        self.sheets
             .iter()
             .find(|s| s.name == name)
             .map(|s| s.path.clone())
             .ok_or_else(|| XlsxReadError::MissingPart {
                 part: name.to_owned(),
-            })?;
+            })
+    }
+
+    /// The zip entry holding the sheet `name` (part names are found regardless of case),
+    /// for the raw pass over its XML (`merges.rs`).
+    pub(crate) fn sheet_part(&self, name: &str) -> Result<String, XlsxReadError> {
+        let path = self.sheet_path(name)?;
+        Ok(self
+            .names
+            .get(&path.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or(path))
+    }
+
+    /// The cells of the sheet `name`, in the order the XML has them.
+    pub(crate) fn cells(&mut self, name: &str) -> Result<SheetCells<'_, R>, XlsxReadError> {
+        let path = self.sheet_path(name)?;
         let Workbook {
             zip,
             names,
@@ -976,7 +991,7 @@ impl<R: Read + Seek> Workbook<R> {
             is_1904: *is_1904,
             row: 0,
             col: 0,
-            text: String::new(),
+            unknown_type: String::new(),
             run: String::new(),
         })
     }
@@ -1041,8 +1056,9 @@ pub(crate) struct SheetCells<'a, R: Read + Seek> {
     is_1904: bool,
     row: u32,
     col: u32,
-    /// The text of the value at hand (reused).
-    text: String,
+    /// The `t` of the cell at hand when it is not one calamine knows (reported if the cell
+    /// has a value).
+    unknown_type: String,
     run: String,
 }
 
@@ -1132,8 +1148,8 @@ impl<'a, R: Read + Seek> SheetCells<'a, R> {
             Some(b"str") => CellType::Str,
             Some(b"inlineStr" | b"is") => CellType::Inline,
             Some(other) => {
-                self.text.clear();
-                self.text.push_str(&String::from_utf8_lossy(other));
+                self.unknown_type.clear();
+                self.unknown_type.push_str(&String::from_utf8_lossy(other));
                 CellType::Other
             }
         };
@@ -1245,19 +1261,14 @@ impl<'a, R: Read + Seek> SheetCells<'a, R> {
                 }
             }
             CellType::Date => Ok(DataRef::DateTimeIso(v.to_owned())),
-            CellType::Error => match v {
-                "#DIV/0!" => Ok(DataRef::Error(CellErrorType::Div0)),
-                "#N/A" => Ok(DataRef::Error(CellErrorType::NA)),
-                "#NAME?" => Ok(DataRef::Error(CellErrorType::Name)),
-                "#NULL!" => Ok(DataRef::Error(CellErrorType::Null)),
-                "#NUM!" => Ok(DataRef::Error(CellErrorType::Num)),
-                "#REF!" => Ok(DataRef::Error(CellErrorType::Ref)),
-                "#VALUE!" => Ok(DataRef::Error(CellErrorType::Value)),
-                _ => Err(XlsxReadError::Unrecognized {
-                    what: "cell error",
-                    value: v.to_owned(),
-                }),
-            },
+            CellType::Error => {
+                v.parse::<CellErrorType>()
+                    .map(DataRef::Error)
+                    .map_err(|_| XlsxReadError::Unrecognized {
+                        what: "cell error",
+                        value: v.to_owned(),
+                    })
+            }
             CellType::Str => Ok(DataRef::String(unescape_excel(v).into_owned())),
             CellType::Number | CellType::None => {
                 if v.is_empty() {
@@ -1287,7 +1298,7 @@ impl<'a, R: Read + Seek> SheetCells<'a, R> {
             CellType::Inline => Ok(DataRef::Empty),
             CellType::Other => Err(XlsxReadError::Unrecognized {
                 what: "cell type (t)",
-                value: self.text.clone(),
+                value: self.unknown_type.clone(),
             }),
         }
     }
@@ -1634,8 +1645,26 @@ mod tests {
         // Broken parts: both refuse.
         let truncated = package(sheets[0], Some(&STRINGS[..STRINGS.len() - 20]), Some(STYLES), "");
         assert!(with_ours(&truncated).is_err() && with_calamine(&truncated).is_err());
-        let no_sheet_data = package("", None, None, "").into_iter().collect::<Vec<u8>>();
-        same_as_calamine("empty sheetData", &no_sheet_data);
+        same_as_calamine("empty sheetData", &package("", None, None, ""));
+    }
+
+    /// The raw pass over a sheet (merged regions, the bound on XML runs) reads the part the
+    /// reader found, whatever case the relationship spells it in.
+    #[test]
+    fn the_raw_pass_reads_the_part_the_reader_found() {
+        let long = " ".repeat(super::super::merges::MAX_XML_RUN + 1);
+        let bytes = package(
+            &format!("<row r=\"1\"><c r=\"A1\" t=\"str\"><v>{long}</v></c></row>"),
+            None,
+            None,
+            "",
+        );
+        let wb = Workbook::open(Cursor::new(&bytes)).unwrap();
+        // The relationship says `/xl/worksheets/Sheet1.xml`; the zip holds `…/sheet1.xml`.
+        let part = wb.sheet_part("Ark1").unwrap();
+        assert_eq!(part, "xl/worksheets/sheet1.xml");
+        let scan = super::super::merges::xlsx_sheet_scan(super::super::RegisterFile::Bytes(&bytes), &part);
+        assert!(scan.is_err(), "the run over the bound was not seen: {scan:?}");
     }
 
     /// Every combination of style, type, value and child element a cell can have, each
