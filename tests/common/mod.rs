@@ -235,8 +235,12 @@ impl TestApp {
         let server = spotcheck::web::server(state, listener, 1).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
+        // Idle connections are dropped after 2 s, before the server's keep-alive of 5 s ends
+        // them: a request sent on a connection the server is closing fails with
+        // `IncompleteMessage` (seen once, after a test spent seconds between two requests).
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("client");
         TestApp {
