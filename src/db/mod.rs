@@ -9,6 +9,7 @@ pub mod capped_count;
 pub mod models;
 pub mod plan;
 pub mod schema;
+pub(crate) mod sqlite_raw;
 pub mod writer_turns;
 
 use std::path::{Path, PathBuf};
@@ -278,6 +279,7 @@ impl ManageConnection for ConnManager {
                 Ok(DbConn::Postgresql(conn))
             }
             DbTarget::Sqlite(path) => {
+                sqlite_raw::install();
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 // The busy timeout first: opening a connection to a WAL database while
@@ -308,6 +310,7 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<Pool, DbError> {
 /// [`connect`] with a writer's wait for another set to `lock_wait_ms`.
 pub fn connect_with(target: &DbTarget, max_size: u32, lock_wait_ms: u64) -> Result<Pool, DbError> {
     if let DbTarget::Sqlite(path) = target {
+        sqlite_raw::install();
         SQLITE_GATE_WAIT_MS.fetch_max(lock_wait_ms, std::sync::atomic::Ordering::Relaxed);
         ensure_parent_dir(path)?;
         let mut first = diesel::SqliteConnection::establish(&path.to_string_lossy())

@@ -14,6 +14,7 @@ use crate::db::schema::{
     approval_entries, approval_loads, assessment_texts, assessments, contract_risk, contracts,
     import_staged_risk, register_facts, rule_set_activations, rule_sets, supplier_risk, suppliers,
 };
+use crate::db::sqlite_raw::{RawSqlite, raw_row};
 use crate::db::{DbConn, DbError};
 use crate::risk::record::{self, Plan, StoredExplanation};
 
@@ -386,40 +387,82 @@ pub struct NewAssessment {
     pub assessed_at: NaiveDateTime,
 }
 
+/// An assessment as appended to the history.
+struct HistoryRow<'a> {
+    id: i64,
+    subject: &'a str,
+    a: &'a NewAssessment,
+}
+
+raw_row!(assessments, HistoryRow<'_>, |h, b| {
+    id: int(h.id),
+    subject: text(h.subject),
+    contract_id: opt_int(h.a.contract_id),
+    contract_version: opt_int(h.a.contract_version.map(i64::from)),
+    orgnr: text(&h.a.orgnr),
+    rule_set_version: text(&h.a.rule_set_version),
+    input_sha256: text(&h.a.input_sha256),
+    facts_id: opt_int(h.a.facts_id),
+    parent_facts_id: opt_int(h.a.parent_facts_id),
+    facts_fetched_at: opt_timestamp(h.a.facts_fetched_at),
+    as_of: date(h.a.as_of),
+    score: int(i64::from(h.a.score)),
+    max_possible_score: int(i64::from(h.a.max_possible_score)),
+    tier: text(&h.a.tier),
+    industries: text(&h.a.industries),
+    explanation: text(&h.a.explanation),
+    reason: text(&h.a.reason),
+    assessed_at: timestamp(h.a.assessed_at),
+    record: opt_blob(h.a.record.as_deref()),
+});
+
 fn insert_history(
     conn: &mut DbConn,
     subject: &str,
     chunk: &[NewAssessment],
     ids: &[i64],
 ) -> Result<(), DbError> {
-    let values: Vec<_> = chunk
+    let rows: Vec<HistoryRow<'_>> = chunk
         .iter()
         .zip(ids)
-        .map(|(a, id)| {
-            (
-                assessments::id.eq(*id),
-                assessments::subject.eq(subject),
-                assessments::contract_id.eq(a.contract_id),
-                assessments::contract_version.eq(a.contract_version),
-                assessments::orgnr.eq(&a.orgnr),
-                assessments::rule_set_version.eq(&a.rule_set_version),
-                assessments::input_sha256.eq(&a.input_sha256),
-                assessments::facts_id.eq(a.facts_id),
-                assessments::parent_facts_id.eq(a.parent_facts_id),
-                assessments::facts_fetched_at.eq(a.facts_fetched_at),
-                assessments::as_of.eq(a.as_of),
-                assessments::score.eq(a.score),
-                assessments::max_possible_score.eq(a.max_possible_score),
-                assessments::tier.eq(&a.tier),
-                assessments::industries.eq(&a.industries),
-                assessments::explanation.eq(&a.explanation),
-                assessments::reason.eq(&a.reason),
-                assessments::assessed_at.eq(a.assessed_at),
-                assessments::record.eq(a.record.as_deref()),
-            )
-        })
+        .map(|(a, id)| HistoryRow { id: *id, subject, a })
         .collect();
-    insert_rows!(conn, assessments::table, values);
+    match conn {
+        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows)?,
+        DbConn::Postgresql(c) if !rows.is_empty() => {
+            // The columns of `raw_row!(assessments, …)`, for COPY.
+            let values: Vec<_> = rows
+                .iter()
+                .map(|&HistoryRow { id, subject, a }| {
+                    (
+                        assessments::id.eq(id),
+                        assessments::subject.eq(subject),
+                        assessments::contract_id.eq(a.contract_id),
+                        assessments::contract_version.eq(a.contract_version),
+                        assessments::orgnr.eq(&a.orgnr),
+                        assessments::rule_set_version.eq(&a.rule_set_version),
+                        assessments::input_sha256.eq(&a.input_sha256),
+                        assessments::facts_id.eq(a.facts_id),
+                        assessments::parent_facts_id.eq(a.parent_facts_id),
+                        assessments::facts_fetched_at.eq(a.facts_fetched_at),
+                        assessments::as_of.eq(a.as_of),
+                        assessments::score.eq(a.score),
+                        assessments::max_possible_score.eq(a.max_possible_score),
+                        assessments::tier.eq(&a.tier),
+                        assessments::industries.eq(&a.industries),
+                        assessments::explanation.eq(&a.explanation),
+                        assessments::reason.eq(&a.reason),
+                        assessments::assessed_at.eq(a.assessed_at),
+                        assessments::record.eq(a.record.as_deref()),
+                    )
+                })
+                .collect();
+            diesel::copy_from(assessments::table)
+                .from_insertable(&values)
+                .execute(c)?;
+        }
+        DbConn::Postgresql(_) => {}
+    }
     Ok(())
 }
 
@@ -474,59 +517,126 @@ pub fn record_contract_assessments(
     items: &[NewAssessment],
     index: RiskIndex,
 ) -> Result<(), DbError> {
-    // The index rows of `(assessment, id)` pairs for `$table` (`contract_risk` or, with the
-    // batch id first, `import_staged_risk`).
-    macro_rules! risk_rows {
-        ($items:expr, $table:ident $(, $extra:expr)?) => {{
-            let mut values = Vec::new();
-            for (a, assessment_id) in $items {
-                let Some(contract_id) = a.contract_id else {
-                    continue;
-                };
-                values.push((
-                    $($extra,)?
-                    $table::contract_id.eq(contract_id),
-                    $table::assessment_id.eq(*assessment_id),
-                    $table::score.eq(a.score),
-                    $table::max_possible_score.eq(a.max_possible_score),
-                    $table::tier.eq(&a.tier),
-                    $table::industries.eq(&a.industries),
-                    $table::result_sha256.eq(Some(&a.result_sha256)),
-                    $table::assessed_at.eq(a.assessed_at),
-                ));
-            }
-            values
-        }};
-    }
     for chunk in items.chunks(CHUNK) {
         let ids = take_assessment_ids(conn, chunk.len())?;
         insert_history(conn, "contract", chunk, &ids)?;
+        let rows = chunk.iter().zip(&ids).filter_map(|(a, assessment_id)| {
+            Some(RiskRow {
+                contract_id: a.contract_id?,
+                assessment_id: *assessment_id,
+                a,
+            })
+        });
         match index {
             RiskIndex::Now => {
                 let contract_ids: Vec<i64> = chunk.iter().filter_map(|a| a.contract_id).collect();
                 diesel::delete(contract_risk::table.filter(contract_risk::contract_id.eq_any(&contract_ids)))
                     .execute(conn)?;
-                let values = risk_rows!(chunk.iter().zip(&ids), contract_risk);
-                insert_rows!(conn, contract_risk::table, values);
+                insert_current_risk(conn, rows.map(CurrentRisk).collect())?;
             }
             RiskIndex::Staged { batch_id } => {
                 // Contracts the batch created (version 1) and contracts it changed, apart.
-                let (created, changed): (Vec<_>, Vec<_>) = chunk
-                    .iter()
-                    .zip(&ids)
-                    .partition(|(a, _)| a.contract_version == Some(1));
-                let values = risk_rows!(created, contract_risk);
-                insert_rows!(conn, contract_risk::table, values);
-                let values = risk_rows!(
-                    changed,
-                    import_staged_risk,
-                    import_staged_risk::batch_id.eq(batch_id)
-                );
-                insert_rows!(conn, import_staged_risk::table, values);
+                let (created, changed): (Vec<_>, Vec<_>) =
+                    rows.partition(|r| r.a.contract_version == Some(1));
+                insert_current_risk(conn, created.into_iter().map(CurrentRisk).collect())?;
+                let staged = changed
+                    .into_iter()
+                    .map(|risk| StagedRisk { batch_id, risk })
+                    .collect();
+                insert_staged_risk(conn, staged)?;
             }
         }
     }
     Ok(())
+}
+
+/// A contract's entry in the risk index: its latest assessment's outcome.
+struct RiskRow<'a> {
+    contract_id: i64,
+    assessment_id: i64,
+    a: &'a NewAssessment,
+}
+
+/// A [`RiskRow`] in `contract_risk`.
+struct CurrentRisk<'a>(RiskRow<'a>);
+
+/// A [`RiskRow`] waiting in `import_staged_risk` for its batch's final transaction.
+struct StagedRisk<'a> {
+    batch_id: i64,
+    risk: RiskRow<'a>,
+}
+
+raw_row!(contract_risk, CurrentRisk<'_>, |r, b| {
+    contract_id: int(r.0.contract_id),
+    assessment_id: int(r.0.assessment_id),
+    score: int(i64::from(r.0.a.score)),
+    max_possible_score: int(i64::from(r.0.a.max_possible_score)),
+    tier: text(&r.0.a.tier),
+    industries: text(&r.0.a.industries),
+    result_sha256: text(&r.0.a.result_sha256),
+    assessed_at: timestamp(r.0.a.assessed_at),
+});
+
+raw_row!(import_staged_risk, StagedRisk<'_>, |s, b| {
+    batch_id: int(s.batch_id),
+    contract_id: int(s.risk.contract_id),
+    assessment_id: int(s.risk.assessment_id),
+    score: int(i64::from(s.risk.a.score)),
+    max_possible_score: int(i64::from(s.risk.a.max_possible_score)),
+    tier: text(&s.risk.a.tier),
+    industries: text(&s.risk.a.industries),
+    result_sha256: text(&s.risk.a.result_sha256),
+    assessed_at: timestamp(s.risk.a.assessed_at),
+});
+
+/// The columns of `raw_row!(contract_risk, …)` (and, after the batch id, of
+/// `import_staged_risk`) as diesel inserts them on PostgreSQL.
+macro_rules! risk_values {
+    ($table:ident, $r:expr $(, $extra:expr)?) => {{
+        let r: &RiskRow<'_> = $r;
+        (
+            $($extra,)?
+            $table::contract_id.eq(r.contract_id),
+            $table::assessment_id.eq(r.assessment_id),
+            $table::score.eq(r.a.score),
+            $table::max_possible_score.eq(r.a.max_possible_score),
+            $table::tier.eq(&r.a.tier),
+            $table::industries.eq(&r.a.industries),
+            $table::result_sha256.eq(Some(&r.a.result_sha256)),
+            $table::assessed_at.eq(r.a.assessed_at),
+        )
+    }};
+}
+
+fn insert_current_risk(conn: &mut DbConn, rows: Vec<CurrentRisk<'_>>) -> Result<(), DbError> {
+    match conn {
+        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows),
+        DbConn::Postgresql(_) => {
+            let values: Vec<_> = rows.iter().map(|r| risk_values!(contract_risk, &r.0)).collect();
+            insert_rows!(conn, contract_risk::table, values);
+            Ok(())
+        }
+    }
+}
+
+fn insert_staged_risk(conn: &mut DbConn, rows: Vec<StagedRisk<'_>>) -> Result<(), DbError> {
+    match conn {
+        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows),
+        DbConn::Postgresql(_) => {
+            let values: Vec<_> = rows
+                .iter()
+                .map(|s| {
+                    risk_values!(
+                        import_staged_risk,
+                        &s.risk,
+                        import_staged_risk::batch_id.eq(s.batch_id)
+                    )
+                })
+                .collect();
+            insert_rows!(conn, import_staged_risk::table, values);
+            Ok(())
+        }
+    }
 }
 
 /// Points `contract_risk` at the assessments batch `batch_id` staged, in the batch's final

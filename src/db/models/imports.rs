@@ -29,6 +29,7 @@ use crate::db::schema::{
     contract_versions, contracts, import_batches, import_errors, import_mappings, import_staged_updates,
     suppliers,
 };
+use crate::db::sqlite_raw::{RawSqlite, raw_row};
 use crate::db::{DbConn, DbError};
 use crate::domain::ownership::ContractScope;
 use crate::import::{CellProblem, ColumnMapping, ContractRow, Field, ParsedRegister, RowError};
@@ -679,6 +680,78 @@ impl ToSql<diesel::sql_types::Date, Pg> for SqlDate {
     }
 }
 
+/// What every row a chunk writes shares: its batch, the batch's time and the owner of the
+/// contracts it creates.
+struct StoredAs<'a> {
+    batch_id: i64,
+    at: &'a BatchTime,
+    owner: i64,
+}
+
+/// A contract a chunk creates, as inserted.
+struct NewContract<'a> {
+    id: i64,
+    supplier_id: i64,
+    row: &'a PreparedRow,
+    stored: &'a StoredAs<'a>,
+}
+
+raw_row!(contracts, NewContract<'_>, |c, b| {
+    id: int(c.id),
+    contract_no: text(&c.row.row.contract_id),
+    title: opt_text(c.row.row.title.as_deref()),
+    supplier_id: int(c.supplier_id),
+    supplier_name: text(&c.row.row.supplier_name),
+    orgnr: text(c.row.row.orgnr.as_str()),
+    category: opt_text(c.row.row.category.as_deref()),
+    cpv: opt_text(c.row.row.cpv.as_deref()),
+    value_ore: opt_int(c.row.row.value_ore),
+    start_date: opt_date(c.row.row.start_date),
+    end_date: opt_date(c.row.row.end_date),
+    unit: opt_text(c.row.row.unit.as_deref()),
+    contract_manager: opt_text(c.row.row.contract_manager.as_deref()),
+    subcontractor_levels: opt_int(c.row.row.subcontractor_levels.map(i64::from)),
+    extras: text(&c.row.extras_json),
+    version: int(1),
+    data_sha256: text(&c.row.data_sha256),
+    first_batch_id: int(c.stored.batch_id),
+    last_batch_id: int(c.stored.batch_id),
+    created_at: text(&c.stored.at.sqlite_text),
+    updated_at: text(&c.stored.at.sqlite_text),
+    owner_user_id: int(c.stored.owner),
+});
+
+/// The first version of a contract a chunk creates, as inserted.
+struct FirstVersion<'a> {
+    contract_id: i64,
+    version: i32,
+    row: &'a PreparedRow,
+    stored: &'a StoredAs<'a>,
+}
+
+impl FirstVersion<'_> {
+    /// The current version's data and hash are the contract row's own, unless the contract
+    /// row cannot give them back ([`data_in_contract_row`]).
+    fn own_data(&self) -> (Option<&str>, Option<&str>) {
+        let r = self.row;
+        if r.data_in_row {
+            (None, None)
+        } else {
+            (Some(&r.data_json), Some(&r.data_sha256))
+        }
+    }
+}
+
+raw_row!(contract_versions, FirstVersion<'_>, |v, b| {
+    contract_id: int(v.contract_id),
+    version: int(i64::from(v.version)),
+    batch_id: int(v.stored.batch_id),
+    row_number: int(i64::from(v.row.row.row)),
+    data: opt_text(v.own_data().0),
+    data_sha256: opt_text(v.own_data().1),
+    created_at: text(&v.stored.at.sqlite_text),
+});
+
 /// How [`begin_batch`] found the file.
 pub enum Begun {
     /// These exact bytes were imported before: their report, nothing stored.
@@ -870,40 +943,63 @@ impl BatchWriter {
             .filter(|r| !existing.contains_key(&r.row.contract_id))
             .collect();
         let ids = self.contract_ids.take(conn, new_rows.len())?;
-        let values: Vec<_> = new_rows
+        let stored = StoredAs {
+            batch_id,
+            at: t,
+            owner,
+        };
+        let new_contracts: Vec<NewContract<'_>> = new_rows
             .iter()
             .zip(&ids)
-            .map(|(r, id)| {
-                let x = &r.row;
-                // One flat tuple: diesel's COPY takes no nested ones.
-                (
-                    contracts::id.eq(*id),
-                    contracts::contract_no.eq(&x.contract_id),
-                    contracts::title.eq(x.title.as_deref()),
-                    contracts::supplier_id.eq(supplier_of(r)),
-                    contracts::supplier_name.eq(&x.supplier_name),
-                    contracts::orgnr.eq(x.orgnr.as_str()),
-                    contracts::category.eq(x.category.as_deref()),
-                    contracts::cpv.eq(x.cpv.as_deref()),
-                    contracts::value_ore.eq(x.value_ore),
-                    contracts::start_date.eq(x.start_date.map(SqlDate)),
-                    contracts::end_date.eq(x.end_date.map(SqlDate)),
-                    contracts::unit.eq(x.unit.as_deref()),
-                    contracts::contract_manager.eq(x.contract_manager.as_deref()),
-                    contracts::subcontractor_levels.eq(x.subcontractor_levels),
-                    contracts::extras.eq(&r.extras_json),
-                    contracts::version.eq(1),
-                    contracts::data_sha256.eq(&r.data_sha256),
-                    contracts::first_batch_id.eq(batch_id),
-                    contracts::last_batch_id.eq(batch_id),
-                    contracts::created_at.eq(t),
-                    contracts::updated_at.eq(t),
-                    contracts::owner_user_id.eq(owner),
-                )
+            .map(|(r, id)| NewContract {
+                id: *id,
+                supplier_id: supplier_of(r),
+                row: r,
+                stored: &stored,
             })
             .collect();
-        insert_rows!(&mut *conn, contracts::table, values);
-        drop(values);
+        match conn {
+            DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&new_contracts)?,
+            DbConn::Postgresql(c) if !new_contracts.is_empty() => {
+                // The columns of `raw_row!(contracts, …)`, for COPY: one flat tuple, since
+                // COPY takes no nested ones.
+                let values: Vec<_> = new_contracts
+                    .iter()
+                    .map(|n| {
+                        let (r, x, s) = (n.row, &n.row.row, n.stored);
+                        (
+                            contracts::id.eq(n.id),
+                            contracts::contract_no.eq(&x.contract_id),
+                            contracts::title.eq(x.title.as_deref()),
+                            contracts::supplier_id.eq(n.supplier_id),
+                            contracts::supplier_name.eq(&x.supplier_name),
+                            contracts::orgnr.eq(x.orgnr.as_str()),
+                            contracts::category.eq(x.category.as_deref()),
+                            contracts::cpv.eq(x.cpv.as_deref()),
+                            contracts::value_ore.eq(x.value_ore),
+                            contracts::start_date.eq(x.start_date.map(SqlDate)),
+                            contracts::end_date.eq(x.end_date.map(SqlDate)),
+                            contracts::unit.eq(x.unit.as_deref()),
+                            contracts::contract_manager.eq(x.contract_manager.as_deref()),
+                            contracts::subcontractor_levels.eq(x.subcontractor_levels),
+                            contracts::extras.eq(&r.extras_json),
+                            contracts::version.eq(1),
+                            contracts::data_sha256.eq(&r.data_sha256),
+                            contracts::first_batch_id.eq(s.batch_id),
+                            contracts::last_batch_id.eq(s.batch_id),
+                            contracts::created_at.eq(s.at),
+                            contracts::updated_at.eq(s.at),
+                            contracts::owner_user_id.eq(s.owner),
+                        )
+                    })
+                    .collect();
+                diesel::copy_from(contracts::table)
+                    .from_insertable(&values)
+                    .execute(c)?;
+            }
+            DbConn::Postgresql(_) => {}
+        }
+        drop(new_contracts);
         self.counts.created += new_rows.len() as u64;
         let mut inputs: Vec<ContractInputRow> =
             new_rows.iter().zip(&ids).map(|(r, id)| r.input(*id, 1)).collect();
@@ -952,22 +1048,40 @@ impl BatchWriter {
         }
         insert_rows!(&mut *conn, import_staged_updates::table, staged);
 
-        let values: Vec<_> = versions
-            .iter()
-            .map(|(id, version, r)| {
-                (
-                    contract_versions::contract_id.eq(*id),
-                    contract_versions::version.eq(*version),
-                    contract_versions::batch_id.eq(batch_id),
-                    contract_versions::row_number.eq(i64::from(r.row.row)),
-                    // The current version's data and hash are the contract row's own.
-                    contract_versions::data.eq((!r.data_in_row).then_some(&r.data_json)),
-                    contract_versions::data_sha256.eq((!r.data_in_row).then_some(&r.data_sha256)),
-                    contract_versions::created_at.eq(t),
-                )
+        let versions: Vec<FirstVersion<'_>> = versions
+            .into_iter()
+            .map(|(contract_id, version, row)| FirstVersion {
+                contract_id,
+                version,
+                row,
+                stored: &stored,
             })
             .collect();
-        insert_rows!(&mut *conn, contract_versions::table, values);
+        match conn {
+            DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&versions)?,
+            DbConn::Postgresql(c) if !versions.is_empty() => {
+                // The columns of `raw_row!(contract_versions, …)`, for COPY.
+                let values: Vec<_> = versions
+                    .iter()
+                    .map(|v| {
+                        let (data, data_sha256) = v.own_data();
+                        (
+                            contract_versions::contract_id.eq(v.contract_id),
+                            contract_versions::version.eq(v.version),
+                            contract_versions::batch_id.eq(v.stored.batch_id),
+                            contract_versions::row_number.eq(i64::from(v.row.row.row)),
+                            contract_versions::data.eq(data),
+                            contract_versions::data_sha256.eq(data_sha256),
+                            contract_versions::created_at.eq(v.stored.at),
+                        )
+                    })
+                    .collect();
+                diesel::copy_from(contract_versions::table)
+                    .from_insertable(&values)
+                    .execute(c)?;
+            }
+            DbConn::Postgresql(_) => {}
+        }
         Ok(inputs)
     }
 
