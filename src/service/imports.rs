@@ -520,7 +520,9 @@ fn store_and_score<'r>(
 
     let batch_id = writer.batch_id();
     let Some(mut scorer) = scorer else {
-        store_in_transactions(conn, batch_id, &chunks, &mut StoreOnly(&mut writer))?;
+        db::sqlite_raw::keeping_statements(conn, |c| {
+            store_in_transactions(c, batch_id, &chunks, &mut StoreOnly(&mut writer))
+        })?;
         return Ok((writer, None, Vec::new()));
     };
     db::write_tx(conn, |c| scorer.store_rule_set(c))?;
@@ -545,7 +547,9 @@ fn store_and_score<'r>(
             waiting: None,
             scorer_gone: false,
         };
-        let stored = store_in_transactions(conn, batch_id, &chunks, &mut store);
+        let stored = db::sqlite_raw::keeping_statements(conn, |c| {
+            store_in_transactions(c, batch_id, &chunks, &mut store)
+        });
         // Ends the scoring thread once it has scored what it was sent.
         drop(store);
         let last_scored: Vec<scoring::ScoredChunk> = scored.iter().collect();
