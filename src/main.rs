@@ -1,11 +1,11 @@
 //! `spotcheck` binary: parse the command line, set up logging, run. anyhow lives only here.
+//! What it prints for people (results, errors) is Norwegian; the log is English.
 
 use std::net::TcpListener;
 
 use anyhow::Context;
-use clap::Parser;
 use spotcheck::app::{self, FirstAdmin};
-use spotcheck::cli::{self, Cli, Command, Ctx, ServeArgs};
+use spotcheck::cli::{self, CliError, Command, Ctx, ServeArgs};
 use spotcheck::config::{LogFormat, Settings};
 use spotcheck::service::rules::ActiveRules;
 
@@ -23,20 +23,46 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; a failure is printed as `feil: …` (with its causes) and exits with 1.
+fn main() -> std::process::ExitCode {
     spotcheck::return_freed_memory_promptly();
-    let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref())?;
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("feil: {}", message(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error with its causes, `: `-separated. The command line's own errors already word
+/// their cause (in Norwegian), so the chain stops there rather than repeat it in English.
+fn message(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.is::<CliError>() || cause.is::<cli::draw::DrawCliError>() {
+            break;
+        }
+    }
+    parts.join(": ")
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = cli::parse();
+    let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
     init_logging(settings.log_format);
     let mut stdout = std::io::stdout();
     match cli.command {
         Command::Serve(args) => serve(settings, &args),
         Command::Migrate => {
-            let pool = app::open_database(&settings)?;
-            let mut conn = pool.get().context("database connection")?;
-            let applied = spotcheck::db::run_migrations(&mut conn)?;
+            let pool = app::open_database(&settings).map_err(CliError::from)?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| CliError::from(spotcheck::db::DbError::from(e)))?;
+            let applied = spotcheck::db::run_migrations(&mut conn).map_err(CliError::from)?;
             println!(
-                "database {} is up to date ({} migrations applied now)",
+                "databasen {} er oppdatert ({} migreringer kjørt nå)",
                 settings.db_target().redacted(),
                 applied.len()
             );
@@ -72,9 +98,11 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
         settings
     };
     tracing::info!(settings = ?settings, demo = args.demo, "starting spotcheck {}", env!("CARGO_PKG_VERSION"));
-    let pool = app::open_database(&settings).context("opening the database")?;
+    let pool = app::open_database(&settings)
+        .map_err(CliError::from)
+        .context("kunne ikke åpne databasen")?;
     if args.demo {
-        let state = spotcheck::service::demo::state(&mut *pool.get().context("database connection")?)?;
+        let state = spotcheck::service::demo::state(&mut *connection(&pool)?).map_err(CliError::from)?;
         if state == spotcheck::service::demo::DemoState::Real {
             eprintln!(
                 "spotcheck serve --demo: databasen inneholder allerede ekte data (kontrakter, brukere eller trekninger) \
@@ -84,7 +112,16 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
             std::process::exit(2);
         }
     }
-    match app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())? {
+    let first_admin = app::ensure_first_admin(&pool, std::env::var("SPOTCHECK_ADMIN_PASSWORD").ok())
+        .map_err(|e| match e {
+            app::StartupError::Db(d) => anyhow::Error::new(CliError::from(d)),
+            app::StartupError::AdminPassword(p) => {
+                anyhow::anyhow!("SPOTCHECK_ADMIN_PASSWORD kan ikke brukes: {p}")
+            }
+            other => anyhow::Error::new(other),
+        })
+        .context("kunne ikke opprette den første administratoren")?;
+    match first_admin {
         FirstAdmin::Exists => {}
         // The demo sets the admin's password with the other demo users' and prints them all.
         FirstAdmin::CreatedWithGeneratedPassword(_) | FirstAdmin::CreatedWithGivenPassword if args.demo => {}
@@ -95,7 +132,7 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
             // Printed once to the terminal, deliberately not through the logger.
             // One write, and a closed stdout is not a reason to stop the service.
             let text = format!(
-                "\n  First start: created user 'admin' with one-time password:\n\n      {password}\n\n  Sign in at {} and keep it safe; it is not shown again.\n\n",
+                "\n  Første oppstart: brukeren «admin» er opprettet med dette engangspassordet:\n\n      {password}\n\n  Logg inn på {} og ta vare på passordet; det vises ikke igjen.\n\n",
                 settings.base_url
             );
             let mut out = std::io::stdout().lock();
@@ -105,19 +142,22 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     }
     let system = spotcheck::db::models::Actor::system();
     // A broken rule set stops the start: scoring with half a rule set would mislead.
-    let rules = app::load_rules(&pool, &settings, &system).with_context(|| match &settings.rules_dir {
-        Some(dir) => format!("the rule set in {} does not load", dir.display()),
-        None => "the rule set in force does not load".to_owned(),
-    })?;
+    let rules = app::load_rules(&pool, &settings, &system)
+        .map_err(CliError::from)
+        .with_context(|| match &settings.rules_dir {
+            Some(dir) => format!("regelsettet i {} kan ikke lastes", dir.display()),
+            None => "regelsettet i bruk kan ikke lastes".to_owned(),
+        })?;
     // Scores what changed while the service was down (new rules, imports by the CLI).
     let report = spotcheck::service::scoring::rescore_today(
-        &mut *pool.get().context("database connection")?,
+        &mut *connection(&pool)?,
         &rules,
         spotcheck::service::scoring::Scope::All,
         false,
         "startup",
         &system,
-    )?;
+    )
+    .map_err(CliError::from)?;
     tracing::info!(
         version = rules.version(),
         assessed = report.contracts_assessed,
@@ -130,13 +170,14 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
             spotcheck::service::demo::DemoError::RealData => anyhow::anyhow!(
                 "databasen inneholder ekte data som ikke er demoen; demoen blandes aldri inn i et ekte register"
             ),
-            other => anyhow::Error::new(other).context("could not seed the demo"),
+            other => anyhow::Error::new(other).context("kunne ikke legge inn demoen"),
         })?;
         Some(report)
     } else {
         None
     };
-    let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let listener = TcpListener::bind(&settings.bind)
+        .with_context(|| format!("kunne ikke lytte på {}", settings.bind))?;
     tracing::info!("listening on http://{}", settings.bind);
     if let Some(report) = demo {
         print_demo(&settings, &listener, &report);
@@ -144,7 +185,7 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     let enricher = (settings.enrich_poll_seconds > 0)
         .then(|| spotcheck::service::enrichment::Enricher::from_settings(pool.clone(), &settings))
         .transpose()
-        .context("setting up the register client")?;
+        .context("kunne ikke sette opp klienten til Enhetsregisteret")?;
     let poll = std::time::Duration::from_secs(settings.enrich_poll_seconds.max(1));
     let rules = std::sync::Arc::new(ActiveRules::new(rules));
     if settings.rules_poll_seconds > 0 {
@@ -155,7 +196,8 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
         )?;
     }
     let enricher = enricher.map(|e| e.with_rules(std::sync::Arc::clone(&rules)));
-    let mailer = spotcheck::service::outbox::Mailer::from_settings(&settings).context("setting up mail")?;
+    let mailer = spotcheck::service::outbox::Mailer::from_settings(&settings)
+        .context("kunne ikke sette opp e-post")?;
     tracing::info!(transport = %mailer.transport.describe(), "mail");
     if settings.mail_poll_seconds > 0 {
         let (pool, rules) = (pool.clone(), std::sync::Arc::clone(&rules));
@@ -163,7 +205,7 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
         std::thread::Builder::new()
             .name("mail".into())
             .spawn(move || spotcheck::service::outbox::run_worker(pool, rules, mailer, poll))
-            .context("starting the mail worker")?;
+            .context("kunne ikke starte e-posttråden")?;
     }
     let exit_pool = pool.clone();
     let state = actix_web::web::Data::new(spotcheck::web::AppState::new(pool, settings, rules));
@@ -178,7 +220,7 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
                     Err(err) => tracing::error!(error = %err, "could not start the enrichment worker"),
                 },
             )
-            .context("starting the enrichment worker")?;
+            .context("kunne ikke starte berikelsestråden")?;
     }
     actix_web::rt::System::new().block_on(async move {
         let server = spotcheck::web::server(
@@ -196,6 +238,12 @@ fn serve(settings: Settings, args: &ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A connection from the pool, its failure worded for the terminal.
+fn connection(pool: &spotcheck::db::Pool) -> Result<spotcheck::db::PooledConn, CliError> {
+    pool.get()
+        .map_err(|e| CliError::from(spotcheck::db::DbError::from(e)))
 }
 
 /// Prints, in Norwegian and once, where to open the demo and each demo user's password
@@ -258,6 +306,6 @@ fn spawn_rules_poller(
                 }
             }
         })
-        .context("starting the rule-set poller")?;
+        .context("kunne ikke starte tråden som ser etter nye regelsett")?;
     Ok(())
 }

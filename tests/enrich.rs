@@ -237,7 +237,7 @@ async fn bulk_and_approval_files(backend: Backend) {
         &[],
     );
     assert!(ok, "{err}");
-    assert!(out.contains("1 stored"), "only our suppliers: {out}");
+    assert!(out.contains("1 lagret"), "only our suppliers: {out}");
     let s = supplier(&app, &kem, "310000019").await;
     assert_eq!(s["facts"]["source"], "bulk-json");
     assert_eq!(
@@ -258,7 +258,7 @@ async fn bulk_and_approval_files(backend: Backend) {
         &[],
     );
     assert!(ok, "{err}");
-    assert!(out.contains("entries"), "{out}");
+    assert!(out.contains("oppføringer"), "{out}");
     let (ok, out, err) = run_cli(
         &app.db,
         &[
@@ -271,7 +271,7 @@ async fn bulk_and_approval_files(backend: Backend) {
         &[],
     );
     assert!(ok, "{err}");
-    assert!(out.contains("rejected"), "{out}");
+    assert!(out.contains("avvist"), "{out}");
     let s = supplier(&app, &kem, "310000019").await;
     let renhold = s["approvals"]
         .as_array()
@@ -289,7 +289,7 @@ async fn bulk_and_approval_files(backend: Backend) {
         .unwrap();
     assert_eq!(bil["status"], "Søknad under behandling");
     let (ok, out, _) = run_cli(&app.db, &["audit", "verify"], &[]);
-    assert!(ok && out.contains("intact"), "{out}");
+    assert!(ok && out.contains("intakt"), "{out}");
     app.stop();
 }
 

@@ -279,7 +279,7 @@ async fn audit_verify_detects_tampering(backend: Backend) {
 
     let (ok, out, err) = run_cli(&app.db, &["audit", "verify"], &[]);
     assert!(ok, "intact chain verifies: {out} {err}");
-    assert!(out.contains("intact"), "{out}");
+    assert!(out.contains("intakt"), "{out}");
 
     // Edit entry 2 directly in the database, as an insider with SQL access might.
     let mut conn = app.db.raw_conn();
@@ -288,14 +288,14 @@ async fn audit_verify_detects_tampering(backend: Backend) {
         .unwrap();
     let (ok, _out, err) = run_cli(&app.db, &["audit", "verify"], &[]);
     assert!(!ok, "tampered chain must fail");
-    assert!(err.contains("entry 2"), "names the first broken entry: {err}");
+    assert!(err.contains("hendelse 2"), "names the first broken entry: {err}");
 
     // Deleting an entry is found too (a gap in the sequence).
     diesel::sql_query("DELETE FROM audit_log WHERE id = 3")
         .execute(&mut conn)
         .unwrap();
     let (ok, _, err) = run_cli(&app.db, &["audit", "verify"], &[]);
-    assert!(!ok && err.contains("entry 2"), "{err}");
+    assert!(!ok && err.contains("hendelse 2"), "{err}");
 }
 
 async fn cli_users_and_token(backend: Backend) {
@@ -337,9 +337,9 @@ async fn cli_users_and_token(backend: Backend) {
     assert!(ok);
     let (ok, out, _) = run_cli(&db, &["users", "list"], &[]);
     assert!(ok);
-    assert!(out.contains("lise\takrim\tpolitiet\tdisabled"), "{out}");
+    assert!(out.contains("lise\takrim\tpolitiet\tdeaktivert"), "{out}");
     let (ok, out, _) = run_cli(&db, &["audit", "verify"], &[]);
-    assert!(ok && out.contains("intact: 4 entries"), "{out}");
+    assert!(ok && out.contains("intakt: alle 4 hendelser"), "{out}");
 }
 
 backend_tests!(

@@ -785,9 +785,9 @@ async fn cli_import(backend: Backend) {
 
     let (ok, out, _) = run_cli(&db, &["import", &path, "--user", "inn"], &[]);
     assert!(ok);
-    assert!(out.contains("already imported"), "{out}");
+    assert!(out.contains("importert før"), "{out}");
     let (ok, out, _) = run_cli(&db, &["audit", "verify"], &[]);
-    assert!(ok && out.contains("intact"), "{out}");
+    assert!(ok && out.contains("intakt"), "{out}");
 }
 
 async fn web_upload_page(backend: Backend) {

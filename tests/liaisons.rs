@@ -329,7 +329,10 @@ async fn cli_add_list_remove(backend: Backend) {
     assert!(ok);
     assert_eq!(out.trim(), "[]");
     let (ok, _, err) = run_cli(&db, &["liaisons", "remove", &id], &[]);
-    assert!(!ok && err.contains(&format!("no liaison {id}")), "{err}");
+    assert!(
+        !ok && err.contains(&format!("kontaktperson {id} finnes ikke")),
+        "{err}"
+    );
 
     let (ok, out, _) = run_cli(&db, &["audit", "tail", "--n", "100"], &[]);
     assert!(ok);

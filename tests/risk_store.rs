@@ -510,11 +510,11 @@ async fn cli_score_and_rules_check(backend: Backend) {
     assert_eq!(cov["applied"], 4, "{report}");
     let (ok, out, err) = run_cli(&app.db, &["score", "--all"], &env);
     assert!(ok, "{err}");
-    assert!(out.contains("4 new assessments recorded"), "{out}");
+    assert!(out.contains("4 nye vurderinger lagret"), "{out}");
 
     let (ok, out, err) = run_cli(&app.db, &["rules", "check", &rules_dir], &[]);
     assert!(ok, "{err}");
-    assert!(out.contains("OK, version"), "{out}");
+    assert!(out.contains("OK, versjon"), "{out}");
 
     let broken = tempfile::tempdir().unwrap();
     for f in std::fs::read_dir(&rules_dir).unwrap() {
@@ -542,7 +542,7 @@ async fn cli_score_and_rules_check(backend: Backend) {
     );
     assert!(!ok);
     assert!(
-        err.contains("does not load") && err.contains("tiers.toml"),
+        err.contains("kan ikke lastes") && err.contains("tiers.toml"),
         "{err}"
     );
 }

@@ -11,12 +11,14 @@ use crate::service;
 
 #[derive(Subcommand, Debug)]
 pub enum ApprovalsCommand {
-    /// Load a register file: Renholdsregisteret XML, or CSV `orgnr;status;date` for any register.
+    #[command(
+        about = "Les inn en registerfil: Renholdsregisteret som XML, eller CSV «orgnr;status;dato» for alle registrene"
+    )]
     Load {
-        /// renhold, bilpleie or bemanning
-        #[arg(long)]
-        register: String,
+        #[arg(value_name = "FIL", help = "Registerfilen (XML eller CSV)")]
         file: PathBuf,
+        #[arg(long, value_name = "REGISTER", help = "renhold, bilpleie eller bemanning")]
+        register: String,
     },
 }
 
@@ -30,7 +32,7 @@ pub fn run(ctx: &Ctx, cmd: ApprovalsCommand, out: &mut dyn Write) -> Result<(), 
         "bemanning" => Register::Bemanning,
         other => {
             return Err(CliError::Load(format!(
-                "unknown register «{other}»: use renhold, bilpleie or bemanning"
+                "ukjent register «{other}»: bruk renhold, bilpleie eller bemanning"
             )));
         }
     };
@@ -42,7 +44,7 @@ pub fn run(ctx: &Ctx, cmd: ApprovalsCommand, out: &mut dyn Write) -> Result<(), 
     let parsed = if looks_xml {
         if register != Register::Renhold {
             return Err(CliError::Load(
-                "only Renholdsregisteret is read as XML; give a CSV for this register".into(),
+                "bare Renholdsregisteret leses som XML; gi en CSV-fil for dette registeret".into(),
             ));
         }
         approvals::read_renhold_xml(std::io::Cursor::new(&bytes))
@@ -58,12 +60,12 @@ pub fn run(ctx: &Ctx, cmd: ApprovalsCommand, out: &mut dyn Write) -> Result<(), 
     let id = service::suppliers::load_approvals(&mut conn, &Actor::cli(), &name, &bytes, &parsed)?;
     writeln!(
         out,
-        "{name}: load {id}, {} entries, {} rows rejected",
+        "{name}: innlesing {id}, {} oppføringer, {} rader avvist",
         parsed.entries.len(),
         parsed.rejected.len()
     )?;
     for r in &parsed.rejected {
-        writeln!(out, "  line {}: {}", r.line, r.message)?;
+        writeln!(out, "  linje {}: {}", r.line, r.message)?;
     }
     drop(conn);
     ctx.rescore_after(service::scoring::Scope::All, "approvals");

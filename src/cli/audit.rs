@@ -10,11 +10,16 @@ use crate::service::users::ChainStatus;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Walk the hash chain; exit 0 only when it is intact.
+    #[command(about = "Gå gjennom hashkjeden; avslutter med 0 bare når den er intakt")]
     Verify,
-    /// Show the latest entries.
+    #[command(about = "Vis de nyeste hendelsene i revisjonsloggen")]
     Tail {
-        #[arg(long, default_value_t = 20)]
+        #[arg(
+            long,
+            default_value_t = 20,
+            value_name = "ANTALL",
+            help = "Hvor mange hendelser"
+        )]
         n: i64,
     },
 }
@@ -24,7 +29,10 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand, out: &mut dyn Write) -> Result<(), CliE
     match cmd {
         AuditCommand::Verify => match service::users::verify_audit(&mut conn)? {
             ChainStatus::Intact { entries } => {
-                writeln!(out, "audit log intact: {entries} entries verified")?;
+                writeln!(
+                    out,
+                    "revisjonsloggen er intakt: alle {entries} hendelser er kontrollert"
+                )?;
                 Ok(())
             }
             ChainStatus::Broken {
@@ -32,7 +40,7 @@ pub fn run(ctx: &Ctx, cmd: AuditCommand, out: &mut dyn Write) -> Result<(), CliE
                 first_break,
             } => Err(CliError::AuditBroken {
                 entry: verified + 1,
-                problem: first_break.to_string(),
+                problem: first_break,
             }),
         },
         AuditCommand::Tail { n } => {

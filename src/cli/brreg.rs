@@ -11,15 +11,20 @@ use crate::service;
 
 #[derive(Subcommand, Debug)]
 pub enum BrregCommand {
-    /// Load a bulk download (`enheter_alle.json.gz`, `underenheter_alle.json.gz` or the CSV
-    /// dump, gzipped or not): by default only the org numbers we hold.
+    #[command(
+        about = "Les inn et totaluttrekk (enheter_alle.json.gz, underenheter_alle.json.gz eller CSV-uttrekket, \
+                 pakket eller ikke): som standard bare organisasjonsnumrene vi har"
+    )]
     Load {
+        #[arg(value_name = "FIL", help = "Uttrekket fra Enhetsregisteret")]
         file: PathBuf,
-        /// Store every unit in the file, not only our suppliers.
-        #[arg(long)]
+        #[arg(long, help = "Lagre alle enhetene i filen, ikke bare våre leverandører")]
         all: bool,
-        /// `json` or `csv`; by default from the file name.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "FORMAT",
+            help = "json eller csv; uten den ut fra filnavnet"
+        )]
         format: Option<String>,
     },
 }
@@ -36,7 +41,7 @@ pub fn run(ctx: &Ctx, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliE
         Some("json") => false,
         Some(other) => {
             return Err(CliError::Load(format!(
-                "unknown --format «{other}»: use json or csv"
+                "ukjent --format «{other}»: bruk json eller csv"
             )));
         }
         None => name.contains(".csv"),
@@ -56,7 +61,7 @@ pub fn run(ctx: &Ctx, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliE
     ctx.rescore_after(service::scoring::Scope::All, "enrichment");
     writeln!(
         out,
-        "{name}: {} units read, {} stored, {} skipped (not our suppliers), {} rejected; {} of our suppliers not in the file",
+        "{name}: {} enheter lest, {} lagret, {} hoppet over (ikke våre leverandører), {} avvist; {} av våre leverandører finnes ikke i filen",
         stats.read,
         stats.delivered,
         stats.skipped,

@@ -1,4 +1,4 @@
-//! `spotcheck cases …`: saker for Kemneren og drift: en liste og én sak i sin helhet.
+//! `spotcheck cases …`: cases for Kemneren and operations, a list and one case in full.
 //! Reads only; the workflow is worked through the API (`/api/v1/cases`).
 
 use std::io::Write;
@@ -6,7 +6,6 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::{CliError, Ctx, OutputFormat};
-use crate::db::DbError;
 use crate::domain::case::{CaseStatus, FindingResult, Outcome};
 use crate::domain::oslo;
 use crate::service;
@@ -14,33 +13,45 @@ use crate::service::cases::{CaseDetail, CaseError, CaseListItem, CaseQuery, Case
 
 #[derive(Subcommand, Debug)]
 pub enum CasesCommand {
-    /// Vis sakene (nyeste først).
+    #[command(about = "Vis sakene (nyeste først)")]
     List {
-        /// Bare saker med denne statusen: ny, under_vurdering, kontrollert eller lukket.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "STATUS",
+            help = "Bare saker med denne statusen: ny, under_vurdering, kontrollert eller lukket"
+        )]
         status: Option<String>,
-        /// Bare saker delt med denne etaten.
-        #[arg(long)]
+        #[arg(long, value_name = "ETAT", help = "Bare saker delt med denne etaten")]
         agency: Option<String>,
-        /// Siden (fra 1).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_name = "SIDE", help = "Siden (fra 1)")]
         page: i64,
-        /// Saker per side (1–500).
-        #[arg(long, default_value_t = 100)]
+        #[arg(
+            long,
+            default_value_t = 100,
+            value_name = "ANTALL",
+            help = "Saker per side (1–500)"
+        )]
         per_page: i64,
-        /// Brukeren som leser (standard: driftsbrukeren, som ser alle saker).
-        #[arg(long, value_name = "BRUKERNAVN")]
+        #[arg(
+            long,
+            value_name = "BRUKERNAVN",
+            help = "Brukeren som leser (standard: driftsbrukeren, som ser alle saker)"
+        )]
         user: Option<String>,
-        /// `text` (standard) eller `json`.
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Vis én sak: kontrakten, risikoen, trekningen, delingen, notater, funn og historikk.
+    #[command(about = "Vis én sak: kontrakten, risikoen, trekningen, delingen, notater, funn og historikk")]
     Show {
+        #[arg(value_name = "ID", help = "Saksnummeret")]
         id: i64,
-        #[arg(long, value_name = "BRUKERNAVN")]
+        #[arg(
+            long,
+            value_name = "BRUKERNAVN",
+            help = "Brukeren som leser (standard: driftsbrukeren, som ser alle saker)"
+        )]
         user: Option<String>,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
 }
@@ -48,8 +59,8 @@ pub enum CasesCommand {
 /// A case error in Norwegian: a case one may not see reads as one that does not exist.
 fn norwegian(e: CaseError) -> CliError {
     match e {
-        CaseError::Db(DbError::NotFound(m)) => CliError::Load(m.norwegian()),
         CaseError::Forbidden => CliError::Load("rollen din gir ikke tilgang til saker".into()),
+        CaseError::Db(d) => CliError::Load(super::db_message(&d)),
         other => CliError::Load(other.to_string()),
     }
 }

@@ -11,16 +11,22 @@ use crate::service::contracts::ContractKey;
 
 #[derive(Subcommand, Debug)]
 pub enum ContractsCommand {
-    /// Gi en kontrakt til en annen eier (en innkjøper eller Kemneren). Etterpå ser bare den
-    /// nye eieren kontrakten, og bare den nye eierens importer oppdaterer den. Revisjonslogges.
+    /// Gives a contract to another owner through `service::contracts::move_owner` (audited).
+    #[command(
+        about = "Gi en kontrakt til en annen eier (en innkjøper eller Kemneren)",
+        long_about = "Gi en kontrakt til en annen eier (en innkjøper eller Kemneren). Etterpå ser bare den \
+                      nye eieren kontrakten, og bare den nye eierens importer oppdaterer den. Flyttingen \
+                      føres i revisjonsloggen."
+    )]
     MoveOwner {
-        /// Avtalenummeret, slik det står i registeret.
+        #[arg(
+            value_name = "AVTALENUMMER",
+            help = "Avtalenummeret, slik det står i registeret"
+        )]
         contract_no: String,
-        /// Brukernavnet til den nye eieren.
-        #[arg(long, value_name = "BRUKERNAVN")]
+        #[arg(long, value_name = "BRUKERNAVN", help = "Brukernavnet til den nye eieren")]
         to: String,
-        /// `text` (standard) eller `json` (ett JSON-objekt på stdout).
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
 }

@@ -25,33 +25,43 @@ pub struct DrawArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum DrawCommand {
-    /// Print a draw's manifest exactly as it was hashed (byte for byte).
-    Manifest { id: i64 },
-    /// Take more picks with the same manifest and seed; earlier picks stay.
+    #[command(about = "Skriv ut manifestet til en trekning nøyaktig slik det ble hashet (byte for byte)")]
+    Manifest {
+        #[arg(value_name = "ID", help = "Trekningens nummer")]
+        id: i64,
+    },
+    #[command(about = "Trekk flere kontrakter med samme manifest og seed; de tidligere trekkene står")]
     Extend {
+        #[arg(value_name = "ID", help = "Trekningens nummer")]
         id: i64,
-        /// How many more contracts.
-        #[arg(long)]
+        #[arg(long, value_name = "ANTALL", help = "Hvor mange kontrakter til")]
         size: u64,
-        /// Share of the new picks drawn uniformly (default: the draw's own).
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "ANDEL",
+            help = "Andelen av de nye trekkene som trekkes likt tilfeldig (standard: trekningens egen)"
+        )]
         uniform_share: Option<String>,
-        /// The user who extends (role kemner; also SPOTCHECK_USER); without it, the operations user.
-        #[arg(long, env = "SPOTCHECK_USER")]
+        #[arg(
+            long,
+            env = "SPOTCHECK_USER",
+            value_name = "BRUKERNAVN",
+            help = "Brukeren som utvider (rollen kemner); uten den driftsbrukeren «drift»"
+        )]
         user: Option<String>,
-        /// `text` (default) or `json`.
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Show a stored draw with its picks.
+    #[command(about = "Vis en lagret trekning med trekkene")]
     Show {
+        #[arg(value_name = "ID", help = "Trekningens nummer")]
         id: i64,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// List the draws, newest first.
+    #[command(about = "List opp trekningene, nyeste først")]
     List {
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
 }
@@ -59,92 +69,149 @@ pub enum DrawCommand {
 /// A new draw (published unless `--preview`).
 #[derive(Args, Debug)]
 pub struct NewDrawArgs {
-    /// Seed text from a public ceremony; without it, 128 bits from the OS generator.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "TEKST",
+        help = "Seed-tekst fra en offentlig seremoni; uten den 128 bit fra operativsystemets tilfeldighetskilde"
+    )]
     pub seed: Option<String>,
-    /// Number of contracts to draw.
-    #[arg(long)]
+    #[arg(long, value_name = "ANTALL", help = "Antall kontrakter som skal trekkes")]
     pub size: Option<u64>,
-    /// Plan the size instead: tolerable problem rate, e.g. 0.05.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "RATE",
+        help = "Beregn antallet i stedet: tolerabel avviksrate, f.eks. 0.05"
+    )]
     pub tolerable_rate: Option<f64>,
-    /// Confidence for --tolerable-rate (default 0.95).
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "KONFIDENS",
+        help = "Konfidens for --tolerable-rate (standard 0.95)"
+    )]
     pub confidence: Option<f64>,
-    /// Plan with the binomial model instead of Poisson.
-    #[arg(long)]
+    #[arg(long, help = "Beregn antallet med binomisk modell i stedet for Poisson")]
     pub binomial: bool,
-    /// Share drawn uniformly, e.g. 0.5 or 25% (default 0.5).
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "ANDEL",
+        help = "Andel trukket likt tilfeldig, uten vekting, f.eks. 0.5 eller 25% (standard 0.5)"
+    )]
     pub uniform_share: Option<String>,
-    /// `industry` for one stratum per risk industry; default one stratum, `all`.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "LAG",
+        help = "«industry» for ett lag per risikobransje; standard er ingen lagdeling («all»)"
+    )]
     pub strata: Option<String>,
-    /// Allocate over strata by `size` (default) or by `risk` mass.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "FORDELING",
+        help = "Fordel antallet på lagene etter antall kontrakter («size», standard) eller etter risikomasse («risk»)"
+    )]
     pub allocation: Option<String>,
-    /// At least this many picks per stratum.
-    #[arg(long, default_value_t = 0)]
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "ANTALL",
+        help = "Minst så mange trekk per lag"
+    )]
     pub min_per_stratum: u64,
-    /// Risk industry (repeatable), e.g. renhold.
-    #[arg(long = "industry")]
+    #[arg(
+        long = "industry",
+        value_name = "BRANSJE",
+        help = "Risikobransje, f.eks. renhold (kan gjentas)"
+    )]
     pub industries: Vec<String>,
-    /// Contracts active on or after this date (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "DATO",
+        help = "Kontrakter som er aktive på eller etter denne datoen (ÅÅÅÅ-MM-DD)"
+    )]
     pub active_from: Option<NaiveDate>,
-    /// Contracts active on or before this date (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "DATO",
+        help = "Kontrakter som er aktive på eller før denne datoen (ÅÅÅÅ-MM-DD)"
+    )]
     pub active_to: Option<NaiveDate>,
-    /// Unit (repeatable), as imported.
-    #[arg(long = "unit")]
+    #[arg(
+        long = "unit",
+        value_name = "ENHET",
+        help = "Enhet, slik den ble importert (kan gjentas)"
+    )]
     pub units: Vec<String>,
-    /// Lowest risk tier, e.g. høy.
-    #[arg(long)]
+    #[arg(long, value_name = "NIVÅ", help = "Laveste risikonivå, f.eks. høy")]
     pub min_tier: Option<String>,
-    /// Leave out contracts drawn in the last N months.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "MÅNEDER",
+        help = "Utelat kontrakter som er trukket de siste så mange månedene"
+    )]
     pub exclude_checked_months: Option<u32>,
-    /// Always include this contract id (repeatable).
-    #[arg(long = "include")]
+    #[arg(
+        long = "include",
+        value_name = "AVTALENUMMER",
+        help = "Ta alltid med denne kontrakten (kan gjentas)"
+    )]
     pub include: Vec<String>,
-    /// Never include this contract id (repeatable).
-    #[arg(long = "exclude")]
+    #[arg(
+        long = "exclude",
+        value_name = "AVTALENUMMER",
+        help = "Ta aldri med denne kontrakten (kan gjentas)"
+    )]
     pub exclude: Vec<String>,
-    /// Refuse to publish unless the manifest still has this SHA-256 (from the preview).
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "SHA256",
+        help = "Publiser bare hvis manifestet fortsatt har dette SHA-256-fingeravtrykket (fra forhåndsvisningen)"
+    )]
     pub expect_sha256: Option<String>,
-    /// Show population, strata and manifest hash; store nothing.
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Vis populasjonen, lagene og manifestets fingeravtrykk; lagre ingenting"
+    )]
     pub preview: bool,
-    /// `text` (default) or `json` (one JSON object on stdout).
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
     pub format: OutputFormat,
-    /// The user who draws (role kemner; also SPOTCHECK_USER); without it, the operations user.
-    #[arg(long, env = "SPOTCHECK_USER")]
+    #[arg(
+        long,
+        env = "SPOTCHECK_USER",
+        value_name = "BRUKERNAVN",
+        help = "Brukeren som trekker (rollen kemner); uten den driftsbrukeren «drift»"
+    )]
     pub user: Option<String>,
 }
 
 /// `spotcheck verify ID`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
+    #[arg(value_name = "ID", help = "Trekningens nummer")]
     pub id: i64,
-    /// `text` (default) or `json`.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
     pub format: OutputFormat,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DrawCliError {
-    #[error(transparent)]
+    #[error("{}", draw_message(.0))]
     Draw(#[from] DrawError),
-    #[error(transparent)]
+    #[error("{}", super::db_message(.0))]
     Db(#[from] DbError),
     #[error(transparent)]
     Setup(#[from] CliError),
     #[error("{0}")]
     VerifyFailed(String),
-    #[error("output failed: {0}")]
+    #[error("kunne ikke skrive resultatet: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A draw error as the service words it (Norwegian), a storage error as [`super::db_message`]
+/// does.
+fn draw_message(e: &DrawError) -> String {
+    match e {
+        DrawError::Db(d) => super::db_message(d),
+        other => other.to_string(),
+    }
 }
 
 /// Runs `spotcheck draw …`.
@@ -297,7 +364,12 @@ fn print_published(r: &Published, json: bool, out: &mut dyn Write) -> Result<(),
 
 fn print_view(v: &DrawView, out: &mut dyn Write) -> Result<(), DrawCliError> {
     writeln!(out, "algoritme: {}", v.algorithm)?;
-    writeln!(out, "seed ({}): {}", v.seed_source, v.seed)?;
+    writeln!(
+        out,
+        "seed ({}): {}",
+        crate::web::pages::labels::seed_source(&v.seed_source),
+        v.seed
+    )?;
     writeln!(out, "manifest sha256: {}", v.manifest_sha256)?;
     writeln!(out, "populasjon: {} kontrakter", v.population_size)?;
     writeln!(out, "trukket av {} {}", v.created_by, v.created_at)?;

@@ -5,16 +5,25 @@ use std::io::Write;
 use super::{CliError, Ctx};
 use crate::service;
 
+/// `spotcheck enrich` flags.
 #[derive(clap::Args, Debug)]
 pub struct EnrichArgs {
-    /// Also fetch again what is older than the maximum age (SPOTCHECK_ENRICH_MAX_AGE_HOURS).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Hent også på nytt det som er eldre enn makalderen (SPOTCHECK_ENRICH_MAX_AGE_HOURS)"
+    )]
     pub stale: bool,
-    /// Fetch these org numbers now (queued if new).
-    #[arg(long, num_args = 1..)]
+    #[arg(
+        long,
+        num_args = 1..,
+        value_name = "ORGNR",
+        help = "Slå opp disse organisasjonsnumrene nå (lagt i kø hvis de er nye)"
+    )]
     pub orgnr: Vec<String>,
-    /// First read the register's change feeds and queue our suppliers that changed.
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Les først registerets endringsstrømmer og legg våre leverandører som er endret, i kø"
+    )]
     pub feed: bool,
 }
 
@@ -42,7 +51,7 @@ pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliEr
                 &mut conn,
                 chrono::Duration::hours(settings.enrich_max_age_hours),
             )?;
-            writeln!(out, "{n} stale suppliers queued")?;
+            writeln!(out, "{n} leverandører med gamle opplysninger lagt i kø")?;
         }
     }
     let enricher = ctx.enricher()?;
@@ -54,19 +63,23 @@ pub fn run(ctx: &Ctx, args: EnrichArgs, out: &mut dyn Write) -> Result<(), CliEr
         let f = runtime.block_on(enricher.follow_feeds(100))?;
         writeln!(
             out,
-            "change feeds: {} updates, {} of our suppliers queued",
+            "endringsstrømmer: {} endringer, {} av våre leverandører lagt i kø",
             f.updates, f.queued
         )?;
     }
     let s = runtime.block_on(enricher.run_until_idle())?;
     writeln!(
         out,
-        "looked up {}: {} ok, {} to retry later, {} failed",
+        "slo opp {}: {} hentet, {} prøves igjen senere, {} feilet",
         s.claimed, s.succeeded, s.retrying, s.failed
     )?;
     let mut conn = ctx.conn()?;
     for (state, n) in service::suppliers::job_counts(&mut conn)? {
-        writeln!(out, "  {state}: {n}")?;
+        writeln!(
+            out,
+            "  {}: {n}",
+            crate::web::pages::labels::enrichment_state(&state)
+        )?;
     }
     Ok(())
 }

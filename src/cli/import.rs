@@ -6,24 +6,37 @@ use std::path::PathBuf;
 use super::{CliError, Ctx, OutputFormat};
 use crate::service;
 
+/// `spotcheck import` arguments.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
+    #[arg(
+        value_name = "FIL",
+        help = "Registeret: xlsx, xlsm, xls, xlsb, ods eller csv (/dev/stdin for en pipe)"
+    )]
     pub file: PathBuf,
-    /// Read this sheet instead of finding the table.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "ARK",
+        help = "Les dette arket i stedet for å lete etter tabellen"
+    )]
     pub sheet: Option<String>,
-    /// Column mapping when headers are not recognised, e.g. 'contract_id=Nummer;supplier_name=Firma;orgnr=Org nummer'.
-    #[arg(long)]
+    #[arg(
+        long,
+        value_name = "TILORDNING",
+        help = "Kolonnetilordning når overskriftene ikke kjennes igjen, f.eks. \
+                'contract_id=Nummer;supplier_name=Firma;orgnr=Org nummer'"
+    )]
     pub mapping: Option<String>,
-    /// Read and report, store nothing.
-    #[arg(long)]
+    #[arg(long, help = "Les filen og rapporter, men lagre ingenting")]
     pub dry_run: bool,
-    /// `text` (default) or `json` (one JSON object on stdout).
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
     pub format: OutputFormat,
-    /// The person recorded as uploader (also SPOTCHECK_USER); without it, the operations
-    /// user (`drift`).
-    #[arg(long, env = "SPOTCHECK_USER")]
+    #[arg(
+        long,
+        env = "SPOTCHECK_USER",
+        value_name = "BRUKERNAVN",
+        help = "Personen som føres som den som lastet opp; uten den driftsbrukeren «drift»"
+    )]
     pub user: Option<String>,
 }
 
@@ -78,7 +91,12 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let report = result.map_err(|e| CliError::Import(e.to_string()))?;
+    let report = result.map_err(|e| {
+        CliError::Import(match e {
+            service::imports::ImportFailure::Db(d) => super::db_message(&d),
+            file => file.to_string(),
+        })
+    })?;
     if json {
         let v = serde_json::json!({
             "batch_id": report.batch_id,
@@ -93,14 +111,14 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> Result<(), CliEr
     match (report.batch_id, report.already_imported) {
         (Some(id), true) => writeln!(
             out,
-            "{file_name}: already imported as batch {id}; nothing stored again"
+            "{file_name}: importert før (import {id}); ingenting ble lagret på nytt"
         )?,
-        (Some(id), false) => writeln!(out, "{file_name}: stored as batch {id}")?,
-        (None, _) => writeln!(out, "{file_name}: dry run, nothing stored")?,
+        (Some(id), false) => writeln!(out, "{file_name}: lagret som import {id}")?,
+        (None, _) => writeln!(out, "{file_name}: kontroll uten lagring, ingenting ble lagret")?,
     }
     writeln!(
         out,
-        "format {}, sheet «{}», header on row {}\nrows: {} total, {} imported, {} rejected\ncontracts: {} new, {} updated, {} unchanged; {} new suppliers",
+        "format {}, ark «{}», overskrifter på rad {}\nrader: {} i alt, {} importert, {} avvist\nkontrakter: {} nye, {} endret, {} uendret; {} nye leverandører",
         report.format,
         report.sheet,
         report.header_row,

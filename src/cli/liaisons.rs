@@ -11,37 +11,55 @@ use crate::service;
 
 #[derive(Subcommand, Debug)]
 pub enum LiaisonsCommand {
-    /// Add a liaison.
+    #[command(about = "Legg til en kontaktperson")]
     Add {
-        /// The person's name.
+        #[arg(value_name = "NAVN", help = "Personens navn")]
         name: String,
-        /// arbeidstilsynet, skatteetaten, politiet, nav or kemneren.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "ETAT",
+            help = "arbeidstilsynet, skatteetaten, politiet, nav eller kemneren"
+        )]
         agency: String,
-        /// Where their mail goes.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "E-POST",
+            help = "Hvor e-posten til kontaktpersonen skal sendes"
+        )]
         email: String,
-        /// A risk industry they cover (an id of the rule set in force, e.g. renhold);
-        /// repeat for several; none: every industry.
-        #[arg(long = "industry", value_name = "ID")]
+        #[arg(
+            long = "industry",
+            value_name = "BRANSJE",
+            help = "En risikobransje kontaktpersonen dekker (id i regelsettet i bruk, f.eks. renhold); \
+                    kan gjentas; ingen: alle bransjer"
+        )]
         industries: Vec<String>,
-        /// A notice they want: draw_published, high_risk or weekly_summary; repeat for
-        /// several; at least one.
-        #[arg(long = "notice", value_name = "KIND")]
+        #[arg(
+            long = "notice",
+            value_name = "VARSEL",
+            help = "Et varsel kontaktpersonen vil ha: draw_published, high_risk eller weekly_summary; \
+                    kan gjentas; minst ett"
+        )]
         notices: Vec<String>,
-        /// The A-krim user (of the same agency) this liaison is, if any.
-        #[arg(long, value_name = "NAME")]
+        #[arg(
+            long,
+            value_name = "BRUKERNAVN",
+            help = "A-krim-brukeren (i samme etat) som er denne kontaktpersonen, om noen"
+        )]
         user: Option<String>,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// List the active liaisons.
+    #[command(about = "List opp de aktive kontaktpersonene")]
     List {
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Remove a liaison (it is kept, inactive, for the audit trail).
-    Remove { id: i64 },
+    #[command(about = "Fjern en kontaktperson (den beholdes som inaktiv, for revisjonsloggen)")]
+    Remove {
+        #[arg(value_name = "ID", help = "Kontaktpersonens id (fra «liaisons list»)")]
+        id: i64,
+    },
 }
 
 fn or_dash(list: &[String]) -> String {
@@ -79,7 +97,7 @@ pub fn run(ctx: &Ctx, cmd: LiaisonsCommand, out: &mut dyn Write) -> Result<(), C
             } else {
                 writeln!(
                     out,
-                    "added liaison {} ({}, {}) with id {}",
+                    "kontaktperson {} ({}, {}) er lagt til med id {}",
                     created.name, created.agency, created.email, created.id
                 )?;
             }
@@ -99,7 +117,7 @@ pub fn run(ctx: &Ctx, cmd: LiaisonsCommand, out: &mut dyn Write) -> Result<(), C
                         l.name,
                         l.email,
                         if l.industries.is_empty() {
-                            "all".into()
+                            "alle".into()
                         } else {
                             l.industries.join(",")
                         },
@@ -111,7 +129,7 @@ pub fn run(ctx: &Ctx, cmd: LiaisonsCommand, out: &mut dyn Write) -> Result<(), C
         }
         LiaisonsCommand::Remove { id } => {
             let removed = service::liaisons::remove(&mut *ctx.conn()?, &actor, id)?;
-            writeln!(out, "removed liaison {} ({})", removed.id, removed.name)?;
+            writeln!(out, "kontaktperson {} ({}) er fjernet", removed.id, removed.name)?;
         }
     }
     Ok(())

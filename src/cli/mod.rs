@@ -20,6 +20,7 @@ pub mod approvals;
 pub mod audit;
 pub mod brreg;
 pub mod cases;
+pub mod chrome;
 pub mod contracts;
 pub mod draw;
 pub mod enrich;
@@ -30,77 +31,97 @@ pub mod rules;
 pub mod score;
 pub mod users;
 
+// Help texts are clap attributes in Norwegian (what people read); `///` comments are code
+// documentation in English. clap would show a doc comment as help, so every user-visible
+// item carries its own `about`/`help`.
+
+/// The parsed command line.
 #[derive(Parser, Debug)]
 #[command(
     name = "spotcheck",
     version,
-    about = "Supplier-chain risk audit for municipal procurement"
+    about = "Stikkprøvekontroll av kommunens kontrakter i risikobransjer: importer kontraktregistre, \
+             berik, risikovurder og trekk etterprøvbare stikkprøver"
 )]
 pub struct Cli {
-    /// TOML configuration file (also SPOTCHECK_CONFIG).
-    #[arg(long, global = true)]
+    /// Settings file; `config::Settings::load` also reads SPOTCHECK_CONFIG.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FIL",
+        help = "TOML-fil med innstillinger (også SPOTCHECK_CONFIG)"
+    )]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands, one file each.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the web service (creates the first admin on an empty database).
+    #[command(about = "Kjør webtjenesten (oppretter den første administratoren i en tom database)")]
     Serve(ServeArgs),
-    /// Run pending database migrations and exit.
+    #[command(about = "Kjør databasemigreringene som gjenstår, og avslutt")]
     Migrate,
-    /// Manage users, roles and API tokens.
+    #[command(about = "Brukere, roller og API-nøkler")]
     Users {
         #[command(subcommand)]
         command: users::UsersCommand,
     },
-    /// Import a contract register (xlsx, xlsm, xls, xlsb, ods or csv).
+    #[command(about = "Importer et kontraktregister (xlsx, xlsm, xls, xlsb, ods eller csv)")]
     Import(import::ImportArgs),
-    /// Kontrakter: flytt en kontrakt til en annen eier.
+    #[command(about = "Kontrakter: flytt en kontrakt til en annen eier")]
     Contracts {
         #[command(subcommand)]
         command: contracts::ContractsCommand,
     },
-    /// Look suppliers up in Enhetsregisteret now (due ones; or stale ones; or the given ones).
+    #[command(
+        about = "Slå opp leverandører i Enhetsregisteret nå (de som står for tur, gamle oppslag eller de oppgitte)"
+    )]
     Enrich(enrich::EnrichArgs),
-    /// Load Enhetsregisteret's bulk files (offline enrichment).
+    #[command(about = "Les inn Enhetsregisterets totaluttrekk (berikelse uten nett)")]
     Brreg {
         #[command(subcommand)]
         command: brreg::BrregCommand,
     },
-    /// Load approval registers (Renholdsregisteret, bilpleie, bemanning) from files.
+    #[command(about = "Les inn godkjenningsregistre (Renholdsregisteret, bilpleie, bemanning) fra filer")]
     Approvals {
         #[command(subcommand)]
         command: approvals::ApprovalsCommand,
     },
-    /// Rescore contracts and suppliers with the rule set in force.
+    #[command(about = "Risikovurder kontrakter og leverandører på nytt med regelsettet i bruk")]
     Score(score::ScoreArgs),
-    /// Check, import and export risk rule sets.
+    #[command(about = "Kontroller, importer og eksporter regelsett")]
     Rules {
         #[command(subcommand)]
         command: rules::RulesCommand,
     },
-    /// Draw a verifiable spot-check sample, or show, extend or export one (docs/draws.md).
+    #[command(
+        about = "Trekk et etterprøvbart stikkprøveutvalg, eller vis, utvid eller eksporter en trekning (docs/draws.md)"
+    )]
     Draw(Box<draw::DrawArgs>),
-    /// Recompute a stored draw from its manifest and seed; exit 0 only if every pick matches.
+    #[command(
+        about = "Beregn en lagret trekning på nytt fra manifestet og seeden; avslutter med 0 bare når hvert trekk stemmer"
+    )]
     Verify(draw::VerifyArgs),
-    /// Manage the contacts at the A-krim agencies who receive mail.
+    #[command(about = "Kontaktpersonene hos A-krim-etatene som får e-post")]
     Liaisons {
         #[command(subcommand)]
         command: liaisons::LiaisonsCommand,
     },
-    /// The mail queue: send what is due, list, retry dead letters.
+    #[command(
+        about = "Utboksen: send e-post som står for tur, list opp, send e-post som har feilet permanent på nytt"
+    )]
     Outbox {
         #[command(subcommand)]
         command: outbox::OutboxCommand,
     },
-    /// Saker: list dem, eller vis én (for Kemneren og drift).
+    #[command(about = "Saker: list dem opp, eller vis én (for Kemneren og drift)")]
     Cases {
         #[command(subcommand)]
         command: cases::CasesCommand,
     },
-    /// Check the audit log.
+    #[command(about = "Revisjonsloggen: kontroller hashkjeden, vis de nyeste oppføringene")]
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
@@ -110,13 +131,45 @@ pub enum Command {
 /// `spotcheck serve` flags.
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// Seed a demo register on an empty database (or reset the demo users' passwords on
-    /// one that holds the demo) and print the demo users; never contacts the network.
-    #[arg(long)]
+    /// Seeds the demo register (see `service::demo`).
+    #[arg(
+        long,
+        help = "Legg inn et demoregister i en tom database (eller gi demobrukerne nye passord i en \
+                database med demoen) og skriv ut demobrukerne; kontakter aldri nettet"
+    )]
     pub demo: bool,
 }
 
-/// How a command prints its result: for people, or one JSON object for scripts.
+/// The command tree as people meet it: built, with clap's own texts in Norwegian
+/// ([`chrome`]).
+pub fn command() -> clap::Command {
+    chrome::localized(<Cli as clap::CommandFactory>::command())
+}
+
+/// Parses the process's arguments with [`command`]; on `--help`, `--version` or an error,
+/// prints (in Norwegian) and exits as clap does.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] over given arguments (the first is the program name).
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|mut matches| <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut cmd).apply::<chrome::Norwegian>().exit(),
+    }
+}
+
+/// How a command prints its result: for people, or one JSON object for scripts. The values
+/// (`text`, `json`) are what a script passes, so they stay as they are.
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutputFormat {
     #[default]
@@ -124,53 +177,157 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The help of every `--format`; clap appends the values and the default.
+pub const FORMAT_HELP: &str = "Utdata for folk (text) eller ett JSON-objekt på stdout for skript (json)";
+
 impl OutputFormat {
     pub fn is_json(self) -> bool {
         self == OutputFormat::Json
     }
 }
 
+/// A command's failure, worded in Norwegian for the person at the terminal. Errors from the
+/// service layer are shown with the Norwegian wording they already have (`Missing`,
+/// `Conflict`, field and workflow errors, the web pages' text for a busy database); those
+/// that only exist in English (database faults, a rule folder that cannot be read, the
+/// enrichment worker's internal faults) are shown as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error(transparent)]
+    #[error("{}", config_message(.0))]
     Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
+    #[error("{}", db_message(.0))]
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
     Role(#[from] crate::domain::roles::RoleError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
-    #[error("no password given: set SPOTCHECK_PASSWORD or run in a terminal to be asked")]
+    #[error("ingen passord: sett SPOTCHECK_PASSWORD, eller kjør kommandoen i en terminal for å bli spurt")]
     NoPassword,
-    #[error("could not read the password: {0}")]
+    #[error("kunne ikke lese passordet: {0}")]
     Prompt(std::io::Error),
-    #[error("the passwords do not match")]
+    #[error("passordene er ikke like")]
     PasswordMismatch,
-    #[error("the audit log is broken at entry {entry}: {problem}")]
-    AuditBroken { entry: i64, problem: String },
+    #[error("revisjonsloggen er brutt ved hendelse {entry}: {}", chain_break_message(.problem))]
+    AuditBroken {
+        entry: i64,
+        problem: crate::domain::audit_chain::ChainBreak,
+    },
     #[error("{0}")]
     Import(String),
-    #[error(transparent)]
+    #[error("{}", enrich_message(.0))]
     Enrich(#[from] crate::service::enrichment::EnrichError),
     #[error("{0}")]
     Load(String),
-    #[error("the rule set in {dir} does not load; fix these and try again:\n{errors}")]
+    #[error("regelsettet i {} kan ikke lastes; rett dette og prøv igjen:\n{errors}", .dir.display())]
     Rules {
         dir: PathBuf,
         errors: crate::risk::RuleSetError,
     },
-    #[error(transparent)]
+    #[error("{}", rules_message(.0))]
     RuleStore(#[from] crate::service::rules::RulesError),
-    #[error(transparent)]
+    #[error("{}", account_message(.0))]
     User(#[from] crate::service::users::AccountError),
-    #[error(transparent)]
+    #[error("{}", score_message(.0))]
     Score(#[from] crate::service::scoring::ScoreError),
-    #[error(transparent)]
+    #[error("{}", liaison_message(.0))]
     Liaison(#[from] crate::service::liaisons::LiaisonError),
-    #[error(transparent)]
+    #[error("{}", owner_message(.0))]
     Owner(#[from] crate::service::contracts::OwnerError),
-    #[error("output failed: {0}")]
+    #[error("kunne ikke skrive resultatet: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A settings problem. The message inside `Invalid` comes from `config` in English.
+fn config_message(e: &crate::config::ConfigError) -> String {
+    use crate::config::ConfigError;
+    match e {
+        ConfigError::Read { path, source } => {
+            format!("kunne ikke lese innstillingsfilen {}: {source}", path.display())
+        }
+        ConfigError::Parse { path, message } => {
+            format!("innstillingsfilen {} er ugyldig: {message}", path.display())
+        }
+        ConfigError::Invalid { name, message } => format!("innstillingen {name} er ugyldig: {message}"),
+    }
+}
+
+/// A storage error in the Norwegian the pages use where there is one; a fault of the
+/// database itself (a failed query, connection or migration) is shown as the storage
+/// layer words it, in English.
+pub fn db_message(e: &DbError) -> String {
+    match e {
+        DbError::NotFound(m) => m.norwegian(),
+        DbError::Conflict(c) => c.norwegian(),
+        // Norwegian already (`domain::paging`, `db::models::users`).
+        DbError::Paging(_) | DbError::User(_) => e.to_string(),
+        busy if busy.is_busy() => crate::web::error::AppError::Busy(String::new()).page_detail(),
+        other => other.to_string(),
+    }
+}
+
+fn chain_break_message(b: &crate::domain::audit_chain::ChainBreak) -> String {
+    use crate::domain::audit_chain::ChainBreak;
+    match b {
+        ChainBreak::Gap { seq, expected } => format!(
+            "hendelse {seq} står der hendelse {expected} skulle stått; hendelser er fjernet eller satt inn i ettertid"
+        ),
+        ChainBreak::Link { seq } => {
+            format!("hendelse {seq} peker ikke på hashen til hendelsen før; kjeden er skrevet om")
+        }
+        ChainBreak::Content { seq } => {
+            format!("innholdet i hendelse {seq} stemmer ikke med hashen; hendelsen er endret")
+        }
+    }
+}
+
+fn enrich_message(e: &crate::service::enrichment::EnrichError) -> String {
+    use crate::service::enrichment::EnrichError;
+    match e {
+        EnrichError::Db(d) => db_message(d),
+        // The register client's own errors are Norwegian.
+        EnrichError::Client(c) => c.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn rules_message(e: &crate::service::rules::RulesError) -> String {
+    use crate::service::rules::RulesError;
+    match e {
+        RulesError::Db(d) => db_message(d),
+        RulesError::Score(s) => score_message(s),
+        other => other.to_string(),
+    }
+}
+
+fn account_message(e: &crate::service::users::AccountError) -> String {
+    use crate::service::users::AccountError;
+    match e {
+        AccountError::Db(d) => db_message(d),
+        other => other.to_string(),
+    }
+}
+
+fn score_message(e: &crate::service::scoring::ScoreError) -> String {
+    use crate::service::scoring::ScoreError;
+    match e {
+        ScoreError::Db(d) => db_message(d),
+    }
+}
+
+fn liaison_message(e: &crate::service::liaisons::LiaisonError) -> String {
+    use crate::service::liaisons::LiaisonError;
+    match e {
+        LiaisonError::Db(d) => db_message(d),
+        LiaisonError::Field(f) => f.to_string(),
+    }
+}
+
+fn owner_message(e: &crate::service::contracts::OwnerError) -> String {
+    use crate::service::contracts::OwnerError;
+    match e {
+        OwnerError::Db(d) => db_message(d),
+        OwnerError::Field(f) => f.to_string(),
+    }
 }
 
 /// What every command needs: the settings and the database (created and migrated if new).

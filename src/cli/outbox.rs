@@ -13,27 +13,48 @@ use crate::service::outbox::Mailer;
 
 #[derive(Subcommand, Debug)]
 pub enum OutboxCommand {
-    /// Send every message that is due now (SMTP from SPOTCHECK_SMTP_URL, else .eml files
-    /// in <data dir>/outbox), after queueing the weekly summaries if they are due.
+    #[command(
+        about = "Send all e-post som står for tur nå (SMTP fra SPOTCHECK_SMTP_URL, ellers .eml-filer i \
+                 <datamappe>/outbox), etter å ha lagt ukesoppsummeringene i kø når det er tid for dem"
+    )]
     SendPending {
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// List messages, newest first.
+    #[command(about = "List opp e-posten i utboksen, nyeste først")]
     List {
-        /// Only messages with this status: pending, sending, sent or dead.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "STATUS",
+            value_parser = ["pending", "sending", "sent", "dead"],
+            help = "Bare e-post med denne statusen: pending (venter), sending (sendes), sent (sendt) \
+                    eller dead (feilet permanent)"
+        )]
         status: Option<String>,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_name = "SIDE", help = "Siden (fra 1)")]
         page: i64,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_name = "ANTALL", help = "E-post per side")]
         per_page: i64,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Put a dead letter back in the queue (sent by the next run of the worker or of
-    /// send-pending).
-    Retry { id: i64 },
+    #[command(
+        about = "Legg e-post som har feilet permanent, i køen igjen (sendes neste gang e-posttjenesten \
+                 eller send-pending kjører)"
+    )]
+    Retry {
+        #[arg(value_name = "ID", help = "E-postens nummer (fra «outbox list»)")]
+        id: i64,
+    },
+}
+
+/// Where mail goes, in words (the JSON keeps `describe`, as the log has it).
+fn transport(t: &crate::mail::transport::MailTransport) -> String {
+    use crate::mail::transport::MailTransport;
+    match t {
+        MailTransport::Smtp { server, .. } => format!("SMTP-tjener {server}"),
+        MailTransport::Files { dir } => format!(".eml-filer i {}", dir.display()),
+    }
 }
 
 pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), CliError> {
@@ -55,15 +76,18 @@ pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), Cli
                 writeln!(out, "{v}")?;
             } else {
                 if queued > 0 {
-                    writeln!(out, "queued {queued} weekly summaries and document reminders")?;
+                    writeln!(
+                        out,
+                        "{queued} ukesoppsummeringer og dokumentpåminnelser er lagt i kø"
+                    )?;
                 }
                 writeln!(
                     out,
-                    "sent {}, deferred {} (will retry), dead {} ({})",
+                    "sendt {}, utsatt {} (prøves igjen), feilet permanent {} ({})",
                     report.sent,
                     report.deferred,
                     report.dead,
-                    mailer.transport.describe()
+                    transport(&mailer.transport)
                 )?;
             }
         }
@@ -83,7 +107,7 @@ pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), Cli
                         out,
                         "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         m.id,
-                        m.status,
+                        crate::web::pages::labels::outbox_status(&m.status),
                         m.attempts,
                         m.created_at.format("%Y-%m-%d %H:%M"),
                         m.recipient_address.as_deref().unwrap_or("-"),
@@ -91,12 +115,12 @@ pub fn run(ctx: &Ctx, cmd: OutboxCommand, out: &mut dyn Write) -> Result<(), Cli
                         m.last_error.as_deref().unwrap_or(""),
                     )?;
                 }
-                writeln!(out, "{} of {total} messages", items.len())?;
+                writeln!(out, "{} av {total} e-poster", items.len())?;
             }
         }
         OutboxCommand::Retry { id } => {
             let m = service::outbox::retry(&mut *ctx.conn()?, &Actor::cli(), id)?;
-            writeln!(out, "message {} is queued again ({})", m.id, m.subject)?;
+            writeln!(out, "e-post {} er lagt i køen igjen ({})", m.id, m.subject)?;
         }
     }
     Ok(())

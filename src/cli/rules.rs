@@ -17,22 +17,31 @@ use crate::service;
 
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
-    /// Check a folder of rule files; exits non-zero and lists every problem with file,
-    /// line and rule when it does not load.
+    #[command(
+        about = "Kontroller en mappe med regelfiler; lister hver feil med fil, linje og regel og \
+                 avslutter med en annen kode enn 0 når regelsettet ikke kan lastes"
+    )]
     Check {
+        #[arg(value_name = "MAPPE", help = "Mappen med regelfilene")]
         dir: PathBuf,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Validate a folder of rule files, store it as a new version, activate it for every
-    /// instance on this database, and rescore.
+    #[command(
+        about = "Kontroller en mappe med regelfiler, lagre den som en ny versjon, ta den i bruk for \
+                 alle instanser på denne databasen og risikovurder på nytt"
+    )]
     Import {
+        #[arg(value_name = "MAPPE", help = "Mappen med regelfilene")]
         dir: PathBuf,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = super::FORMAT_HELP)]
         format: OutputFormat,
     },
-    /// Write the rule set in force into a folder (created if missing).
-    Export { dir: PathBuf },
+    #[command(about = "Skriv regelsettet i bruk til en mappe (opprettes om den mangler)")]
+    Export {
+        #[arg(value_name = "MAPPE", help = "Mappen filene skrives til")]
+        dir: PathBuf,
+    },
 }
 
 pub fn run(
@@ -61,7 +70,7 @@ pub fn run(
             } else if replaced.activated {
                 writeln!(
                     out,
-                    "{}: version {} is now active; {} contracts rescored, {} new assessments recorded",
+                    "{}: versjon {} er nå i bruk; {} kontrakter vurdert på nytt, {} nye vurderinger lagret",
                     dir.display(),
                     replaced.version,
                     replaced.rescore.contracts_assessed,
@@ -70,7 +79,7 @@ pub fn run(
             } else {
                 writeln!(
                     out,
-                    "{}: version {} was already active",
+                    "{}: versjon {} var allerede i bruk",
                     dir.display(),
                     replaced.version
                 )?;
@@ -83,7 +92,7 @@ pub fn run(
             let written = service::rules::export(&rules, &dir)?;
             writeln!(
                 out,
-                "{}: version {} written ({})",
+                "{}: versjon {} er skrevet ({})",
                 dir.display(),
                 rules.version(),
                 written.join(", ")
@@ -110,7 +119,7 @@ fn check(dir: PathBuf, format: OutputFormat, out: &mut dyn Write) -> Result<(), 
             } else {
                 writeln!(
                     out,
-                    "{}: OK, version {} ({} files, {} industries, {} indicators, {} tiers, {} parameters)",
+                    "{}: OK, versjon {} ({} filer, {} bransjer, {} indikatorer, {} risikonivåer, {} parametere)",
                     dir.display(),
                     rules.version(),
                     rules.files().len(),

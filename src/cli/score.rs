@@ -8,14 +8,22 @@ use super::{CliError, Ctx, OutputFormat};
 use crate::db::models::Actor;
 use crate::service::scoring::{self, RescoreReport, Scope};
 
+/// `spotcheck score` flags.
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
-    /// Record a new assessment for every contract, even those whose rules, inputs and
-    /// outcome are unchanged (without it only what changed is recorded).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = "Lagre en ny vurdering for hver kontrakt, også der regler, opplysninger og resultat er \
+                uendret (uten den lagres bare det som er endret)"
+    )]
     pub all: bool,
-    /// `text` (default) or `json` (one object: the run's report with coverage per indicator).
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        help = "Utdata for folk (text) eller ett JSON-objekt med kjøringens rapport og dekning per \
+                indikator (json)"
+    )]
     pub format: OutputFormat,
 }
 
@@ -40,7 +48,7 @@ pub fn run(ctx: &Ctx, args: ScoreArgs, out: &mut dyn Write) -> Result<(), CliErr
 fn print_report(r: &RescoreReport, out: &mut dyn Write) -> Result<(), CliError> {
     writeln!(
         out,
-        "rule set {} (as of {}): {} contracts assessed, {} new assessments recorded; {} suppliers assessed, {} recorded ({} ms)",
+        "regelsett {} (per {}): {} kontrakter vurdert, {} nye vurderinger lagret; {} leverandører vurdert, {} lagret ({} ms)",
         &r.rule_set_version[..12.min(r.rule_set_version.len())],
         r.as_of,
         r.contracts_assessed,
@@ -54,12 +62,13 @@ fn print_report(r: &RescoreReport, out: &mut dyn Write) -> Result<(), CliError> 
     }
     writeln!(
         out,
-        "indicator                          applied    fired  not computable"
+        "{:<34} {:>7} {:>8} {:>20}",
+        "indikator", "brukt", "slo ut", "kunne ikke beregnes"
     )?;
     for (id, c) in &r.coverage.rules {
         writeln!(
             out,
-            "  {id:<32} {:>7} {:>8} {:>15}",
+            "  {id:<32} {:>7} {:>8} {:>20}",
             c.applied, c.fired, c.not_computable
         )?;
     }

@@ -11,54 +11,90 @@ use crate::service;
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
-    /// Add a user; the password comes from SPOTCHECK_PASSWORD or a prompt.
+    #[command(about = "Legg til en bruker; passordet kommer fra SPOTCHECK_PASSWORD eller blir spurt om")]
     Add {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
         name: String,
-        #[arg(long)]
+        #[arg(long, value_name = "ROLLE", help = "innkjoper, kemner, akrim eller admin")]
         role: String,
-        /// Required for role akrim: arbeidstilsynet, skatteetaten, politiet, nav or kemneren.
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "ETAT",
+            help = "Påkrevd for rollen akrim: arbeidstilsynet, skatteetaten, politiet, nav eller kemneren"
+        )]
         agency: Option<String>,
-        /// Where mail to the user goes.
-        #[arg(long)]
+        #[arg(long, value_name = "E-POST", help = "Hvor e-post til brukeren skal sendes")]
         email: Option<String>,
-        /// A machine user without a password (signs in with API tokens only).
-        #[arg(long)]
+        #[arg(long, help = "En maskinbruker uten passord (logger inn bare med API-nøkler)")]
         no_password: bool,
     },
-    /// List users.
+    #[command(about = "List opp brukerne (brukernavn, rolle, etat, status)")]
     List,
-    /// Change a user's role (ends their sessions).
+    #[command(about = "Gi en bruker en annen rolle (avslutter innloggingene deres)")]
     SetRole {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
         name: String,
-        #[arg(long)]
+        #[arg(long, value_name = "ROLLE", help = "innkjoper, kemner, akrim eller admin")]
         role: String,
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "ETAT",
+            help = "Påkrevd for rollen akrim: arbeidstilsynet, skatteetaten, politiet, nav eller kemneren"
+        )]
         agency: Option<String>,
     },
-    /// Disable a user (ends their sessions; tokens stop working).
-    Disable { name: String },
-    /// Enable a disabled user.
-    Enable { name: String },
-    /// Set a new password (from SPOTCHECK_PASSWORD or a prompt).
-    Passwd { name: String },
-    /// Create an API token and print it on stdout (shown once, stored hashed).
-    Token {
+    #[command(about = "Deaktiver en bruker (avslutter innloggingene; API-nøklene slutter å virke)")]
+    Disable {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
         name: String,
-        #[arg(long, default_value = "cli")]
+    },
+    #[command(about = "Aktiver en deaktivert bruker igjen")]
+    Enable {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
+        name: String,
+    },
+    #[command(about = "Sett nytt passord (fra SPOTCHECK_PASSWORD eller spurt om)")]
+    Passwd {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
+        name: String,
+    },
+    #[command(about = "Lag en API-nøkkel og skriv den på stdout (vises én gang, lagres som hash)")]
+    Token {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
+        name: String,
+        #[arg(
+            long,
+            default_value = "cli",
+            value_name = "NAVN",
+            help = "Et navn på nøkkelen, så den kan kjennes igjen i listen"
+        )]
         label: String,
-        /// Days until the token stops working (default: until revoked).
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "DAGER",
+            help = "Antall dager til nøkkelen slutter å virke (standard: til den trekkes tilbake)"
+        )]
         expires_days: Option<u32>,
     },
-    /// List a user's API tokens (id, label, created, last used, expiry, revoked; never the secret).
+    #[command(
+        about = "List opp API-nøklene til en bruker (id, navn, opprettet, sist brukt, utløper, tilbakekalt; aldri selve nøkkelen)"
+    )]
     Tokens {
+        #[arg(value_name = "BRUKERNAVN", help = "Brukernavnet")]
         name: String,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(
+            long,
+            value_enum,
+            default_value_t,
+            help = super::FORMAT_HELP
+        )]
         format: OutputFormat,
     },
-    /// Revoke an API token by its id (from `users tokens NAME`).
-    RevokeToken { id: i64 },
+    #[command(about = "Trekk tilbake en API-nøkkel etter id (fra «users tokens BRUKERNAVN»)")]
+    RevokeToken {
+        #[arg(value_name = "ID", help = "Id-en til nøkkelen")]
+        id: i64,
+    },
 }
 
 fn parse_agency(a: Option<String>) -> Result<Option<Agency>, CliError> {
@@ -108,7 +144,11 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
                 email.as_deref(),
                 password.as_deref(),
             )?;
-            writeln!(out, "created user {} with role {}", user.username, user.role)?;
+            writeln!(
+                out,
+                "brukeren {} er opprettet med rollen {}",
+                user.username, user.role
+            )?;
         }
         UsersCommand::List => {
             for u in service::users::list(&mut conn)? {
@@ -118,26 +158,26 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
                     u.username,
                     u.role,
                     u.agency.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-                    if u.disabled { "disabled" } else { "active" }
+                    if u.disabled { "deaktivert" } else { "aktiv" }
                 )?;
             }
         }
         UsersCommand::SetRole { name, role, agency } => {
             let user =
                 service::users::set_role(&mut conn, &actor, &name, role.parse()?, parse_agency(agency)?)?;
-            writeln!(out, "{} now has role {}", user.username, user.role)?;
+            writeln!(out, "{} har nå rollen {}", user.username, user.role)?;
         }
         UsersCommand::Disable { name } => {
             let user = service::users::set_disabled(&mut conn, &actor, &name, true)?;
-            writeln!(out, "{} is disabled", user.username)?;
+            writeln!(out, "{} er deaktivert", user.username)?;
         }
         UsersCommand::Enable { name } => {
             let user = service::users::set_disabled(&mut conn, &actor, &name, false)?;
-            writeln!(out, "{} is enabled", user.username)?;
+            writeln!(out, "{} er aktivert", user.username)?;
         }
         UsersCommand::Passwd { name } => {
             service::users::set_password(&mut conn, &actor, &name, &read_password()?)?;
-            writeln!(out, "password changed for {}", name.trim())?;
+            writeln!(out, "passordet til {} er endret", name.trim())?;
         }
         UsersCommand::Token {
             name,
@@ -173,7 +213,7 @@ pub fn run(ctx: &Ctx, cmd: UsersCommand, out: &mut dyn Write) -> Result<(), CliE
         }
         UsersCommand::RevokeToken { id } => {
             let t = service::users::revoke_token(&mut conn, &actor, id)?;
-            writeln!(out, "token {} ({}) is revoked", t.id, t.label)?;
+            writeln!(out, "API-nøkkel {} ({}) er trukket tilbake", t.id, t.label)?;
         }
     }
     Ok(())
