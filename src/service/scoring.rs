@@ -108,7 +108,10 @@ pub fn rescore(
     rules: &RuleSet,
     opts: &RescoreOptions,
 ) -> Result<RescoreReport, ScoreError> {
-    with_turn(conn, |c| run(c, rules, opts))?
+    // The run's chunks reuse their insert statements (`keeping_statements`).
+    with_turn(conn, |c| {
+        crate::db::sqlite_raw::keeping_statements(c, |c| run(c, rules, opts))
+    })?
 }
 
 /// Runs `f` on `conn` in its turn: after any rescoring run (or scoring import) going, in
