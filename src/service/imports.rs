@@ -268,11 +268,13 @@ fn store_batch(
     let batch_id = writer.batch_id();
     // The heartbeat says "this import is alive" every few seconds, however long the file
     // takes to read between chunks, so only a batch whose process died looks abandoned.
-    let beating = std::sync::atomic::AtomicBool::new(true);
+    // Dropping `alive` (when the store ends, or unwinds) stops it at once.
+    let (alive, ended) = std::sync::mpsc::channel::<()>();
     let stored = std::thread::scope(|s| {
-        s.spawn(|| heartbeat(pool, batch_id, &beating));
+        s.spawn(move || heartbeat(pool, batch_id, &ended));
+        let alive = alive;
         let stored = store_chunks(conn, writer, scorer, upload, progress);
-        beating.store(false, std::sync::atomic::Ordering::SeqCst);
+        drop(alive);
         stored
     });
     if stored.is_err()
@@ -284,23 +286,30 @@ fn store_batch(
     stored
 }
 
-/// Touches batch `batch_id`'s heartbeat every 2 seconds while `beating` holds.
-fn heartbeat(pool: &Pool, batch_id: i64, beating: &std::sync::atomic::AtomicBool) {
-    use std::sync::atomic::Ordering;
-    let mut waited = std::time::Duration::ZERO;
-    while beating.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        waited += std::time::Duration::from_millis(100);
-        if waited < std::time::Duration::from_secs(2) {
-            continue;
-        }
-        waited = std::time::Duration::ZERO;
+/// Touches batch `batch_id`'s heartbeat every 2 seconds until `ended` says the import is
+/// over (its sender dropped).
+fn heartbeat(pool: &Pool, batch_id: i64, ended: &std::sync::mpsc::Receiver<()>) {
+    beat_until_ended(ended, std::time::Duration::from_secs(2), || {
         // Never waits for a connection: with every connection busy, the chunks themselves
         // keep the heartbeat fresh.
-        let Some(mut c) = pool.try_get() else { continue };
+        let Some(mut c) = pool.try_get() else { return };
         if let Err(e) = imports::touch_heartbeat(&mut c, batch_id) {
             tracing::warn!(error = %e, batch_id, "could not touch the import's heartbeat");
         }
+    });
+}
+
+/// Calls `beat` every `every` until `ended`'s sender is dropped, and returns at once then:
+/// with a sleep between checks instead, every import ended waiting out the rest of a 100 ms
+/// sleep, a tenth of a small import's time.
+fn beat_until_ended(
+    ended: &std::sync::mpsc::Receiver<()>,
+    every: std::time::Duration,
+    mut beat: impl FnMut(),
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(every) {
+        beat();
     }
 }
 
@@ -649,4 +658,40 @@ fn audit_import(
             }),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::beat_until_ended;
+
+    #[test]
+    fn the_heartbeat_beats_until_the_import_ends_and_then_stops() {
+        let beats = AtomicUsize::new(0);
+        let (alive, ended) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let beats = &beats;
+            let beating = s.spawn(move || {
+                beat_until_ended(&ended, Duration::from_millis(10), || {
+                    beats.fetch_add(1, Ordering::SeqCst);
+                })
+            });
+            // It beats while the import lives.
+            while beats.load(Ordering::SeqCst) < 3 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            // The import ends: the thread returns (a hang here is the failure).
+            drop(alive);
+            beating.join().unwrap();
+        });
+        let after = beats.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            beats.load(Ordering::SeqCst),
+            after,
+            "it beat after the import ended"
+        );
+    }
 }
