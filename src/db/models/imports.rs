@@ -529,24 +529,25 @@ impl PreparedRow {
 }
 
 impl PreparedRow {
-    /// The contract as the rules read it once stored as `id` at `version`.
-    fn input(&self, id: i64, version: i32) -> ContractInputRow {
-        let x = &self.row;
+    /// The contract as the rules read it once stored as `id` at `version`, made of the row
+    /// itself (its texts moved, not copied: the row is done with once stored).
+    fn into_input(self, id: i64, version: i32) -> ContractInputRow {
+        let x = self.row;
         ContractInputRow {
             id,
-            contract_no: x.contract_id.clone(),
-            title: x.title.clone(),
-            orgnr: x.orgnr.as_str().to_owned(),
-            category: x.category.clone(),
-            cpv: x.cpv.clone(),
+            contract_no: x.contract_id,
+            title: x.title,
+            orgnr: x.orgnr.into_string(),
+            category: x.category,
+            cpv: x.cpv,
             value_ore: x.value_ore,
             start_date: x.start_date,
             end_date: x.end_date,
-            unit: x.unit.clone(),
+            unit: x.unit,
             subcontractor_levels: x.subcontractor_levels,
-            extras: self.extras_json.clone(),
+            extras: self.extras_json,
             version,
-            data_sha256: self.data_sha256.clone(),
+            data_sha256: self.data_sha256,
         }
     }
 }
@@ -1001,8 +1002,6 @@ impl BatchWriter {
         }
         drop(new_contracts);
         self.counts.created += new_rows.len() as u64;
-        let mut inputs: Vec<ContractInputRow> =
-            new_rows.iter().zip(&ids).map(|(r, id)| r.input(*id, 1)).collect();
         let versions: Vec<(i64, i32, &PreparedRow)> =
             new_rows.iter().zip(&ids).map(|(r, id)| (*id, 1, *r)).collect();
         let mut staged = Vec::new();
@@ -1021,7 +1020,6 @@ impl BatchWriter {
                 self.counts.unchanged += 1;
                 continue;
             }
-            inputs.push(r.input(*id, *version + 1));
             let x = &r.row;
             staged.push((
                 import_staged_updates::batch_id.eq(batch_id),
@@ -1082,6 +1080,23 @@ impl BatchWriter {
             }
             DbConn::Postgresql(_) => {}
         }
+        // What the rules will read: the new contracts, then the changed ones, in file order.
+        let mut new_ids = ids.into_iter();
+        let mut inputs = Vec::with_capacity(rows.len());
+        let mut changed = Vec::new();
+        for r in rows {
+            match existing.get(&r.row.contract_id) {
+                None => {
+                    let id = new_ids
+                        .next()
+                        .ok_or_else(|| DbError::Corrupt("a new contract without its id".into()))?;
+                    inputs.push(r.into_input(id, 1));
+                }
+                Some(c) if c.data_sha256 != r.data_sha256 => changed.push(r.into_input(c.id, c.version + 1)),
+                Some(_) => {}
+            }
+        }
+        inputs.append(&mut changed);
         Ok(inputs)
     }
 
