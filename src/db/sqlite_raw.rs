@@ -193,6 +193,24 @@ impl<'c> RawSqlite<'c> {
     }
 }
 
+/// Inserts `rows` inside the caller's transaction on either backend: on SQLite bound here
+/// ([`RawSqlite::insert`]), on PostgreSQL by `copy`, which COPYs the same columns through
+/// diesel (called only when there are rows).
+pub(crate) fn insert_rows_of<R: RawRow>(
+    conn: &mut super::DbConn,
+    rows: &[R],
+    copy: impl FnOnce(&mut diesel::PgConnection, &[R]) -> diesel::QueryResult<usize>,
+) -> Result<(), DbError> {
+    match conn {
+        super::DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(rows),
+        super::DbConn::Postgresql(c) if !rows.is_empty() => {
+            copy(c, rows)?;
+            Ok(())
+        }
+        super::DbConn::Postgresql(_) => Ok(()),
+    }
+}
+
 /// Rows per INSERT statement: as [`super::cached_insert::SQLITE_ROWS_PER_INSERT`], the same
 /// trade (cursors opened once per statement) with the same bound on bound values.
 pub(crate) const ROWS_PER_INSERT: usize = super::cached_insert::SQLITE_ROWS_PER_INSERT;
@@ -279,13 +297,7 @@ impl Statement<'_> {
             _values: PhantomData,
         };
         for row in rows {
-            let before = b.next;
             row.bind(&mut b);
-            debug_assert_eq!(
-                (b.next - before) as usize,
-                R::COLUMNS.len(),
-                "a row bound a value per column"
-            );
         }
         // SAFETY: the statement is live; the values bound `SQLITE_STATIC` borrow `rows`,
         // which outlive the step and the reset below.

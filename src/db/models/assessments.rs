@@ -14,7 +14,7 @@ use crate::db::schema::{
     approval_entries, approval_loads, assessment_texts, assessments, contract_risk, contracts,
     import_staged_risk, register_facts, rule_set_activations, rule_sets, supplier_risk, suppliers,
 };
-use crate::db::sqlite_raw::{RawSqlite, raw_row};
+use crate::db::sqlite_raw::{insert_rows_of, raw_row};
 use crate::db::{DbConn, DbError};
 use crate::risk::record::{self, Plan, StoredExplanation};
 
@@ -427,43 +427,38 @@ fn insert_history(
         .zip(ids)
         .map(|(a, id)| HistoryRow { id: *id, subject, a })
         .collect();
-    match conn {
-        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows)?,
-        DbConn::Postgresql(c) if !rows.is_empty() => {
-            // The columns of `raw_row!(assessments, …)`, for COPY.
-            let values: Vec<_> = rows
-                .iter()
-                .map(|&HistoryRow { id, subject, a }| {
-                    (
-                        assessments::id.eq(id),
-                        assessments::subject.eq(subject),
-                        assessments::contract_id.eq(a.contract_id),
-                        assessments::contract_version.eq(a.contract_version),
-                        assessments::orgnr.eq(&a.orgnr),
-                        assessments::rule_set_version.eq(&a.rule_set_version),
-                        assessments::input_sha256.eq(&a.input_sha256),
-                        assessments::facts_id.eq(a.facts_id),
-                        assessments::parent_facts_id.eq(a.parent_facts_id),
-                        assessments::facts_fetched_at.eq(a.facts_fetched_at),
-                        assessments::as_of.eq(a.as_of),
-                        assessments::score.eq(a.score),
-                        assessments::max_possible_score.eq(a.max_possible_score),
-                        assessments::tier.eq(&a.tier),
-                        assessments::industries.eq(&a.industries),
-                        assessments::explanation.eq(&a.explanation),
-                        assessments::reason.eq(&a.reason),
-                        assessments::assessed_at.eq(a.assessed_at),
-                        assessments::record.eq(a.record.as_deref()),
-                    )
-                })
-                .collect();
-            diesel::copy_from(assessments::table)
-                .from_insertable(&values)
-                .execute(c)?;
-        }
-        DbConn::Postgresql(_) => {}
-    }
-    Ok(())
+    // The columns of `raw_row!(assessments, …)`, for COPY on PostgreSQL.
+    insert_rows_of(conn, &rows, |pg, rows| {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|&HistoryRow { id, subject, a }| {
+                (
+                    assessments::id.eq(id),
+                    assessments::subject.eq(subject),
+                    assessments::contract_id.eq(a.contract_id),
+                    assessments::contract_version.eq(a.contract_version),
+                    assessments::orgnr.eq(&a.orgnr),
+                    assessments::rule_set_version.eq(&a.rule_set_version),
+                    assessments::input_sha256.eq(&a.input_sha256),
+                    assessments::facts_id.eq(a.facts_id),
+                    assessments::parent_facts_id.eq(a.parent_facts_id),
+                    assessments::facts_fetched_at.eq(a.facts_fetched_at),
+                    assessments::as_of.eq(a.as_of),
+                    assessments::score.eq(a.score),
+                    assessments::max_possible_score.eq(a.max_possible_score),
+                    assessments::tier.eq(&a.tier),
+                    assessments::industries.eq(&a.industries),
+                    assessments::explanation.eq(&a.explanation),
+                    assessments::reason.eq(&a.reason),
+                    assessments::assessed_at.eq(a.assessed_at),
+                    assessments::record.eq(a.record.as_deref()),
+                )
+            })
+            .collect();
+        diesel::copy_from(assessments::table)
+            .from_insertable(&values)
+            .execute(pg)
+    })
 }
 
 /// Ids for `n` new assessments. Call inside the write transaction that inserts them: on
@@ -609,34 +604,30 @@ macro_rules! risk_values {
 }
 
 fn insert_current_risk(conn: &mut DbConn, rows: Vec<CurrentRisk<'_>>) -> Result<(), DbError> {
-    match conn {
-        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows),
-        DbConn::Postgresql(_) => {
-            let values: Vec<_> = rows.iter().map(|r| risk_values!(contract_risk, &r.0)).collect();
-            insert_rows!(conn, contract_risk::table, values);
-            Ok(())
-        }
-    }
+    insert_rows_of(conn, &rows, |pg, rows| {
+        let values: Vec<_> = rows.iter().map(|r| risk_values!(contract_risk, &r.0)).collect();
+        diesel::copy_from(contract_risk::table)
+            .from_insertable(&values)
+            .execute(pg)
+    })
 }
 
 fn insert_staged_risk(conn: &mut DbConn, rows: Vec<StagedRisk<'_>>) -> Result<(), DbError> {
-    match conn {
-        DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&rows),
-        DbConn::Postgresql(_) => {
-            let values: Vec<_> = rows
-                .iter()
-                .map(|s| {
-                    risk_values!(
-                        import_staged_risk,
-                        &s.risk,
-                        import_staged_risk::batch_id.eq(s.batch_id)
-                    )
-                })
-                .collect();
-            insert_rows!(conn, import_staged_risk::table, values);
-            Ok(())
-        }
-    }
+    insert_rows_of(conn, &rows, |pg, rows| {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|s| {
+                risk_values!(
+                    import_staged_risk,
+                    &s.risk,
+                    import_staged_risk::batch_id.eq(s.batch_id)
+                )
+            })
+            .collect();
+        diesel::copy_from(import_staged_risk::table)
+            .from_insertable(&values)
+            .execute(pg)
+    })
 }
 
 /// Points `contract_risk` at the assessments batch `batch_id` staged, in the batch's final

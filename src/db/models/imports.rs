@@ -29,7 +29,7 @@ use crate::db::schema::{
     contract_versions, contracts, import_batches, import_errors, import_mappings, import_staged_updates,
     suppliers,
 };
-use crate::db::sqlite_raw::{RawSqlite, raw_row};
+use crate::db::sqlite_raw::{insert_rows_of, raw_row};
 use crate::db::{DbConn, DbError};
 use crate::domain::ownership::ContractScope;
 use crate::import::{CellProblem, ColumnMapping, ContractRow, Field, ParsedRegister, RowError};
@@ -959,47 +959,43 @@ impl BatchWriter {
                 stored: &stored,
             })
             .collect();
-        match conn {
-            DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&new_contracts)?,
-            DbConn::Postgresql(c) if !new_contracts.is_empty() => {
-                // The columns of `raw_row!(contracts, …)`, for COPY: one flat tuple, since
-                // COPY takes no nested ones.
-                let values: Vec<_> = new_contracts
-                    .iter()
-                    .map(|n| {
-                        let (r, x, s) = (n.row, &n.row.row, n.stored);
-                        (
-                            contracts::id.eq(n.id),
-                            contracts::contract_no.eq(&x.contract_id),
-                            contracts::title.eq(x.title.as_deref()),
-                            contracts::supplier_id.eq(n.supplier_id),
-                            contracts::supplier_name.eq(&x.supplier_name),
-                            contracts::orgnr.eq(x.orgnr.as_str()),
-                            contracts::category.eq(x.category.as_deref()),
-                            contracts::cpv.eq(x.cpv.as_deref()),
-                            contracts::value_ore.eq(x.value_ore),
-                            contracts::start_date.eq(x.start_date.map(SqlDate)),
-                            contracts::end_date.eq(x.end_date.map(SqlDate)),
-                            contracts::unit.eq(x.unit.as_deref()),
-                            contracts::contract_manager.eq(x.contract_manager.as_deref()),
-                            contracts::subcontractor_levels.eq(x.subcontractor_levels),
-                            contracts::extras.eq(&r.extras_json),
-                            contracts::version.eq(1),
-                            contracts::data_sha256.eq(&r.data_sha256),
-                            contracts::first_batch_id.eq(s.batch_id),
-                            contracts::last_batch_id.eq(s.batch_id),
-                            contracts::created_at.eq(s.at),
-                            contracts::updated_at.eq(s.at),
-                            contracts::owner_user_id.eq(s.owner),
-                        )
-                    })
-                    .collect();
-                diesel::copy_from(contracts::table)
-                    .from_insertable(&values)
-                    .execute(c)?;
-            }
-            DbConn::Postgresql(_) => {}
-        }
+        // The columns of `raw_row!(contracts, …)`, for COPY on PostgreSQL: one flat tuple, since
+        // COPY takes no nested ones.
+        insert_rows_of(conn, &new_contracts, |pg, rows| {
+            let values: Vec<_> = rows
+                .iter()
+                .map(|n| {
+                    let (r, x, s) = (n.row, &n.row.row, n.stored);
+                    (
+                        contracts::id.eq(n.id),
+                        contracts::contract_no.eq(&x.contract_id),
+                        contracts::title.eq(x.title.as_deref()),
+                        contracts::supplier_id.eq(n.supplier_id),
+                        contracts::supplier_name.eq(&x.supplier_name),
+                        contracts::orgnr.eq(x.orgnr.as_str()),
+                        contracts::category.eq(x.category.as_deref()),
+                        contracts::cpv.eq(x.cpv.as_deref()),
+                        contracts::value_ore.eq(x.value_ore),
+                        contracts::start_date.eq(x.start_date.map(SqlDate)),
+                        contracts::end_date.eq(x.end_date.map(SqlDate)),
+                        contracts::unit.eq(x.unit.as_deref()),
+                        contracts::contract_manager.eq(x.contract_manager.as_deref()),
+                        contracts::subcontractor_levels.eq(x.subcontractor_levels),
+                        contracts::extras.eq(&r.extras_json),
+                        contracts::version.eq(1),
+                        contracts::data_sha256.eq(&r.data_sha256),
+                        contracts::first_batch_id.eq(s.batch_id),
+                        contracts::last_batch_id.eq(s.batch_id),
+                        contracts::created_at.eq(s.at),
+                        contracts::updated_at.eq(s.at),
+                        contracts::owner_user_id.eq(s.owner),
+                    )
+                })
+                .collect();
+            diesel::copy_from(contracts::table)
+                .from_insertable(&values)
+                .execute(pg)
+        })?;
         drop(new_contracts);
         self.counts.created += new_rows.len() as u64;
         let versions: Vec<(i64, i32, &PreparedRow)> =
@@ -1055,31 +1051,27 @@ impl BatchWriter {
                 stored: &stored,
             })
             .collect();
-        match conn {
-            DbConn::Sqlite(c) => RawSqlite::of(c)?.insert(&versions)?,
-            DbConn::Postgresql(c) if !versions.is_empty() => {
-                // The columns of `raw_row!(contract_versions, …)`, for COPY.
-                let values: Vec<_> = versions
-                    .iter()
-                    .map(|v| {
-                        let (data, data_sha256) = v.own_data();
-                        (
-                            contract_versions::contract_id.eq(v.contract_id),
-                            contract_versions::version.eq(v.version),
-                            contract_versions::batch_id.eq(v.stored.batch_id),
-                            contract_versions::row_number.eq(i64::from(v.row.row.row)),
-                            contract_versions::data.eq(data),
-                            contract_versions::data_sha256.eq(data_sha256),
-                            contract_versions::created_at.eq(v.stored.at),
-                        )
-                    })
-                    .collect();
-                diesel::copy_from(contract_versions::table)
-                    .from_insertable(&values)
-                    .execute(c)?;
-            }
-            DbConn::Postgresql(_) => {}
-        }
+        // The columns of `raw_row!(contract_versions, …)`, for COPY on PostgreSQL.
+        insert_rows_of(conn, &versions, |pg, rows| {
+            let values: Vec<_> = rows
+                .iter()
+                .map(|v| {
+                    let (data, data_sha256) = v.own_data();
+                    (
+                        contract_versions::contract_id.eq(v.contract_id),
+                        contract_versions::version.eq(v.version),
+                        contract_versions::batch_id.eq(v.stored.batch_id),
+                        contract_versions::row_number.eq(i64::from(v.row.row.row)),
+                        contract_versions::data.eq(data),
+                        contract_versions::data_sha256.eq(data_sha256),
+                        contract_versions::created_at.eq(v.stored.at),
+                    )
+                })
+                .collect();
+            diesel::copy_from(contract_versions::table)
+                .from_insertable(&values)
+                .execute(pg)
+        })?;
         // What the rules will read: the new contracts, then the changed ones, in file order.
         let mut new_ids = ids.into_iter();
         let mut inputs = Vec::with_capacity(rows.len());
