@@ -95,12 +95,15 @@ fn import(
         return Ok(ImportReport::dry_run(&meta, &parsed));
     }
     let mut conn = pool.get().map_err(DbError::from)?;
+    // Dropped when the import has ended: its last checkpoint then copies the rest.
+    let checkpoints = WalCheckpoints::start(pool, &conn);
     let upload = Upload {
         uploader,
         meta: &meta,
         file,
         opts,
         explicit_mapping: explicit,
+        checkpoints: &checkpoints,
     };
     let report = match read_and_store(pool, &mut conn, rules, &upload, progress) {
         Err(ImportFailure::File(e @ ImportError::NoTable { .. })) if explicit.is_none() => {
@@ -117,9 +120,6 @@ fn import(
         }
         other => other,
     }?;
-    if matches!(*conn, db::DbConn::Sqlite(_)) && report.rows_imported > 0 {
-        checkpoint_in_background(pool);
-    }
     Ok(report)
 }
 
@@ -133,8 +133,8 @@ fn with_mapping(opts: &ImportOptions, mapping: crate::import::ColumnMapping) -> 
 /// A SQLite connection while it imports: an 8 MB page cache (negative: KiB), statement
 /// journals in memory (every multi-row insert inside a chunk's transaction keeps the pages it
 /// may have to roll back there; in a temporary file that cost about a tenth of the store's
-/// time), and no checkpoint when a chunk or the batch commits ([`checkpoint_in_background`]
-/// runs it); then back to SQLite's defaults. Measured on 100,000- and 1,000,000-row
+/// time), and no checkpoint when a chunk or the batch commits ([`WalCheckpoints`] runs them on
+/// another connection); then back to SQLite's defaults. Measured on 100,000- and 1,000,000-row
 /// registers, alternating: with 32 MB the import peaked ~25 MB higher and was no faster (each
 /// chunk commits on its own, so few pages are dirty at once); with SQLite's default 2 MB the
 /// 1,000,000-row import took 25 % longer (index pages read again and again).
@@ -143,32 +143,75 @@ const SQLITE_IMPORT_PRAGMAS: &str =
 const SQLITE_DEFAULT_PRAGMAS: &str =
     "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT; PRAGMA wal_autocheckpoint = 1000;";
 
-/// Copies a large import's pages from the write-ahead log into the database file on
-/// another connection, after the batch has committed. SQLite would otherwise do it while
-/// committing, on the importing thread: copying ~100 MB of pages after a 100 000-row
-/// register, which the person waiting for the import report does not need to wait for.
-/// Readers and writers carry on meanwhile (a passive checkpoint takes no lock they need);
-/// if it fails, the next commit's automatic checkpoint does the work. A command that ends
-/// its process after an import waits for it ([`wait_for_background_checkpoints`]).
-fn checkpoint_in_background(pool: &Pool) {
-    use diesel::connection::SimpleConnection;
+/// Copies an import's pages from SQLite's write-ahead log into the database file on a thread
+/// and connection of its own, while the import goes on and once more when it has ended.
+/// SQLite would otherwise copy them while committing, on the importing thread; and copying
+/// them all after the batch's final commit (about 100 MB after a 100,000-row register,
+/// `fsync`s included) left the person waiting for a quarter of a second with one core busy,
+/// the other idle. Done after each commit of the import's chunks instead, the copying fills
+/// the moments the import's threads wait for each other (docs/benchmarks.md).
+///
+/// A passive checkpoint takes no lock that readers or writers need; if one fails, the next
+/// commit's automatic checkpoint does the work. A command that ends its process after an
+/// import waits for the last one ([`wait_for_background_checkpoints`]). On PostgreSQL it does
+/// nothing.
+pub(crate) struct WalCheckpoints {
+    /// Says "a chunk committed" to the checkpointing thread; dropped when the import ends.
+    committed: Option<std::sync::mpsc::SyncSender<()>>,
+}
 
-    let pool = pool.clone();
-    let spawned = std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let Ok(mut conn) = pool.get() else { return };
-            if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-                tracing::warn!(error = %e, "background checkpoint after an import failed");
-            }
-        });
-    match spawned {
-        Ok(handle) => {
-            let mut running = BACKGROUND_CHECKPOINTS.lock().unwrap_or_else(|e| e.into_inner());
-            running.retain(|h| !h.is_finished());
-            running.push(handle);
+impl WalCheckpoints {
+    fn start(pool: &Pool, conn: &db::DbConn) -> Self {
+        if !matches!(conn, db::DbConn::Sqlite(_)) {
+            return WalCheckpoints { committed: None };
         }
-        Err(e) => tracing::warn!(error = %e, "could not start the background checkpoint"),
+        // Room for one: commits while a checkpoint runs are one more checkpoint, not many.
+        let (committed, commits) = std::sync::mpsc::sync_channel::<()>(1);
+        let pool = pool.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                // While the import goes on, only with a connection free at once: the
+                // import's chunks and the service's requests come first.
+                while commits.recv().is_ok() {
+                    if let Some(mut c) = pool.try_get() {
+                        passive_checkpoint(&mut c);
+                    }
+                }
+                // The import has ended (committed or removed): what is left.
+                if let Ok(mut c) = pool.get() {
+                    passive_checkpoint(&mut c);
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                let mut running = BACKGROUND_CHECKPOINTS.lock().unwrap_or_else(|e| e.into_inner());
+                running.retain(|h| !h.is_finished());
+                running.push(handle);
+                WalCheckpoints {
+                    committed: Some(committed),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start the import's checkpoints");
+                WalCheckpoints { committed: None }
+            }
+        }
+    }
+
+    /// After a commit of the import's: a checkpoint, unless one is already due.
+    fn committed(&self) {
+        if let Some(committed) = &self.committed {
+            // Full: a checkpoint is already due, which copies this commit's pages too.
+            let _ = committed.try_send(());
+        }
+    }
+}
+
+fn passive_checkpoint(conn: &mut db::DbConn) {
+    use diesel::connection::SimpleConnection;
+    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+        tracing::warn!(error = %e, "checkpoint of an import's pages failed");
     }
 }
 
@@ -221,6 +264,8 @@ struct Upload<'a> {
     opts: &'a ImportOptions,
     /// The mapping given with this file (remembered for the uploader), if any.
     explicit_mapping: Option<&'a crate::import::ColumnMapping>,
+    /// Told of every commit of the import's chunks.
+    checkpoints: &'a WalCheckpoints,
 }
 
 /// Parses the file and stores it, both at once: this thread reads the file and hands
@@ -327,7 +372,8 @@ fn store_chunks(
     let (tx, rx) = mpsc::sync_channel::<PreparedRows>(CHUNKS_IN_FLIGHT);
     let store_conn = &mut *conn;
     let (parsed, stored) = std::thread::scope(|s| {
-        let store = s.spawn(move || store_and_score(store_conn, writer, scorer, rx));
+        let checkpoints = upload.checkpoints;
+        let store = s.spawn(move || store_and_score(store_conn, writer, scorer, rx, checkpoints));
         // A failed store drops the receiver; the send fails and the read stops early.
         // Rows are prepared (JSON, SHA-256) here: storing is the busier side on SQLite.
         let mut sink = |rows| tx.send(PreparedRows::new(rows)).is_ok();
@@ -408,6 +454,7 @@ fn store_in_transactions(
     batch_id: i64,
     chunks: &std::sync::mpsc::Receiver<PreparedRows>,
     store: &mut impl ChunkStore,
+    checkpoints: &WalCheckpoints,
 ) -> Result<(), ImportFailure> {
     use diesel::connection::SimpleConnection;
     // Another process's writers (`serve` beside a command-line import) go first between
@@ -440,6 +487,7 @@ fn store_in_transactions(
             Ok(())
         })?;
         turns.let_waiting_writers_in();
+        checkpoints.committed();
         if !store.committed() {
             break;
         }
@@ -517,6 +565,7 @@ fn store_and_score<'r>(
     mut writer: imports::BatchWriter,
     scorer: Option<scoring::ChunkScorer<'r>>,
     chunks: std::sync::mpsc::Receiver<PreparedRows>,
+    checkpoints: &WalCheckpoints,
 ) -> Result<
     (
         imports::BatchWriter,
@@ -530,7 +579,7 @@ fn store_and_score<'r>(
     let batch_id = writer.batch_id();
     let Some(mut scorer) = scorer else {
         db::sqlite_raw::keeping_statements(conn, |c| {
-            store_in_transactions(c, batch_id, &chunks, &mut StoreOnly(&mut writer))
+            store_in_transactions(c, batch_id, &chunks, &mut StoreOnly(&mut writer), checkpoints)
         })?;
         return Ok((writer, None, Vec::new()));
     };
@@ -557,7 +606,7 @@ fn store_and_score<'r>(
             scorer_gone: false,
         };
         let stored = db::sqlite_raw::keeping_statements(conn, |c| {
-            store_in_transactions(c, batch_id, &chunks, &mut store)
+            store_in_transactions(c, batch_id, &chunks, &mut store, checkpoints)
         });
         // Ends the scoring thread once it has scored what it was sent.
         drop(store);
@@ -665,7 +714,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use super::beat_until_ended;
+    use super::{WalCheckpoints, beat_until_ended};
 
     #[test]
     fn the_heartbeat_beats_until_the_import_ends_and_then_stops() {
@@ -693,5 +742,73 @@ mod tests {
             after,
             "it beat after the import ended"
         );
+    }
+
+    /// A database with `wal_autocheckpoint` off on `conn` and 2 MB written to its log since
+    /// its last checkpoint; the size of its file.
+    fn written_to_the_log(conn: &mut crate::db::DbConn, path: &std::path::Path) -> u64 {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA wal_checkpoint(TRUNCATE);
+             CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO filler (text) SELECT printf('%.1000c', 'x') FROM n;",
+        )
+        .unwrap();
+        std::fs::metadata(path).unwrap().len()
+    }
+
+    fn pool_on(path: &std::path::Path, size: u32) -> crate::db::Pool {
+        crate::db::connect(&crate::db::DbTarget::Sqlite(path.to_owned()), size).unwrap()
+    }
+
+    #[test]
+    fn an_imports_pages_reach_the_database_file_while_it_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spotcheck.db");
+        let pool = pool_on(&path, 2);
+        let mut conn = pool.get().unwrap();
+        let before = written_to_the_log(&mut conn, &path);
+        let checkpoints = WalCheckpoints::start(&pool, &conn);
+        checkpoints.committed();
+        // The import is still going on (`checkpoints` lives): the copying happens now, on the
+        // pool's other connection. (A hang here, up to the bound, is the failure.)
+        let waited_since = std::time::Instant::now();
+        while std::fs::metadata(&path).unwrap().len() < before + 2_000_000 {
+            assert!(
+                waited_since.elapsed() < Duration::from_secs(30),
+                "no checkpoint after the commit: the file stayed at {} bytes",
+                std::fs::metadata(&path).unwrap().len()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(checkpoints);
+        super::wait_for_background_checkpoints();
+    }
+
+    #[test]
+    fn with_no_connection_free_the_import_goes_on_and_its_pages_are_copied_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spotcheck.db");
+        let pool = pool_on(&path, 1);
+        let mut conn = pool.get().unwrap();
+        let before = written_to_the_log(&mut conn, &path);
+        let checkpoints = WalCheckpoints::start(&pool, &conn);
+        // The only connection is the import's: commits neither wait nor checkpoint.
+        for _ in 0..5 {
+            checkpoints.committed();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            before,
+            "copied with no connection free"
+        );
+        // The import ends and gives its connection back: the last checkpoint copies it all,
+        // and a process that ends waits for it.
+        drop(checkpoints);
+        drop(conn);
+        super::wait_for_background_checkpoints();
+        assert!(std::fs::metadata(&path).unwrap().len() >= before + 2_000_000);
     }
 }
