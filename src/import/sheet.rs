@@ -135,22 +135,35 @@ fn read_xlsx(
         .collect();
     for name in pick_sheets(names, opts)? {
         builder.start_sheet(&name);
-        // Merged regions live after the cell data; a raw scan finds them, and refuses a
-        // sheet whose XML would make the reader hold a huge run in memory (see merges.rs).
+        // Merged regions live after the cell data: a raw scan of the sheet finds them, and
+        // refuses a sheet whose XML would make a reader hold a huge run in memory (see
+        // merges.rs). It runs beside the read, which holds back its first rows until the
+        // scan is done (inflating the sheet twice one after the other kept the import's
+        // other threads waiting at its start).
         let part = wb.sheet_part(&name).map_err(err)?;
-        let merges = super::merges::xlsx_sheet_scan(file, &part).map_err(|e| ImportError::XmlRunTooLong {
-            format,
-            part: e.part,
-            run: e.run as u64,
+        std::thread::scope(|s| -> Result<(), ImportError> {
+            let scan = s.spawn(|| {
+                super::merges::xlsx_sheet_scan(file, &part).map_err(|e| ImportError::XmlRunTooLong {
+                    format,
+                    part: e.part,
+                    run: e.run as u64,
+                })
+            });
+            let mut merges = MergeSource::Scan(Some(scan));
+            let mut reader = match wb.cells(&name) {
+                Ok(reader) => reader,
+                Err(e) => return Err(merges.scan_error().unwrap_or_else(|| err(e))),
+            };
+            stream(builder, &mut merges, || {
+                Ok(reader
+                    .next_cell()
+                    .map_err(err)?
+                    .map(|(r, c, v)| Cell::new((r, c), v)))
+            })?;
+            // A sheet the read left early (it was not the table): its scan's verdict all
+            // the same, as when the scan ran first.
+            merges.scan_error().map_or(Ok(()), Err)
         })?;
-        let mut reader = wb.cells(&name).map_err(err)?;
-        stream(builder, &merges, || {
-            Ok(reader
-                .next_cell()
-                .map_err(err)?
-                .map(|(r, c, v)| Cell::new((r, c), v)))
-        })?;
-        drop(reader);
         if builder.found() {
             break;
         }
@@ -167,7 +180,9 @@ fn read_xlsb(
     for name in select_sheets(&wb, opts)? {
         builder.start_sheet(&name);
         let mut reader = wb.worksheet_cells_reader(&name).map_err(xlsb_err)?;
-        stream(builder, &[], || reader.next_cell().map_err(xlsb_err))?;
+        stream(builder, &mut MergeSource::Known(&[]), || {
+            reader.next_cell().map_err(xlsb_err)
+        })?;
         drop(reader);
         if builder.found() {
             break;
@@ -237,7 +252,7 @@ fn read_range(
 ) -> Result<(), ImportError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut cells = range.used_cells();
-    stream(builder, merges, || {
+    stream(builder, &mut MergeSource::Known(merges), || {
         Ok(cells.next().map(|(r, c, v)| {
             Cell::new(
                 (r0.saturating_add(r as u32), c0.saturating_add(c as u32)),
@@ -316,46 +331,119 @@ impl<'a> MergeFill<'a> {
     }
 }
 
+/// The merged regions of the sheet [`stream`] reads: known before it starts, or found by a
+/// scan running beside it.
+enum MergeSource<'m, 'scope> {
+    Known(&'m [Dimensions]),
+    /// `None` once joined.
+    Scan(Option<ScanHandle<'scope>>),
+}
+
+type ScanHandle<'scope> = std::thread::ScopedJoinHandle<'scope, Result<Vec<Dimensions>, ImportError>>;
+
+impl MergeSource<'_, '_> {
+    /// The regions once they are known (the scan done, or `wait`ed for); `Ok(None)`
+    /// while the scan runs. Asked again after giving them, there are none.
+    fn regions(&mut self, wait: bool) -> Result<Option<Vec<Dimensions>>, ImportError> {
+        match self {
+            MergeSource::Known(m) => Ok(Some(std::mem::take(m).to_vec())),
+            MergeSource::Scan(scan) => match scan.take_if(|h| wait || h.is_finished()) {
+                Some(h) => h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .map(Some),
+                None if scan.is_some() => Ok(None),
+                None => Ok(Some(Vec::new())),
+            },
+        }
+    }
+
+    /// What the scan refused, if it did (waiting for it): it goes before any error of the
+    /// read, as when the scan ran first.
+    fn scan_error(&mut self) -> Option<ImportError> {
+        match self {
+            MergeSource::Scan(Some(_)) => self.regions(true).err(),
+            _ => None,
+        }
+    }
+}
+
+/// Cells of rows held back while the merged regions are not known yet: a bound on the
+/// memory that costs (a few thousand rows of a real register, read while the scan runs).
+const MAX_HELD_CELLS: usize = 64 * 1024;
+
 /// Groups a stream of cells (in row order, as all our sources deliver them) into rows and
-/// hands them to the builder. Blank cells are dropped before they are buffered.
+/// hands them to the builder, with the merged regions' values filled in. Blank cells are
+/// dropped before they are buffered. Rows wait (up to [`MAX_HELD_CELLS`]) until `merges`
+/// knows the regions.
 fn stream<'a>(
     builder: &mut TableBuilder<'_>,
-    merges: &[Dimensions],
+    merges: &mut MergeSource<'_, '_>,
     mut next: impl FnMut() -> Result<Option<Cell<DataRef<'a>>>, ImportError>,
 ) -> Result<(), ImportError> {
-    let mut merge = MergeFill::new(merges);
+    let mut merge: Option<MergeFill<'a>> = None;
+    let mut held: Vec<(u32, Vec<(u32, DataRef<'a>)>)> = Vec::new();
+    let mut held_cells = 0;
     let mut row_cells: Vec<(u32, DataRef<'a>)> = Vec::with_capacity(32);
     let mut current: Option<u32> = None;
     let mut sorted = true;
     loop {
-        let cell = next()?;
+        let cell = match next() {
+            Ok(cell) => cell,
+            Err(e) => return Err(merges.scan_error().unwrap_or(e)),
+        };
         let pos = cell.as_ref().map(|c| c.get_position());
         let row_ends = match (pos, current) {
             (Some((r, _)), Some(cur)) => r != cur,
             (None, Some(_)) => true,
             _ => false,
         };
-        if row_ends {
-            if let Some(cur) = current {
-                if !sorted {
-                    row_cells.sort_by_key(|(c, _)| *c);
-                }
-                // Only rows with content of their own get merged values: a row that is
-                // blank apart from a merged region's remainder stays blank.
-                if !merge.is_empty() && !row_cells.is_empty() {
-                    merge.fill(cur, &mut row_cells);
-                }
-                if !row_cells.is_empty() {
-                    builder.count_cells(row_cells.len() as u64)?;
-                    if builder.row(cur.saturating_add(1), &row_cells)? == Flow::NextSheet {
-                        return Ok(());
+        if row_ends
+            && let Some(cur) = current
+            && !row_cells.is_empty()
+        {
+            if !sorted {
+                row_cells.sort_by_key(|(c, _)| *c);
+            }
+            if merge.is_none() {
+                match merges.regions(cell.is_none() || held_cells >= MAX_HELD_CELLS)? {
+                    Some(regions) => {
+                        let mut fill = MergeFill::new(&regions);
+                        for (r, mut cells) in held.drain(..) {
+                            if emit(builder, &mut fill, r, &mut cells)? == Flow::NextSheet {
+                                return Ok(());
+                            }
+                        }
+                        merge = Some(fill);
+                    }
+                    None => {
+                        held_cells += row_cells.len();
+                        held.push((cur, std::mem::replace(&mut row_cells, Vec::with_capacity(32))));
                     }
                 }
             }
+            if let Some(fill) = merge.as_mut()
+                && !row_cells.is_empty()
+                && emit(builder, fill, cur, &mut row_cells)? == Flow::NextSheet
+            {
+                return Ok(());
+            }
+        }
+        if row_ends {
             row_cells.clear();
             sorted = true;
         }
         let Some(cell) = cell else {
+            // Rows still held (the last one ended with nothing after it): the regions now.
+            if !held.is_empty() {
+                let regions = merges.regions(true)?.unwrap_or_default();
+                let mut fill = MergeFill::new(&regions);
+                for (r, mut cells) in held.drain(..) {
+                    if emit(builder, &mut fill, r, &mut cells)? == Flow::NextSheet {
+                        return Ok(());
+                    }
+                }
+            }
             return Ok(());
         };
         let (r, c) = cell.get_position();
@@ -368,5 +456,174 @@ fn stream<'a>(
             sorted = false;
         }
         row_cells.push((c, v.clone()));
+    }
+}
+
+/// One row (`r` 0-based, cells sorted by column) to the builder, with the merged regions'
+/// values filled in. Only rows with content of their own get merged values: a row that is
+/// blank apart from a merged region's remainder stays blank.
+fn emit<'a>(
+    builder: &mut TableBuilder<'_>,
+    merge: &mut MergeFill<'a>,
+    r: u32,
+    cells: &mut Vec<(u32, DataRef<'a>)>,
+) -> Result<Flow, ImportError> {
+    if !merge.is_empty() {
+        merge.fill(r, cells);
+    }
+    builder.count_cells(cells.len() as u64)?;
+    builder.row(r.saturating_add(1), cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: [&str; 8] = [
+        "Avtalenr",
+        "Beskrivelse",
+        "Leverandør",
+        "Org.nr",
+        "Verdi",
+        "Startdato",
+        "Sluttdato",
+        "Enhet",
+    ];
+
+    /// A register of `n` contracts as a reader delivers it, cell by cell; the unit (column
+    /// H) is written only where a merged region starts (rows 2 and `n - 1`, 0-based).
+    fn cells(n: u32) -> Vec<Cell<DataRef<'static>>> {
+        let mut out: Vec<Cell<DataRef<'static>>> = HEADER
+            .iter()
+            .enumerate()
+            .map(|(c, h)| Cell::new((0, c as u32), DataRef::String((*h).to_owned())))
+            .collect();
+        for r in 1..=n {
+            let mut row = vec![
+                DataRef::String(format!("K-{r:06}")),
+                DataRef::String(format!("Renhold {r}")),
+                DataRef::String("Leverandør AS".into()),
+                DataRef::String("923609016".into()),
+                DataRef::Float(f64::from(10_000 + r)),
+                DataRef::String("01.01.2025".into()),
+                DataRef::String("31.12.2027".into()),
+            ];
+            if r == 2 || r == n - 1 {
+                row.push(DataRef::String(format!("Enhet {r}")));
+            }
+            out.extend(
+                row.into_iter()
+                    .enumerate()
+                    .map(|(c, v)| Cell::new((r, c as u32), v)),
+            );
+        }
+        out
+    }
+
+    /// The unit merged down over rows 2–4 and over the last two rows.
+    fn regions(n: u32) -> Vec<Dimensions> {
+        vec![
+            Dimensions {
+                start: (2, 7),
+                end: (4, 7),
+            },
+            Dimensions {
+                start: (n - 1, 7),
+                end: (n, 7),
+            },
+        ]
+    }
+
+    /// Reads `cells` with `merges`; `at_cell(i)` runs before cell `i` is handed over (and
+    /// once more, with the count, at the end).
+    fn read(
+        cells: Vec<Cell<DataRef<'static>>>,
+        merges: &mut MergeSource<'_, '_>,
+        mut at_cell: impl FnMut(usize),
+    ) -> ParsedRegister {
+        let opts = ImportOptions::default();
+        let mut progress = |_| {};
+        let mut builder = TableBuilder::new(FileFormat::Xlsx, &opts, &mut progress, None);
+        builder.start_sheet("Ark1");
+        let mut cells = cells.into_iter().enumerate();
+        stream(&mut builder, merges, || {
+            Ok(match cells.next() {
+                Some((i, cell)) => {
+                    at_cell(i);
+                    Some(cell)
+                }
+                None => {
+                    at_cell(usize::MAX);
+                    None
+                }
+            })
+        })
+        .unwrap();
+        builder.finish().unwrap()
+    }
+
+    fn units(parsed: &ParsedRegister) -> Vec<Option<String>> {
+        parsed.rows.iter().map(|r| r.unit.clone()).collect()
+    }
+
+    /// Rows read while the scan for merged regions still runs are held back and get the
+    /// same merged values as when the regions were known from the start: whether the scan
+    /// answers after the last cell, or in the middle of the read.
+    #[test]
+    fn rows_read_before_the_merged_regions_are_known_get_their_values_all_the_same() {
+        let n = 200;
+        let known = read(cells(n), &mut MergeSource::Known(&regions(n)), |_| {});
+        assert_eq!(known.rows.len(), n as usize);
+        let expected: Vec<Option<String>> = (1..=n)
+            .map(|r| match r {
+                2..=4 => Some("Enhet 2".to_owned()),
+                r if r >= n - 1 => Some(format!("Enhet {}", n - 1)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(units(&known), expected);
+
+        for answer_at in [usize::MAX, 0, 40, 800] {
+            let (answer, asked) = std::sync::mpsc::channel::<()>();
+            let parsed = std::thread::scope(|s| {
+                let scan = s.spawn(move || {
+                    // The scan answers when the read reaches cell `answer_at`.
+                    let _ = asked.recv();
+                    Ok(regions(n))
+                });
+                let mut merges = MergeSource::Scan(Some(scan));
+                let mut answer = Some(answer);
+                read(cells(n), &mut merges, |i| {
+                    if i >= answer_at {
+                        answer.take();
+                    }
+                })
+            });
+            assert_eq!(parsed.rows, known.rows, "scan answering at cell {answer_at}");
+        }
+    }
+
+    /// A scan that refuses the sheet is the error, also when the read went wrong first.
+    #[test]
+    fn the_scans_refusal_goes_before_the_reads_error() {
+        let refusal = || ImportError::XmlRunTooLong {
+            format: FileFormat::Xlsx,
+            part: "xl/worksheets/sheet1.xml".into(),
+            run: 5_000_000,
+        };
+        let got = std::thread::scope(|s| {
+            let mut merges = MergeSource::Scan(Some(s.spawn(|| Err(refusal()))));
+            let opts = ImportOptions::default();
+            let mut progress = |_| {};
+            let mut builder = TableBuilder::new(FileFormat::Xlsx, &opts, &mut progress, None);
+            builder.start_sheet("Ark1");
+            stream(&mut builder, &mut merges, || {
+                Err(corrupt(FileFormat::Xlsx, "broken XML"))
+            })
+        });
+        assert!(
+            matches!(got, Err(ImportError::XmlRunTooLong { run: 5_000_000, .. })),
+            "{got:?}"
+        );
     }
 }

@@ -89,9 +89,13 @@ fn local(name: &[u8]) -> &[u8] {
     }
 }
 
+/// The most of one token (a tag, a text) [`Scanner`] holds: four times the longest run a
+/// worksheet may have (`merges::MAX_XML_RUN`), far beyond any real part's.
+const MAX_TOKEN: usize = 4 * super::merges::MAX_XML_RUN;
+
 /// A pull scanner over a part's XML, read in pieces from `src`. A token must fit in memory
-/// whole; the import checks the sheet's longest run before it reads (`merges.rs`), and the
-/// small parts are bounded by the zip-bomb guard.
+/// whole, up to [`MAX_TOKEN`]; the import also scans the sheet's runs beside the read
+/// (`merges.rs`), and the small parts are bounded by the zip-bomb guard.
 struct Scanner<R> {
     src: R,
     part: String,
@@ -135,6 +139,18 @@ impl<R: Read> Scanner<R> {
             shift = self.pos;
             self.buf.drain(..self.pos);
             self.pos = 0;
+        }
+        // The token at hand (from `pos` on) is all the buffer holds that is still needed. The
+        // scan of a sheet that refuses long runs (`merges.rs`) now runs beside this reader,
+        // so this reader bounds its own memory too; the scan's exact refusal goes first.
+        if self.buf.len() - self.pos > MAX_TOKEN {
+            return Err(xml_err(
+                &self.part,
+                format!(
+                    "et element eller en tekst er lengre enn {} MB",
+                    MAX_TOKEN / 1_000_000
+                ),
+            ));
         }
         let old = self.buf.len();
         self.buf.resize(old + PIECE, 0);
@@ -1665,6 +1681,60 @@ mod tests {
         assert_eq!(part, "xl/worksheets/sheet1.xml");
         let scan = super::super::merges::xlsx_sheet_scan(super::super::RegisterFile::Bytes(&bytes), &part);
         assert!(scan.is_err(), "the run over the bound was not seen: {scan:?}");
+    }
+
+    /// A token longer than the reader holds is refused, whether text or a tag, before its
+    /// buffer grows past the bound; a long token under it reads whole.
+    #[test]
+    fn the_scanner_holds_no_token_longer_than_its_bound() {
+        let under = "x".repeat(super::super::merges::MAX_XML_RUN + 1);
+        let xml = format!("<v>{under}</v>");
+        let mut x = Scanner::new(Cursor::new(xml.as_bytes()), "xl/worksheets/sheet1.xml");
+        assert!(matches!(x.next().unwrap(), Token::Start { .. }));
+        match x.next().unwrap() {
+            Token::Text(r) => assert_eq!(x.bytes(r).len(), under.len()),
+            other => panic!("not the text: {other:?}"),
+        }
+        let over = "x".repeat(MAX_TOKEN + 2 * PIECE);
+        for xml in [format!("<v>{over}</v>"), format!("<c r=\"{over}\"/>")] {
+            let mut x = Scanner::new(Cursor::new(xml.as_bytes()), "xl/worksheets/sheet1.xml");
+            let err = loop {
+                match x.next() {
+                    Ok(Token::Eof) => panic!("read whole"),
+                    Ok(_) => {}
+                    Err(e) => break e,
+                }
+            };
+            assert!(err.to_string().contains("lengre enn"), "{err}");
+            assert!(x.buf.len() <= MAX_TOKEN + 2 * PIECE, "held {} bytes", x.buf.len());
+        }
+    }
+
+    /// A sheet with a run over the bound is refused as such by the import, whose scan of the
+    /// sheet now runs beside the read of its rows.
+    #[test]
+    fn an_import_refuses_a_sheet_with_a_run_over_the_bound() {
+        let long = " ".repeat(super::super::merges::MAX_XML_RUN + 1);
+        let bytes = package(
+            &format!(
+                "<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>Avtalenr</t></is></c></row>\
+                 <row r=\"2\"><c r=\"A2\" t=\"str\"><v>K-1{long}</v></c></row>"
+            ),
+            None,
+            None,
+            "",
+        );
+        let err = crate::import::read_register_file(
+            "register.xlsx",
+            super::super::RegisterFile::Bytes(&bytes),
+            &crate::import::ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, crate::import::ImportError::XmlRunTooLong { .. }),
+            "{err:?}"
+        );
     }
 
     /// Every combination of style, type, value and child element a cell can have, each
