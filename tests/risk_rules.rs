@@ -1133,6 +1133,29 @@ impl Interner for Numbering {
     }
 }
 
+/// Numbers texts as [`Numbering`], and remembers the numbers of texts made from the same
+/// inputs (`Interner::intern_made`) as the database's dictionary does.
+#[derive(Default)]
+struct Remembering {
+    numbering: Numbering,
+    made: record::MadeTexts,
+}
+
+impl Interner for Remembering {
+    fn intern(&mut self, text: &str) -> u64 {
+        self.numbering.intern(text)
+    }
+
+    fn intern_made(&mut self, key: &[u8], make: &mut dyn FnMut() -> String) -> u64 {
+        let numbering = &mut self.numbering;
+        self.made.get_or_make(key, make, |text| numbering.intern(text))
+    }
+}
+
+thread_local! {
+    static REMEMBERING: std::cell::RefCell<Remembering> = std::cell::RefCell::default();
+}
+
 /// `record_scored` writes the bytes `record::encode` writes for the explained assessment
 /// `a`, numbering the same texts in the same order, with the same score and industries.
 fn check_record_scored(rs: &RuleSet, input: &AssessmentInput<'_>, a: &Assessment, s: &Score<'_>) {
@@ -1143,6 +1166,14 @@ fn check_record_scored(rs: &RuleSet, input: &AssessmentInput<'_>, a: &Assessment
     assert_eq!(r.record, bytes);
     assert_eq!(direct.calls, by_encode.calls);
     assert_eq!(&r.score, s);
+    // With the reasons remembered across every assessment this thread has made (of every
+    // rule set, contract, supplier and date so far), as the database's dictionary does: a
+    // remembered reason is the one this assessment would have made.
+    REMEMBERING.with_borrow_mut(|texts| {
+        let remembered = rs.record_scored(input, texts).unwrap().record;
+        let made_now = record::encode(&Plan::of(rs), a, &mut texts.numbering).unwrap();
+        assert_eq!(remembered, made_now);
+    });
     let industries: Vec<&str> = a.industries.iter().map(|t| t.as_str()).collect();
     assert_eq!(r.industries, industries);
 }

@@ -4,9 +4,10 @@
 //! exactly one of: fired, passed, not computable, or not applicable (its `applies_when`
 //! is false; such indicators are left out of the assessment and of the coverage counts).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::cond::{Condition, Ref};
@@ -332,11 +333,25 @@ impl RuleSet {
                 evidence(&mut w, ind);
             }
         }
+        let mut reason_key = Vec::new();
         for (i, ind) in self.indicators.iter().enumerate() {
             let bit = 1u128 << i;
             if score.not_computable & bit != 0 {
                 evidence(&mut w, ind);
-                w.reason(&self.not_computable_reason(&ctx, ind, nc_in_applies_when & bit != 0));
+                let in_applies_when = nc_in_applies_when & bit != 0;
+                reason_key.clear();
+                // Which reason of which indicator of which rule set, and what it depends on.
+                reason_key.extend_from_slice(self.version.as_bytes());
+                reason_key.extend_from_slice(&(i as u32).to_le_bytes());
+                reason_key.push(u8::from(in_applies_when));
+                self.reason_key(
+                    &ctx,
+                    self.reason_conditions(ind, in_applies_when),
+                    &mut reason_key,
+                );
+                w.reason_made(&reason_key, &mut || {
+                    self.not_computable_reason(&ctx, ind, in_applies_when)
+                });
             }
         }
         Ok(Recorded {
@@ -401,11 +416,22 @@ impl RuleSet {
 
     /// Why `ind` could not be computed: its `applies_when` or its condition.
     fn not_computable_reason(&self, ctx: &Ctx<'_>, ind: &Indicator, in_applies_when: bool) -> String {
-        if in_applies_when {
-            self.reason(ctx, ind.applies_when.iter())
+        self.reason(ctx, self.reason_conditions(ind, in_applies_when))
+    }
+
+    /// The conditions whose inputs explain why `ind` could not be computed: its
+    /// `applies_when`, or its condition.
+    fn reason_conditions<'i>(
+        &self,
+        ind: &'i Indicator,
+        in_applies_when: bool,
+    ) -> impl Iterator<Item = &'i Condition> + Clone {
+        let (applies_when, condition) = if in_applies_when {
+            (ind.applies_when.as_ref(), None)
         } else {
-            self.reason(ctx, std::iter::once(&ind.condition))
-        }
+            (None, Some(&ind.condition))
+        };
+        applies_when.into_iter().chain(condition)
     }
 
     fn verdict(&self, ctx: &Ctx<'_>, ind: &Indicator, supplier_only: bool) -> Verdict {
@@ -553,36 +579,87 @@ impl RuleSet {
     /// Why a condition could not be decided: each missing input with its reason; when
     /// nothing is missing, the interval (hidden employee band) or computation that left
     /// it open.
-    fn reason<'c>(&self, ctx: &Ctx<'_>, conds: impl Iterator<Item = &'c Condition>) -> String {
+    /// What each input of `conds` adds to the reason they could not be decided, in order:
+    /// what [`reason`](Self::reason) writes and [`reason_key`](Self::reason_key) keys.
+    fn reason_inputs<'c>(
+        &'c self,
+        ctx: &'c Ctx<'_>,
+        conds: impl Iterator<Item = &'c Condition>,
+    ) -> impl Iterator<Item = ReasonInput<'c>> {
+        conds.flat_map(|c| &c.refs).map(|r| {
+            let (name, val) = self.ref_value(ctx, r);
+            match (val, r) {
+                (Val::Missing(_), Ref::Field(f, _)) => ReasonInput::Missing(name, ctx.missing_reason(*f)),
+                (Val::Missing(_), Ref::Param(..)) => ReasonInput::NoParamValue(name),
+                (Val::Missing(_), Ref::Extra(k, _)) => ReasonInput::NoColumn(name, k),
+                (val @ Val::Num(lo, hi), _) if lo != hi => {
+                    ReasonInput::Interval(name, val.to_json().to_string())
+                }
+                _ => ReasonInput::Known,
+            }
+        })
+    }
+
+    /// Appends to `key` what the reason for `conds` depends on beyond the indicator (see
+    /// [`Interner::intern_made`](super::record::Interner::intern_made)): equal keys, for the
+    /// same indicator of the same rule set, make equal reasons.
+    fn reason_key<'c>(
+        &'c self,
+        ctx: &'c Ctx<'_>,
+        conds: impl Iterator<Item = &'c Condition>,
+        key: &mut Vec<u8>,
+    ) {
+        let text = |key: &mut Vec<u8>, t: &str| {
+            key.extend_from_slice(&t.len().to_le_bytes());
+            key.extend_from_slice(t.as_bytes());
+        };
+        key.extend_from_slice(&ctx.as_of.num_days_from_ce().to_le_bytes());
+        for input in self.reason_inputs(ctx, conds) {
+            match input {
+                ReasonInput::Known => key.push(0),
+                // A text in the program, known by where it is.
+                ReasonInput::Missing(_, Cow::Borrowed(why)) => {
+                    key.push(1);
+                    key.extend_from_slice(&(why.as_ptr() as usize).to_le_bytes());
+                    key.extend_from_slice(&why.len().to_le_bytes());
+                }
+                ReasonInput::Missing(_, Cow::Owned(why)) => {
+                    key.push(2);
+                    text(key, &why);
+                }
+                ReasonInput::NoParamValue(_) => key.push(3),
+                ReasonInput::NoColumn(..) => key.push(4),
+                ReasonInput::Interval(_, json) => {
+                    key.push(5);
+                    text(key, &json);
+                }
+            }
+        }
+    }
+
+    fn reason<'c>(&'c self, ctx: &'c Ctx<'_>, conds: impl Iterator<Item = &'c Condition>) -> String {
         use std::fmt::Write as _;
         // The missing inputs are written straight into the result (the common case); the
         // intervals are collected only in case nothing is missing.
         let mut parts = String::with_capacity(160);
         let mut intervals = Vec::new();
-        for c in conds {
-            for r in &c.refs {
-                let (name, val) = self.ref_value(ctx, r);
-                let sep = if parts.is_empty() { "" } else { "; " };
-                // Writing to a String cannot fail.
-                let _ = match (val, r) {
-                    (Val::Missing(_), Ref::Field(f, _)) => {
-                        write!(parts, "{sep}{name}: {}", ctx.missing_reason(*f))
-                    }
-                    (Val::Missing(_), Ref::Param(..)) => write!(
-                        parts,
-                        "{sep}{name}: ingen verdi gyldig {}",
-                        ctx.as_of.format("%d.%m.%Y")
-                    ),
-                    (Val::Missing(_), Ref::Extra(k, _)) => {
-                        write!(parts, "{sep}{name}: kolonnen «{k}» mangler")
-                    }
-                    (Val::Num(lo, hi), _) if lo != hi => {
-                        intervals.push(format!("{name} er bare kjent som {}", val.to_json()));
-                        Ok(())
-                    }
-                    _ => Ok(()),
-                };
-            }
+        for input in self.reason_inputs(ctx, conds) {
+            let sep = if parts.is_empty() { "" } else { "; " };
+            // Writing to a String cannot fail.
+            let _ = match input {
+                ReasonInput::Missing(name, why) => write!(parts, "{sep}{name}: {why}"),
+                ReasonInput::NoParamValue(name) => write!(
+                    parts,
+                    "{sep}{name}: ingen verdi gyldig {}",
+                    ctx.as_of.format("%d.%m.%Y")
+                ),
+                ReasonInput::NoColumn(name, k) => write!(parts, "{sep}{name}: kolonnen «{k}» mangler"),
+                ReasonInput::Interval(name, json) => {
+                    intervals.push(format!("{name} er bare kjent som {json}"));
+                    Ok(())
+                }
+                ReasonInput::Known => Ok(()),
+            };
         }
         if !parts.is_empty() {
             parts
@@ -595,4 +672,14 @@ impl RuleSet {
             "vilkåret kunne ikke avgjøres (f.eks. deling på null)".to_owned()
         }
     }
+}
+
+/// What one input of a condition adds to the reason it could not be decided
+/// ([`RuleSet::reason`]): its name with why it is missing, or the interval it is known as.
+enum ReasonInput<'c> {
+    Known,
+    Missing(&'c str, Cow<'static, str>),
+    NoParamValue(&'c str),
+    NoColumn(&'c str, &'c str),
+    Interval(&'c str, String),
 }

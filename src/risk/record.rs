@@ -87,6 +87,46 @@ impl Plan {
 /// Gives a number to a text when writing (the same number for the same text, for good).
 pub trait Interner {
     fn intern(&mut self, text: &str) -> u64;
+
+    /// The number of the text `make` makes from the inputs `key` stands for (equal keys
+    /// make equal texts), calling `make` only for a key not remembered: a reason an
+    /// indicator could not be computed is the same for thousands of assessments, and making
+    /// it, then hashing it, was a quarter of an import's scoring.
+    fn intern_made(&mut self, key: &[u8], make: &mut dyn FnMut() -> String) -> u64 {
+        let _ = key;
+        self.intern(&make())
+    }
+}
+
+/// Remembers [`Interner::intern_made`]'s numbers by key, for an interner to keep beside its
+/// texts.
+#[derive(Default)]
+pub struct MadeTexts {
+    /// Seeded at random, as the interners' own maps.
+    by_key: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
+}
+
+impl MadeTexts {
+    /// Keys remembered at most: past it, texts are made (and numbered) as they come. Real
+    /// rule sets give a few hundred.
+    const MOST: usize = 100_000;
+
+    /// The number remembered for `key`, or the one `number` gives the text `make` makes.
+    pub fn get_or_make(
+        &mut self,
+        key: &[u8],
+        make: &mut dyn FnMut() -> String,
+        number: impl FnOnce(&str) -> u64,
+    ) -> u64 {
+        if let Some(&id) = self.by_key.get(key) {
+            return id;
+        }
+        let id = number(&make());
+        if self.by_key.len() < Self::MOST {
+            self.by_key.insert(key.to_vec(), id);
+        }
+        id
+    }
 }
 
 /// The texts behind the numbers, when reading.
@@ -229,9 +269,11 @@ impl<'i, I: Interner> RecordWriter<'i, I> {
         }
     }
 
-    /// The reason an indicator could not be computed (after its evidence).
-    pub(crate) fn reason(&mut self, reason: &str) {
-        put_u64(&mut self.out, self.interner.intern(reason));
+    /// The reason an indicator could not be computed (after its evidence), made by `make`
+    /// unless the interner remembers `key` (see [`Interner::intern_made`]).
+    pub(crate) fn reason_made(&mut self, key: &[u8], make: &mut dyn FnMut() -> String) {
+        let id = self.interner.intern_made(key, make);
+        put_u64(&mut self.out, id);
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {

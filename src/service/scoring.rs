@@ -951,6 +951,7 @@ impl<'a> Worker<'a> {
 struct SharedTexts<'s, 't> {
     shared: &'s std::sync::Mutex<&'t mut TextIds>,
     met: HashMap<String, u64, foldhash::fast::RandomState>,
+    made: crate::risk::record::MadeTexts,
 }
 
 impl Interner for SharedTexts<'_, '_> {
@@ -965,6 +966,13 @@ impl Interner for SharedTexts<'_, '_> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .id(text);
         self.met.insert(text.to_owned(), id);
+        id
+    }
+
+    fn intern_made(&mut self, key: &[u8], make: &mut dyn FnMut() -> String) -> u64 {
+        let mut made = std::mem::take(&mut self.made);
+        let id = made.get_or_make(key, make, |text| self.intern(text));
+        self.made = made;
         id
     }
 }
@@ -1014,6 +1022,7 @@ fn assess_contracts(
                     let mut texts = SharedTexts {
                         shared,
                         met: HashMap::default(),
+                        made: Default::default(),
                     };
                     let pending: Vec<Pending> = chunk
                         .iter()

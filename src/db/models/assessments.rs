@@ -843,6 +843,8 @@ pub struct TextIds {
     known: HashMap<String, u64, foldhash::fast::RandomState>,
     next: u64,
     pending: Vec<(i64, String)>,
+    /// Numbers of texts made from the same inputs ([`record::Interner::intern_made`]).
+    made: record::MadeTexts,
 }
 
 impl TextIds {
@@ -856,6 +858,7 @@ impl TextIds {
             known: rows.into_iter().map(|(id, text)| (text, id as u64)).collect(),
             next: next as u64,
             pending: Vec::new(),
+            made: record::MadeTexts::default(),
         })
     }
 
@@ -900,6 +903,13 @@ pub fn insert_texts(conn: &mut DbConn, texts: &[(i64, String)]) -> Result<(), Db
 impl record::Interner for TextIds {
     fn intern(&mut self, text: &str) -> u64 {
         self.id(text)
+    }
+
+    fn intern_made(&mut self, key: &[u8], make: &mut dyn FnMut() -> String) -> u64 {
+        let mut made = std::mem::take(&mut self.made);
+        let id = made.get_or_make(key, make, |text| self.id(text));
+        self.made = made;
+        id
     }
 }
 
