@@ -243,3 +243,51 @@ fn the_version_is_the_package_version() {
     let (ok, out, _) = run(&["-h"]);
     assert!(ok && out.contains("Vis versjonen"), "{out}");
 }
+
+/// Errors from the file system and the database setup are Norwegian too (the operating
+/// system's own texts are English): a register, a rule folder or a settings file that is
+/// not there, and a data folder that cannot be made.
+#[test]
+fn file_system_errors_are_norwegian() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("en-fil");
+    std::fs::write(&file, "").unwrap();
+    let under_a_file = file.join("data");
+    let data_dir = data.path().to_str().unwrap();
+    for (args, data_dir, want) in [
+        (
+            vec!["import", "/finnes/ikke.xlsx"],
+            data_dir,
+            "Kunne ikke lese filen: /finnes/ikke.xlsx: finnes ikke (OS-feil 2)",
+        ),
+        (
+            vec!["rules", "check", "/finnes/ikke"],
+            data_dir,
+            "kan ikke lese regelmappen: finnes ikke (OS-feil 2)",
+        ),
+        (
+            vec!["--config", "/finnes/ikke.toml", "users", "list"],
+            data_dir,
+            "kunne ikke lese innstillingsfilen /finnes/ikke.toml: finnes ikke (OS-feil 2)",
+        ),
+        (
+            vec!["users", "list"],
+            under_a_file.to_str().unwrap(),
+            "en del av stien er en fil, ikke en mappe (OS-feil 20)",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_spotcheck"))
+            .args(&args)
+            .env_remove("SPOTCHECK_CONFIG")
+            .env_remove("SPOTCHECK_USER")
+            .env_remove("SPOTCHECK_DATABASE_URL")
+            .env_remove("SPOTCHECK_RULES_DIR")
+            .env("SPOTCHECK_DATA_DIR", data_dir)
+            .output()
+            .expect("run spotcheck");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("No such file") && !err.contains("os error"), "{args:?}: {err}");
+    }
+}

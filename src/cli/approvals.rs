@@ -36,7 +36,13 @@ pub fn run(ctx: &Ctx, cmd: ApprovalsCommand, out: &mut dyn Write) -> Result<(), 
             )));
         }
     };
-    let bytes = std::fs::read(&file).map_err(|e| CliError::Load(format!("{}: {e}", file.display())))?;
+    let bytes = std::fs::read(&file).map_err(|e| {
+        CliError::Load(format!(
+            "{}: {}",
+            file.display(),
+            crate::domain::io_text::io_reason(&e)
+        ))
+    })?;
     let looks_xml = bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)

@@ -47,8 +47,13 @@ pub fn run(ctx: &Ctx, cmd: BrregCommand, out: &mut dyn Write) -> Result<(), CliE
         None => name.contains(".csv"),
     };
     let mut conn = ctx.conn()?;
-    let reader =
-        std::fs::File::open(&file).map_err(|e| CliError::Load(format!("{}: {e}", file.display())))?;
+    let reader = std::fs::File::open(&file).map_err(|e| {
+        CliError::Load(format!(
+            "{}: {}",
+            file.display(),
+            crate::domain::io_text::io_reason(&e)
+        ))
+    })?;
     let stats = service::suppliers::load_bulk(
         &mut conn,
         std::io::BufReader::new(reader),

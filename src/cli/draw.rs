@@ -201,7 +201,7 @@ pub enum DrawCliError {
     Setup(#[from] CliError),
     #[error("{0}")]
     VerifyFailed(String),
-    #[error("kunne ikke skrive resultatet: {0}")]
+    #[error("kunne ikke skrive resultatet: {}", crate::domain::io_text::io_reason(.0))]
     Io(#[from] std::io::Error),
 }
 

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db::models::Actor;
 use crate::db::models::users::User;
 use crate::db::{DbError, Pool, PooledConn};
+use crate::domain::io_text::io_reason;
 use crate::risk::RuleSet;
 
 pub mod approvals;
@@ -203,7 +204,7 @@ pub enum CliError {
     Auth(#[from] crate::auth::AuthError),
     #[error("ingen passord: sett SPOTCHECK_PASSWORD, eller kjør kommandoen i en terminal for å bli spurt")]
     NoPassword,
-    #[error("kunne ikke lese passordet: {0}")]
+    #[error("kunne ikke lese passordet: {}", io_reason(.0))]
     Prompt(std::io::Error),
     #[error("passordene er ikke like")]
     PasswordMismatch,
@@ -233,7 +234,7 @@ pub enum CliError {
     Liaison(#[from] crate::service::liaisons::LiaisonError),
     #[error("{}", owner_message(.0))]
     Owner(#[from] crate::service::contracts::OwnerError),
-    #[error("kunne ikke skrive resultatet: {0}")]
+    #[error("kunne ikke skrive resultatet: {}", io_reason(.0))]
     Io(#[from] std::io::Error),
 }
 
@@ -242,7 +243,11 @@ fn config_message(e: &crate::config::ConfigError) -> String {
     use crate::config::ConfigError;
     match e {
         ConfigError::Read { path, source } => {
-            format!("kunne ikke lese innstillingsfilen {}: {source}", path.display())
+            format!(
+                "kunne ikke lese innstillingsfilen {}: {}",
+                path.display(),
+                io_reason(source)
+            )
         }
         ConfigError::Parse { path, message } => {
             format!("innstillingsfilen {} er ugyldig: {message}", path.display())
@@ -261,7 +266,20 @@ pub fn db_message(e: &DbError) -> String {
         // Norwegian already (`domain::paging`, `db::models::users`).
         DbError::Paging(_) | DbError::User(_) => e.to_string(),
         busy if busy.is_busy() => crate::web::error::AppError::Busy(String::new()).page_detail(),
-        other => other.to_string(),
+        // The details below are the database's or the driver's own words.
+        DbError::Query(q) => format!("databasen svarte med en feil: {q}"),
+        DbError::Connect(c) => format!("kunne ikke koble til databasen: {c}"),
+        DbError::Migration(m) => format!("kunne ikke oppgradere databasen (migrering): {m}"),
+        DbError::DataDir { path, source } => format!(
+            "kunne ikke lage datamappen {}: {}",
+            path.display(),
+            io_reason(source)
+        ),
+        DbError::Invalid(v) => format!("ugyldig verdi: {v}"),
+        DbError::Corrupt(c) => format!("intern feil i lagrede data: {c}"),
+        DbError::ImportRunning => {
+            "en annen import lagres akkurat nå; prøv igjen når den er ferdig".to_owned()
+        }
     }
 }
 
@@ -286,7 +304,7 @@ fn enrich_message(e: &crate::service::enrichment::EnrichError) -> String {
         EnrichError::Db(d) => db_message(d),
         // The register client's own errors are Norwegian.
         EnrichError::Client(c) => c.to_string(),
-        other => other.to_string(),
+        EnrichError::Task(t) => format!("en bakgrunnsoppgave feilet: {t}"),
     }
 }
 
@@ -295,6 +313,10 @@ fn rules_message(e: &crate::service::rules::RulesError) -> String {
     match e {
         RulesError::Db(d) => db_message(d),
         RulesError::Score(s) => score_message(s),
+        RulesError::Folder { path, source } => format!("regelmappen {path}: {}", io_reason(source)),
+        RulesError::StoredInvalid { version, errors } => {
+            format!("den lagrede regelsamlingen {version} lar seg ikke laste: {errors}")
+        }
         other => other.to_string(),
     }
 }

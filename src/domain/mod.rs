@@ -3,6 +3,7 @@
 pub mod audit_chain;
 pub mod case;
 pub mod digest;
+pub mod io_text;
 pub mod liaison;
 pub mod orgnr;
 pub mod oslo;

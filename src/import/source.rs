@@ -113,7 +113,11 @@ fn changed_while_read(path: &Path) -> ImportError {
 }
 
 fn io_error(path: &Path, e: &io::Error) -> ImportError {
-    ImportError::Io(format!("{}: {e}", path.display()))
+    ImportError::Io(format!(
+        "{}: {}",
+        path.display(),
+        crate::domain::io_text::io_reason(e)
+    ))
 }
 
 /// The bytes of a register, wherever they are.

@@ -19,6 +19,7 @@ use super::industry::{self, Industry, Matcher};
 use super::params::{ParamValue, Parameter};
 use super::tiers::Tier;
 use super::{Indicator, RuleSet};
+use crate::domain::io_text::io_reason;
 
 /// One problem in a rule set. `line` is 1-based; 0 when the problem concerns no single
 /// line (an empty folder, a missing tier list).
@@ -91,11 +92,12 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
             message,
         }],
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| one(format!("kan ikke lese regelmappen: {e}")))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| one(format!("kan ikke lese regelmappen: {}", io_reason(&e))))?;
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| one(format!("kan ikke lese regelmappen: {e}")))?;
+        let entry = entry.map_err(|e| one(format!("kan ikke lese regelmappen: {}", io_reason(&e))))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.ends_with(".toml") || name.starts_with('.') {
             continue;
@@ -118,7 +120,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
                 file: name,
                 line: 0,
                 rule: None,
-                message: format!("kan ikke lese filen: {e}"),
+                message: format!("kan ikke lese filen: {}", io_reason(&e)),
             }),
         }
     }
