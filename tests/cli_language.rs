@@ -288,6 +288,9 @@ fn file_system_errors_are_norwegian() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
         assert!(err.contains(want), "{args:?}: {err}");
-        assert!(!err.contains("No such file") && !err.contains("os error"), "{args:?}: {err}");
+        assert!(
+            !err.contains("No such file") && !err.contains("os error"),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -758,27 +758,45 @@ mod tests {
         std::fs::metadata(path).unwrap().len()
     }
 
-    fn pool_on(path: &std::path::Path, size: u32) -> crate::db::Pool {
-        crate::db::connect(&crate::db::DbTarget::Sqlite(path.to_owned()), size).unwrap()
+    /// A database in a new folder with a pool of `size` connections, one of them taken and
+    /// used to write to the log ([`written_to_the_log`]); the file's size then.
+    struct Written {
+        /// The folder, removed when dropped.
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        pool: crate::db::Pool,
+        conn: crate::db::PooledConn,
+        before: u64,
+    }
+
+    fn written(size: u32) -> Written {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spotcheck.db");
+        let pool = crate::db::connect(&crate::db::DbTarget::Sqlite(path.clone()), size).unwrap();
+        let mut conn = pool.get().unwrap();
+        let before = written_to_the_log(&mut conn, &path);
+        Written {
+            _dir: dir,
+            path,
+            pool,
+            conn,
+            before,
+        }
     }
 
     #[test]
     fn an_imports_pages_reach_the_database_file_while_it_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spotcheck.db");
-        let pool = pool_on(&path, 2);
-        let mut conn = pool.get().unwrap();
-        let before = written_to_the_log(&mut conn, &path);
-        let checkpoints = WalCheckpoints::start(&pool, &conn);
+        let w = written(2);
+        let checkpoints = WalCheckpoints::start(&w.pool, &w.conn);
         checkpoints.committed();
         // The import is still going on (`checkpoints` lives): the copying happens now, on the
         // pool's other connection. (A hang here, up to the bound, is the failure.)
         let waited_since = std::time::Instant::now();
-        while std::fs::metadata(&path).unwrap().len() < before + 2_000_000 {
+        while std::fs::metadata(&w.path).unwrap().len() < w.before + 2_000_000 {
             assert!(
                 waited_since.elapsed() < Duration::from_secs(30),
                 "no checkpoint after the commit: the file stayed at {} bytes",
-                std::fs::metadata(&path).unwrap().len()
+                std::fs::metadata(&w.path).unwrap().len()
             );
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -788,27 +806,23 @@ mod tests {
 
     #[test]
     fn with_no_connection_free_the_import_goes_on_and_its_pages_are_copied_when_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spotcheck.db");
-        let pool = pool_on(&path, 1);
-        let mut conn = pool.get().unwrap();
-        let before = written_to_the_log(&mut conn, &path);
-        let checkpoints = WalCheckpoints::start(&pool, &conn);
+        let w = written(1);
+        let checkpoints = WalCheckpoints::start(&w.pool, &w.conn);
         // The only connection is the import's: commits neither wait nor checkpoint.
         for _ in 0..5 {
             checkpoints.committed();
         }
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            before,
+            std::fs::metadata(&w.path).unwrap().len(),
+            w.before,
             "copied with no connection free"
         );
         // The import ends and gives its connection back: the last checkpoint copies it all,
         // and a process that ends waits for it.
         drop(checkpoints);
-        drop(conn);
+        drop(w.conn);
         super::wait_for_background_checkpoints();
-        assert!(std::fs::metadata(&path).unwrap().len() >= before + 2_000_000);
+        assert!(std::fs::metadata(&w.path).unwrap().len() >= w.before + 2_000_000);
     }
 }
