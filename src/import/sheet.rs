@@ -398,15 +398,16 @@ fn stream<'a>(
             (None, Some(_)) => true,
             _ => false,
         };
-        if row_ends
-            && let Some(cur) = current
-            && !row_cells.is_empty()
-        {
+        if row_ends && let Some(cur) = current {
             if !sorted {
                 row_cells.sort_by_key(|(c, _)| *c);
             }
-            if merge.is_none() {
-                match merges.regions(cell.is_none() || held_cells >= MAX_HELD_CELLS)? {
+            // Until the regions are known a row is held; once they are, the held rows go
+            // first. At the end of the cells (whatever the last row held), or with as many
+            // cells held as allowed, the read waits for them.
+            let last = cell.is_none();
+            if merge.is_none() && (last || !row_cells.is_empty()) {
+                match merges.regions(last || held_cells >= MAX_HELD_CELLS)? {
                     Some(regions) => {
                         let mut fill = MergeFill::new(&regions);
                         for (r, mut cells) in held.drain(..) {
@@ -434,16 +435,6 @@ fn stream<'a>(
             sorted = true;
         }
         let Some(cell) = cell else {
-            // Rows still held (the last one ended with nothing after it): the regions now.
-            if !held.is_empty() {
-                let regions = merges.regions(true)?.unwrap_or_default();
-                let mut fill = MergeFill::new(&regions);
-                for (r, mut cells) in held.drain(..) {
-                    if emit(builder, &mut fill, r, &mut cells)? == Flow::NextSheet {
-                        return Ok(());
-                    }
-                }
-            }
             return Ok(());
         };
         let (r, c) = cell.get_position();
@@ -490,8 +481,9 @@ mod tests {
         "Enhet",
     ];
 
-    /// A register of `n` contracts as a reader delivers it, cell by cell; the unit (column
-    /// H) is written only where a merged region starts (rows 2 and `n - 1`, 0-based).
+    /// A register of `n` contracts as a reader delivers it, cell by cell, then a blank row;
+    /// the unit (column H) is written only where a merged region starts (rows 2 and `n - 1`,
+    /// 0-based).
     fn cells(n: u32) -> Vec<Cell<DataRef<'static>>> {
         let mut out: Vec<Cell<DataRef<'static>>> = HEADER
             .iter()
@@ -517,6 +509,8 @@ mod tests {
                     .map(|(c, v)| Cell::new((r, c as u32), v)),
             );
         }
+        // A last row with a blank cell only (styled, say): no row, but it ends the one before.
+        out.push(Cell::new((n + 1, 0), DataRef::Empty));
         out
     }
 

@@ -339,16 +339,7 @@ impl RuleSet {
             if score.not_computable & bit != 0 {
                 evidence(&mut w, ind);
                 let in_applies_when = nc_in_applies_when & bit != 0;
-                reason_key.clear();
-                // Which reason of which indicator of which rule set, and what it depends on.
-                reason_key.extend_from_slice(self.version.as_bytes());
-                reason_key.extend_from_slice(&(i as u32).to_le_bytes());
-                reason_key.push(u8::from(in_applies_when));
-                self.reason_key(
-                    &ctx,
-                    self.reason_conditions(ind, in_applies_when),
-                    &mut reason_key,
-                );
+                self.reason_key(&ctx, i, in_applies_when, &mut reason_key);
                 w.reason_made(&reason_key, &mut || {
                     self.not_computable_reason(&ctx, ind, in_applies_when)
                 });
@@ -600,20 +591,21 @@ impl RuleSet {
         })
     }
 
-    /// Appends to `key` what the reason for `conds` depends on beyond the indicator (see
-    /// [`Interner::intern_made`](super::record::Interner::intern_made)): equal keys, for the
-    /// same indicator of the same rule set, make equal reasons.
-    fn reason_key<'c>(
-        &'c self,
-        ctx: &'c Ctx<'_>,
-        conds: impl Iterator<Item = &'c Condition>,
-        key: &mut Vec<u8>,
-    ) {
+    /// Writes into `key` what the reason indicator `i` could not be computed (in its
+    /// `applies_when`, or its condition) depends on: this rule set, the indicator, the date
+    /// and each input's state. Equal keys make equal reasons (see
+    /// [`Interner::intern_made`](super::record::Interner::intern_made)).
+    fn reason_key(&self, ctx: &Ctx<'_>, i: usize, in_applies_when: bool, key: &mut Vec<u8>) {
         let text = |key: &mut Vec<u8>, t: &str| {
             key.extend_from_slice(&t.len().to_le_bytes());
             key.extend_from_slice(t.as_bytes());
         };
+        key.clear();
+        text(key, &self.version);
+        key.extend_from_slice(&(i as u32).to_le_bytes());
+        key.push(u8::from(in_applies_when));
         key.extend_from_slice(&ctx.as_of.num_days_from_ce().to_le_bytes());
+        let conds = self.reason_conditions(&self.indicators[i], in_applies_when);
         for input in self.reason_inputs(ctx, conds) {
             match input {
                 ReasonInput::Known => key.push(0),

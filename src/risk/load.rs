@@ -14,12 +14,13 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::domain::io_text::io_reason;
+
 use super::cond::{self, CondError, Condition, ParamNames};
 use super::industry::{self, Industry, Matcher};
 use super::params::{ParamValue, Parameter};
 use super::tiers::Tier;
 use super::{Indicator, RuleSet};
-use crate::domain::io_text::io_reason;
 
 /// One problem in a rule set. `line` is 1-based; 0 when the problem concerns no single
 /// line (an empty folder, a missing tier list).
